@@ -49,7 +49,7 @@ impl<'a, const MAX: usize> Bytes<'a, MAX> {
     pub const EMPTY: Self = Bytes(&[]);
 
     /// Wraps `bytes`, or fails when it is longer than `MAX`.
-    pub fn new(bytes: &'a [u8]) -> Result<Self, CodecError> {
+    pub const fn new(bytes: &'a [u8]) -> Result<Self, CodecError> {
         if bytes.len() > MAX {
             return Err(CodecError::TooLong { len: bytes.len(), max: MAX });
         }

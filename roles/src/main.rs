@@ -1,0 +1,59 @@
+//! `sv2`: the libsv2 command line.
+
+mod keygen;
+mod samples;
+mod wire_demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "sv2", version, about = "Stratum V2 roles and tools built on libsv2")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make an authority key pair and a server key with a certificate signed by it.
+    Keygen {
+        /// Directory to write authority.key, authority.pub, server.key and server.cert into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Sign with this existing authority secret key file (hex) instead of making one.
+        #[arg(long)]
+        authority_key: Option<PathBuf>,
+        /// Days the server certificate stays valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+        /// Overwrite existing key files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run a Noise handshake between an in-process client and server and send every
+    /// Stratum V2 message type across, printing what goes over the wire.
+    WireDemo {
+        /// Print full frame bytes instead of the first 48.
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Keygen { out, authority_key, valid_days, force } => {
+            keygen::run(&out, authority_key.as_deref(), valid_days, force)
+        }
+        Command::WireDemo { full } => wire_demo::run(full),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

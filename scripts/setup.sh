@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what building and testing libsv2 needs on a fresh Debian machine with rustup.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+need_apt=()
+for tool in cc:gcc c++:g++ make:make pkg-config:pkg-config; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: this project needs a Rust toolchain (rustup, stable >= 1.85)" >&2
+  exit 1
+fi
+rustup component add clippy rustfmt >/dev/null 2>&1 || true

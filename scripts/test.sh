@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: formatting, lints, rustdoc, unit/integration/property/interop tests, the no_std
+# build of the codec and Noise, benchmark compilation, and a bounded fuzz run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+step "rustdoc (every exported item documented)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
+
+step "no_std + alloc build of the codec and Noise"
+CARGO_TARGET_DIR=target/no-std cargo build -q --manifest-path rust-core/no-std-check/Cargo.toml
+
+step "benchmarks compile"
+cargo bench --workspace --no-run -q
+
+step "fuzz smoke run"
+bash scripts/fuzz-smoke.sh
+
+step "tests"
+cargo test --workspace
