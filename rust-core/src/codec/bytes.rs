@@ -132,9 +132,9 @@ enum Items<'a, T> {
     Slice(&'a [T]),
 }
 
-/// SEQ0_255[T].
+/// `SEQ0_255[T]`.
 pub type Seq0_255<'a, T> = Seq<'a, T, 255>;
-/// SEQ0_64K[T].
+/// `SEQ0_64K[T]`.
 pub type Seq0_64K<'a, T> = Seq<'a, T, 65_535>;
 
 impl<'a, T, const MAX: usize> Seq<'a, T, MAX>

@@ -213,7 +213,7 @@ macro_rules! byte_array {
 }
 byte_array!(32, 64);
 
-/// OPTION[T]: a U8 count of 0 or 1, then that many T.
+/// `OPTION[T]`: a U8 count of 0 or 1, then that many T.
 impl<T: Encode> Encode for Option<T> {
     fn encoded_len(&self) -> usize {
         1 + self.as_ref().map_or(0, Encode::encoded_len)
