@@ -152,6 +152,31 @@ where
         Ok(Seq { items: Items::Slice(items) })
     }
 
+    /// A sequence from the wire encoding of exactly `count` elements (without the count
+    /// prefix), validated now so that iteration cannot fail.
+    pub fn from_wire(bytes: &'a [u8], count: usize) -> Result<Self, CodecError> {
+        if count > MAX {
+            return Err(CodecError::TooLong { len: count, max: MAX });
+        }
+        let mut r = Reader::new(bytes);
+        for _ in 0..count {
+            T::read(&mut r)?;
+        }
+        if !r.is_empty() {
+            return Err(CodecError::TrailingBytes(r.remaining().len()));
+        }
+        Ok(Seq { items: Items::Wire { bytes, count } })
+    }
+
+    /// The elements' wire encoding (without the count prefix) when the sequence was decoded
+    /// from the wire; `None` when it was built from a slice.
+    pub fn wire_bytes(&self) -> Option<&'a [u8]> {
+        match self.items {
+            Items::Wire { bytes, .. } => Some(bytes),
+            Items::Slice(_) => None,
+        }
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         match self.items {
