@@ -1,0 +1,81 @@
+//! The panic boundary and the pointer checks every exported function goes through.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::sv2_result;
+
+/// Runs an exported function's body; a panic becomes [`sv2_result::Panic`] instead of
+/// unwinding into C.
+pub fn guard(body: impl FnOnce() -> Result<(), sv2_result>) -> sv2_result {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => sv2_result::Ok,
+        Ok(Err(e)) => e,
+        Err(_) => sv2_result::Panic,
+    }
+}
+
+/// Runs a `void` function's body (the `_free` functions), swallowing a panic.
+pub fn guard_void(body: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(body));
+}
+
+/// A shared reference from a pointer that must not be NULL.
+///
+/// # Safety
+/// `p` is NULL or points to a valid `T` for the duration of the call.
+pub unsafe fn arg<'a, T>(p: *const T) -> Result<&'a T, sv2_result> {
+    p.as_ref().ok_or(sv2_result::NullParameter)
+}
+
+/// An exclusive reference from a pointer that must not be NULL.
+///
+/// # Safety
+/// `p` is NULL or points to a valid `T` that nothing else uses during the call.
+pub unsafe fn arg_mut<'a, T>(p: *mut T) -> Result<&'a mut T, sv2_result> {
+    p.as_mut().ok_or(sv2_result::NullParameter)
+}
+
+/// A byte slice from `(ptr, len)`; NULL with length 0 is the empty slice.
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes for the duration of the borrow.
+pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], sv2_result> {
+    slice(ptr, len)
+}
+
+/// A slice of `T` from `(ptr, len)`; NULL with length 0 is the empty slice.
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` valid, initialised `T` for the duration of the borrow.
+pub unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], sv2_result> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(sv2_result::NullParameter);
+    }
+    if len.checked_mul(std::mem::size_of::<T>()).is_none_or(|n| n > isize::MAX as usize) {
+        return Err(sv2_result::InvalidArgument);
+    }
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
+/// Copies `src` into the caller's `(out, cap)` buffer and reports its length through
+/// `written`, or answers [`sv2_result::InsufficientSize`] without writing anything.
+///
+/// # Safety
+/// `out` points to `cap` writable bytes; `written` is NULL or valid.
+pub unsafe fn write_out(src: &[u8], out: *mut u8, cap: usize, written: *mut usize) -> Result<(), sv2_result> {
+    let written = arg_mut(written)?;
+    if src.len() > cap {
+        return Err(sv2_result::InsufficientSize);
+    }
+    if !src.is_empty() {
+        if out.is_null() {
+            return Err(sv2_result::NullParameter);
+        }
+        std::ptr::copy_nonoverlapping(src.as_ptr(), out, src.len());
+    }
+    *written = src.len();
+    Ok(())
+}

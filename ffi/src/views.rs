@@ -1,0 +1,248 @@
+//! Borrowed views that carry byte strings and sequences across the C ABI.
+//!
+//! A view never owns memory. A decoded message's views point into the payload it was decoded
+//! from; views handed to an encode function are read during the call only.
+
+use sv2::codec::{Bytes, Seq, B0_16M, U256};
+
+use crate::boundary::{arg, arg_mut, guard, slice, write_out};
+use crate::sv2_result;
+
+/// A byte string: `len` bytes at `data` (NULL allowed when `len` is 0). Not NUL-terminated.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sv2_bytes {
+    /// First byte.
+    pub data: *const u8,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+/// `OPTION[U32]`: `value` is meaningful only when `present`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sv2_option_u32 {
+    /// Whether a value is present.
+    pub present: bool,
+    /// The value.
+    pub value: u32,
+}
+
+/// `SEQ[U256]`: `count` 32-byte items stored back to back at `data` (exactly their wire form).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sv2_u256_list {
+    /// `count * 32` bytes.
+    pub data: *const u8,
+    /// Number of 32-byte items.
+    pub count: usize,
+}
+
+/// `SEQ[U16]`. To send, point `items` at a native array. A decoded list has `items` NULL and
+/// its `count * 2` little-endian wire bytes at `wire`: read items with sv2_u16_list_get().
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sv2_u16_list {
+    /// Native items (used when not NULL).
+    pub items: *const u16,
+    /// Little-endian wire bytes (used when `items` is NULL).
+    pub wire: *const u8,
+    /// Number of items.
+    pub count: usize,
+}
+
+/// `SEQ[U32]`, like sv2_u16_list with 4-byte items.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sv2_u32_list {
+    /// Native items (used when not NULL).
+    pub items: *const u32,
+    /// Little-endian wire bytes (used when `items` is NULL).
+    pub wire: *const u8,
+    /// Number of items.
+    pub count: usize,
+}
+
+/// `SEQ0_64K[B0_16M]` (transaction lists) in wire form: `count` items, each a 3-byte
+/// little-endian length and its bytes, `wire_len` bytes in all. Read items with
+/// sv2_bytes_list_get(); build one with sv2_bytes_list_encode().
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sv2_bytes_list {
+    /// The items' wire encoding.
+    pub wire: *const u8,
+    /// Bytes at `wire`.
+    pub wire_len: usize,
+    /// Number of items.
+    pub count: usize,
+}
+
+/// Conversion between a Rust field type and its C view. `to_rust` borrows the memory the
+/// view points at, which the caller keeps alive for `'a`.
+pub(crate) trait CField<R>: Sized {
+    fn from_rust(r: &R) -> Self;
+    /// # Safety
+    /// Every pointer in the view is NULL or valid for its length during `'a`.
+    unsafe fn to_rust(&self) -> Result<R, sv2_result>;
+}
+
+macro_rules! identity_field {
+    ($($t:ty),*) => {$(
+        impl CField<$t> for $t {
+            fn from_rust(r: &$t) -> Self { *r }
+            unsafe fn to_rust(&self) -> Result<$t, sv2_result> { Ok(*self) }
+        }
+    )*};
+}
+identity_field!(u8, u16, u32, u64, f32, bool, U256);
+
+impl<'a, const MAX: usize> CField<Bytes<'a, MAX>> for sv2_bytes {
+    fn from_rust(r: &Bytes<'a, MAX>) -> Self {
+        sv2_bytes { data: r.as_bytes().as_ptr(), len: r.len() }
+    }
+    unsafe fn to_rust(&self) -> Result<Bytes<'a, MAX>, sv2_result> {
+        Bytes::new(slice(self.data, self.len)?).map_err(|_| sv2_result::TooLong)
+    }
+}
+
+impl CField<Option<u32>> for sv2_option_u32 {
+    fn from_rust(r: &Option<u32>) -> Self {
+        sv2_option_u32 { present: r.is_some(), value: r.unwrap_or(0) }
+    }
+    unsafe fn to_rust(&self) -> Result<Option<u32>, sv2_result> {
+        Ok(self.present.then_some(self.value))
+    }
+}
+
+impl<'a, const MAX: usize> CField<Seq<'a, U256, MAX>> for sv2_u256_list {
+    fn from_rust(r: &Seq<'a, U256, MAX>) -> Self {
+        // Decoded sequences keep their wire bytes, which for U256 are the items back to back.
+        let data = r.wire_bytes().map_or(std::ptr::null(), <[u8]>::as_ptr);
+        sv2_u256_list { data, count: r.len() }
+    }
+    unsafe fn to_rust(&self) -> Result<Seq<'a, U256, MAX>, sv2_result> {
+        Seq::new(slice(self.data.cast::<U256>(), self.count)?).map_err(|_| sv2_result::TooLong)
+    }
+}
+
+macro_rules! int_list {
+    ($list:ident, $t:ty) => {
+        impl<'a, const MAX: usize> CField<Seq<'a, $t, MAX>> for $list {
+            fn from_rust(r: &Seq<'a, $t, MAX>) -> Self {
+                let wire = r.wire_bytes().map_or(std::ptr::null(), <[u8]>::as_ptr);
+                $list { items: std::ptr::null(), wire, count: r.len() }
+            }
+            unsafe fn to_rust(&self) -> Result<Seq<'a, $t, MAX>, sv2_result> {
+                let seq = if self.items.is_null() && self.count > 0 {
+                    let len = self.count.checked_mul(std::mem::size_of::<$t>()).ok_or(sv2_result::TooLong)?;
+                    Seq::from_wire(slice(self.wire, len)?, self.count)
+                } else {
+                    Seq::new(slice(self.items, self.count)?)
+                };
+                seq.map_err(sv2_result::from)
+            }
+        }
+
+        impl $list {
+            fn get(&self, index: usize) -> Result<$t, sv2_result> {
+                if index >= self.count {
+                    return Err(sv2_result::InvalidArgument);
+                }
+                const N: usize = std::mem::size_of::<$t>();
+                // SAFETY: the caller of the exported getter vouches for the list's pointers.
+                unsafe {
+                    if !self.items.is_null() {
+                        return Ok(*self.items.add(index));
+                    }
+                    let b = slice(self.wire, self.count * N)?;
+                    let mut le = [0u8; N];
+                    le.copy_from_slice(&b[index * N..(index + 1) * N]);
+                    Ok(<$t>::from_le_bytes(le))
+                }
+            }
+        }
+    };
+}
+int_list!(sv2_u16_list, u16);
+int_list!(sv2_u32_list, u32);
+
+impl<'a, const MAX: usize> CField<Seq<'a, B0_16M<'a>, MAX>> for sv2_bytes_list {
+    fn from_rust(r: &Seq<'a, B0_16M<'a>, MAX>) -> Self {
+        let wire = r.wire_bytes().unwrap_or(&[]);
+        sv2_bytes_list { wire: wire.as_ptr(), wire_len: wire.len(), count: r.len() }
+    }
+    unsafe fn to_rust(&self) -> Result<Seq<'a, B0_16M<'a>, MAX>, sv2_result> {
+        Seq::from_wire(slice(self.wire, self.wire_len)?, self.count).map_err(sv2_result::from)
+    }
+}
+
+/// Item `index` of a u16 list.
+///
+/// # Safety
+/// `list` and `out` are NULL or valid; the list's pointers are valid for its count.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_u16_list_get(list: *const sv2_u16_list, index: usize, out: *mut u16) -> sv2_result {
+    guard(|| {
+        let v = arg(list)?.get(index)?;
+        *arg_mut(out)? = v;
+        Ok(())
+    })
+}
+
+/// Item `index` of a u32 list.
+///
+/// # Safety
+/// `list` and `out` are NULL or valid; the list's pointers are valid for its count.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_u32_list_get(list: *const sv2_u32_list, index: usize, out: *mut u32) -> sv2_result {
+    guard(|| {
+        let v = arg(list)?.get(index)?;
+        *arg_mut(out)? = v;
+        Ok(())
+    })
+}
+
+/// Item `index` of a bytes list, as a view into the list's memory. Walks the list from the
+/// start: to visit every item, keep the index below `count`.
+///
+/// # Safety
+/// `list` and `out` are NULL or valid; the list's `wire` is valid for `wire_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_bytes_list_get(
+    list: *const sv2_bytes_list,
+    index: usize,
+    out: *mut sv2_bytes,
+) -> sv2_result {
+    guard(|| {
+        let seq: Seq<'_, B0_16M<'_>, 65_535> = arg(list)?.to_rust()?;
+        let item = seq.iter().nth(index).ok_or(sv2_result::InvalidArgument)?;
+        *arg_mut(out)? = sv2_bytes::from_rust(&item);
+        Ok(())
+    })
+}
+
+/// Encodes `count` byte strings into the wire form of an sv2_bytes_list, in `(out, cap)`;
+/// the length goes to `written`. Point a list's `wire` at `out`, `wire_len` at `*written` and
+/// `count` at `count`.
+///
+/// # Safety
+/// `items` points to `count` valid views; `out` to `cap` writable bytes; `written` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_bytes_list_encode(
+    items: *const sv2_bytes,
+    count: usize,
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+) -> sv2_result {
+    guard(|| {
+        let items = slice(items, count)?;
+        let mut wire = Vec::new();
+        for item in items {
+            let b: B0_16M<'_> = item.to_rust()?;
+            wire.extend_from_slice(&(b.len() as u32).to_le_bytes()[..3]);
+            wire.extend_from_slice(b.as_bytes());
+        }
+        write_out(&wire, out, cap, written)
+    })
+}
