@@ -14,6 +14,8 @@
 //! - [`noise`]: the `Noise_NX_Secp256k1+EllSwift_ChaChaPoly_SHA256` handshake, server
 //!   certificates, authority keys and the encrypted transport, wrapped in a sans-IO
 //!   [`noise::Session`].
+//! - `channels` (feature `channels`, default): standard, extended and group channels, jobs
+//!   from templates, extranonce allocation, vardiff and share validation.
 //!
 //! Bytes from a peer never cause a panic or an allocation larger than what the peer actually
 //! sent: every failure is a typed error.
@@ -23,6 +25,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "channels")]
+pub mod channels;
 pub mod codec;
 pub mod messages;
 pub mod noise;

@@ -1,0 +1,202 @@
+//! A channel as a mining client sees it: jobs, the previous hash, the target, and the work to
+//! hash next.
+
+use std::collections::HashMap;
+
+use super::hash::merkle_root;
+use super::target::TargetLe;
+use super::VERSION_ROLLING_MASK;
+use crate::codec::Bytes;
+use crate::messages::{NewExtendedMiningJob, NewMiningJob, SetNewPrevHash, SubmitSharesExtended, SubmitSharesStandard};
+
+#[derive(Debug, Clone)]
+enum JobWork {
+    Standard { merkle_root: [u8; 32] },
+    Extended { prefix: Vec<u8>, suffix: Vec<u8>, merkle_path: Vec<[u8; 32]> },
+}
+
+#[derive(Debug, Clone)]
+struct ClientJob {
+    version: u32,
+    version_rolling_allowed: bool,
+    work: JobWork,
+}
+
+/// Everything needed to hash: the header fields and the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    /// The job.
+    pub job_id: u32,
+    /// Header version to start from.
+    pub version: u32,
+    /// Bits of the version that may be changed.
+    pub version_mask: u32,
+    /// Previous block hash.
+    pub prev_hash: [u8; 32],
+    /// Merkle root for the chosen extranonce.
+    pub merkle_root: [u8; 32],
+    /// First nTime.
+    pub min_ntime: u32,
+    /// Compact network target.
+    pub nbits: u32,
+    /// Share target.
+    pub target: TargetLe,
+    /// The rolled extranonce this work was built with (empty on standard channels).
+    pub extranonce: Vec<u8>,
+}
+
+/// A channel on the client side.
+#[derive(Debug, Clone)]
+pub struct ClientChannel {
+    channel_id: u32,
+    extranonce_prefix: Vec<u8>,
+    extranonce_size: usize,
+    target: TargetLe,
+    allow_version_rolling: bool,
+    jobs: HashMap<u32, ClientJob>,
+    current: Option<u32>,
+    prev: Option<(/* prev_hash */ [u8; 32], /* nbits */ u32, /* min_ntime */ u32)>,
+}
+
+impl ClientChannel {
+    /// A standard channel from OpenStandardMiningChannel.Success. `allow_version_rolling` is
+    /// false when the server set REQUIRES_FIXED_VERSION.
+    pub fn standard(channel_id: u32, target: TargetLe, extranonce_prefix: &[u8], allow_version_rolling: bool) -> Self {
+        Self::new(channel_id, target, extranonce_prefix, 0, allow_version_rolling)
+    }
+
+    /// An extended channel from OpenExtendedMiningChannel.Success.
+    pub fn extended(channel_id: u32, target: TargetLe, extranonce_prefix: &[u8], extranonce_size: u16) -> Self {
+        Self::new(channel_id, target, extranonce_prefix, usize::from(extranonce_size), true)
+    }
+
+    fn new(channel_id: u32, target: TargetLe, prefix: &[u8], size: usize, rolling: bool) -> Self {
+        ClientChannel {
+            channel_id,
+            extranonce_prefix: prefix.to_vec(),
+            extranonce_size: size,
+            target,
+            allow_version_rolling: rolling,
+            jobs: HashMap::new(),
+            current: None,
+            prev: None,
+        }
+    }
+
+    /// Channel id.
+    pub fn channel_id(&self) -> u32 {
+        self.channel_id
+    }
+
+    /// Bytes of extranonce this client rolls (0 on standard channels).
+    pub fn extranonce_size(&self) -> usize {
+        self.extranonce_size
+    }
+
+    /// The current share target.
+    pub fn target(&self) -> TargetLe {
+        self.target
+    }
+
+    fn add(&mut self, job_id: u32, job: ClientJob, min_ntime: Option<u32>) {
+        self.jobs.insert(job_id, job);
+        if let (Some(ntime), Some(prev)) = (min_ntime, self.prev.as_mut()) {
+            prev.2 = ntime;
+            self.current = Some(job_id);
+        }
+    }
+
+    /// NewMiningJob (standard channels).
+    pub fn on_new_mining_job(&mut self, m: &NewMiningJob) {
+        let job = ClientJob {
+            version: m.version,
+            version_rolling_allowed: self.allow_version_rolling,
+            work: JobWork::Standard { merkle_root: m.merkle_root },
+        };
+        self.add(m.job_id, job, m.min_ntime);
+    }
+
+    /// NewExtendedMiningJob (extended channels, or a standard channel's group).
+    pub fn on_new_extended_job(&mut self, m: &NewExtendedMiningJob<'_>) {
+        let job = ClientJob {
+            version: m.version,
+            version_rolling_allowed: m.version_rolling_allowed,
+            work: JobWork::Extended {
+                prefix: m.coinbase_tx_prefix.as_bytes().to_vec(),
+                suffix: m.coinbase_tx_suffix.as_bytes().to_vec(),
+                merkle_path: m.merkle_path.to_vec(),
+            },
+        };
+        self.add(m.job_id, job, m.min_ntime);
+    }
+
+    /// SetNewPrevHash: switch to the named job; every other job is dropped.
+    pub fn on_set_new_prev_hash(&mut self, m: &SetNewPrevHash) {
+        self.jobs.retain(|id, _| *id == m.job_id);
+        self.prev = Some((m.prev_hash, m.nbits, m.min_ntime));
+        self.current = self.jobs.contains_key(&m.job_id).then_some(m.job_id);
+    }
+
+    /// SetTarget.
+    pub fn on_set_target(&mut self, target: TargetLe) {
+        self.target = target;
+    }
+
+    /// SetExtranoncePrefix.
+    pub fn on_set_extranonce_prefix(&mut self, prefix: &[u8]) {
+        self.extranonce_prefix = prefix.to_vec();
+    }
+
+    /// The work to hash with rolled `extranonce` (exactly [`Self::extranonce_size`] bytes;
+    /// ignored on standard jobs), or None until a job is active.
+    pub fn work(&self, extranonce: &[u8]) -> Option<Work> {
+        let job_id = self.current?;
+        let job = self.jobs.get(&job_id)?;
+        let (prev_hash, nbits, min_ntime) = self.prev?;
+        let (merkle_root, extranonce) = match &job.work {
+            JobWork::Standard { merkle_root } => (*merkle_root, Vec::new()),
+            JobWork::Extended { prefix, suffix, merkle_path } => {
+                let rolled = if self.extranonce_size == 0 { &[][..] } else { extranonce };
+                let coinbase = [&prefix[..], &self.extranonce_prefix, rolled, &suffix[..]].concat();
+                (merkle_root(&coinbase, merkle_path), rolled.to_vec())
+            }
+        };
+        let version_mask = if job.version_rolling_allowed { VERSION_ROLLING_MASK } else { 0 };
+        Some(Work {
+            job_id,
+            version: job.version,
+            version_mask,
+            prev_hash,
+            merkle_root,
+            min_ntime,
+            nbits,
+            target: self.target,
+            extranonce,
+        })
+    }
+
+    /// SubmitSharesStandard for a solved `work`.
+    pub fn submit_standard(&self, work: &Work, sequence_number: u32, nonce: u32, ntime: u32, version: u32) -> SubmitSharesStandard {
+        SubmitSharesStandard { channel_id: self.channel_id, sequence_number, job_id: work.job_id, nonce, ntime, version }
+    }
+
+    /// SubmitSharesExtended for a solved `work` (borrows its extranonce).
+    pub fn submit_extended<'w>(
+        &self,
+        work: &'w Work,
+        sequence_number: u32,
+        nonce: u32,
+        ntime: u32,
+        version: u32,
+    ) -> SubmitSharesExtended<'w> {
+        SubmitSharesExtended {
+            channel_id: self.channel_id,
+            sequence_number,
+            job_id: work.job_id,
+            nonce,
+            ntime,
+            version,
+            extranonce: Bytes::new(&work.extranonce).unwrap_or(Bytes::EMPTY),
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! A channel as the server keeps it: jobs, the previous-hash epoch, the target, and share
+//! validation.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::coinbase::CoinbaseParts;
+use super::hash::{header_bytes, merkle_root, sha256d};
+use super::target::{difficulty, hash_meets_target, TargetLe};
+use super::vardiff::Vardiff;
+use super::{ChannelError, ShareError, MAX_NTIME_AHEAD_SECS, VERSION_ROLLING_MASK};
+use crate::codec::{Bytes, Seq};
+use crate::messages::{NewExtendedMiningJob, NewMiningJob, SetNewPrevHash, SubmitSharesSuccess};
+
+/// Jobs a channel keeps on the current previous hash before the oldest is dropped.
+pub const MAX_JOBS_PER_CHANNEL: usize = 32;
+
+/// Work shared by every channel that was sent it: one template's coinbase and merkle path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The Template Distribution template it came from (for SubmitSolution).
+    pub template_id: Option<u64>,
+    /// Header version.
+    pub version: u32,
+    /// Whether the BIP323 bits may be rolled.
+    pub version_rolling_allowed: bool,
+    /// The coinbase around its extranonce hole.
+    pub coinbase: CoinbaseParts,
+    /// Merkle path of the coinbase, leaf level first.
+    pub merkle_path: Vec<[u8; 32]>,
+}
+
+/// The tip jobs are mined on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrevHash {
+    /// Previous block hash (internal byte order).
+    pub prev_hash: [u8; 32],
+    /// Compact network target for the header.
+    pub nbits: u32,
+    /// Smallest nTime allowed.
+    pub min_ntime: u32,
+    /// Target a block must meet (the template provider's, which may be below nbits').
+    pub block_target: TargetLe,
+}
+
+/// A share as either kind of SubmitShares carries it.
+#[derive(Debug, Clone, Copy)]
+pub struct Share<'a> {
+    /// The job.
+    pub job_id: u32,
+    /// Header nonce.
+    pub nonce: u32,
+    /// Header nTime.
+    pub ntime: u32,
+    /// Header version.
+    pub version: u32,
+    /// Rolled extranonce (empty on standard channels).
+    pub extranonce: &'a [u8],
+}
+
+/// A block found by a share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundBlock {
+    /// Template the job came from.
+    pub template_id: Option<u64>,
+    /// The 80-byte header.
+    pub header: [u8; 80],
+    /// The full coinbase (with witness when the template commits to witnesses).
+    pub coinbase: Vec<u8>,
+    /// Header version.
+    pub version: u32,
+    /// Header nTime.
+    pub ntime: u32,
+    /// Header nonce.
+    pub nonce: u32,
+    /// The full extranonce (channel prefix and rolled part).
+    pub extranonce: Vec<u8>,
+    /// Previous block hash.
+    pub prev_hash: [u8; 32],
+    /// Compact network target.
+    pub nbits: u32,
+}
+
+/// An accepted share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedShare {
+    /// Header hash (raw SHA-256d).
+    pub hash: [u8; 32],
+    /// The target the share met (the job's).
+    pub target: TargetLe,
+    /// A block, when the hash also met the block target.
+    pub block: Option<FoundBlock>,
+}
+
+/// Standard (header-only) or extended (the client rolls `extranonce_size` bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// Standard channel.
+    Standard,
+    /// Extended channel.
+    Extended {
+        /// Bytes the client rolls.
+        extranonce_size: u16,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct ChannelJob {
+    job: Arc<Job>,
+    /// The channel target when the job was sent; later SetTargets do not change it once
+    /// active.
+    target: TargetLe,
+    /// Precomputed for standard channels (their extranonce is fixed).
+    merkle_root: Option<[u8; 32]>,
+    /// Whether a SetNewPrevHash (or min_ntime) made it minable.
+    active: bool,
+}
+
+/// Acknowledgements not yet sent in a SubmitShares.Success.
+#[derive(Debug, Clone, Copy, Default)]
+struct Batch {
+    count: u32,
+    difficulty_sum: f64,
+    last_sequence: u32,
+}
+
+/// A channel on the server side.
+#[derive(Debug)]
+pub struct ServerChannel {
+    id: u32,
+    kind: ChannelKind,
+    user_identity: String,
+    extranonce_prefix: Vec<u8>,
+    target: TargetLe,
+    max_target: TargetLe,
+    jobs: HashMap<u32, ChannelJob>,
+    job_order: VecDeque<u32>,
+    /// Job ids dropped by the last previous-hash change, to answer "stale" rather than
+    /// "unknown".
+    stale: HashSet<u32>,
+    prev: Option<PrevHash>,
+    seen: HashSet<[u8; 32]>,
+    vardiff: Vardiff,
+    batch: Batch,
+}
+
+impl ServerChannel {
+    /// A channel with its extranonce prefix and initial target. For a standard channel the
+    /// prefix is the whole extranonce.
+    pub fn new(
+        id: u32,
+        kind: ChannelKind,
+        user_identity: &str,
+        extranonce_prefix: Vec<u8>,
+        target: TargetLe,
+        max_target: TargetLe,
+        vardiff: Vardiff,
+    ) -> Self {
+        ServerChannel {
+            id,
+            kind,
+            user_identity: user_identity.to_string(),
+            extranonce_prefix,
+            target,
+            max_target,
+            jobs: HashMap::new(),
+            job_order: VecDeque::new(),
+            stale: HashSet::new(),
+            prev: None,
+            seen: HashSet::new(),
+            vardiff,
+            batch: Batch::default(),
+        }
+    }
+
+    /// Channel id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Standard or extended.
+    pub fn kind(&self) -> ChannelKind {
+        self.kind
+    }
+
+    /// The user (and worker) the channel mines for.
+    pub fn user_identity(&self) -> &str {
+        &self.user_identity
+    }
+
+    /// The channel's extranonce prefix.
+    pub fn extranonce_prefix(&self) -> &[u8] {
+        &self.extranonce_prefix
+    }
+
+    /// Current target (for jobs sent from now on).
+    pub fn target(&self) -> TargetLe {
+        self.target
+    }
+
+    /// The previous hash jobs are mined on.
+    pub fn prev_hash(&self) -> Option<&PrevHash> {
+        self.prev.as_ref()
+    }
+
+    /// Sets the target for jobs sent from now on and for future jobs not yet active (jobs
+    /// already active keep theirs). The caller sends SetTarget.
+    pub fn set_target(&mut self, target: TargetLe) {
+        self.target = target;
+        for j in self.jobs.values_mut().filter(|j| !j.active) {
+            j.target = target;
+        }
+    }
+
+    /// UpdateChannel: a new maximum target. Returns a harder target to send in SetTarget when
+    /// the current one is now too easy.
+    pub fn update_max_target(&mut self, max_target: TargetLe) -> Option<TargetLe> {
+        self.max_target = max_target;
+        let t = super::target::harder(self.target, max_target);
+        (t != self.target).then(|| {
+            self.set_target(t);
+            t
+        })
+    }
+
+    /// Runs vardiff at monotonic time `now` (seconds): a new target to send in SetTarget, if
+    /// the share rate calls for one.
+    pub fn retarget(&mut self, now: u64) -> Option<TargetLe> {
+        let t = self.vardiff.retarget(now, self.target, self.max_target)?;
+        self.set_target(t);
+        Some(t)
+    }
+
+    /// Adds a job. `active_ntime` None makes it a future job (activated by
+    /// [`Self::activate`]); Some(ntime) makes it minable now on the current previous hash.
+    /// Fails when the job's extranonce hole does not fit this channel.
+    pub fn add_job(&mut self, job_id: u32, job: Arc<Job>, active_ntime: Option<u32>) -> Result<(), ChannelError> {
+        let full = self.extranonce_prefix.len()
+            + match self.kind {
+                ChannelKind::Standard => 0,
+                ChannelKind::Extended { extranonce_size } => usize::from(extranonce_size),
+            };
+        if job.coinbase.extranonce_len != full {
+            return Err(ChannelError::ExtranonceMismatch);
+        }
+        if job.coinbase.prefix.len() > 0xFFFF || job.coinbase.suffix.len() > 0xFFFF || job.merkle_path.len() > 0xFF {
+            return Err(ChannelError::JobTooLarge);
+        }
+        if active_ntime.is_some() && self.prev.is_none() {
+            return Err(ChannelError::NoPrevHash);
+        }
+        let merkle_root = matches!(self.kind, ChannelKind::Standard)
+            .then(|| merkle_root(&job.coinbase.stripped(&self.extranonce_prefix), &job.merkle_path));
+        if self.jobs.insert(job_id, ChannelJob { job, target: self.target, merkle_root, active: active_ntime.is_some() }).is_none() {
+            self.job_order.push_back(job_id);
+        }
+        while self.job_order.len() > MAX_JOBS_PER_CHANNEL {
+            if let Some(old) = self.job_order.pop_front() {
+                self.jobs.remove(&old);
+            }
+        }
+        Ok(())
+    }
+
+    /// Activates future job `job_id` on a new previous hash: every other job becomes stale.
+    pub fn activate(&mut self, job_id: u32, prev: PrevHash) -> Result<SetNewPrevHash, ChannelError> {
+        let job = self.jobs.get(&job_id).cloned().ok_or(ChannelError::UnknownJob)?;
+        self.stale = self.jobs.keys().copied().filter(|id| *id != job_id).collect();
+        self.jobs.clear();
+        self.job_order.clear();
+        self.seen.clear();
+        self.jobs.insert(job_id, ChannelJob { active: true, ..job });
+        self.job_order.push_back(job_id);
+        self.prev = Some(prev);
+        Ok(SetNewPrevHash {
+            channel_id: self.id,
+            job_id,
+            prev_hash: prev.prev_hash,
+            min_ntime: prev.min_ntime,
+            nbits: prev.nbits,
+        })
+    }
+
+    /// The job message for this channel: NewMiningJob on a standard channel,
+    /// NewExtendedMiningJob on an extended one.
+    pub fn job_message(&self, job_id: u32, min_ntime: Option<u32>) -> Option<crate::Message<'_>> {
+        let j = self.jobs.get(&job_id)?;
+        Some(match (self.kind, j.merkle_root) {
+            (ChannelKind::Standard, Some(root)) => NewMiningJob {
+                channel_id: self.id,
+                job_id,
+                min_ntime,
+                version: j.job.version,
+                merkle_root: root,
+            }
+            .into(),
+            _ => extended_job_message(self.id, job_id, min_ntime, &j.job).into(),
+        })
+    }
+
+    /// Validates a share at unix time `now`. Accepted shares count towards vardiff and the
+    /// next SubmitShares.Success (see [`Self::take_success`]).
+    pub fn validate(&mut self, share: &Share<'_>, sequence_number: u32, now: u32) -> Result<AcceptedShare, ShareError> {
+        let Some(j) = self.jobs.get(&share.job_id) else {
+            return Err(if self.stale.contains(&share.job_id) { ShareError::StaleShare } else { ShareError::InvalidJobId });
+        };
+        let prev = match (&self.prev, j.active) {
+            (Some(p), true) => *p,
+            _ => return Err(ShareError::InvalidJobId),
+        };
+        let rollable = match self.kind {
+            ChannelKind::Standard => 0,
+            ChannelKind::Extended { extranonce_size } => usize::from(extranonce_size),
+        };
+        if share.extranonce.len() != rollable {
+            return Err(ShareError::BadExtranonceSize);
+        }
+        let mask = if j.job.version_rolling_allowed { VERSION_ROLLING_MASK } else { 0 };
+        if (share.version ^ j.job.version) & !mask != 0 {
+            return Err(if mask == 0 {
+                ShareError::VersionRollingNotAllowed
+            } else {
+                ShareError::InvalidNonRollableVersionBit
+            });
+        }
+        if share.ntime < prev.min_ntime || share.ntime > now.saturating_add(MAX_NTIME_AHEAD_SECS) {
+            return Err(ShareError::NtimeOutOfRange);
+        }
+        let full_extranonce = [&self.extranonce_prefix[..], share.extranonce].concat();
+        let root = match j.merkle_root {
+            Some(r) => r,
+            None => merkle_root(&j.job.coinbase.stripped(&full_extranonce), &j.job.merkle_path),
+        };
+        let header = header_bytes(share.version, &prev.prev_hash, &root, share.ntime, prev.nbits, share.nonce);
+        let hash = sha256d(&header);
+        if !hash_meets_target(&hash, &j.target) {
+            return Err(ShareError::DifficultyTooLow);
+        }
+        if !self.seen.insert(hash) {
+            return Err(ShareError::DuplicateShare);
+        }
+        let block = hash_meets_target(&hash, &prev.block_target).then(|| FoundBlock {
+            template_id: j.job.template_id,
+            header,
+            coinbase: j.job.coinbase.full(&full_extranonce),
+            version: share.version,
+            ntime: share.ntime,
+            nonce: share.nonce,
+            extranonce: full_extranonce,
+            prev_hash: prev.prev_hash,
+            nbits: prev.nbits,
+        });
+        self.vardiff.on_share();
+        self.batch.count += 1;
+        self.batch.difficulty_sum += difficulty(&j.target);
+        self.batch.last_sequence = sequence_number;
+        Ok(AcceptedShare { hash, target: j.target, block })
+    }
+
+    /// The SubmitShares.Success for shares accepted since the last call, if any; the batch
+    /// starts over.
+    pub fn take_success(&mut self) -> Option<SubmitSharesSuccess> {
+        let b = std::mem::take(&mut self.batch);
+        (b.count > 0).then(|| SubmitSharesSuccess {
+            channel_id: self.id,
+            last_sequence_number: b.last_sequence,
+            new_submits_accepted_count: b.count,
+            new_shares_sum: b.difficulty_sum.round() as u64,
+        })
+    }
+}
+
+/// NewExtendedMiningJob for `job` addressed to `channel_id` (a channel or a group).
+pub fn extended_job_message(channel_id: u32, job_id: u32, min_ntime: Option<u32>, job: &Job) -> NewExtendedMiningJob<'_> {
+    NewExtendedMiningJob {
+        channel_id,
+        job_id,
+        min_ntime,
+        version: job.version,
+        version_rolling_allowed: job.version_rolling_allowed,
+        // ServerChannel::add_job refuses jobs whose parts do not fit these types.
+        merkle_path: Seq::new(&job.merkle_path).unwrap_or(Seq::EMPTY),
+        coinbase_tx_prefix: Bytes::new(&job.coinbase.prefix).unwrap_or(Bytes::EMPTY),
+        coinbase_tx_suffix: Bytes::new(&job.coinbase.suffix).unwrap_or(Bytes::EMPTY),
+    }
+}

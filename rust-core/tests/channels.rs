@@ -1,0 +1,186 @@
+//! Server and client channels together: jobs from a template, mined shares accepted, every
+//! kind of bad share rejected with its error code, and blocks carrying a valid coinbase.
+
+use std::sync::Arc;
+
+use bitcoin::consensus::deserialize;
+use bitcoin::hashes::Hash as _;
+use sv2::channels::client::{ClientChannel, Work};
+use sv2::channels::coinbase::{serialize_output, CoinbaseSpec};
+use sv2::channels::extranonce::ExtranonceAllocator;
+use sv2::channels::hash::{header_bytes, sha256d};
+use sv2::channels::server::{ChannelKind, Job, PrevHash, ServerChannel, Share};
+use sv2::channels::target::{hash_meets_target, target_from_nbits, MAX_TARGET};
+use sv2::channels::vardiff::Vardiff;
+use sv2::channels::ShareError;
+use sv2::Message;
+
+const REGTEST_NBITS: u32 = 0x207f_ffff;
+const MIN_NTIME: u32 = 1_700_000_000;
+
+fn job(version_rolling_allowed: bool) -> Arc<Job> {
+    let mut commitment = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
+    commitment.extend_from_slice(&[3; 32]);
+    let template_outputs = serialize_output(0, &commitment);
+    let pool_output = serialize_output(50 * 100_000_000, &[0x00, 0x14, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]);
+    let coinbase = CoinbaseSpec {
+        version: 2,
+        script_prefix: &[0x01, 0x65],
+        tag: b"/libsv2/",
+        sequence: 0xffff_ffff,
+        pool_outputs: &pool_output,
+        pool_outputs_count: 1,
+        template_outputs: &template_outputs,
+        template_outputs_count: 1,
+        locktime: 0,
+        extranonce_len: 16,
+    }
+    .build()
+    .unwrap();
+    Arc::new(Job { template_id: Some(9), version: 0x2000_0000, version_rolling_allowed, coinbase, merkle_path: vec![[1; 32], [2; 32]] })
+}
+
+fn prev() -> PrevHash {
+    PrevHash { prev_hash: [0x42; 32], nbits: REGTEST_NBITS, min_ntime: MIN_NTIME, block_target: target_from_nbits(REGTEST_NBITS) }
+}
+
+/// An easy share target: about one hash in two meets it.
+fn easy_target() -> [u8; 32] {
+    let mut t = [0xff; 32];
+    t[31] = 0x7f;
+    t
+}
+
+fn channels() -> (ServerChannel, ClientChannel, ServerChannel, ClientChannel) {
+    let mut alloc = ExtranonceAllocator::new(&[], 4, 16).unwrap();
+    let vardiff = || Vardiff::new(10.0, 60, 0);
+    let std_prefix = alloc.next_standard().unwrap();
+    let ext_prefix = alloc.next_extended().unwrap();
+    let size = alloc.extended_rollable() as u16;
+    let s_std = ServerChannel::new(1, ChannelKind::Standard, "alice.a", std_prefix.clone(), easy_target(), MAX_TARGET, vardiff());
+    let c_std = ClientChannel::standard(1, easy_target(), &std_prefix, true);
+    let s_ext = ServerChannel::new(2, ChannelKind::Extended { extranonce_size: size }, "alice.b", ext_prefix.clone(), easy_target(), MAX_TARGET, vardiff());
+    let c_ext = ClientChannel::extended(2, easy_target(), &ext_prefix, size);
+    (s_std, c_std, s_ext, c_ext)
+}
+
+/// Delivers a server channel's job and previous hash to its client.
+fn deliver(server: &mut ServerChannel, client: &mut ClientChannel, job_id: u32, job: Arc<Job>) {
+    server.add_job(job_id, job, None).unwrap();
+    match server.job_message(job_id, None).unwrap() {
+        Message::NewMiningJob(m) => client.on_new_mining_job(&m),
+        Message::NewExtendedMiningJob(m) => client.on_new_extended_job(&m),
+        other => panic!("unexpected {other:?}"),
+    }
+    client.on_set_new_prev_hash(&server.activate(job_id, prev()).unwrap());
+}
+
+/// Grinds nonces from `start` until the header meets `target` (or fails it, when `want` is
+/// false).
+fn grind(work: &Work, start: u32, want: bool) -> (u32, [u8; 32]) {
+    (start..)
+        .map(|nonce| {
+            let h = header_bytes(work.version, &work.prev_hash, &work.merkle_root, MIN_NTIME, work.nbits, nonce);
+            (nonce, sha256d(&h))
+        })
+        .find(|(_, hash)| hash_meets_target(hash, &work.target) == want)
+        .unwrap()
+}
+
+fn share(work: &Work, nonce: u32) -> Share<'_> {
+    Share { job_id: work.job_id, nonce, ntime: MIN_NTIME, version: work.version, extranonce: &work.extranonce }
+}
+
+#[test]
+fn mined_shares_are_accepted_and_blocks_carry_a_valid_coinbase() {
+    let (mut s_std, mut c_std, mut s_ext, mut c_ext) = channels();
+    deliver(&mut s_std, &mut c_std, 1, job(true));
+    deliver(&mut s_ext, &mut c_ext, 1, job(true));
+
+    let work = c_std.work(&[]).unwrap();
+    let (nonce, hash) = grind(&work, 0, true);
+    let ok = s_std.validate(&share(&work, nonce), 0, MIN_NTIME).unwrap();
+    assert_eq!(ok.hash, hash);
+
+    let work = c_ext.work(&[5; 12]).unwrap();
+    let (nonce, hash) = grind(&work, 0, true);
+    let ok = s_ext.validate(&share(&work, nonce), 7, MIN_NTIME).unwrap();
+    assert_eq!(ok.hash, hash);
+    let success = s_ext.take_success().unwrap();
+    assert_eq!((success.new_submits_accepted_count, success.last_sequence_number), (1, 7));
+    assert!(s_ext.take_success().is_none());
+
+    // Regtest: about half of all hashes are blocks. Find one and check what it carries.
+    let block = (0..)
+        .find_map(|start| {
+            let (nonce, _) = grind(&work, start, true);
+            s_ext.validate(&share(&work, nonce), 8, MIN_NTIME).ok().and_then(|a| a.block)
+        })
+        .unwrap();
+    let coinbase: bitcoin::Transaction = deserialize(&block.coinbase).unwrap();
+    assert!(coinbase.is_coinbase());
+    assert_eq!(block.template_id, Some(9));
+    assert_eq!(&block.extranonce[4..], &[5; 12]);
+    let root = sv2::channels::hash::merkle_root_from_path(coinbase.compute_txid().to_byte_array(), &[[1; 32], [2; 32]]);
+    assert_eq!(block.header[36..68], root);
+}
+
+#[test]
+fn every_bad_share_gets_its_error() {
+    let (mut s_std, _, mut s_ext, mut c_ext) = channels();
+    deliver(&mut s_ext, &mut c_ext, 1, job(true));
+    let work = c_ext.work(&[1; 12]).unwrap();
+    let (good, _) = grind(&work, 0, true);
+    let check = |s: &mut ServerChannel, sh: Share<'_>| s.validate(&sh, 0, MIN_NTIME).unwrap_err();
+
+    assert_eq!(check(&mut s_ext, Share { job_id: 99, ..share(&work, good) }), ShareError::InvalidJobId);
+    assert_eq!(check(&mut s_ext, Share { extranonce: &[1; 11], ..share(&work, good) }), ShareError::BadExtranonceSize);
+    assert_eq!(check(&mut s_ext, Share { version: work.version | 1, ..share(&work, good) }), ShareError::InvalidNonRollableVersionBit);
+    assert_eq!(check(&mut s_ext, Share { ntime: MIN_NTIME - 1, ..share(&work, good) }), ShareError::NtimeOutOfRange);
+    assert_eq!(check(&mut s_ext, Share { ntime: MIN_NTIME + 7201, ..share(&work, good) }), ShareError::NtimeOutOfRange);
+    let (bad, _) = grind(&work, 0, false);
+    assert_eq!(check(&mut s_ext, share(&work, bad)), ShareError::DifficultyTooLow);
+    s_ext.validate(&share(&work, good), 0, MIN_NTIME).unwrap();
+    assert_eq!(check(&mut s_ext, share(&work, good)), ShareError::DuplicateShare);
+
+    // A new previous hash makes job 1 stale.
+    deliver(&mut s_ext, &mut c_ext, 2, job(true));
+    assert_eq!(check(&mut s_ext, share(&work, good)), ShareError::StaleShare);
+
+    // Version rolling forbidden by the job (on a standard channel the server says so with
+    // REQUIRES_FIXED_VERSION, which the client learns from SetupConnection.Success).
+    let mut c_std = ClientChannel::standard(1, easy_target(), s_std.extranonce_prefix(), false);
+    deliver(&mut s_std, &mut c_std, 1, job(false));
+    let work = c_std.work(&[]).unwrap();
+    assert_eq!(work.version_mask, 0);
+    let (n, _) = grind(&work, 0, true);
+    assert_eq!(check(&mut s_std, Share { version: work.version ^ 0x20, ..share(&work, n) }), ShareError::VersionRollingNotAllowed);
+    // Standard channels take no extranonce.
+    assert_eq!(check(&mut s_std, Share { extranonce: &[0], ..share(&work, n) }), ShareError::BadExtranonceSize);
+}
+
+#[test]
+fn future_jobs_wait_for_their_prev_hash_and_targets_apply_per_job() {
+    let (_, _, mut s_ext, mut c_ext) = channels();
+    deliver(&mut s_ext, &mut c_ext, 1, job(true));
+    let work1 = c_ext.work(&[0; 12]).unwrap();
+    // A future job is not minable until activated.
+    s_ext.add_job(2, job(true), None).unwrap();
+    let (nonce, _) = grind(&work1, 0, true);
+    assert_eq!(s_ext.validate(&Share { job_id: 2, ..share(&work1, nonce) }, 0, MIN_NTIME).unwrap_err(), ShareError::InvalidJobId);
+    // A harder target applies to the future job but not to the active one.
+    let mut hard = [0u8; 32];
+    hard[0] = 1;
+    s_ext.set_target(hard);
+    assert!(s_ext.validate(&share(&work1, nonce), 0, MIN_NTIME).is_ok());
+    s_ext.activate(2, prev()).unwrap();
+    let (n2, _) = grind(&work1, nonce + 1, true);
+    assert_eq!(s_ext.validate(&Share { job_id: 2, ..share(&work1, n2) }, 0, MIN_NTIME).unwrap_err(), ShareError::DifficultyTooLow);
+}
+
+#[test]
+fn error_codes_are_the_established_strings() {
+    let codes: Vec<&str> = ShareError::ALL.iter().map(|e| e.code()).collect();
+    assert!(codes.contains(&"stale-share") && codes.contains(&"difficulty-too-low") && codes.contains(&"invalid-job-id"));
+    assert_eq!(codes.len(), codes.iter().collect::<std::collections::HashSet<_>>().len());
+}
