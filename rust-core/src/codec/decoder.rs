@@ -50,8 +50,10 @@ impl FrameDecoder {
     /// next header announces a payload over the limit (the stream cannot be resynchronised:
     /// close the connection).
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CodecError> {
-        self.compact();
-        let Some(hdr) = self.buf.get(..HEADER_LEN) else { return Ok(None) };
+        // Frames are taken from `consumed` on; the buffer is compacted only in `push`, so a
+        // push holding many small frames costs time linear in its size, not quadratic.
+        let start = self.consumed;
+        let Some(hdr) = self.buf.get(start..start + HEADER_LEN) else { return Ok(None) };
         let mut h = [0u8; HEADER_LEN];
         h.copy_from_slice(hdr);
         let header = FrameHeader::from_bytes(&h);
@@ -59,12 +61,12 @@ impl FrameDecoder {
         if len > self.max_payload {
             return Err(CodecError::FrameTooLarge { len, max: self.max_payload });
         }
-        let total = HEADER_LEN + len;
-        if self.buf.len() < total {
+        let end = start + HEADER_LEN + len;
+        if self.buf.len() < end {
             return Ok(None);
         }
-        self.consumed = total;
-        Ok(Some(Frame { header, payload: &self.buf[HEADER_LEN..total] }))
+        self.consumed = end;
+        Ok(Some(Frame { header, payload: &self.buf[start + HEADER_LEN..end] }))
     }
 
     fn compact(&mut self) {
