@@ -26,7 +26,11 @@ pub unsafe extern "C" fn sv2_frame_decoder_new(max_payload: usize, out: *mut *mu
 /// # Safety
 /// `decoder` is valid; `data` points to `len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn sv2_frame_decoder_push(decoder: *mut sv2_frame_decoder, data: *const u8, len: usize) -> sv2_result {
+pub unsafe extern "C" fn sv2_frame_decoder_push(
+    decoder: *mut sv2_frame_decoder,
+    data: *const u8,
+    len: usize,
+) -> sv2_result {
     guard(|| {
         arg_mut(decoder)?.0.push(bytes(data, len)?);
         Ok(())

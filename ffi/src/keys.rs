@@ -21,7 +21,10 @@ pub struct sv2_server_credentials(pub(crate) ServerCredentials);
 /// # Safety
 /// `secret_out` and `public_out` are NULL or point to 32 writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn sv2_authority_keypair_generate(secret_out: *mut [u8; 32], public_out: *mut [u8; 32]) -> sv2_result {
+pub unsafe extern "C" fn sv2_authority_keypair_generate(
+    secret_out: *mut [u8; 32],
+    public_out: *mut [u8; 32],
+) -> sv2_result {
     guard(|| {
         let (s, p) = (arg_mut(secret_out)?, arg_mut(public_out)?);
         let kp = AuthorityKeypair::generate().map_err(sv2_result::from)?;

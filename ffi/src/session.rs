@@ -7,8 +7,8 @@ use sv2::noise::{random_bytes, AuthorityPublicKey, ServerAuth, Session};
 use crate::boundary::{arg, arg_mut, bytes, guard, guard_void};
 use crate::keys::sv2_server_credentials;
 use crate::messages::{message_to_rust, sv2_message, sv2_message_decode, sv2_tlv, tlvs_to_rust};
-use crate::views::sv2_bytes;
 use crate::sv2_result;
+use crate::views::sv2_bytes;
 
 /// A connection without I/O: feed it received bytes, take frames, queue messages, write its
 /// pending output to the socket. Any error except NEED_MORE_DATA is fatal: close the

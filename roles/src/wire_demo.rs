@@ -28,8 +28,9 @@ pub fn run(full: bool) -> Result<(), String> {
     println!("authority key (pinned by the client): {}", authority.public_key());
     println!("server static key: {}", hex::encode(creds.static_public_key()));
 
-    let mut client = Session::initiator(ServerAuth::Authority(authority.public_key()), random_bytes().map_err(err)?, now)
-        .map_err(err)?;
+    let mut client =
+        Session::initiator(ServerAuth::Authority(authority.public_key()), random_bytes().map_err(err)?, now)
+            .map_err(err)?;
     let mut server = Session::responder(&creds, random_bytes().map_err(err)?).map_err(err)?;
     let act1 = deliver(&mut client, &mut server)?;
     let act2 = deliver(&mut server, &mut client)?;

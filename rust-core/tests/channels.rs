@@ -22,7 +22,8 @@ fn job(version_rolling_allowed: bool) -> Arc<Job> {
     let mut commitment = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
     commitment.extend_from_slice(&[3; 32]);
     let template_outputs = serialize_output(0, &commitment);
-    let pool_output = serialize_output(50 * 100_000_000, &[0x00, 0x14, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]);
+    let pool_output =
+        serialize_output(50 * 100_000_000, &[0x00, 0x14, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]);
     let coinbase = CoinbaseSpec {
         version: 2,
         script_prefix: &[0x01, 0x65],
@@ -37,11 +38,22 @@ fn job(version_rolling_allowed: bool) -> Arc<Job> {
     }
     .build()
     .unwrap();
-    Arc::new(Job { template_id: Some(9), version: 0x2000_0000, version_rolling_allowed, coinbase, merkle_path: vec![[1; 32], [2; 32]] })
+    Arc::new(Job {
+        template_id: Some(9),
+        version: 0x2000_0000,
+        version_rolling_allowed,
+        coinbase,
+        merkle_path: vec![[1; 32], [2; 32]],
+    })
 }
 
 fn prev() -> PrevHash {
-    PrevHash { prev_hash: [0x42; 32], nbits: REGTEST_NBITS, min_ntime: MIN_NTIME, block_target: target_from_nbits(REGTEST_NBITS) }
+    PrevHash {
+        prev_hash: [0x42; 32],
+        nbits: REGTEST_NBITS,
+        min_ntime: MIN_NTIME,
+        block_target: target_from_nbits(REGTEST_NBITS),
+    }
 }
 
 /// An easy share target: about one hash in two meets it.
@@ -57,9 +69,25 @@ fn channels() -> (ServerChannel, ClientChannel, ServerChannel, ClientChannel) {
     let std_prefix = alloc.next_standard().unwrap();
     let ext_prefix = alloc.next_extended().unwrap();
     let size = alloc.extended_rollable() as u16;
-    let s_std = ServerChannel::new(1, ChannelKind::Standard, "alice.a", std_prefix.clone(), easy_target(), MAX_TARGET, vardiff());
+    let s_std = ServerChannel::new(
+        1,
+        ChannelKind::Standard,
+        "alice.a",
+        std_prefix.clone(),
+        easy_target(),
+        MAX_TARGET,
+        vardiff(),
+    );
     let c_std = ClientChannel::standard(1, easy_target(), &std_prefix, true);
-    let s_ext = ServerChannel::new(2, ChannelKind::Extended { extranonce_size: size }, "alice.b", ext_prefix.clone(), easy_target(), MAX_TARGET, vardiff());
+    let s_ext = ServerChannel::new(
+        2,
+        ChannelKind::Extended { extranonce_size: size },
+        "alice.b",
+        ext_prefix.clone(),
+        easy_target(),
+        MAX_TARGET,
+        vardiff(),
+    );
     let c_ext = ClientChannel::extended(2, easy_target(), &ext_prefix, size);
     (s_std, c_std, s_ext, c_ext)
 }
@@ -135,7 +163,10 @@ fn every_bad_share_gets_its_error() {
 
     assert_eq!(check(&mut s_ext, Share { job_id: 99, ..share(&work, good) }), ShareError::InvalidJobId);
     assert_eq!(check(&mut s_ext, Share { extranonce: &[1; 11], ..share(&work, good) }), ShareError::BadExtranonceSize);
-    assert_eq!(check(&mut s_ext, Share { version: work.version | 1, ..share(&work, good) }), ShareError::InvalidNonRollableVersionBit);
+    assert_eq!(
+        check(&mut s_ext, Share { version: work.version | 1, ..share(&work, good) }),
+        ShareError::InvalidNonRollableVersionBit
+    );
     assert_eq!(check(&mut s_ext, Share { ntime: MIN_NTIME - 1, ..share(&work, good) }), ShareError::NtimeOutOfRange);
     assert_eq!(check(&mut s_ext, Share { ntime: MIN_NTIME + 7201, ..share(&work, good) }), ShareError::NtimeOutOfRange);
     let (bad, _) = grind(&work, 0, false);
@@ -154,7 +185,10 @@ fn every_bad_share_gets_its_error() {
     let work = c_std.work(&[]).unwrap();
     assert_eq!(work.version_mask, 0);
     let (n, _) = grind(&work, 0, true);
-    assert_eq!(check(&mut s_std, Share { version: work.version ^ 0x20, ..share(&work, n) }), ShareError::VersionRollingNotAllowed);
+    assert_eq!(
+        check(&mut s_std, Share { version: work.version ^ 0x20, ..share(&work, n) }),
+        ShareError::VersionRollingNotAllowed
+    );
     // Standard channels take no extranonce.
     assert_eq!(check(&mut s_std, Share { extranonce: &[0], ..share(&work, n) }), ShareError::BadExtranonceSize);
 }
@@ -167,7 +201,10 @@ fn future_jobs_wait_for_their_prev_hash_and_targets_apply_per_job() {
     // A future job is not minable until activated.
     s_ext.add_job(2, job(true), None).unwrap();
     let (nonce, _) = grind(&work1, 0, true);
-    assert_eq!(s_ext.validate(&Share { job_id: 2, ..share(&work1, nonce) }, 0, MIN_NTIME).unwrap_err(), ShareError::InvalidJobId);
+    assert_eq!(
+        s_ext.validate(&Share { job_id: 2, ..share(&work1, nonce) }, 0, MIN_NTIME).unwrap_err(),
+        ShareError::InvalidJobId
+    );
     // A harder target applies to the future job but not to the active one.
     let mut hard = [0u8; 32];
     hard[0] = 1;
@@ -175,12 +212,17 @@ fn future_jobs_wait_for_their_prev_hash_and_targets_apply_per_job() {
     assert!(s_ext.validate(&share(&work1, nonce), 0, MIN_NTIME).is_ok());
     s_ext.activate(2, prev()).unwrap();
     let (n2, _) = grind(&work1, nonce + 1, true);
-    assert_eq!(s_ext.validate(&Share { job_id: 2, ..share(&work1, n2) }, 0, MIN_NTIME).unwrap_err(), ShareError::DifficultyTooLow);
+    assert_eq!(
+        s_ext.validate(&Share { job_id: 2, ..share(&work1, n2) }, 0, MIN_NTIME).unwrap_err(),
+        ShareError::DifficultyTooLow
+    );
 }
 
 #[test]
 fn error_codes_are_the_established_strings() {
     let codes: Vec<&str> = ShareError::ALL.iter().map(|e| e.code()).collect();
-    assert!(codes.contains(&"stale-share") && codes.contains(&"difficulty-too-low") && codes.contains(&"invalid-job-id"));
+    assert!(
+        codes.contains(&"stale-share") && codes.contains(&"difficulty-too-low") && codes.contains(&"invalid-job-id")
+    );
     assert_eq!(codes.len(), codes.iter().collect::<std::collections::HashSet<_>>().len());
 }

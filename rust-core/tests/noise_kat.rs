@@ -65,7 +65,8 @@ fn handshake_acts_and_hash() {
 fn transport_frames_both_directions() {
     let v = vectors();
     let authority = AuthorityPublicKey::from_bytes(&arr(&v, "authority_xonly")).unwrap();
-    let mut client = Session::initiator(ServerAuth::Authority(authority), arr(&v, "initiator_e_sk"), 1_700_000_100).unwrap();
+    let mut client =
+        Session::initiator(ServerAuth::Authority(authority), arr(&v, "initiator_e_sk"), 1_700_000_100).unwrap();
     let mut server = Session::responder(&kat_credentials(&v), arr(&v, "responder_e_sk")).unwrap();
     server.receive(&client.take_output()).unwrap();
     client.receive(&server.take_output()).unwrap();

@@ -39,8 +39,8 @@ use sv2::Message;
 
 use crate::boundary::{arg, arg_mut, bytes, guard, slice};
 use crate::sv2_result;
-pub use crate::views::{sv2_bytes, sv2_bytes_list, sv2_option_u32, sv2_u16_list, sv2_u256_list, sv2_u32_list};
 use crate::views::CField;
+pub use crate::views::{sv2_bytes, sv2_bytes_list, sv2_option_u32, sv2_u16_list, sv2_u256_list, sv2_u32_list};
 
 /// Maps each message to its union member, both ways.
 macro_rules! message_union {

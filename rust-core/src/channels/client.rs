@@ -176,8 +176,22 @@ impl ClientChannel {
     }
 
     /// SubmitSharesStandard for a solved `work`.
-    pub fn submit_standard(&self, work: &Work, sequence_number: u32, nonce: u32, ntime: u32, version: u32) -> SubmitSharesStandard {
-        SubmitSharesStandard { channel_id: self.channel_id, sequence_number, job_id: work.job_id, nonce, ntime, version }
+    pub fn submit_standard(
+        &self,
+        work: &Work,
+        sequence_number: u32,
+        nonce: u32,
+        ntime: u32,
+        version: u32,
+    ) -> SubmitSharesStandard {
+        SubmitSharesStandard {
+            channel_id: self.channel_id,
+            sequence_number,
+            job_id: work.job_id,
+            nonce,
+            ntime,
+            version,
+        }
     }
 
     /// SubmitSharesExtended for a solved `work` (borrows its extranonce).

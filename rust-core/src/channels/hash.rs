@@ -44,7 +44,14 @@ pub fn coinbase_merkle_path(txids: &[[u8; 32]]) -> Vec<[u8; 32]> {
 }
 
 /// The 80-byte block header.
-pub fn header_bytes(version: u32, prev_hash: &[u8; 32], merkle_root: &[u8; 32], ntime: u32, nbits: u32, nonce: u32) -> [u8; 80] {
+pub fn header_bytes(
+    version: u32,
+    prev_hash: &[u8; 32],
+    merkle_root: &[u8; 32],
+    ntime: u32,
+    nbits: u32,
+    nonce: u32,
+) -> [u8; 80] {
     let mut h = [0u8; 80];
     h[..4].copy_from_slice(&version.to_le_bytes());
     h[4..36].copy_from_slice(prev_hash);

@@ -251,7 +251,11 @@ impl ServerChannel {
         }
         let merkle_root = matches!(self.kind, ChannelKind::Standard)
             .then(|| merkle_root(&job.coinbase.stripped(&self.extranonce_prefix), &job.merkle_path));
-        if self.jobs.insert(job_id, ChannelJob { job, target: self.target, merkle_root, active: active_ntime.is_some() }).is_none() {
+        if self
+            .jobs
+            .insert(job_id, ChannelJob { job, target: self.target, merkle_root, active: active_ntime.is_some() })
+            .is_none()
+        {
             self.job_order.push_back(job_id);
         }
         while self.job_order.len() > MAX_JOBS_PER_CHANNEL {
@@ -286,14 +290,10 @@ impl ServerChannel {
     pub fn job_message(&self, job_id: u32, min_ntime: Option<u32>) -> Option<crate::Message<'_>> {
         let j = self.jobs.get(&job_id)?;
         Some(match (self.kind, j.merkle_root) {
-            (ChannelKind::Standard, Some(root)) => NewMiningJob {
-                channel_id: self.id,
-                job_id,
-                min_ntime,
-                version: j.job.version,
-                merkle_root: root,
+            (ChannelKind::Standard, Some(root)) => {
+                NewMiningJob { channel_id: self.id, job_id, min_ntime, version: j.job.version, merkle_root: root }
+                    .into()
             }
-            .into(),
             _ => extended_job_message(self.id, job_id, min_ntime, &j.job).into(),
         })
     }
@@ -302,7 +302,11 @@ impl ServerChannel {
     /// next SubmitShares.Success (see [`Self::take_success`]).
     pub fn validate(&mut self, share: &Share<'_>, sequence_number: u32, now: u32) -> Result<AcceptedShare, ShareError> {
         let Some(j) = self.jobs.get(&share.job_id) else {
-            return Err(if self.stale.contains(&share.job_id) { ShareError::StaleShare } else { ShareError::InvalidJobId });
+            return Err(if self.stale.contains(&share.job_id) {
+                ShareError::StaleShare
+            } else {
+                ShareError::InvalidJobId
+            });
         };
         let prev = match (&self.prev, j.active) {
             (Some(p), true) => *p,
@@ -371,7 +375,12 @@ impl ServerChannel {
 }
 
 /// NewExtendedMiningJob for `job` addressed to `channel_id` (a channel or a group).
-pub fn extended_job_message(channel_id: u32, job_id: u32, min_ntime: Option<u32>, job: &Job) -> NewExtendedMiningJob<'_> {
+pub fn extended_job_message(
+    channel_id: u32,
+    job_id: u32,
+    min_ntime: Option<u32>,
+    job: &Job,
+) -> NewExtendedMiningJob<'_> {
     NewExtendedMiningJob {
         channel_id,
         job_id,

@@ -128,7 +128,10 @@ pub struct Seq<'a, T, const MAX: usize> {
 #[derive(Clone, Copy)]
 enum Items<'a, T> {
     /// Validated wire encoding of `count` elements (without the count prefix).
-    Wire { bytes: &'a [u8], count: usize },
+    Wire {
+        bytes: &'a [u8],
+        count: usize,
+    },
     Slice(&'a [T]),
 }
 

@@ -57,11 +57,7 @@ impl FrameHeader {
             return Err(CodecError::TooLong { len, max: MAX_PAYLOAD_LEN });
         }
         let ch = if msg.channel_msg() { CHANNEL_MSG_BIT } else { 0 };
-        Ok(FrameHeader {
-            extension_type: msg.extension_type() | ch,
-            msg_type: msg.msg_type(),
-            msg_length: len as u32,
-        })
+        Ok(FrameHeader { extension_type: msg.extension_type() | ch, msg_type: msg.msg_type(), msg_length: len as u32 })
     }
 }
 

@@ -9,12 +9,9 @@ mod wire;
 pub use bytes::{Bytes, Seq, Seq0_255, Seq0_64K, SeqIter, Str0_255, B0_16M, B0_255, B0_32, B0_64K};
 pub use decoder::FrameDecoder;
 pub use frame::{
-    encode_frame, frame_len, frame_to_vec, Frame, FrameHeader, CHANNEL_MSG_BIT, HEADER_LEN,
-    MAX_PAYLOAD_LEN,
+    encode_frame, frame_len, frame_to_vec, Frame, FrameHeader, CHANNEL_MSG_BIT, HEADER_LEN, MAX_PAYLOAD_LEN,
 };
-pub use tlv::{
-    Tlv, TlvList, EXTENSION_WORKER_HASHRATE_TRACKING, FIELD_USER_IDENTITY, USER_IDENTITY_MAX,
-};
+pub use tlv::{Tlv, TlvList, EXTENSION_WORKER_HASHRATE_TRACKING, FIELD_USER_IDENTITY, USER_IDENTITY_MAX};
 pub use wire::{Decode, Encode, FixedSize, Pubkey, Reader, Signature, Writer, U24, U256};
 
 use core::fmt;

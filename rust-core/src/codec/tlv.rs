@@ -99,9 +99,7 @@ impl<'a> TlvList<'a> {
 
     /// The first record of `(extension_type, field_type)`, in any position.
     pub fn find(&self, extension_type: u16, field_type: u8) -> Option<&'a [u8]> {
-        self.iter()
-            .find(|t| t.extension_type == extension_type && t.field_type == field_type)
-            .map(|t| t.value)
+        self.iter().find(|t| t.extension_type == extension_type && t.field_type == field_type).map(|t| t.value)
     }
 
     /// The 0x0002 `user_identity` value, if present.

@@ -207,13 +207,7 @@ impl Cipher for ChaChaPoly {
             Err(_) => 0,
         }
     }
-    fn decrypt(
-        &self,
-        nonce: u64,
-        authtext: &[u8],
-        ciphertext: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, snow::Error> {
+    fn decrypt(&self, nonce: u64, authtext: &[u8], ciphertext: &[u8], out: &mut [u8]) -> Result<usize, snow::Error> {
         use ring::aead::{Aad, Nonce, Tag};
         let key = self.0.as_ref().ok_or(snow::Error::Decrypt)?;
         let n = ciphertext.len().checked_sub(TAG_LEN).ok_or(snow::Error::Decrypt)?;
@@ -252,13 +246,7 @@ impl Cipher for ChaChaPoly {
             Err(_) => 0,
         }
     }
-    fn decrypt(
-        &self,
-        nonce: u64,
-        authtext: &[u8],
-        ciphertext: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, snow::Error> {
+    fn decrypt(&self, nonce: u64, authtext: &[u8], ciphertext: &[u8], out: &mut [u8]) -> Result<usize, snow::Error> {
         use chacha20poly1305::AeadInPlace;
         let key = self.0.as_ref().ok_or(snow::Error::Decrypt)?;
         let n = ciphertext.len().checked_sub(TAG_LEN).ok_or(snow::Error::Decrypt)?;
