@@ -29,6 +29,7 @@ fn write_new(path: &Path, contents: &str, force: bool) -> Result<(), String> {
     fs::write(path, format!("{contents}\n")).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Writes the key files into `out` (see the module docs), reusing `authority_key` when given.
 pub fn run(out: &Path, authority_key: Option<&Path>, valid_days: u32, force: bool) -> Result<(), String> {
     fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let authority = match authority_key {

@@ -1,13 +1,10 @@
 //! `sv2`: the libsv2 command line.
 
-mod keygen;
-mod samples;
-mod wire_demo;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sv2_roles::{keygen, wire_demo};
 
 #[derive(Parser)]
 #[command(name = "sv2", version, about = "Stratum V2 roles and tools built on libsv2")]

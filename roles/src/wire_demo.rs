@@ -20,6 +20,7 @@ fn deliver(from: &mut Session, to: &mut Session) -> Result<usize, String> {
     Ok(bytes.len())
 }
 
+/// Runs the demo and prints the traffic; `full` prints whole frames.
 pub fn run(full: bool) -> Result<(), String> {
     let err = |e: sv2::noise::NoiseError| e.to_string();
     let authority = AuthorityKeypair::generate().map_err(err)?;

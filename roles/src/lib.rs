@@ -1,0 +1,9 @@
+//! The libsv2 roles behind the `sv2` command, as a library so that tests and the demo can run
+//! several roles in one process.
+
+#![warn(missing_docs)]
+
+pub mod keygen;
+pub mod net;
+pub mod samples;
+pub mod wire_demo;
