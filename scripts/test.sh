@@ -11,6 +11,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "format"
 cargo fmt --all -- --check
 
+step "every dependency under an MIT-compatible license"
+python3 scripts/check-licenses.py
+
 step "clippy"
 cargo clippy --workspace --all-targets -q -- -D warnings
 
