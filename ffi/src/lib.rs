@@ -11,6 +11,7 @@ pub mod boundary;
 pub mod decoder;
 pub mod keys;
 pub mod messages;
+pub mod mining;
 pub mod result;
 pub mod session;
 pub mod version;

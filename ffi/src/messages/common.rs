@@ -2,6 +2,27 @@
 
 use super::sv2_bytes;
 
+/// `SetupConnection.protocol`: Mining Protocol.
+pub const SV2_PROTOCOL_MINING: u8 = 0;
+/// `SetupConnection.protocol`: Job Declaration Protocol.
+pub const SV2_PROTOCOL_JOB_DECLARATION: u8 = 1;
+/// `SetupConnection.protocol`: Template Distribution Protocol.
+pub const SV2_PROTOCOL_TEMPLATE_DISTRIBUTION: u8 = 2;
+
+/// SetupConnection.flags (Mining): the client needs standard jobs.
+pub const SV2_MINING_FLAG_REQUIRES_STANDARD_JOBS: u32 = 1 << 0;
+/// SetupConnection.flags (Mining): the client will send SetCustomMiningJob.
+pub const SV2_MINING_FLAG_REQUIRES_WORK_SELECTION: u32 = 1 << 1;
+/// SetupConnection.flags (Mining): the client needs version rolling.
+pub const SV2_MINING_FLAG_REQUIRES_VERSION_ROLLING: u32 = 1 << 2;
+/// SetupConnection.Success.flags (Mining): the server rejects any change to the version.
+pub const SV2_MINING_SUCCESS_FLAG_REQUIRES_FIXED_VERSION: u32 = 1 << 0;
+/// SetupConnection.Success.flags (Mining): the server refuses standard channels.
+pub const SV2_MINING_SUCCESS_FLAG_REQUIRES_EXTENDED_CHANNELS: u32 = 1 << 1;
+/// SetupConnection.flags (Job Declaration): the client will reveal the template's
+/// transactions.
+pub const SV2_JD_FLAG_DECLARE_TX_DATA: u32 = 1 << 0;
+
 /// Message id of SetupConnection.
 pub const SV2_MSG_SETUP_CONNECTION: u8 = 0x00;
 /// Message id of SetupConnection.Success.

@@ -14,8 +14,8 @@ macro_rules! convert {
                 $c { $( $field: crate::views::CField::from_rust(&m.$field), )* }
             }
             /// # Safety
-            /// Every view in `self` is valid for `'a`.
-            pub(crate) unsafe fn to_rust<'a>(&self) -> Result<sv2::messages::$rust $(<$lt>)?, crate::sv2_result> {
+            /// Every view in `self` is valid for the message's lifetime.
+            pub(crate) unsafe fn to_rust $(<$lt>)? (self) -> Result<sv2::messages::$rust $(<$lt>)?, crate::sv2_result> {
                 Ok(sv2::messages::$rust { $( $field: crate::views::CField::to_rust(&self.$field)?, )* })
             }
         }
@@ -34,25 +34,110 @@ pub use job_declaration::*;
 pub use mining::*;
 pub use template_distribution::*;
 
-use sv2::codec::{encode_frame, frame_len, Encode, Tlv, TlvList};
+use sv2::codec::{encode_frame, frame_len, Encode, Tlv, TlvList, CHANNEL_MSG_BIT};
 use sv2::Message;
 
 use crate::boundary::{arg, arg_mut, bytes, guard, slice};
 use crate::sv2_result;
-use crate::views::CField;
 pub use crate::views::{sv2_bytes, sv2_bytes_list, sv2_option_u32, sv2_u16_list, sv2_u256_list, sv2_u32_list};
+
+/// The body of an sv2_message: read the member that `msg_type` (and `extension_type`) name.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union sv2_message_body {
+    /// SV2_MSG_SETUP_CONNECTION.
+    pub setup_connection: sv2_setup_connection,
+    /// SV2_MSG_SETUP_CONNECTION_SUCCESS.
+    pub setup_connection_success: sv2_setup_connection_success,
+    /// SV2_MSG_SETUP_CONNECTION_ERROR.
+    pub setup_connection_error: sv2_setup_connection_error,
+    /// SV2_MSG_CHANNEL_ENDPOINT_CHANGED.
+    pub channel_endpoint_changed: sv2_channel_endpoint_changed,
+    /// SV2_MSG_RECONNECT.
+    pub reconnect: sv2_reconnect,
+    /// SV2_MSG_OPEN_STANDARD_MINING_CHANNEL.
+    pub open_standard_mining_channel: sv2_open_standard_mining_channel,
+    /// SV2_MSG_OPEN_STANDARD_MINING_CHANNEL_SUCCESS.
+    pub open_standard_mining_channel_success: sv2_open_standard_mining_channel_success,
+    /// SV2_MSG_OPEN_MINING_CHANNEL_ERROR.
+    pub open_mining_channel_error: sv2_open_mining_channel_error,
+    /// SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL.
+    pub open_extended_mining_channel: sv2_open_extended_mining_channel,
+    /// SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL_SUCCESS.
+    pub open_extended_mining_channel_success: sv2_open_extended_mining_channel_success,
+    /// SV2_MSG_NEW_MINING_JOB.
+    pub new_mining_job: sv2_new_mining_job,
+    /// SV2_MSG_UPDATE_CHANNEL.
+    pub update_channel: sv2_update_channel,
+    /// SV2_MSG_UPDATE_CHANNEL_ERROR.
+    pub update_channel_error: sv2_update_channel_error,
+    /// SV2_MSG_CLOSE_CHANNEL.
+    pub close_channel: sv2_close_channel,
+    /// SV2_MSG_SET_EXTRANONCE_PREFIX.
+    pub set_extranonce_prefix: sv2_set_extranonce_prefix,
+    /// SV2_MSG_SUBMIT_SHARES_STANDARD.
+    pub submit_shares_standard: sv2_submit_shares_standard,
+    /// SV2_MSG_SUBMIT_SHARES_EXTENDED.
+    pub submit_shares_extended: sv2_submit_shares_extended,
+    /// SV2_MSG_SUBMIT_SHARES_SUCCESS.
+    pub submit_shares_success: sv2_submit_shares_success,
+    /// SV2_MSG_SUBMIT_SHARES_ERROR.
+    pub submit_shares_error: sv2_submit_shares_error,
+    /// SV2_MSG_NEW_EXTENDED_MINING_JOB.
+    pub new_extended_mining_job: sv2_new_extended_mining_job,
+    /// SV2_MSG_SET_NEW_PREV_HASH.
+    pub set_new_prev_hash: sv2_set_new_prev_hash,
+    /// SV2_MSG_SET_TARGET.
+    pub set_target: sv2_set_target,
+    /// SV2_MSG_SET_CUSTOM_MINING_JOB.
+    pub set_custom_mining_job: sv2_set_custom_mining_job,
+    /// SV2_MSG_SET_CUSTOM_MINING_JOB_SUCCESS.
+    pub set_custom_mining_job_success: sv2_set_custom_mining_job_success,
+    /// SV2_MSG_SET_CUSTOM_MINING_JOB_ERROR.
+    pub set_custom_mining_job_error: sv2_set_custom_mining_job_error,
+    /// SV2_MSG_SET_GROUP_CHANNEL.
+    pub set_group_channel: sv2_set_group_channel,
+    /// SV2_MSG_ALLOCATE_MINING_JOB_TOKEN.
+    pub allocate_mining_job_token: sv2_allocate_mining_job_token,
+    /// SV2_MSG_ALLOCATE_MINING_JOB_TOKEN_SUCCESS.
+    pub allocate_mining_job_token_success: sv2_allocate_mining_job_token_success,
+    /// SV2_MSG_PROVIDE_MISSING_TRANSACTIONS.
+    pub provide_missing_transactions: sv2_provide_missing_transactions,
+    /// SV2_MSG_PROVIDE_MISSING_TRANSACTIONS_SUCCESS.
+    pub provide_missing_transactions_success: sv2_provide_missing_transactions_success,
+    /// SV2_MSG_DECLARE_MINING_JOB.
+    pub declare_mining_job: sv2_declare_mining_job,
+    /// SV2_MSG_DECLARE_MINING_JOB_SUCCESS.
+    pub declare_mining_job_success: sv2_declare_mining_job_success,
+    /// SV2_MSG_DECLARE_MINING_JOB_ERROR.
+    pub declare_mining_job_error: sv2_declare_mining_job_error,
+    /// SV2_MSG_PUSH_SOLUTION.
+    pub push_solution: sv2_push_solution,
+    /// SV2_MSG_COINBASE_OUTPUT_CONSTRAINTS.
+    pub coinbase_output_constraints: sv2_coinbase_output_constraints,
+    /// SV2_MSG_NEW_TEMPLATE.
+    pub new_template: sv2_new_template,
+    /// SV2_MSG_SET_NEW_PREV_HASH_TDP.
+    pub set_new_prev_hash_tdp: sv2_set_new_prev_hash_tdp,
+    /// SV2_MSG_REQUEST_TRANSACTION_DATA.
+    pub request_transaction_data: sv2_request_transaction_data,
+    /// SV2_MSG_REQUEST_TRANSACTION_DATA_SUCCESS.
+    pub request_transaction_data_success: sv2_request_transaction_data_success,
+    /// SV2_MSG_REQUEST_TRANSACTION_DATA_ERROR.
+    pub request_transaction_data_error: sv2_request_transaction_data_error,
+    /// SV2_MSG_SUBMIT_SOLUTION.
+    pub submit_solution: sv2_submit_solution,
+    /// SV2_MSG_REQUEST_EXTENSIONS with extension_type SV2_EXTENSION_NEGOTIATION.
+    pub request_extensions: sv2_request_extensions,
+    /// SV2_MSG_REQUEST_EXTENSIONS_SUCCESS with extension_type SV2_EXTENSION_NEGOTIATION.
+    pub request_extensions_success: sv2_request_extensions_success,
+    /// SV2_MSG_REQUEST_EXTENSIONS_ERROR with extension_type SV2_EXTENSION_NEGOTIATION.
+    pub request_extensions_error: sv2_request_extensions_error,
+}
 
 /// Maps each message to its union member, both ways.
 macro_rules! message_union {
     ($( $ext:literal, $ty:literal => $member:ident : $c:ident = $rust:ident ),* $(,)?) => {
-        /// The body of an sv2_message: read the member that `msg_type` (and `extension_type`)
-        /// name.
-        #[repr(C)]
-        #[derive(Clone, Copy)]
-        pub union sv2_message_body {
-            $( #[allow(missing_docs)] pub $member: $c, )*
-        }
-
         fn from_rust(m: &Message<'_>) -> sv2_message {
             let body = match m {
                 $( Message::$rust(x) => sv2_message_body { $member: $c::from_rust(x) }, )*
@@ -63,7 +148,7 @@ macro_rules! message_union {
         /// # Safety
         /// The member named by the ids is initialised and its views are valid for `'a`.
         unsafe fn to_rust<'a>(m: &sv2_message) -> Result<Message<'a>, sv2_result> {
-            Ok(match (m.extension_type & 0x7fff, m.msg_type) {
+            Ok(match (m.extension_type & !CHANNEL_MSG_BIT, m.msg_type) {
                 $( ($ext, $ty) => Message::$rust(m.body.$member.to_rust()?), )*
                 _ => return Err(sv2_result::UnknownMessage),
             })
@@ -77,6 +162,45 @@ message_union! {
     0x0000, 0x02 => setup_connection_error: sv2_setup_connection_error = SetupConnectionError,
     0x0000, 0x03 => channel_endpoint_changed: sv2_channel_endpoint_changed = ChannelEndpointChanged,
     0x0000, 0x04 => reconnect: sv2_reconnect = Reconnect,
+    0x0000, 0x10 => open_standard_mining_channel: sv2_open_standard_mining_channel = OpenStandardMiningChannel,
+    0x0000, 0x11 => open_standard_mining_channel_success: sv2_open_standard_mining_channel_success = OpenStandardMiningChannelSuccess,
+    0x0000, 0x12 => open_mining_channel_error: sv2_open_mining_channel_error = OpenMiningChannelError,
+    0x0000, 0x13 => open_extended_mining_channel: sv2_open_extended_mining_channel = OpenExtendedMiningChannel,
+    0x0000, 0x14 => open_extended_mining_channel_success: sv2_open_extended_mining_channel_success = OpenExtendedMiningChannelSuccess,
+    0x0000, 0x15 => new_mining_job: sv2_new_mining_job = NewMiningJob,
+    0x0000, 0x16 => update_channel: sv2_update_channel = UpdateChannel,
+    0x0000, 0x17 => update_channel_error: sv2_update_channel_error = UpdateChannelError,
+    0x0000, 0x18 => close_channel: sv2_close_channel = CloseChannel,
+    0x0000, 0x19 => set_extranonce_prefix: sv2_set_extranonce_prefix = SetExtranoncePrefix,
+    0x0000, 0x1a => submit_shares_standard: sv2_submit_shares_standard = SubmitSharesStandard,
+    0x0000, 0x1b => submit_shares_extended: sv2_submit_shares_extended = SubmitSharesExtended,
+    0x0000, 0x1c => submit_shares_success: sv2_submit_shares_success = SubmitSharesSuccess,
+    0x0000, 0x1d => submit_shares_error: sv2_submit_shares_error = SubmitSharesError,
+    0x0000, 0x1f => new_extended_mining_job: sv2_new_extended_mining_job = NewExtendedMiningJob,
+    0x0000, 0x20 => set_new_prev_hash: sv2_set_new_prev_hash = SetNewPrevHash,
+    0x0000, 0x21 => set_target: sv2_set_target = SetTarget,
+    0x0000, 0x22 => set_custom_mining_job: sv2_set_custom_mining_job = SetCustomMiningJob,
+    0x0000, 0x23 => set_custom_mining_job_success: sv2_set_custom_mining_job_success = SetCustomMiningJobSuccess,
+    0x0000, 0x24 => set_custom_mining_job_error: sv2_set_custom_mining_job_error = SetCustomMiningJobError,
+    0x0000, 0x25 => set_group_channel: sv2_set_group_channel = SetGroupChannel,
+    0x0000, 0x50 => allocate_mining_job_token: sv2_allocate_mining_job_token = AllocateMiningJobToken,
+    0x0000, 0x51 => allocate_mining_job_token_success: sv2_allocate_mining_job_token_success = AllocateMiningJobTokenSuccess,
+    0x0000, 0x55 => provide_missing_transactions: sv2_provide_missing_transactions = ProvideMissingTransactions,
+    0x0000, 0x56 => provide_missing_transactions_success: sv2_provide_missing_transactions_success = ProvideMissingTransactionsSuccess,
+    0x0000, 0x57 => declare_mining_job: sv2_declare_mining_job = DeclareMiningJob,
+    0x0000, 0x58 => declare_mining_job_success: sv2_declare_mining_job_success = DeclareMiningJobSuccess,
+    0x0000, 0x59 => declare_mining_job_error: sv2_declare_mining_job_error = DeclareMiningJobError,
+    0x0000, 0x60 => push_solution: sv2_push_solution = PushSolution,
+    0x0000, 0x70 => coinbase_output_constraints: sv2_coinbase_output_constraints = CoinbaseOutputConstraints,
+    0x0000, 0x71 => new_template: sv2_new_template = NewTemplate,
+    0x0000, 0x72 => set_new_prev_hash_tdp: sv2_set_new_prev_hash_tdp = SetNewPrevHashTdp,
+    0x0000, 0x73 => request_transaction_data: sv2_request_transaction_data = RequestTransactionData,
+    0x0000, 0x74 => request_transaction_data_success: sv2_request_transaction_data_success = RequestTransactionDataSuccess,
+    0x0000, 0x75 => request_transaction_data_error: sv2_request_transaction_data_error = RequestTransactionDataError,
+    0x0000, 0x76 => submit_solution: sv2_submit_solution = SubmitSolution,
+    0x0001, 0x00 => request_extensions: sv2_request_extensions = RequestExtensions,
+    0x0001, 0x01 => request_extensions_success: sv2_request_extensions_success = RequestExtensionsSuccess,
+    0x0001, 0x02 => request_extensions_error: sv2_request_extensions_error = RequestExtensionsError,
 }
 
 /// A message: its ids and the union member they name. Decoded messages' views point into the

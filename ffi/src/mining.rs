@@ -1,0 +1,200 @@
+//! Mining-client logic for C (firmware): a client channel that turns job messages into work
+//! to hash, and the hashing helpers around it.
+
+use sv2::channels::client::ClientChannel;
+use sv2::channels::hash::{header_bytes, sha256d};
+use sv2::channels::target::hash_meets_target;
+use sv2::Message;
+
+use crate::boundary::{arg, arg_mut, bytes, guard, guard_void};
+use crate::messages::{message_to_rust, sv2_message};
+use crate::sv2_result;
+
+/// A standard or extended channel as a mining client tracks it.
+pub struct sv2_client_channel(ClientChannel);
+
+/// Work to hash: the header fields and the share target.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sv2_work {
+    /// Job id to submit shares for.
+    pub job_id: u32,
+    /// Header version to start from.
+    pub version: u32,
+    /// Version bits that may be rolled (0: none).
+    pub version_mask: u32,
+    /// Previous block hash.
+    pub prev_hash: [u8; 32],
+    /// Merkle root (for the extranonce given).
+    pub merkle_root: [u8; 32],
+    /// First nTime.
+    pub min_ntime: u32,
+    /// Compact network target.
+    pub nbits: u32,
+    /// Share target (little-endian 256-bit).
+    pub target: [u8; 32],
+}
+
+/// A standard channel from OpenStandardMiningChannel.Success's fields.
+/// `allow_version_rolling` is false when the server set REQUIRES_FIXED_VERSION.
+///
+/// # Safety
+/// `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_client_channel_new_standard(
+    channel_id: u32,
+    target: *const [u8; 32],
+    prefix: *const u8,
+    prefix_len: usize,
+    allow_version_rolling: bool,
+    out: *mut *mut sv2_client_channel,
+) -> sv2_result {
+    guard(|| {
+        let ch = ClientChannel::standard(channel_id, *arg(target)?, bytes(prefix, prefix_len)?, allow_version_rolling);
+        *arg_mut(out)? = Box::into_raw(Box::new(sv2_client_channel(ch)));
+        Ok(())
+    })
+}
+
+/// An extended channel from OpenExtendedMiningChannel.Success's fields.
+///
+/// # Safety
+/// `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_client_channel_new_extended(
+    channel_id: u32,
+    target: *const [u8; 32],
+    prefix: *const u8,
+    prefix_len: usize,
+    extranonce_size: u16,
+    out: *mut *mut sv2_client_channel,
+) -> sv2_result {
+    guard(|| {
+        let ch = ClientChannel::extended(channel_id, *arg(target)?, bytes(prefix, prefix_len)?, extranonce_size);
+        *arg_mut(out)? = Box::into_raw(Box::new(sv2_client_channel(ch)));
+        Ok(())
+    })
+}
+
+/// Feeds a received message. Job, previous-hash, target and extranonce-prefix messages for
+/// this channel update it; any other message is ignored (SV2_RESULT_OK).
+///
+/// # Safety
+/// `channel` and `msg` are valid; the message's views are valid during the call.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_client_channel_handle(
+    channel: *mut sv2_client_channel,
+    msg: *const sv2_message,
+) -> sv2_result {
+    guard(|| {
+        let ch = &mut arg_mut(channel)?.0;
+        let id = ch.channel_id();
+        match message_to_rust(msg)? {
+            Message::NewMiningJob(m) if m.channel_id == id => ch.on_new_mining_job(&m),
+            Message::NewExtendedMiningJob(m) if m.channel_id == id => ch.on_new_extended_job(&m),
+            Message::SetNewPrevHash(m) if m.channel_id == id => ch.on_set_new_prev_hash(&m),
+            Message::SetTarget(m) if m.channel_id == id => ch.on_set_target(m.maximum_target),
+            Message::SetExtranoncePrefix(m) if m.channel_id == id => {
+                ch.on_set_extranonce_prefix(m.extranonce_prefix.as_bytes())
+            }
+            _ => {}
+        }
+        Ok(())
+    })
+}
+
+/// The work to hash now, with `extranonce` rolled (exactly the channel's extranonce size;
+/// ignored for standard channels). SV2_RESULT_NEED_MORE_DATA until a job is active.
+///
+/// # Safety
+/// `channel` and `out` are valid; `extranonce` points to `extranonce_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_client_channel_work(
+    channel: *const sv2_client_channel,
+    extranonce: *const u8,
+    extranonce_len: usize,
+    out: *mut sv2_work,
+) -> sv2_result {
+    guard(|| {
+        let ch = &arg(channel)?.0;
+        let extranonce = bytes(extranonce, extranonce_len)?;
+        if ch.extranonce_size() != 0 && extranonce.len() != ch.extranonce_size() {
+            return Err(sv2_result::InvalidArgument);
+        }
+        let w = ch.work(extranonce).ok_or(sv2_result::NeedMoreData)?;
+        *arg_mut(out)? = sv2_work {
+            job_id: w.job_id,
+            version: w.version,
+            version_mask: w.version_mask,
+            prev_hash: w.prev_hash,
+            merkle_root: w.merkle_root,
+            min_ntime: w.min_ntime,
+            nbits: w.nbits,
+            target: w.target,
+        };
+        Ok(())
+    })
+}
+
+/// Releases a client channel (NULL does nothing).
+///
+/// # Safety
+/// `channel` is NULL or came from an sv2_client_channel_new_ function and is freed once.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_client_channel_free(channel: *mut sv2_client_channel) {
+    guard_void(|| {
+        if !channel.is_null() {
+            drop(Box::from_raw(channel));
+        }
+    })
+}
+
+/// SHA-256d of a block header built from `work` with `ntime`, `nonce` and `version`.
+///
+/// # Safety
+/// `work` is valid; `out` points to 32 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_work_hash(
+    work: *const sv2_work,
+    version: u32,
+    ntime: u32,
+    nonce: u32,
+    out: *mut [u8; 32],
+) -> sv2_result {
+    guard(|| {
+        let w = arg(work)?;
+        let h = sha256d(&header_bytes(version, &w.prev_hash, &w.merkle_root, ntime, w.nbits, nonce));
+        *arg_mut(out)? = h;
+        Ok(())
+    })
+}
+
+/// Whether `hash` (raw SHA-256d, little-endian integer) is at or below `target`.
+///
+/// # Safety
+/// `hash` and `target` point to 32 bytes; `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_hash_meets_target(
+    hash: *const [u8; 32],
+    target: *const [u8; 32],
+    out: *mut bool,
+) -> sv2_result {
+    guard(|| {
+        let v = hash_meets_target(arg(hash)?, arg(target)?);
+        *arg_mut(out)? = v;
+        Ok(())
+    })
+}
+
+/// SHA-256d of `len` bytes at `data`.
+///
+/// # Safety
+/// `data` points to `len` bytes; `out` to 32 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_sha256d(data: *const u8, len: usize, out: *mut [u8; 32]) -> sv2_result {
+    guard(|| {
+        let h = sha256d(bytes(data, len)?);
+        *arg_mut(out)? = h;
+        Ok(())
+    })
+}
