@@ -1311,7 +1311,9 @@ enum sv2_result sv2_session_receive(struct sv2_session *session, const uint8_t *
 enum sv2_result sv2_session_next_frame(struct sv2_session *session, struct sv2_frame *out);
 
 // The next whole received frame decoded as a message into `out` (TLV bytes into `tlvs_out`
-// when not NULL), or SV2_RESULT_NEED_MORE_DATA. An undecodable frame is an error.
+// when not NULL), or SV2_RESULT_NEED_MORE_DATA. A frame that does not decode is consumed and
+// answered with the decode error (SV2_RESULT_UNKNOWN_MESSAGE for a message of an extension
+// not negotiated); the session stays usable.
 //
 // # Safety
 // `session` and `out` are valid; `tlvs_out` is NULL or valid. The message's views are valid

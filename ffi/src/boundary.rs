@@ -79,3 +79,24 @@ pub unsafe fn write_out(src: &[u8], out: *mut u8, cap: usize, written: *mut usiz
     *written = src.len();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_result() {
+        assert_eq!(guard(|| panic!("bug")), sv2_result::Panic);
+        guard_void(|| panic!("bug in a free"));
+        assert_eq!(guard(|| Err(sv2_result::NotFound)), sv2_result::NotFound);
+        assert_eq!(guard(|| Ok(())), sv2_result::Ok);
+    }
+
+    #[test]
+    fn slices_too_large_for_memory_are_refused_unread() {
+        let p = std::ptr::dangling::<u64>();
+        assert_eq!(unsafe { slice(p, usize::MAX / 4) }.err(), Some(sv2_result::InvalidArgument));
+        assert_eq!(unsafe { bytes(std::ptr::null(), 0) }.map(<[u8]>::len), Ok(0));
+        assert_eq!(unsafe { bytes(std::ptr::null(), 1) }.err(), Some(sv2_result::NullParameter));
+    }
+}

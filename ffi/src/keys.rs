@@ -41,8 +41,8 @@ pub unsafe extern "C" fn sv2_authority_keypair_generate(
 #[no_mangle]
 pub unsafe extern "C" fn sv2_authority_public_key(secret: *const [u8; 32], public_out: *mut [u8; 32]) -> sv2_result {
     guard(|| {
-        let kp = AuthorityKeypair::from_secret_bytes(arg(secret)?).map_err(sv2_result::from)?;
-        *arg_mut(public_out)? = kp.public_key().to_bytes();
+        let (secret, out) = (arg(secret)?, arg_mut(public_out)?);
+        *out = AuthorityKeypair::from_secret_bytes(secret).map_err(sv2_result::from)?.public_key().to_bytes();
         Ok(())
     })
 }
@@ -54,12 +54,12 @@ pub unsafe extern "C" fn sv2_authority_public_key(secret: *const [u8; 32], publi
 #[no_mangle]
 pub unsafe extern "C" fn sv2_authority_key_parse(text: *const c_char, public_out: *mut [u8; 32]) -> sv2_result {
     guard(|| {
+        let out = arg_mut(public_out)?;
         if text.is_null() {
             return Err(sv2_result::NullParameter);
         }
         let s = CStr::from_ptr(text).to_str().map_err(|_| sv2_result::InvalidAuthorityKey)?;
-        let pk = AuthorityPublicKey::from_base58check(s).map_err(sv2_result::from)?;
-        *arg_mut(public_out)? = pk.to_bytes();
+        *out = AuthorityPublicKey::from_base58check(s).map_err(sv2_result::from)?.to_bytes();
         Ok(())
     })
 }
@@ -78,13 +78,17 @@ pub unsafe extern "C" fn sv2_authority_key_format(
     written: *mut usize,
 ) -> sv2_result {
     guard(|| {
-        let pk = AuthorityPublicKey::from_bytes(arg(public_key)?).map_err(sv2_result::from)?;
-        let mut text = pk.to_base58check().into_bytes();
+        let (public_key, written) = (arg(public_key)?, arg_mut(written)?);
+        if out.is_null() {
+            return Err(sv2_result::NullParameter);
+        }
+        let mut text =
+            AuthorityPublicKey::from_bytes(public_key).map_err(sv2_result::from)?.to_base58check().into_bytes();
         let len = text.len();
         text.push(0);
         let mut with_nul = 0;
         write_out(&text, out.cast(), cap, &mut with_nul)?;
-        *arg_mut(written)? = len;
+        *written = len;
         Ok(())
     })
 }
@@ -105,8 +109,8 @@ pub unsafe extern "C" fn sv2_server_credentials_issue(
     out: *mut *mut sv2_server_credentials,
 ) -> sv2_result {
     guard(|| {
-        let authority = AuthorityKeypair::from_secret_bytes(arg(authority_secret)?).map_err(sv2_result::from)?;
-        let out = arg_mut(out)?;
+        let (authority_secret, out) = (arg(authority_secret)?, arg_mut(out)?);
+        let authority = AuthorityKeypair::from_secret_bytes(authority_secret).map_err(sv2_result::from)?;
         let creds = match static_secret.as_ref() {
             Some(secret) => {
                 let aux = random_bytes().map_err(sv2_result::from)?;
@@ -131,9 +135,9 @@ pub unsafe extern "C" fn sv2_server_credentials_new(
     out: *mut *mut sv2_server_credentials,
 ) -> sv2_result {
     guard(|| {
-        let cert = Certificate::from_bytes(arg(certificate)?);
-        let creds = ServerCredentials::new(*arg(static_secret)?, cert).map_err(sv2_result::from)?;
-        *arg_mut(out)? = Box::into_raw(Box::new(sv2_server_credentials(creds)));
+        let (secret, cert, out) = (arg(static_secret)?, arg(certificate)?, arg_mut(out)?);
+        let creds = ServerCredentials::new(*secret, Certificate::from_bytes(cert)).map_err(sv2_result::from)?;
+        *out = Box::into_raw(Box::new(sv2_server_credentials(creds)));
         Ok(())
     })
 }

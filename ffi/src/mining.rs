@@ -50,8 +50,9 @@ pub unsafe extern "C" fn sv2_client_channel_new_standard(
     out: *mut *mut sv2_client_channel,
 ) -> sv2_result {
     guard(|| {
-        let ch = ClientChannel::standard(channel_id, *arg(target)?, bytes(prefix, prefix_len)?, allow_version_rolling);
-        *arg_mut(out)? = Box::into_raw(Box::new(sv2_client_channel(ch)));
+        let (target, prefix, out) = (arg(target)?, bytes(prefix, prefix_len)?, arg_mut(out)?);
+        let ch = ClientChannel::standard(channel_id, *target, prefix, allow_version_rolling);
+        *out = Box::into_raw(Box::new(sv2_client_channel(ch)));
         Ok(())
     })
 }
@@ -70,8 +71,9 @@ pub unsafe extern "C" fn sv2_client_channel_new_extended(
     out: *mut *mut sv2_client_channel,
 ) -> sv2_result {
     guard(|| {
-        let ch = ClientChannel::extended(channel_id, *arg(target)?, bytes(prefix, prefix_len)?, extranonce_size);
-        *arg_mut(out)? = Box::into_raw(Box::new(sv2_client_channel(ch)));
+        let (target, prefix, out) = (arg(target)?, bytes(prefix, prefix_len)?, arg_mut(out)?);
+        let ch = ClientChannel::extended(channel_id, *target, prefix, extranonce_size);
+        *out = Box::into_raw(Box::new(sv2_client_channel(ch)));
         Ok(())
     })
 }
@@ -116,13 +118,12 @@ pub unsafe extern "C" fn sv2_client_channel_work(
     out: *mut sv2_work,
 ) -> sv2_result {
     guard(|| {
-        let ch = &arg(channel)?.0;
-        let extranonce = bytes(extranonce, extranonce_len)?;
+        let (ch, extranonce, out) = (&arg(channel)?.0, bytes(extranonce, extranonce_len)?, arg_mut(out)?);
         if ch.extranonce_size() != 0 && extranonce.len() != ch.extranonce_size() {
             return Err(sv2_result::InvalidArgument);
         }
         let w = ch.work(extranonce).ok_or(sv2_result::NeedMoreData)?;
-        *arg_mut(out)? = sv2_work {
+        *out = sv2_work {
             job_id: w.job_id,
             version: w.version,
             version_mask: w.version_mask,
@@ -162,9 +163,8 @@ pub unsafe extern "C" fn sv2_work_hash(
     out: *mut [u8; 32],
 ) -> sv2_result {
     guard(|| {
-        let w = arg(work)?;
-        let h = sha256d(&header_bytes(version, &w.prev_hash, &w.merkle_root, ntime, w.nbits, nonce));
-        *arg_mut(out)? = h;
+        let (w, out) = (arg(work)?, arg_mut(out)?);
+        *out = sha256d(&header_bytes(version, &w.prev_hash, &w.merkle_root, ntime, w.nbits, nonce));
         Ok(())
     })
 }
@@ -180,8 +180,8 @@ pub unsafe extern "C" fn sv2_hash_meets_target(
     out: *mut bool,
 ) -> sv2_result {
     guard(|| {
-        let v = hash_meets_target(arg(hash)?, arg(target)?);
-        *arg_mut(out)? = v;
+        let (hash, target, out) = (arg(hash)?, arg(target)?, arg_mut(out)?);
+        *out = hash_meets_target(hash, target);
         Ok(())
     })
 }
@@ -193,8 +193,8 @@ pub unsafe extern "C" fn sv2_hash_meets_target(
 #[no_mangle]
 pub unsafe extern "C" fn sv2_sha256d(data: *const u8, len: usize, out: *mut [u8; 32]) -> sv2_result {
     guard(|| {
-        let h = sha256d(bytes(data, len)?);
-        *arg_mut(out)? = h;
+        let (data, out) = (bytes(data, len)?, arg_mut(out)?);
+        *out = sha256d(data);
         Ok(())
     })
 }

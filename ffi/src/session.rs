@@ -148,7 +148,9 @@ pub unsafe extern "C" fn sv2_session_next_frame(session: *mut sv2_session, out: 
 }
 
 /// The next whole received frame decoded as a message into `out` (TLV bytes into `tlvs_out`
-/// when not NULL), or SV2_RESULT_NEED_MORE_DATA. An undecodable frame is an error.
+/// when not NULL), or SV2_RESULT_NEED_MORE_DATA. A frame that does not decode is consumed and
+/// answered with the decode error (SV2_RESULT_UNKNOWN_MESSAGE for a message of an extension
+/// not negotiated); the session stays usable.
 ///
 /// # Safety
 /// `session` and `out` are valid; `tlvs_out` is NULL or valid. The message's views are valid
@@ -159,6 +161,10 @@ pub unsafe extern "C" fn sv2_session_next_message(
     out: *mut sv2_message,
     tlvs_out: *mut sv2_bytes,
 ) -> sv2_result {
+    // Checked first: a frame taken from the session cannot be put back.
+    if out.is_null() {
+        return sv2_result::NullParameter;
+    }
     let mut frame = std::mem::MaybeUninit::<sv2_frame>::uninit();
     match sv2_session_next_frame(session, frame.as_mut_ptr()) {
         sv2_result::Ok => {
@@ -204,8 +210,8 @@ pub unsafe extern "C" fn sv2_session_send_frame(
 ) -> sv2_result {
     guard(|| {
         let s = arg_mut(session)?;
-        let payload = bytes(payload, len)?;
         let msg_length = u32::try_from(len).ok().filter(|l| *l <= 0xFF_FFFF).ok_or(sv2_result::TooLong)?;
+        let payload = bytes(payload, len)?;
         let ext = (extension_type & !CHANNEL_MSG_BIT) | if channel_msg { CHANNEL_MSG_BIT } else { 0 };
         s.0.send_frame(FrameHeader { extension_type: ext, msg_type, msg_length }, payload).map_err(sv2_result::from)
     })
@@ -223,8 +229,8 @@ pub unsafe extern "C" fn sv2_session_pending_output(
     len: *mut usize,
 ) -> sv2_result {
     guard(|| {
-        let out = arg(session)?.0.pending_output();
-        let (d, l) = (arg_mut(data)?, arg_mut(len)?);
+        let (s, d, l) = (arg(session)?, arg_mut(data)?, arg_mut(len)?);
+        let out = s.0.pending_output();
         *d = out.as_ptr();
         *l = out.len();
         Ok(())
@@ -250,8 +256,8 @@ pub unsafe extern "C" fn sv2_session_consume_output(session: *mut sv2_session, n
 #[no_mangle]
 pub unsafe extern "C" fn sv2_session_is_established(session: *const sv2_session, out: *mut bool) -> sv2_result {
     guard(|| {
-        let v = arg(session)?.0.is_established();
-        *arg_mut(out)? = v;
+        let (s, out) = (arg(session)?, arg_mut(out)?);
+        *out = s.0.is_established();
         Ok(())
     })
 }
@@ -263,8 +269,8 @@ pub unsafe extern "C" fn sv2_session_is_established(session: *const sv2_session,
 #[no_mangle]
 pub unsafe extern "C" fn sv2_session_server_key(session: *const sv2_session, out: *mut [u8; 32]) -> sv2_result {
     guard(|| {
-        let info = arg(session)?.0.handshake_info().ok_or(sv2_result::NotEstablished)?;
-        *arg_mut(out)? = info.server_static_key;
+        let (s, out) = (arg(session)?, arg_mut(out)?);
+        *out = s.0.handshake_info().ok_or(sv2_result::NotEstablished)?.server_static_key;
         Ok(())
     })
 }

@@ -101,6 +101,10 @@ impl<'a, const MAX: usize> CField<Bytes<'a, MAX>> for sv2_bytes {
         sv2_bytes { data: r.as_bytes().as_ptr(), len: r.len() }
     }
     unsafe fn to_rust(&self) -> Result<Bytes<'a, MAX>, sv2_result> {
+        // Checked before the slice is made, so a wrong length is an error, not a wild read.
+        if self.len > MAX {
+            return Err(sv2_result::TooLong);
+        }
         Bytes::new(slice(self.data, self.len)?).map_err(|_| sv2_result::TooLong)
     }
 }
@@ -121,6 +125,9 @@ impl<'a, const MAX: usize> CField<Seq<'a, U256, MAX>> for sv2_u256_list {
         sv2_u256_list { data, count: r.len() }
     }
     unsafe fn to_rust(&self) -> Result<Seq<'a, U256, MAX>, sv2_result> {
+        if self.count > MAX {
+            return Err(sv2_result::TooLong);
+        }
         Seq::new(slice(self.data.cast::<U256>(), self.count)?).map_err(|_| sv2_result::TooLong)
     }
 }
@@ -133,6 +140,9 @@ macro_rules! int_list {
                 $list { items: std::ptr::null(), wire, count: r.len() }
             }
             unsafe fn to_rust(&self) -> Result<Seq<'a, $t, MAX>, sv2_result> {
+                if self.count > MAX {
+                    return Err(sv2_result::TooLong);
+                }
                 let seq = if self.items.is_null() && self.count > 0 {
                     let len = self.count.checked_mul(std::mem::size_of::<$t>()).ok_or(sv2_result::TooLong)?;
                     Seq::from_wire(slice(self.wire, len)?, self.count)
@@ -172,6 +182,9 @@ impl<'a, const MAX: usize> CField<Seq<'a, B0_16M<'a>, MAX>> for sv2_bytes_list {
         sv2_bytes_list { wire: wire.as_ptr(), wire_len: wire.len(), count: r.len() }
     }
     unsafe fn to_rust(&self) -> Result<Seq<'a, B0_16M<'a>, MAX>, sv2_result> {
+        if self.count > MAX {
+            return Err(sv2_result::TooLong);
+        }
         Seq::from_wire(slice(self.wire, self.wire_len)?, self.count).map_err(sv2_result::from)
     }
 }
@@ -183,8 +196,8 @@ impl<'a, const MAX: usize> CField<Seq<'a, B0_16M<'a>, MAX>> for sv2_bytes_list {
 #[no_mangle]
 pub unsafe extern "C" fn sv2_u16_list_get(list: *const sv2_u16_list, index: usize, out: *mut u16) -> sv2_result {
     guard(|| {
-        let v = arg(list)?.get(index)?;
-        *arg_mut(out)? = v;
+        let (list, out) = (arg(list)?, arg_mut(out)?);
+        *out = list.get(index)?;
         Ok(())
     })
 }
@@ -196,8 +209,8 @@ pub unsafe extern "C" fn sv2_u16_list_get(list: *const sv2_u16_list, index: usiz
 #[no_mangle]
 pub unsafe extern "C" fn sv2_u32_list_get(list: *const sv2_u32_list, index: usize, out: *mut u32) -> sv2_result {
     guard(|| {
-        let v = arg(list)?.get(index)?;
-        *arg_mut(out)? = v;
+        let (list, out) = (arg(list)?, arg_mut(out)?);
+        *out = list.get(index)?;
         Ok(())
     })
 }
@@ -214,9 +227,9 @@ pub unsafe extern "C" fn sv2_bytes_list_get(
     out: *mut sv2_bytes,
 ) -> sv2_result {
     guard(|| {
-        let seq: Seq<'_, B0_16M<'_>, 65_535> = arg(list)?.to_rust()?;
-        let item = seq.iter().nth(index).ok_or(sv2_result::InvalidArgument)?;
-        *arg_mut(out)? = sv2_bytes::from_rust(&item);
+        let (list, out) = (arg(list)?, arg_mut(out)?);
+        let seq: Seq<'_, B0_16M<'_>, 65_535> = list.to_rust()?;
+        *out = sv2_bytes::from_rust(&seq.iter().nth(index).ok_or(sv2_result::InvalidArgument)?);
         Ok(())
     })
 }

@@ -288,8 +288,8 @@ pub unsafe extern "C" fn sv2_message_decode(
 #[no_mangle]
 pub unsafe extern "C" fn sv2_message_encoded_len(msg: *const sv2_message, out_len: *mut usize) -> sv2_result {
     guard(|| {
-        let len = message_to_rust(msg)?.encoded_len();
-        *arg_mut(out_len)? = len;
+        let out_len = arg_mut(out_len)?;
+        *out_len = message_to_rust(msg)?.encoded_len();
         Ok(())
     })
 }
@@ -309,12 +309,12 @@ pub unsafe extern "C" fn sv2_message_encode(
     guard(|| {
         let m = message_to_rust(msg)?;
         let written = arg_mut(written)?;
+        if out.is_null() {
+            return Err(sv2_result::NullParameter);
+        }
         let needed = m.encoded_len();
         if needed > cap {
             return Err(sv2_result::InsufficientSize);
-        }
-        if needed > 0 && out.is_null() {
-            return Err(sv2_result::NullParameter);
         }
         let buf = std::slice::from_raw_parts_mut(out, needed);
         *written = m.encode_into(buf).map_err(sv2_result::from)?;
@@ -334,8 +334,8 @@ pub unsafe extern "C" fn sv2_frame_encoded_len(
     out_len: *mut usize,
 ) -> sv2_result {
     guard(|| {
-        let len = frame_len(&message_to_rust(msg)?, &tlvs_to_rust(tlvs, n_tlvs)?);
-        *arg_mut(out_len)? = len;
+        let out_len = arg_mut(out_len)?;
+        *out_len = frame_len(&message_to_rust(msg)?, &tlvs_to_rust(tlvs, n_tlvs)?);
         Ok(())
     })
 }
@@ -359,12 +359,12 @@ pub unsafe extern "C" fn sv2_frame_encode(
         let m = message_to_rust(msg)?;
         let tlvs = tlvs_to_rust(tlvs, n_tlvs)?;
         let written = arg_mut(written)?;
+        if out.is_null() {
+            return Err(sv2_result::NullParameter);
+        }
         let needed = frame_len(&m, &tlvs);
         if needed > cap {
             return Err(sv2_result::InsufficientSize);
-        }
-        if out.is_null() {
-            return Err(sv2_result::NullParameter);
         }
         *written = encode_frame(&m, &tlvs, std::slice::from_raw_parts_mut(out, needed)).map_err(sv2_result::from)?;
         Ok(())
@@ -384,8 +384,8 @@ pub unsafe extern "C" fn sv2_tlvs_find(
     out: *mut sv2_bytes,
 ) -> sv2_result {
     guard(|| {
-        let list = TlvList::parse(bytes(tlvs.data, tlvs.len)?).map_err(sv2_result::from)?;
         let out = arg_mut(out)?;
+        let list = TlvList::parse(bytes(tlvs.data, tlvs.len)?).map_err(sv2_result::from)?;
         let v = list.find(extension_type, field_type).ok_or(sv2_result::NotFound)?;
         *out = sv2_bytes { data: v.as_ptr(), len: v.len() };
         Ok(())

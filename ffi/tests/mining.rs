@@ -1,0 +1,123 @@
+//! The mining-client helpers for firmware: a client channel follows job messages and yields
+//! the header to hash; hashing and target checks agree with a direct computation.
+
+use std::ptr::{null, null_mut};
+
+use sv2::channels::hash::sha256d;
+use sv2_ffi::messages::*;
+use sv2_ffi::mining::*;
+use sv2_ffi::sv2_result::{self, Ok as OK};
+
+fn msg(ty: u8) -> sv2_message {
+    let mut m = unsafe { std::mem::zeroed::<sv2_message>() };
+    m.msg_type = ty;
+    m
+}
+
+fn new_job(channel_id: u32, job_id: u32, root: u8) -> sv2_message {
+    let mut m = msg(SV2_MSG_NEW_MINING_JOB);
+    m.body.new_mining_job = sv2_new_mining_job {
+        channel_id,
+        job_id,
+        min_ntime: sv2_option_u32 { present: false, value: 0 },
+        version: 0x2000_0000,
+        merkle_root: [root; 32],
+    };
+    m
+}
+
+fn prev_hash(channel_id: u32, job_id: u32) -> sv2_message {
+    let mut m = msg(SV2_MSG_SET_NEW_PREV_HASH);
+    m.body.set_new_prev_hash = sv2_set_new_prev_hash {
+        channel_id,
+        job_id,
+        prev_hash: [0x11; 32],
+        min_ntime: 1_700_000_000,
+        nbits: 0x207f_ffff,
+    };
+    m
+}
+
+fn header(w: &sv2_work, version: u32, ntime: u32, nonce: u32) -> Vec<u8> {
+    [
+        &version.to_le_bytes()[..],
+        &w.prev_hash,
+        &w.merkle_root,
+        &ntime.to_le_bytes(),
+        &w.nbits.to_le_bytes(),
+        &nonce.to_le_bytes(),
+    ]
+    .concat()
+}
+
+#[test]
+fn standard_channel_follows_its_jobs() {
+    let target = [0xff_u8; 32];
+    let mut ch = null_mut();
+    assert_eq!(unsafe { sv2_client_channel_new_standard(7, &target, null(), 0, true, &mut ch) }, OK);
+    let mut w = unsafe { std::mem::zeroed::<sv2_work>() };
+    for m in [new_job(7, 1, 0xaa), new_job(8, 2, 0xbb), prev_hash(8, 2)] {
+        assert_eq!(unsafe { sv2_client_channel_handle(ch, &m) }, OK);
+    }
+    // Messages for another channel changed nothing.
+    assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, sv2_result::NeedMoreData);
+    assert_eq!(unsafe { sv2_client_channel_handle(ch, &prev_hash(7, 1)) }, OK);
+    assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, OK);
+    assert_eq!((w.job_id, w.version, w.min_ntime, w.nbits), (1, 0x2000_0000, 1_700_000_000, 0x207f_ffff));
+    assert_eq!((w.merkle_root, w.prev_hash, w.target), ([0xaa; 32], [0x11; 32], target));
+    assert_ne!(w.version_mask, 0);
+
+    let mut h = [0u8; 32];
+    assert_eq!(unsafe { sv2_work_hash(&w, w.version, w.min_ntime, 42, &mut h) }, OK);
+    assert_eq!(h, sha256d(&header(&w, w.version, w.min_ntime, 42)));
+    let mut meets = false;
+    assert_eq!(unsafe { sv2_hash_meets_target(&h, &w.target, &mut meets) }, OK);
+    assert!(meets);
+    assert_eq!(unsafe { sv2_hash_meets_target(&h, &[0; 32], &mut meets) }, OK);
+    assert!(!meets);
+    let mut d = [0u8; 32];
+    assert_eq!(unsafe { sv2_sha256d(b"abc".as_ptr(), 3, &mut d) }, OK);
+    assert_eq!(d, sha256d(b"abc"));
+
+    // SetTarget for the channel changes the share target.
+    let mut m = msg(SV2_MSG_SET_TARGET);
+    m.body.set_target = sv2_set_target { channel_id: 7, maximum_target: [0x0f; 32] };
+    assert_eq!(unsafe { sv2_client_channel_handle(ch, &m) }, OK);
+    assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, OK);
+    assert_eq!(w.target, [0x0f; 32]);
+
+    // Messages that are not for a channel are ignored; unknown ids are refused.
+    assert_eq!(unsafe { sv2_client_channel_handle(ch, &msg(SV2_MSG_SUBMIT_SHARES_STANDARD)) }, OK);
+    assert_eq!(unsafe { sv2_client_channel_handle(ch, &msg(0x7f)) }, sv2_result::UnknownMessage);
+    unsafe { sv2_client_channel_free(ch) };
+}
+
+#[test]
+fn extended_channel_builds_the_merkle_root_from_the_extranonce() {
+    let prefix = [1u8, 2, 3, 4];
+    let (cb_prefix, cb_suffix) = ([0x10u8; 41], [0x20u8; 30]);
+    let mut ch = null_mut();
+    assert_eq!(unsafe { sv2_client_channel_new_extended(9, &[0xff; 32], prefix.as_ptr(), 4, 4, &mut ch) }, OK);
+    let mut m = msg(SV2_MSG_NEW_EXTENDED_MINING_JOB);
+    m.body.new_extended_mining_job = sv2_new_extended_mining_job {
+        channel_id: 9,
+        job_id: 3,
+        min_ntime: sv2_option_u32 { present: false, value: 0 },
+        version: 0x2000_0000,
+        version_rolling_allowed: false,
+        merkle_path: sv2_u256_list { data: null(), count: 0 },
+        coinbase_tx_prefix: sv2_bytes { data: cb_prefix.as_ptr(), len: cb_prefix.len() },
+        coinbase_tx_suffix: sv2_bytes { data: cb_suffix.as_ptr(), len: cb_suffix.len() },
+    };
+    assert_eq!(unsafe { sv2_client_channel_handle(ch, &m) }, OK);
+    assert_eq!(unsafe { sv2_client_channel_handle(ch, &prev_hash(9, 3)) }, OK);
+    let rolled = [0xde_u8, 0xad, 0xbe, 0xef];
+    let mut w = unsafe { std::mem::zeroed::<sv2_work>() };
+    assert_eq!(unsafe { sv2_client_channel_work(ch, rolled.as_ptr(), 3, &mut w) }, sv2_result::InvalidArgument);
+    assert_eq!(unsafe { sv2_client_channel_work(ch, rolled.as_ptr(), 4, &mut w) }, OK);
+    let coinbase = [&cb_prefix[..], &prefix, &rolled, &cb_suffix].concat();
+    // With an empty merkle path the root is the coinbase txid.
+    assert_eq!(w.merkle_root, sha256d(&coinbase));
+    assert_eq!(w.version_mask, 0);
+    unsafe { sv2_client_channel_free(ch) };
+}

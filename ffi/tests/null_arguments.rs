@@ -1,0 +1,229 @@
+//! Every exported function with each pointer argument NULL: SV2_RESULT_NULL_PARAMETER (or the
+//! documented no-op), never a crash, and out-parameters left untouched.
+
+use std::ptr::{null, null_mut};
+
+use sv2_ffi::decoder::*;
+use sv2_ffi::keys::*;
+use sv2_ffi::messages::*;
+use sv2_ffi::mining::*;
+use sv2_ffi::result::sv2_result_message;
+use sv2_ffi::session::*;
+use sv2_ffi::sv2_result::{self, NullParameter as NULL, Ok as OK};
+use sv2_ffi::version::sv2_version;
+use sv2_ffi::views::*;
+
+fn setup_success() -> sv2_message {
+    let mut m = std::mem::MaybeUninit::<sv2_message>::uninit();
+    let p = [2u8, 0, 0, 0, 0, 0];
+    assert_eq!(
+        unsafe { sv2_message_decode(0, SV2_MSG_SETUP_CONNECTION_SUCCESS, p.as_ptr(), 6, m.as_mut_ptr(), null_mut()) },
+        OK
+    );
+    unsafe { m.assume_init() }
+}
+
+fn plaintext_session() -> *mut sv2_session {
+    let mut s = null_mut();
+    assert_eq!(unsafe { sv2_session_new_plaintext(&mut s) }, OK);
+    s
+}
+
+#[test]
+fn every_function_refuses_null() {
+    let msg = setup_success();
+    let k32 = [7u8; 32];
+    let mut out32 = [0xaa_u8; 32];
+    let mut len = 12345usize;
+    let mut flag = false;
+    let mut buf = [0u8; 128];
+    unsafe {
+        // Frame decoder.
+        assert_eq!(sv2_frame_decoder_new(100, null_mut()), NULL);
+        let mut d = null_mut();
+        assert_eq!(sv2_frame_decoder_new(100, &mut d), OK);
+        assert_eq!(sv2_frame_decoder_push(null_mut(), buf.as_ptr(), 1), NULL);
+        assert_eq!(sv2_frame_decoder_push(d, null(), 1), NULL);
+        assert_eq!(sv2_frame_decoder_push(d, null(), 0), OK);
+        let mut f = std::mem::zeroed::<sv2_frame>();
+        assert_eq!(sv2_frame_decoder_next(null_mut(), &mut f), NULL);
+        assert_eq!(sv2_frame_decoder_next(d, null_mut()), NULL);
+        sv2_frame_decoder_free(d);
+        sv2_frame_decoder_free(null_mut());
+
+        // Keys and credentials.
+        let mut secret = [0u8; 32];
+        let mut public = [0u8; 32];
+        assert_eq!(sv2_authority_keypair_generate(null_mut(), &mut public), NULL);
+        assert_eq!(sv2_authority_keypair_generate(&mut secret, null_mut()), NULL);
+        assert_eq!(sv2_authority_keypair_generate(&mut secret, &mut public), OK);
+        assert_eq!(sv2_authority_public_key(null(), &mut out32), NULL);
+        assert_eq!(sv2_authority_public_key(&secret, null_mut()), NULL);
+        assert_eq!(out32, [0xaa; 32]);
+        assert_eq!(sv2_authority_key_parse(null(), &mut out32), NULL);
+        assert_eq!(
+            sv2_authority_key_parse(c"9bDuixKmZqAJnrmP746n8zU1wyAQRrus7th9dxnkPg6RzQvCnan".as_ptr(), null_mut()),
+            NULL
+        );
+        let mut text = [0 as std::ffi::c_char; 64];
+        assert_eq!(sv2_authority_key_format(null(), text.as_mut_ptr(), 64, &mut len), NULL);
+        assert_eq!(sv2_authority_key_format(&public, null_mut(), 64, &mut len), NULL);
+        assert_eq!(sv2_authority_key_format(&public, text.as_mut_ptr(), 64, null_mut()), NULL);
+        assert_eq!(len, 12345);
+        let mut creds = null_mut();
+        assert_eq!(sv2_server_credentials_issue(null(), null(), 0, u32::MAX, &mut creds), NULL);
+        assert_eq!(sv2_server_credentials_issue(&secret, null(), 0, u32::MAX, null_mut()), NULL);
+        assert_eq!(sv2_server_credentials_issue(&secret, null(), 0, u32::MAX, &mut creds), OK);
+        let mut cert = [0u8; SV2_CERTIFICATE_LEN];
+        assert_eq!(sv2_server_credentials_export(null(), &mut out32, null_mut(), &mut cert), NULL);
+        // Every output of export is optional.
+        assert_eq!(sv2_server_credentials_export(creds, null_mut(), null_mut(), null_mut()), OK);
+        assert_eq!(sv2_server_credentials_export(creds, &mut out32, null_mut(), &mut cert), OK);
+        let mut creds2 = null_mut();
+        assert_eq!(sv2_server_credentials_new(null(), &cert, &mut creds2), NULL);
+        assert_eq!(sv2_server_credentials_new(&out32, null(), &mut creds2), NULL);
+        assert_eq!(sv2_server_credentials_new(&out32, &cert, null_mut()), NULL);
+        assert!(creds2.is_null());
+        sv2_server_credentials_free(null_mut());
+
+        // Messages.
+        let mut m = std::mem::zeroed::<sv2_message>();
+        let mut tlvs = sv2_bytes { data: null(), len: 0 };
+        let p = [2u8, 0, 0, 0, 0, 0];
+        assert_eq!(sv2_message_decode(0, 1, null(), 6, &mut m, &mut tlvs), NULL);
+        assert_eq!(sv2_message_decode(0, 1, p.as_ptr(), 6, null_mut(), &mut tlvs), NULL);
+        assert_eq!(sv2_message_decode(0, 1, p.as_ptr(), 6, &mut m, null_mut()), OK);
+        assert_eq!(sv2_message_encoded_len(null(), &mut len), NULL);
+        assert_eq!(sv2_message_encoded_len(&msg, null_mut()), NULL);
+        assert_eq!(sv2_message_encode(null(), buf.as_mut_ptr(), 128, &mut len), NULL);
+        assert_eq!(sv2_message_encode(&msg, null_mut(), 128, &mut len), NULL);
+        assert_eq!(sv2_message_encode(&msg, buf.as_mut_ptr(), 128, null_mut()), NULL);
+        assert_eq!(sv2_frame_encoded_len(null(), null(), 0, &mut len), NULL);
+        assert_eq!(sv2_frame_encoded_len(&msg, null(), 1, &mut len), NULL);
+        assert_eq!(sv2_frame_encoded_len(&msg, null(), 0, null_mut()), NULL);
+        assert_eq!(sv2_frame_encode(null(), null(), 0, buf.as_mut_ptr(), 128, &mut len), NULL);
+        assert_eq!(sv2_frame_encode(&msg, null(), 1, buf.as_mut_ptr(), 128, &mut len), NULL);
+        assert_eq!(sv2_frame_encode(&msg, null(), 0, null_mut(), 128, &mut len), NULL);
+        assert_eq!(sv2_frame_encode(&msg, null(), 0, buf.as_mut_ptr(), 128, null_mut()), NULL);
+        assert_eq!(len, 12345);
+        let mut v = sv2_bytes { data: null(), len: 0 };
+        assert_eq!(sv2_tlvs_find(sv2_bytes { data: null(), len: 5 }, 2, 1, &mut v), NULL);
+        assert_eq!(sv2_tlvs_find(sv2_bytes { data: null(), len: 0 }, 2, 1, null_mut()), NULL);
+        assert_eq!(sv2_tlvs_find(sv2_bytes { data: null(), len: 0 }, 2, 1, &mut v), sv2_result::NotFound);
+
+        // Lists.
+        let items = [1u16, 2];
+        let l16 = sv2_u16_list { items: items.as_ptr(), wire: null(), count: 2 };
+        let mut x16 = 0u16;
+        assert_eq!(sv2_u16_list_get(null(), 0, &mut x16), NULL);
+        assert_eq!(sv2_u16_list_get(&l16, 0, null_mut()), NULL);
+        let l16_wire = sv2_u16_list { items: null(), wire: null(), count: 2 };
+        assert_eq!(sv2_u16_list_get(&l16_wire, 0, &mut x16), NULL);
+        let l32 = sv2_u32_list { items: null(), wire: null(), count: 1 };
+        let mut x32 = 0u32;
+        assert_eq!(sv2_u32_list_get(null(), 0, &mut x32), NULL);
+        assert_eq!(sv2_u32_list_get(&l32, 0, &mut x32), NULL);
+        let bl = sv2_bytes_list { wire: null(), wire_len: 3, count: 1 };
+        assert_eq!(sv2_bytes_list_get(null(), 0, &mut v), NULL);
+        assert_eq!(sv2_bytes_list_get(&bl, 0, &mut v), NULL);
+        let one = [sv2_bytes { data: p.as_ptr(), len: 1 }];
+        assert_eq!(sv2_bytes_list_encode(null(), 1, buf.as_mut_ptr(), 128, &mut len), NULL);
+        assert_eq!(sv2_bytes_list_encode(one.as_ptr(), 1, null_mut(), 128, &mut len), NULL);
+        assert_eq!(sv2_bytes_list_encode(one.as_ptr(), 1, buf.as_mut_ptr(), 128, null_mut()), NULL);
+        assert_eq!((x16, x32, len), (0, 0, 12345));
+
+        // Sessions.
+        let mut s = null_mut();
+        assert_eq!(sv2_session_new_initiator(null(), 0, &mut s), NULL);
+        assert_eq!(sv2_session_new_initiator(&public, 0, null_mut()), NULL);
+        assert_eq!(sv2_session_new_initiator_with_entropy(null(), &k32, 0, &mut s), NULL);
+        assert_eq!(sv2_session_new_initiator_with_entropy(&public, null(), 0, &mut s), NULL);
+        assert_eq!(sv2_session_new_initiator_with_entropy(&public, &k32, 0, null_mut()), NULL);
+        assert_eq!(sv2_session_new_responder(null(), &mut s), NULL);
+        assert_eq!(sv2_session_new_responder(creds, null_mut()), NULL);
+        assert_eq!(sv2_session_new_plaintext(null_mut()), NULL);
+        assert!(s.is_null());
+        let s = plaintext_session();
+        assert_eq!(sv2_session_set_max_payload(null_mut(), 10), NULL);
+        assert_eq!(sv2_session_receive(null_mut(), buf.as_ptr(), 1), NULL);
+        assert_eq!(sv2_session_receive(s, null(), 1), NULL);
+        assert_eq!(sv2_session_next_frame(null_mut(), &mut f), NULL);
+        assert_eq!(sv2_session_next_frame(s, null_mut()), NULL);
+        assert_eq!(sv2_session_next_message(null_mut(), &mut m, null_mut()), NULL);
+        // A NULL out-parameter leaves the queued frame where it is.
+        let mut frame = [0u8; 12];
+        let mut flen = 0;
+        assert_eq!(sv2_frame_encode(&msg, null(), 0, frame.as_mut_ptr(), 12, &mut flen), OK);
+        assert_eq!(sv2_session_receive(s, frame.as_ptr(), flen), OK);
+        assert_eq!(sv2_session_next_message(s, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_session_next_message(s, &mut m, null_mut()), OK);
+        assert_eq!((m.msg_type, m.body.setup_connection_success.used_version), (SV2_MSG_SETUP_CONNECTION_SUCCESS, 2));
+        assert_eq!(sv2_session_send(null_mut(), &msg, null(), 0), NULL);
+        assert_eq!(sv2_session_send(s, null(), null(), 0), NULL);
+        assert_eq!(sv2_session_send(s, &msg, null(), 2), NULL);
+        assert_eq!(sv2_session_send_frame(null_mut(), 0, 1, false, p.as_ptr(), 6), NULL);
+        assert_eq!(sv2_session_send_frame(s, 0, 1, false, null(), 6), NULL);
+        let mut data: *const u8 = null();
+        assert_eq!(sv2_session_pending_output(null(), &mut data, &mut len), NULL);
+        assert_eq!(sv2_session_pending_output(s, null_mut(), &mut len), NULL);
+        assert_eq!(sv2_session_pending_output(s, &mut data, null_mut()), NULL);
+        assert_eq!(sv2_session_consume_output(null_mut(), 1), NULL);
+        assert_eq!(sv2_session_is_established(null(), &mut flag), NULL);
+        assert_eq!(sv2_session_is_established(s, null_mut()), NULL);
+        assert_eq!(sv2_session_server_key(null(), &mut out32), NULL);
+        // A plaintext session has no server key.
+        assert_eq!(sv2_session_server_key(s, null_mut()), NULL);
+        assert_eq!(sv2_session_server_key(s, &mut out32), sv2_result::NotEstablished);
+        assert_eq!((data, len, flag), (null(), 12345, false));
+        sv2_session_free(s);
+        sv2_session_free(null_mut());
+        sv2_server_credentials_free(creds);
+
+        // Mining client.
+        let mut ch = null_mut();
+        assert_eq!(sv2_client_channel_new_standard(1, null(), null(), 0, true, &mut ch), NULL);
+        assert_eq!(sv2_client_channel_new_standard(1, &k32, null(), 4, true, &mut ch), NULL);
+        assert_eq!(sv2_client_channel_new_standard(1, &k32, null(), 0, true, null_mut()), NULL);
+        assert_eq!(sv2_client_channel_new_extended(1, null(), null(), 0, 4, &mut ch), NULL);
+        assert_eq!(sv2_client_channel_new_extended(1, &k32, null(), 4, 4, &mut ch), NULL);
+        assert_eq!(sv2_client_channel_new_extended(1, &k32, null(), 0, 4, null_mut()), NULL);
+        assert!(ch.is_null());
+        assert_eq!(sv2_client_channel_new_extended(1, &k32, null(), 0, 4, &mut ch), OK);
+        assert_eq!(sv2_client_channel_handle(null_mut(), &msg), NULL);
+        assert_eq!(sv2_client_channel_handle(ch, null()), NULL);
+        let mut w = std::mem::zeroed::<sv2_work>();
+        assert_eq!(sv2_client_channel_work(null(), buf.as_ptr(), 4, &mut w), NULL);
+        assert_eq!(sv2_client_channel_work(ch, null(), 4, &mut w), NULL);
+        // No job yet.
+        assert_eq!(sv2_client_channel_work(ch, buf.as_ptr(), 4, null_mut()), NULL);
+        assert_eq!(sv2_client_channel_work(ch, buf.as_ptr(), 4, &mut w), sv2_result::NeedMoreData);
+        sv2_client_channel_free(ch);
+        sv2_client_channel_free(null_mut());
+        assert_eq!(sv2_work_hash(null(), 0, 0, 0, &mut out32), NULL);
+        assert_eq!(sv2_work_hash(&w, 0, 0, 0, null_mut()), NULL);
+        assert_eq!(sv2_hash_meets_target(null(), &k32, &mut flag), NULL);
+        assert_eq!(sv2_hash_meets_target(&k32, null(), &mut flag), NULL);
+        assert_eq!(sv2_hash_meets_target(&k32, &k32, null_mut()), NULL);
+        assert_eq!(sv2_sha256d(null(), 1, &mut out32), NULL);
+        assert_eq!(sv2_sha256d(buf.as_ptr(), 1, null_mut()), NULL);
+        assert_eq!(sv2_sha256d(null(), 0, &mut out32), OK);
+
+        // Functions without pointer arguments still answer.
+        assert!(!sv2_result_message(1).is_null());
+        assert!(!sv2_version().is_null());
+    }
+}
+
+#[test]
+fn every_exported_function_is_in_this_test() {
+    let header = include_str!("../../include/sv2.h");
+    let this = include_str!("null_arguments.rs");
+    let mut n = 0;
+    for line in header.lines().filter(|l| !l.starts_with("//") && !l.starts_with(' ')) {
+        let Some(open) = line.find('(') else { continue };
+        let Some(name) = line[..open].rsplit([' ', '*']).next().filter(|w| w.starts_with("sv2_")) else { continue };
+        n += 1;
+        assert!(this.contains(&format!("{name}(")), "{name} is not tried with NULL here");
+    }
+    assert!(n >= 47, "found only {n} functions in the header");
+}
