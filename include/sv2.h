@@ -1058,20 +1058,19 @@ void sv2_frame_decoder_free(struct sv2_frame_decoder *decoder);
 //
 // # Safety
 // `secret_out` and `public_out` are NULL or point to 32 writable bytes.
-enum sv2_result sv2_authority_keypair_generate(uint8_t (*secret_out)[32],
-                                               uint8_t (*public_out)[32]);
+enum sv2_result sv2_authority_keypair_generate(uint8_t *secret_out, uint8_t *public_out);
 
 // The x-only public key of an authority secret key.
 //
 // # Safety
 // `secret` points to 32 readable bytes; `public_out` to 32 writable bytes.
-enum sv2_result sv2_authority_public_key(const uint8_t (*secret)[32], uint8_t (*public_out)[32]);
+enum sv2_result sv2_authority_public_key(const uint8_t *secret, uint8_t *public_out);
 
 // Parses an authority key's base58check text (NUL-terminated) into its 32 bytes.
 //
 // # Safety
 // `text` is a NUL-terminated string; `public_out` points to 32 writable bytes.
-enum sv2_result sv2_authority_key_parse(const char *text, uint8_t (*public_out)[32]);
+enum sv2_result sv2_authority_key_parse(const char *text, uint8_t *public_out);
 
 // Writes an authority public key's base58check text, NUL-terminated, into `(out, cap)`;
 // `written` gets its length without the NUL. A buffer of SV2_AUTHORITY_KEY_TEXT_MAX + 1
@@ -1079,7 +1078,7 @@ enum sv2_result sv2_authority_key_parse(const char *text, uint8_t (*public_out)[
 //
 // # Safety
 // `public_key` points to 32 bytes; `out` to `cap` writable bytes; `written` valid.
-enum sv2_result sv2_authority_key_format(const uint8_t (*public_key)[32],
+enum sv2_result sv2_authority_key_format(const uint8_t *public_key,
                                          char *out,
                                          size_t cap,
                                          size_t *written);
@@ -1091,8 +1090,8 @@ enum sv2_result sv2_authority_key_format(const uint8_t (*public_key)[32],
 // # Safety
 // `authority_secret` points to 32 bytes; `static_secret` is NULL or points to 32 bytes;
 // `out` is valid.
-enum sv2_result sv2_server_credentials_issue(const uint8_t (*authority_secret)[32],
-                                             const uint8_t (*static_secret)[32],
+enum sv2_result sv2_server_credentials_issue(const uint8_t *authority_secret,
+                                             const uint8_t *static_secret,
                                              uint32_t valid_from,
                                              uint32_t not_valid_after,
                                              struct sv2_server_credentials **out);
@@ -1101,8 +1100,8 @@ enum sv2_result sv2_server_credentials_issue(const uint8_t (*authority_secret)[3
 //
 // # Safety
 // `static_secret` points to 32 bytes, `certificate` to 74 bytes; `out` is valid.
-enum sv2_result sv2_server_credentials_new(const uint8_t (*static_secret)[32],
-                                           const uint8_t (*certificate)[SV2_CERTIFICATE_LEN],
+enum sv2_result sv2_server_credentials_new(const uint8_t *static_secret,
+                                           const uint8_t *certificate,
                                            struct sv2_server_credentials **out);
 
 // The credentials' static secret key, x-only static public key and certificate; any output
@@ -1111,9 +1110,9 @@ enum sv2_result sv2_server_credentials_new(const uint8_t (*static_secret)[32],
 // # Safety
 // `creds` is valid; non-NULL outputs point to 32, 32 and 74 writable bytes.
 enum sv2_result sv2_server_credentials_export(const struct sv2_server_credentials *creds,
-                                              uint8_t (*static_secret_out)[32],
-                                              uint8_t (*static_public_out)[32],
-                                              uint8_t (*certificate_out)[SV2_CERTIFICATE_LEN]);
+                                              uint8_t *static_secret_out,
+                                              uint8_t *static_public_out,
+                                              uint8_t *certificate_out);
 
 // Releases credentials (NULL does nothing).
 //
@@ -1189,7 +1188,7 @@ enum sv2_result sv2_tlvs_find(struct sv2_bytes tlvs,
 // # Safety
 // `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
 enum sv2_result sv2_client_channel_new_standard(uint32_t channel_id,
-                                                const uint8_t (*target)[32],
+                                                const uint8_t *target,
                                                 const uint8_t *prefix,
                                                 size_t prefix_len,
                                                 bool allow_version_rolling,
@@ -1200,7 +1199,7 @@ enum sv2_result sv2_client_channel_new_standard(uint32_t channel_id,
 // # Safety
 // `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
 enum sv2_result sv2_client_channel_new_extended(uint32_t channel_id,
-                                                const uint8_t (*target)[32],
+                                                const uint8_t *target,
                                                 const uint8_t *prefix,
                                                 size_t prefix_len,
                                                 uint16_t extranonce_size,
@@ -1238,21 +1237,19 @@ enum sv2_result sv2_work_hash(const struct sv2_work *work,
                               uint32_t version,
                               uint32_t ntime,
                               uint32_t nonce,
-                              uint8_t (*out)[32]);
+                              uint8_t *out);
 
 // Whether `hash` (raw SHA-256d, little-endian integer) is at or below `target`.
 //
 // # Safety
 // `hash` and `target` point to 32 bytes; `out` is valid.
-enum sv2_result sv2_hash_meets_target(const uint8_t (*hash)[32],
-                                      const uint8_t (*target)[32],
-                                      bool *out);
+enum sv2_result sv2_hash_meets_target(const uint8_t *hash, const uint8_t *target, bool *out);
 
 // SHA-256d of `len` bytes at `data`.
 //
 // # Safety
 // `data` points to `len` bytes; `out` to 32 writable bytes.
-enum sv2_result sv2_sha256d(const uint8_t *data, size_t len, uint8_t (*out)[32]);
+enum sv2_result sv2_sha256d(const uint8_t *data, size_t len, uint8_t *out);
 
 // A static, NUL-terminated English description of `result` (never NULL; unknown numbers
 // give "unknown result").
@@ -1264,7 +1261,7 @@ const char *sv2_result_message(int32_t result);
 //
 // # Safety
 // `authority_key` points to 32 bytes; `out` is valid.
-enum sv2_result sv2_session_new_initiator(const uint8_t (*authority_key)[32],
+enum sv2_result sv2_session_new_initiator(const uint8_t *authority_key,
                                           uint32_t now,
                                           struct sv2_session **out);
 
@@ -1273,8 +1270,8 @@ enum sv2_result sv2_session_new_initiator(const uint8_t (*authority_key)[32],
 //
 // # Safety
 // `authority_key` and `entropy` point to 32 bytes; `out` is valid.
-enum sv2_result sv2_session_new_initiator_with_entropy(const uint8_t (*authority_key)[32],
-                                                       const uint8_t (*entropy)[32],
+enum sv2_result sv2_session_new_initiator_with_entropy(const uint8_t *authority_key,
+                                                       const uint8_t *entropy,
                                                        uint32_t now,
                                                        struct sv2_session **out);
 
@@ -1368,7 +1365,7 @@ enum sv2_result sv2_session_is_established(const struct sv2_session *session, bo
 //
 // # Safety
 // `session` is valid; `out` points to 32 writable bytes.
-enum sv2_result sv2_session_server_key(const struct sv2_session *session, uint8_t (*out)[32]);
+enum sv2_result sv2_session_server_key(const struct sv2_session *session, uint8_t *out);
 
 // Releases a session (NULL does nothing).
 //

@@ -35,6 +35,23 @@ pub unsafe fn arg_mut<'a, T>(p: *mut T) -> Result<&'a mut T, sv2_result> {
     p.as_mut().ok_or(sv2_result::NullParameter)
 }
 
+/// A fixed-size byte array passed as a pointer to its first byte (C has no good way to pass
+/// `const uint8_t (*)[N]`: a non-const array does not convert to it before C23).
+///
+/// # Safety
+/// `p` is NULL or points to `N` readable bytes for the duration of the call.
+pub unsafe fn array<'a, const N: usize>(p: *const u8) -> Result<&'a [u8; N], sv2_result> {
+    arg(p.cast())
+}
+
+/// A fixed-size writable byte array passed as a pointer to its first byte.
+///
+/// # Safety
+/// `p` is NULL or points to `N` writable bytes that nothing else uses during the call.
+pub unsafe fn array_mut<'a, const N: usize>(p: *mut u8) -> Result<&'a mut [u8; N], sv2_result> {
+    arg_mut(p.cast())
+}
+
 /// A byte slice from `(ptr, len)`; NULL with length 0 is the empty slice.
 ///
 /// # Safety

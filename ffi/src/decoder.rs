@@ -16,7 +16,9 @@ pub struct sv2_frame_decoder(FrameDecoder);
 #[no_mangle]
 pub unsafe extern "C" fn sv2_frame_decoder_new(max_payload: usize, out: *mut *mut sv2_frame_decoder) -> sv2_result {
     guard(|| {
-        *arg_mut(out)? = Box::into_raw(Box::new(sv2_frame_decoder(FrameDecoder::new(max_payload))));
+        // The out-pointer first: a handle made before a failed check would leak.
+        let out = arg_mut(out)?;
+        *out = Box::into_raw(Box::new(sv2_frame_decoder(FrameDecoder::new(max_payload))));
         Ok(())
     })
 }

@@ -4,7 +4,7 @@ use std::ffi::{c_char, CStr};
 
 use sv2::noise::{random_bytes, AuthorityKeypair, AuthorityPublicKey, Certificate, ServerCredentials};
 
-use crate::boundary::{arg, arg_mut, guard, guard_void, write_out};
+use crate::boundary::{arg, arg_mut, array, array_mut, guard, guard_void, write_out};
 use crate::sv2_result;
 
 /// Size of a certificate (SIGNATURE_NOISE_MESSAGE).
@@ -21,12 +21,9 @@ pub struct sv2_server_credentials(pub(crate) ServerCredentials);
 /// # Safety
 /// `secret_out` and `public_out` are NULL or point to 32 writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn sv2_authority_keypair_generate(
-    secret_out: *mut [u8; 32],
-    public_out: *mut [u8; 32],
-) -> sv2_result {
+pub unsafe extern "C" fn sv2_authority_keypair_generate(secret_out: *mut u8, public_out: *mut u8) -> sv2_result {
     guard(|| {
-        let (s, p) = (arg_mut(secret_out)?, arg_mut(public_out)?);
+        let (s, p) = (array_mut(secret_out)?, array_mut(public_out)?);
         let kp = AuthorityKeypair::generate().map_err(sv2_result::from)?;
         *s = kp.secret_bytes();
         *p = kp.public_key().to_bytes();
@@ -39,9 +36,9 @@ pub unsafe extern "C" fn sv2_authority_keypair_generate(
 /// # Safety
 /// `secret` points to 32 readable bytes; `public_out` to 32 writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn sv2_authority_public_key(secret: *const [u8; 32], public_out: *mut [u8; 32]) -> sv2_result {
+pub unsafe extern "C" fn sv2_authority_public_key(secret: *const u8, public_out: *mut u8) -> sv2_result {
     guard(|| {
-        let (secret, out) = (arg(secret)?, arg_mut(public_out)?);
+        let (secret, out) = (array(secret)?, array_mut(public_out)?);
         *out = AuthorityKeypair::from_secret_bytes(secret).map_err(sv2_result::from)?.public_key().to_bytes();
         Ok(())
     })
@@ -52,9 +49,9 @@ pub unsafe extern "C" fn sv2_authority_public_key(secret: *const [u8; 32], publi
 /// # Safety
 /// `text` is a NUL-terminated string; `public_out` points to 32 writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn sv2_authority_key_parse(text: *const c_char, public_out: *mut [u8; 32]) -> sv2_result {
+pub unsafe extern "C" fn sv2_authority_key_parse(text: *const c_char, public_out: *mut u8) -> sv2_result {
     guard(|| {
-        let out = arg_mut(public_out)?;
+        let out = array_mut(public_out)?;
         if text.is_null() {
             return Err(sv2_result::NullParameter);
         }
@@ -72,13 +69,13 @@ pub unsafe extern "C" fn sv2_authority_key_parse(text: *const c_char, public_out
 /// `public_key` points to 32 bytes; `out` to `cap` writable bytes; `written` valid.
 #[no_mangle]
 pub unsafe extern "C" fn sv2_authority_key_format(
-    public_key: *const [u8; 32],
+    public_key: *const u8,
     out: *mut c_char,
     cap: usize,
     written: *mut usize,
 ) -> sv2_result {
     guard(|| {
-        let (public_key, written) = (arg(public_key)?, arg_mut(written)?);
+        let (public_key, written) = (array(public_key)?, arg_mut(written)?);
         if out.is_null() {
             return Err(sv2_result::NullParameter);
         }
@@ -102,16 +99,16 @@ pub unsafe extern "C" fn sv2_authority_key_format(
 /// `out` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn sv2_server_credentials_issue(
-    authority_secret: *const [u8; 32],
-    static_secret: *const [u8; 32],
+    authority_secret: *const u8,
+    static_secret: *const u8,
     valid_from: u32,
     not_valid_after: u32,
     out: *mut *mut sv2_server_credentials,
 ) -> sv2_result {
     guard(|| {
-        let (authority_secret, out) = (arg(authority_secret)?, arg_mut(out)?);
+        let (authority_secret, out) = (array(authority_secret)?, arg_mut(out)?);
         let authority = AuthorityKeypair::from_secret_bytes(authority_secret).map_err(sv2_result::from)?;
-        let creds = match static_secret.as_ref() {
+        let creds = match static_secret.cast::<[u8; 32]>().as_ref() {
             Some(secret) => {
                 let aux = random_bytes().map_err(sv2_result::from)?;
                 ServerCredentials::issue(&authority, *secret, valid_from, not_valid_after, &aux)
@@ -130,12 +127,12 @@ pub unsafe extern "C" fn sv2_server_credentials_issue(
 /// `static_secret` points to 32 bytes, `certificate` to 74 bytes; `out` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn sv2_server_credentials_new(
-    static_secret: *const [u8; 32],
-    certificate: *const [u8; SV2_CERTIFICATE_LEN],
+    static_secret: *const u8,
+    certificate: *const u8,
     out: *mut *mut sv2_server_credentials,
 ) -> sv2_result {
     guard(|| {
-        let (secret, cert, out) = (arg(static_secret)?, arg(certificate)?, arg_mut(out)?);
+        let (secret, cert, out) = (array(static_secret)?, array(certificate)?, arg_mut(out)?);
         let creds = ServerCredentials::new(*secret, Certificate::from_bytes(cert)).map_err(sv2_result::from)?;
         *out = Box::into_raw(Box::new(sv2_server_credentials(creds)));
         Ok(())
@@ -150,19 +147,19 @@ pub unsafe extern "C" fn sv2_server_credentials_new(
 #[no_mangle]
 pub unsafe extern "C" fn sv2_server_credentials_export(
     creds: *const sv2_server_credentials,
-    static_secret_out: *mut [u8; 32],
-    static_public_out: *mut [u8; 32],
-    certificate_out: *mut [u8; SV2_CERTIFICATE_LEN],
+    static_secret_out: *mut u8,
+    static_public_out: *mut u8,
+    certificate_out: *mut u8,
 ) -> sv2_result {
     guard(|| {
         let c = &arg(creds)?.0;
-        if let Some(s) = static_secret_out.as_mut() {
+        if let Some(s) = static_secret_out.cast::<[u8; 32]>().as_mut() {
             *s = *c.static_secret();
         }
-        if let Some(p) = static_public_out.as_mut() {
+        if let Some(p) = static_public_out.cast::<[u8; 32]>().as_mut() {
             *p = c.static_public_key();
         }
-        if let Some(cert) = certificate_out.as_mut() {
+        if let Some(cert) = certificate_out.cast::<[u8; SV2_CERTIFICATE_LEN]>().as_mut() {
             *cert = c.certificate().to_bytes();
         }
         Ok(())

@@ -6,7 +6,7 @@ use sv2::channels::hash::{header_bytes, sha256d};
 use sv2::channels::target::hash_meets_target;
 use sv2::Message;
 
-use crate::boundary::{arg, arg_mut, bytes, guard, guard_void};
+use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void};
 use crate::messages::{message_to_rust, sv2_message};
 use crate::sv2_result;
 
@@ -43,14 +43,14 @@ pub struct sv2_work {
 #[no_mangle]
 pub unsafe extern "C" fn sv2_client_channel_new_standard(
     channel_id: u32,
-    target: *const [u8; 32],
+    target: *const u8,
     prefix: *const u8,
     prefix_len: usize,
     allow_version_rolling: bool,
     out: *mut *mut sv2_client_channel,
 ) -> sv2_result {
     guard(|| {
-        let (target, prefix, out) = (arg(target)?, bytes(prefix, prefix_len)?, arg_mut(out)?);
+        let (target, prefix, out) = (array(target)?, bytes(prefix, prefix_len)?, arg_mut(out)?);
         let ch = ClientChannel::standard(channel_id, *target, prefix, allow_version_rolling);
         *out = Box::into_raw(Box::new(sv2_client_channel(ch)));
         Ok(())
@@ -64,14 +64,14 @@ pub unsafe extern "C" fn sv2_client_channel_new_standard(
 #[no_mangle]
 pub unsafe extern "C" fn sv2_client_channel_new_extended(
     channel_id: u32,
-    target: *const [u8; 32],
+    target: *const u8,
     prefix: *const u8,
     prefix_len: usize,
     extranonce_size: u16,
     out: *mut *mut sv2_client_channel,
 ) -> sv2_result {
     guard(|| {
-        let (target, prefix, out) = (arg(target)?, bytes(prefix, prefix_len)?, arg_mut(out)?);
+        let (target, prefix, out) = (array(target)?, bytes(prefix, prefix_len)?, arg_mut(out)?);
         let ch = ClientChannel::extended(channel_id, *target, prefix, extranonce_size);
         *out = Box::into_raw(Box::new(sv2_client_channel(ch)));
         Ok(())
@@ -160,10 +160,10 @@ pub unsafe extern "C" fn sv2_work_hash(
     version: u32,
     ntime: u32,
     nonce: u32,
-    out: *mut [u8; 32],
+    out: *mut u8,
 ) -> sv2_result {
     guard(|| {
-        let (w, out) = (arg(work)?, arg_mut(out)?);
+        let (w, out) = (arg(work)?, array_mut(out)?);
         *out = sha256d(&header_bytes(version, &w.prev_hash, &w.merkle_root, ntime, w.nbits, nonce));
         Ok(())
     })
@@ -174,13 +174,9 @@ pub unsafe extern "C" fn sv2_work_hash(
 /// # Safety
 /// `hash` and `target` point to 32 bytes; `out` is valid.
 #[no_mangle]
-pub unsafe extern "C" fn sv2_hash_meets_target(
-    hash: *const [u8; 32],
-    target: *const [u8; 32],
-    out: *mut bool,
-) -> sv2_result {
+pub unsafe extern "C" fn sv2_hash_meets_target(hash: *const u8, target: *const u8, out: *mut bool) -> sv2_result {
     guard(|| {
-        let (hash, target, out) = (arg(hash)?, arg(target)?, arg_mut(out)?);
+        let (hash, target, out) = (array(hash)?, array(target)?, arg_mut(out)?);
         *out = hash_meets_target(hash, target);
         Ok(())
     })
@@ -191,9 +187,9 @@ pub unsafe extern "C" fn sv2_hash_meets_target(
 /// # Safety
 /// `data` points to `len` bytes; `out` to 32 writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn sv2_sha256d(data: *const u8, len: usize, out: *mut [u8; 32]) -> sv2_result {
+pub unsafe extern "C" fn sv2_sha256d(data: *const u8, len: usize, out: *mut u8) -> sv2_result {
     guard(|| {
-        let (data, out) = (bytes(data, len)?, arg_mut(out)?);
+        let (data, out) = (bytes(data, len)?, array_mut(out)?);
         *out = sha256d(data);
         Ok(())
     })

@@ -4,7 +4,7 @@
 use sv2::codec::{Frame, FrameHeader, CHANNEL_MSG_BIT};
 use sv2::noise::{random_bytes, AuthorityPublicKey, ServerAuth, Session};
 
-use crate::boundary::{arg, arg_mut, bytes, guard, guard_void};
+use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void};
 use crate::keys::sv2_server_credentials;
 use crate::messages::{message_to_rust, sv2_message, sv2_message_decode, sv2_tlv, tlvs_to_rust};
 use crate::sv2_result;
@@ -57,12 +57,12 @@ unsafe fn new_session(out: *mut *mut sv2_session, make: impl FnOnce() -> Result<
 /// `authority_key` points to 32 bytes; `out` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn sv2_session_new_initiator(
-    authority_key: *const [u8; 32],
+    authority_key: *const u8,
     now: u32,
     out: *mut *mut sv2_session,
 ) -> sv2_result {
     new_session(out, || {
-        let pk = AuthorityPublicKey::from_bytes(arg(authority_key)?).map_err(sv2_result::from)?;
+        let pk = AuthorityPublicKey::from_bytes(array(authority_key)?).map_err(sv2_result::from)?;
         let entropy = random_bytes().map_err(sv2_result::from)?;
         Session::initiator(ServerAuth::Authority(pk), entropy, now).map_err(sv2_result::from)
     })
@@ -75,14 +75,14 @@ pub unsafe extern "C" fn sv2_session_new_initiator(
 /// `authority_key` and `entropy` point to 32 bytes; `out` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn sv2_session_new_initiator_with_entropy(
-    authority_key: *const [u8; 32],
-    entropy: *const [u8; 32],
+    authority_key: *const u8,
+    entropy: *const u8,
     now: u32,
     out: *mut *mut sv2_session,
 ) -> sv2_result {
     new_session(out, || {
-        let pk = AuthorityPublicKey::from_bytes(arg(authority_key)?).map_err(sv2_result::from)?;
-        Session::initiator(ServerAuth::Authority(pk), *arg(entropy)?, now).map_err(sv2_result::from)
+        let pk = AuthorityPublicKey::from_bytes(array(authority_key)?).map_err(sv2_result::from)?;
+        Session::initiator(ServerAuth::Authority(pk), *array(entropy)?, now).map_err(sv2_result::from)
     })
 }
 
@@ -267,9 +267,9 @@ pub unsafe extern "C" fn sv2_session_is_established(session: *const sv2_session,
 /// # Safety
 /// `session` is valid; `out` points to 32 writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn sv2_session_server_key(session: *const sv2_session, out: *mut [u8; 32]) -> sv2_result {
+pub unsafe extern "C" fn sv2_session_server_key(session: *const sv2_session, out: *mut u8) -> sv2_result {
     guard(|| {
-        let (s, out) = (arg(session)?, arg_mut(out)?);
+        let (s, out) = (arg(session)?, array_mut(out)?);
         *out = s.0.handshake_info().ok_or(sv2_result::NotEstablished)?.server_static_key;
         Ok(())
     })

@@ -54,7 +54,7 @@ fn header(w: &sv2_work, version: u32, ntime: u32, nonce: u32) -> Vec<u8> {
 fn standard_channel_follows_its_jobs() {
     let target = [0xff_u8; 32];
     let mut ch = null_mut();
-    assert_eq!(unsafe { sv2_client_channel_new_standard(7, &target, null(), 0, true, &mut ch) }, OK);
+    assert_eq!(unsafe { sv2_client_channel_new_standard(7, target.as_ptr(), null(), 0, true, &mut ch) }, OK);
     let mut w = unsafe { std::mem::zeroed::<sv2_work>() };
     for m in [new_job(7, 1, 0xaa), new_job(8, 2, 0xbb), prev_hash(8, 2)] {
         assert_eq!(unsafe { sv2_client_channel_handle(ch, &m) }, OK);
@@ -68,15 +68,15 @@ fn standard_channel_follows_its_jobs() {
     assert_ne!(w.version_mask, 0);
 
     let mut h = [0u8; 32];
-    assert_eq!(unsafe { sv2_work_hash(&w, w.version, w.min_ntime, 42, &mut h) }, OK);
+    assert_eq!(unsafe { sv2_work_hash(&w, w.version, w.min_ntime, 42, h.as_mut_ptr()) }, OK);
     assert_eq!(h, sha256d(&header(&w, w.version, w.min_ntime, 42)));
     let mut meets = false;
-    assert_eq!(unsafe { sv2_hash_meets_target(&h, &w.target, &mut meets) }, OK);
+    assert_eq!(unsafe { sv2_hash_meets_target(h.as_ptr(), w.target.as_ptr(), &mut meets) }, OK);
     assert!(meets);
-    assert_eq!(unsafe { sv2_hash_meets_target(&h, &[0; 32], &mut meets) }, OK);
+    assert_eq!(unsafe { sv2_hash_meets_target(h.as_ptr(), [0; 32].as_ptr(), &mut meets) }, OK);
     assert!(!meets);
     let mut d = [0u8; 32];
-    assert_eq!(unsafe { sv2_sha256d(b"abc".as_ptr(), 3, &mut d) }, OK);
+    assert_eq!(unsafe { sv2_sha256d(b"abc".as_ptr(), 3, d.as_mut_ptr()) }, OK);
     assert_eq!(d, sha256d(b"abc"));
 
     // SetTarget for the channel changes the share target.
@@ -97,7 +97,7 @@ fn extended_channel_builds_the_merkle_root_from_the_extranonce() {
     let prefix = [1u8, 2, 3, 4];
     let (cb_prefix, cb_suffix) = ([0x10u8; 41], [0x20u8; 30]);
     let mut ch = null_mut();
-    assert_eq!(unsafe { sv2_client_channel_new_extended(9, &[0xff; 32], prefix.as_ptr(), 4, 4, &mut ch) }, OK);
+    assert_eq!(unsafe { sv2_client_channel_new_extended(9, [0xff; 32].as_ptr(), prefix.as_ptr(), 4, 4, &mut ch) }, OK);
     let mut m = msg(SV2_MSG_NEW_EXTENDED_MINING_JOB);
     m.body.new_extended_mining_job = sv2_new_extended_mining_job {
         channel_id: 9,

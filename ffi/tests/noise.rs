@@ -20,19 +20,19 @@ struct Authority {
 
 fn authority() -> Authority {
     let (mut secret, mut public) = ([0u8; 32], [0u8; 32]);
-    assert_eq!(unsafe { sv2_authority_keypair_generate(&mut secret, &mut public) }, OK);
+    assert_eq!(unsafe { sv2_authority_keypair_generate(secret.as_mut_ptr(), public.as_mut_ptr()) }, OK);
     Authority { secret, public }
 }
 
 fn credentials(a: &Authority, from: u32, until: u32) -> *mut sv2_server_credentials {
     let mut c = null_mut();
-    assert_eq!(unsafe { sv2_server_credentials_issue(&a.secret, null(), from, until, &mut c) }, OK);
+    assert_eq!(unsafe { sv2_server_credentials_issue(a.secret.as_ptr(), null(), from, until, &mut c) }, OK);
     c
 }
 
 fn initiator(key: &[u8; 32], now: u32) -> *mut sv2_session {
     let mut s = null_mut();
-    assert_eq!(unsafe { sv2_session_new_initiator(key, now, &mut s) }, OK);
+    assert_eq!(unsafe { sv2_session_new_initiator(key.as_ptr(), now, &mut s) }, OK);
     s
 }
 
@@ -79,7 +79,7 @@ fn handshake_and_messages_both_ways() {
     let creds = credentials(&a, NOW - 10, NOW + 3600);
     let (c, s) = (initiator(&a.public, NOW), responder(creds));
     let mut server_key = [0u8; 32];
-    assert_eq!(unsafe { sv2_server_credentials_export(creds, null_mut(), &mut server_key, null_mut()) }, OK);
+    assert_eq!(unsafe { sv2_server_credentials_export(creds, null_mut(), server_key.as_mut_ptr(), null_mut()) }, OK);
     unsafe { sv2_server_credentials_free(creds) };
 
     assert!(!established(c) && !established(s));
@@ -95,7 +95,7 @@ fn handshake_and_messages_both_ways() {
     assert_eq!(deliver(s, c), OK);
     assert!(established(c));
     let mut got_key = [0u8; 32];
-    assert_eq!(unsafe { sv2_session_server_key(c, &mut got_key) }, OK);
+    assert_eq!(unsafe { sv2_session_server_key(c, got_key.as_mut_ptr()) }, OK);
     assert_eq!(got_key, server_key);
 
     for (from, to, v) in [(c, s, 2u16), (s, c, 3), (c, s, 4)] {
@@ -168,26 +168,32 @@ fn credentials_are_rebuilt_from_exported_parts() {
     let a = authority();
     let creds = credentials(&a, NOW - 10, NOW + 10);
     let (mut secret, mut public, mut cert) = ([0u8; 32], [0u8; 32], [0u8; SV2_CERTIFICATE_LEN]);
-    assert_eq!(unsafe { sv2_server_credentials_export(creds, &mut secret, &mut public, &mut cert) }, OK);
+    assert_eq!(
+        unsafe { sv2_server_credentials_export(creds, secret.as_mut_ptr(), public.as_mut_ptr(), cert.as_mut_ptr()) },
+        OK
+    );
     let mut again = null_mut();
-    assert_eq!(unsafe { sv2_server_credentials_new(&secret, &cert, &mut again) }, OK);
+    assert_eq!(unsafe { sv2_server_credentials_new(secret.as_ptr(), cert.as_ptr(), &mut again) }, OK);
     let (c, s) = (initiator(&a.public, NOW), responder(again));
     assert_eq!(deliver(c, s), OK);
     assert_eq!(deliver(s, c), OK);
     let mut key = [0u8; 32];
-    assert_eq!(unsafe { sv2_session_server_key(c, &mut key) }, OK);
+    assert_eq!(unsafe { sv2_session_server_key(c, key.as_mut_ptr()) }, OK);
     assert_eq!(key, public);
 
     // The same secret, issued again with a fixed static key, keeps the public key.
     let mut fixed = null_mut();
-    assert_eq!(unsafe { sv2_server_credentials_issue(&a.secret, &secret, 0, 1, &mut fixed) }, OK);
+    assert_eq!(unsafe { sv2_server_credentials_issue(a.secret.as_ptr(), secret.as_ptr(), 0, 1, &mut fixed) }, OK);
     let mut public2 = [0u8; 32];
-    assert_eq!(unsafe { sv2_server_credentials_export(fixed, null_mut(), &mut public2, null_mut()) }, OK);
+    assert_eq!(unsafe { sv2_server_credentials_export(fixed, null_mut(), public2.as_mut_ptr(), null_mut()) }, OK);
     assert_eq!(public2, public);
 
     // A garbage certificate is accepted by the server and refused by the client.
     let mut forged = null_mut();
-    assert_eq!(unsafe { sv2_server_credentials_new(&secret, &[0x5a; SV2_CERTIFICATE_LEN], &mut forged) }, OK);
+    assert_eq!(
+        unsafe { sv2_server_credentials_new(secret.as_ptr(), [0x5a; SV2_CERTIFICATE_LEN].as_ptr(), &mut forged) },
+        OK
+    );
     let (c2, s2) = (initiator(&a.public, NOW), responder(forged));
     assert_eq!(deliver(c2, s2), OK);
     assert_eq!(deliver(s2, c2), sv2_result::InvalidCertificateSignature);
@@ -250,10 +256,10 @@ fn bad_keys_and_key_text_are_refused() {
     let mut out = [0xaa_u8; 32];
     let mut c = null_mut();
     for bad in [&zero, &order] {
-        assert_eq!(unsafe { sv2_authority_public_key(bad, &mut out) }, sv2_result::InvalidKey);
-        assert_eq!(unsafe { sv2_server_credentials_issue(bad, null(), 0, 1, &mut c) }, sv2_result::InvalidKey);
+        assert_eq!(unsafe { sv2_authority_public_key(bad.as_ptr(), out.as_mut_ptr()) }, sv2_result::InvalidKey);
+        assert_eq!(unsafe { sv2_server_credentials_issue(bad.as_ptr(), null(), 0, 1, &mut c) }, sv2_result::InvalidKey);
         assert_eq!(
-            unsafe { sv2_server_credentials_new(bad, &[0; SV2_CERTIFICATE_LEN], &mut c) },
+            unsafe { sv2_server_credentials_new(bad.as_ptr(), [0; SV2_CERTIFICATE_LEN].as_ptr(), &mut c) },
             sv2_result::InvalidKey
         );
     }
@@ -262,14 +268,17 @@ fn bad_keys_and_key_text_are_refused() {
     let mut off_curve = [0u8; 32];
     off_curve[31] = 5;
     let mut s = null_mut();
-    assert_eq!(unsafe { sv2_session_new_initiator(&off_curve, NOW, &mut s) }, sv2_result::InvalidKey);
+    assert_eq!(unsafe { sv2_session_new_initiator(off_curve.as_ptr(), NOW, &mut s) }, sv2_result::InvalidKey);
     assert_eq!(
-        unsafe { sv2_authority_key_format(&off_curve, [0; 64].as_mut_ptr(), 64, &mut 0) },
+        unsafe { sv2_authority_key_format(off_curve.as_ptr(), [0; 64].as_mut_ptr(), 64, &mut 0) },
         sv2_result::InvalidKey
     );
     assert!(s.is_null());
     for text in [c"", c"not base58 0OIl", c"9bDuixKmZqAJnrmP746n8zU1wyAQRrus7th9dxnkPg6RzQvCnaX", c"\xff\xfe"] {
-        assert_eq!(unsafe { sv2_authority_key_parse(text.as_ptr(), &mut out) }, sv2_result::InvalidAuthorityKey);
+        assert_eq!(
+            unsafe { sv2_authority_key_parse(text.as_ptr(), out.as_mut_ptr()) },
+            sv2_result::InvalidAuthorityKey
+        );
     }
     assert_eq!(out, [0xaa; 32]);
 
@@ -277,17 +286,17 @@ fn bad_keys_and_key_text_are_refused() {
     let a = authority();
     let mut text = [0 as std::ffi::c_char; SV2_AUTHORITY_KEY_TEXT_MAX + 1];
     let mut len = 0;
-    assert_eq!(unsafe { sv2_authority_key_format(&a.public, text.as_mut_ptr(), text.len(), &mut len) }, OK);
+    assert_eq!(unsafe { sv2_authority_key_format(a.public.as_ptr(), text.as_mut_ptr(), text.len(), &mut len) }, OK);
     let s = unsafe { CStr::from_ptr(text.as_ptr()) };
     assert_eq!(s.to_bytes().len(), len);
-    assert_eq!(unsafe { sv2_authority_key_parse(text.as_ptr(), &mut out) }, OK);
+    assert_eq!(unsafe { sv2_authority_key_parse(text.as_ptr(), out.as_mut_ptr()) }, OK);
     assert_eq!(out, a.public);
     let mut short = [0x11 as std::ffi::c_char; 8];
     let mut untouched = 77;
-    let r = unsafe { sv2_authority_key_format(&a.public, short.as_mut_ptr(), 8, &mut untouched) };
+    let r = unsafe { sv2_authority_key_format(a.public.as_ptr(), short.as_mut_ptr(), 8, &mut untouched) };
     assert_eq!((r, untouched, short), (sv2_result::InsufficientSize, 77, [0x11; 8]));
     let mut public = [0u8; 32];
-    assert_eq!(unsafe { sv2_authority_public_key(&a.secret, &mut public) }, OK);
+    assert_eq!(unsafe { sv2_authority_public_key(a.secret.as_ptr(), public.as_mut_ptr()) }, OK);
     assert_eq!(public, a.public);
 }
 
@@ -297,8 +306,14 @@ fn deterministic_initiators_send_the_same_first_message() {
     let entropy = [9u8; 32];
     let mut s1 = null_mut();
     let mut s2 = null_mut();
-    assert_eq!(unsafe { sv2_session_new_initiator_with_entropy(&a.public, &entropy, NOW, &mut s1) }, OK);
-    assert_eq!(unsafe { sv2_session_new_initiator_with_entropy(&a.public, &entropy, NOW, &mut s2) }, OK);
+    assert_eq!(
+        unsafe { sv2_session_new_initiator_with_entropy(a.public.as_ptr(), entropy.as_ptr(), NOW, &mut s1) },
+        OK
+    );
+    assert_eq!(
+        unsafe { sv2_session_new_initiator_with_entropy(a.public.as_ptr(), entropy.as_ptr(), NOW, &mut s2) },
+        OK
+    );
     assert_eq!(output(s1), output(s2));
     free(&[s1, s2]);
 }

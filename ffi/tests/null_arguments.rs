@@ -54,35 +54,35 @@ fn every_function_refuses_null() {
         // Keys and credentials.
         let mut secret = [0u8; 32];
         let mut public = [0u8; 32];
-        assert_eq!(sv2_authority_keypair_generate(null_mut(), &mut public), NULL);
-        assert_eq!(sv2_authority_keypair_generate(&mut secret, null_mut()), NULL);
-        assert_eq!(sv2_authority_keypair_generate(&mut secret, &mut public), OK);
-        assert_eq!(sv2_authority_public_key(null(), &mut out32), NULL);
-        assert_eq!(sv2_authority_public_key(&secret, null_mut()), NULL);
+        assert_eq!(sv2_authority_keypair_generate(null_mut(), public.as_mut_ptr()), NULL);
+        assert_eq!(sv2_authority_keypair_generate(secret.as_mut_ptr(), null_mut()), NULL);
+        assert_eq!(sv2_authority_keypair_generate(secret.as_mut_ptr(), public.as_mut_ptr()), OK);
+        assert_eq!(sv2_authority_public_key(null(), out32.as_mut_ptr()), NULL);
+        assert_eq!(sv2_authority_public_key(secret.as_ptr(), null_mut()), NULL);
         assert_eq!(out32, [0xaa; 32]);
-        assert_eq!(sv2_authority_key_parse(null(), &mut out32), NULL);
+        assert_eq!(sv2_authority_key_parse(null(), out32.as_mut_ptr()), NULL);
         assert_eq!(
             sv2_authority_key_parse(c"9bDuixKmZqAJnrmP746n8zU1wyAQRrus7th9dxnkPg6RzQvCnan".as_ptr(), null_mut()),
             NULL
         );
         let mut text = [0 as std::ffi::c_char; 64];
         assert_eq!(sv2_authority_key_format(null(), text.as_mut_ptr(), 64, &mut len), NULL);
-        assert_eq!(sv2_authority_key_format(&public, null_mut(), 64, &mut len), NULL);
-        assert_eq!(sv2_authority_key_format(&public, text.as_mut_ptr(), 64, null_mut()), NULL);
+        assert_eq!(sv2_authority_key_format(public.as_ptr(), null_mut(), 64, &mut len), NULL);
+        assert_eq!(sv2_authority_key_format(public.as_ptr(), text.as_mut_ptr(), 64, null_mut()), NULL);
         assert_eq!(len, 12345);
         let mut creds = null_mut();
         assert_eq!(sv2_server_credentials_issue(null(), null(), 0, u32::MAX, &mut creds), NULL);
-        assert_eq!(sv2_server_credentials_issue(&secret, null(), 0, u32::MAX, null_mut()), NULL);
-        assert_eq!(sv2_server_credentials_issue(&secret, null(), 0, u32::MAX, &mut creds), OK);
+        assert_eq!(sv2_server_credentials_issue(secret.as_ptr(), null(), 0, u32::MAX, null_mut()), NULL);
+        assert_eq!(sv2_server_credentials_issue(secret.as_ptr(), null(), 0, u32::MAX, &mut creds), OK);
         let mut cert = [0u8; SV2_CERTIFICATE_LEN];
-        assert_eq!(sv2_server_credentials_export(null(), &mut out32, null_mut(), &mut cert), NULL);
+        assert_eq!(sv2_server_credentials_export(null(), out32.as_mut_ptr(), null_mut(), cert.as_mut_ptr()), NULL);
         // Every output of export is optional.
         assert_eq!(sv2_server_credentials_export(creds, null_mut(), null_mut(), null_mut()), OK);
-        assert_eq!(sv2_server_credentials_export(creds, &mut out32, null_mut(), &mut cert), OK);
+        assert_eq!(sv2_server_credentials_export(creds, out32.as_mut_ptr(), null_mut(), cert.as_mut_ptr()), OK);
         let mut creds2 = null_mut();
-        assert_eq!(sv2_server_credentials_new(null(), &cert, &mut creds2), NULL);
-        assert_eq!(sv2_server_credentials_new(&out32, null(), &mut creds2), NULL);
-        assert_eq!(sv2_server_credentials_new(&out32, &cert, null_mut()), NULL);
+        assert_eq!(sv2_server_credentials_new(null(), cert.as_ptr(), &mut creds2), NULL);
+        assert_eq!(sv2_server_credentials_new(out32.as_ptr(), null(), &mut creds2), NULL);
+        assert_eq!(sv2_server_credentials_new(out32.as_ptr(), cert.as_ptr(), null_mut()), NULL);
         assert!(creds2.is_null());
         sv2_server_credentials_free(null_mut());
 
@@ -135,10 +135,10 @@ fn every_function_refuses_null() {
         // Sessions.
         let mut s = null_mut();
         assert_eq!(sv2_session_new_initiator(null(), 0, &mut s), NULL);
-        assert_eq!(sv2_session_new_initiator(&public, 0, null_mut()), NULL);
-        assert_eq!(sv2_session_new_initiator_with_entropy(null(), &k32, 0, &mut s), NULL);
-        assert_eq!(sv2_session_new_initiator_with_entropy(&public, null(), 0, &mut s), NULL);
-        assert_eq!(sv2_session_new_initiator_with_entropy(&public, &k32, 0, null_mut()), NULL);
+        assert_eq!(sv2_session_new_initiator(public.as_ptr(), 0, null_mut()), NULL);
+        assert_eq!(sv2_session_new_initiator_with_entropy(null(), k32.as_ptr(), 0, &mut s), NULL);
+        assert_eq!(sv2_session_new_initiator_with_entropy(public.as_ptr(), null(), 0, &mut s), NULL);
+        assert_eq!(sv2_session_new_initiator_with_entropy(public.as_ptr(), k32.as_ptr(), 0, null_mut()), NULL);
         assert_eq!(sv2_session_new_responder(null(), &mut s), NULL);
         assert_eq!(sv2_session_new_responder(creds, null_mut()), NULL);
         assert_eq!(sv2_session_new_plaintext(null_mut()), NULL);
@@ -170,10 +170,10 @@ fn every_function_refuses_null() {
         assert_eq!(sv2_session_consume_output(null_mut(), 1), NULL);
         assert_eq!(sv2_session_is_established(null(), &mut flag), NULL);
         assert_eq!(sv2_session_is_established(s, null_mut()), NULL);
-        assert_eq!(sv2_session_server_key(null(), &mut out32), NULL);
+        assert_eq!(sv2_session_server_key(null(), out32.as_mut_ptr()), NULL);
         // A plaintext session has no server key.
         assert_eq!(sv2_session_server_key(s, null_mut()), NULL);
-        assert_eq!(sv2_session_server_key(s, &mut out32), sv2_result::NotEstablished);
+        assert_eq!(sv2_session_server_key(s, out32.as_mut_ptr()), sv2_result::NotEstablished);
         assert_eq!((data, len, flag), (null(), 12345, false));
         sv2_session_free(s);
         sv2_session_free(null_mut());
@@ -182,13 +182,13 @@ fn every_function_refuses_null() {
         // Mining client.
         let mut ch = null_mut();
         assert_eq!(sv2_client_channel_new_standard(1, null(), null(), 0, true, &mut ch), NULL);
-        assert_eq!(sv2_client_channel_new_standard(1, &k32, null(), 4, true, &mut ch), NULL);
-        assert_eq!(sv2_client_channel_new_standard(1, &k32, null(), 0, true, null_mut()), NULL);
+        assert_eq!(sv2_client_channel_new_standard(1, k32.as_ptr(), null(), 4, true, &mut ch), NULL);
+        assert_eq!(sv2_client_channel_new_standard(1, k32.as_ptr(), null(), 0, true, null_mut()), NULL);
         assert_eq!(sv2_client_channel_new_extended(1, null(), null(), 0, 4, &mut ch), NULL);
-        assert_eq!(sv2_client_channel_new_extended(1, &k32, null(), 4, 4, &mut ch), NULL);
-        assert_eq!(sv2_client_channel_new_extended(1, &k32, null(), 0, 4, null_mut()), NULL);
+        assert_eq!(sv2_client_channel_new_extended(1, k32.as_ptr(), null(), 4, 4, &mut ch), NULL);
+        assert_eq!(sv2_client_channel_new_extended(1, k32.as_ptr(), null(), 0, 4, null_mut()), NULL);
         assert!(ch.is_null());
-        assert_eq!(sv2_client_channel_new_extended(1, &k32, null(), 0, 4, &mut ch), OK);
+        assert_eq!(sv2_client_channel_new_extended(1, k32.as_ptr(), null(), 0, 4, &mut ch), OK);
         assert_eq!(sv2_client_channel_handle(null_mut(), &msg), NULL);
         assert_eq!(sv2_client_channel_handle(ch, null()), NULL);
         let mut w = std::mem::zeroed::<sv2_work>();
@@ -199,14 +199,14 @@ fn every_function_refuses_null() {
         assert_eq!(sv2_client_channel_work(ch, buf.as_ptr(), 4, &mut w), sv2_result::NeedMoreData);
         sv2_client_channel_free(ch);
         sv2_client_channel_free(null_mut());
-        assert_eq!(sv2_work_hash(null(), 0, 0, 0, &mut out32), NULL);
+        assert_eq!(sv2_work_hash(null(), 0, 0, 0, out32.as_mut_ptr()), NULL);
         assert_eq!(sv2_work_hash(&w, 0, 0, 0, null_mut()), NULL);
-        assert_eq!(sv2_hash_meets_target(null(), &k32, &mut flag), NULL);
-        assert_eq!(sv2_hash_meets_target(&k32, null(), &mut flag), NULL);
-        assert_eq!(sv2_hash_meets_target(&k32, &k32, null_mut()), NULL);
-        assert_eq!(sv2_sha256d(null(), 1, &mut out32), NULL);
+        assert_eq!(sv2_hash_meets_target(null(), k32.as_ptr(), &mut flag), NULL);
+        assert_eq!(sv2_hash_meets_target(k32.as_ptr(), null(), &mut flag), NULL);
+        assert_eq!(sv2_hash_meets_target(k32.as_ptr(), k32.as_ptr(), null_mut()), NULL);
+        assert_eq!(sv2_sha256d(null(), 1, out32.as_mut_ptr()), NULL);
         assert_eq!(sv2_sha256d(buf.as_ptr(), 1, null_mut()), NULL);
-        assert_eq!(sv2_sha256d(null(), 0, &mut out32), OK);
+        assert_eq!(sv2_sha256d(null(), 0, out32.as_mut_ptr()), OK);
 
         // Functions without pointer arguments still answer.
         assert!(!sv2_result_message(1).is_null());
