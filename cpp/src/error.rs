@@ -1,0 +1,75 @@
+//! The error every bridge function returns. cxx turns it into a `rust::Error` whose message is
+//! this type's Display, `"<code>:<detail>"`; the C++ layer splits that back into
+//! `sv2::Error::code()` and `what()`.
+
+use core::fmt;
+
+use sv2::codec::CodecError;
+use sv2::noise::NoiseError;
+
+use crate::bridge::ffi::ErrorCode;
+
+/// A failure with its stable code and a human-readable detail.
+#[derive(Debug)]
+pub struct Error {
+    code: ErrorCode,
+    detail: String,
+}
+
+impl Error {
+    /// An error with `code` and `detail`.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Error { code, detail: detail.into() }
+    }
+
+    /// The stable code.
+    #[cfg(test)]
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.code.repr, self.detail)
+    }
+}
+
+impl From<CodecError> for Error {
+    fn from(e: CodecError) -> Self {
+        let code = match e {
+            CodecError::UnexpectedEnd { .. } => ErrorCode::UnexpectedEnd,
+            CodecError::TooLong { .. } => ErrorCode::TooLong,
+            CodecError::InvalidOptionCount(_) => ErrorCode::InvalidOption,
+            CodecError::OutOfRange => ErrorCode::OutOfRange,
+            CodecError::TrailingBytes(_) => ErrorCode::TrailingBytes,
+            CodecError::InvalidTlv => ErrorCode::InvalidTlv,
+            CodecError::UnknownMessage { .. } => ErrorCode::UnknownMessage,
+            CodecError::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
+            // Every output here is a growable vector, so a short buffer is a bug.
+            _ => ErrorCode::Internal,
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<NoiseError> for Error {
+    fn from(e: NoiseError) -> Self {
+        let code = match e {
+            NoiseError::HandshakeDecryptFailed => ErrorCode::HandshakeFailed,
+            NoiseError::InvalidCertificateSignature => ErrorCode::InvalidCertificateSignature,
+            NoiseError::CertificateNotYetValid { .. } => ErrorCode::CertificateNotYetValid,
+            NoiseError::CertificateExpired { .. } => ErrorCode::CertificateExpired,
+            NoiseError::DecryptFailed => ErrorCode::DecryptFailed,
+            NoiseError::NonceExhausted => ErrorCode::NonceExhausted,
+            NoiseError::InvalidKey => ErrorCode::InvalidKey,
+            NoiseError::InvalidAuthorityKeyText => ErrorCode::InvalidAuthorityKey,
+            NoiseError::Entropy => ErrorCode::Entropy,
+            NoiseError::NotEstablished => ErrorCode::NotEstablished,
+            NoiseError::SessionFailed => ErrorCode::SessionFailed,
+            NoiseError::Codec(c) => return c.into(),
+            _ => ErrorCode::Internal,
+        };
+        Error::new(code, e.to_string())
+    }
+}

@@ -1,0 +1,20 @@
+//! # sv2-cxx — the C++ API of libsv2
+//!
+//! A [cxx](https://cxx.rs) bridge over the protocol core (crate `sv2`), and the hand-written
+//! C++ layer on top of it (`include/sv2/sv2.hpp`, `src/sv2.cpp`): namespace `sv2`, RAII
+//! classes (`Session`, `FrameDecoder`, `ClientChannel`), every message as a struct in a
+//! `std::variant`, spans in, `std::vector`/`std::string` out, and `sv2::Error` exceptions with
+//! the C ABI's stable codes.
+//!
+//! This crate translates; it holds no protocol logic. cxx-build compiles the generated glue
+//! and `src/sv2.cpp` into a static library that the `sv2-ffi` staticlib (libsv2.a) bundles, so
+//! a C++ program links libsv2.a and includes `sv2/sv2.hpp` without a Rust toolchain.
+//! docs/CPP_API.md describes the C++ API.
+
+#[path = "../bridge.rs"]
+mod bridge;
+mod channel;
+mod error;
+mod keys;
+mod messages;
+mod session;
