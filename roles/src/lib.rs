@@ -4,6 +4,8 @@
 #![warn(missing_docs)]
 
 pub mod keygen;
+pub mod logging;
 pub mod net;
 pub mod samples;
+pub mod tp;
 pub mod wire_demo;

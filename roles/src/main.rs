@@ -37,6 +37,9 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Template Provider: block templates from a Bitcoin node (an embedded regtest node on
+    /// libbitcoinkernel, or Bitcoin Core over RPC) served over Noise with Template Distribution.
+    Tp(Box<sv2_roles::tp::cli::TpArgs>),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
             keygen::run(&out, authority_key.as_deref(), valid_days, force)
         }
         Command::WireDemo { full } => wire_demo::run(full),
+        Command::Tp(args) => sv2_roles::tp::cli::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

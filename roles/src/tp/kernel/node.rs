@@ -1,0 +1,376 @@
+//! A regtest node on libbitcoinkernel: the chain on disk, a mempool of the node's own
+//! transactions, block templates on the tip, and blocks validated by Bitcoin Core's code
+//! before they become the tip. Blocking; the async side runs it on tokio's blocking pool.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bitcoin::block::{Header, Version as BlockVersion};
+use bitcoin::consensus::{deserialize, serialize};
+use bitcoin::hashes::Hash as _;
+use bitcoin::pow::CompactTarget;
+use bitcoin::script::Builder;
+use bitcoin::transaction::Version;
+use bitcoin::{
+    absolute::LockTime, Amount, Block, BlockHash, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxMerkleNode,
+    TxOut, Witness,
+};
+use bitcoinkernel::prelude::*;
+use bitcoinkernel::{ChainType, ChainstateManager, Context, ContextBuilder, ProcessBlockResult, ValidationMode};
+
+use super::log;
+use super::wallet::{Coin, Wallet};
+use crate::tp::source::{BlockVerdict, TipInfo};
+use crate::tp::template::{bip34_prefix, block_subsidy, witness_commitment_script, BlockTemplate, TemplateTx};
+
+/// Regtest halves the subsidy every 150 blocks.
+pub const REGTEST_HALVING_INTERVAL: u32 = 150;
+/// Height the node mines itself up to on first start, so that its first coinbases have matured
+/// and templates can carry its own transactions at once.
+pub const BOOTSTRAP_HEIGHT: u32 = 110;
+/// Header version of blocks and templates (BIP9 top bits, no deployment signalled).
+const BLOCK_VERSION: u32 = 0x2000_0000;
+
+/// One of the node's own unconfirmed transactions.
+struct MempoolTx {
+    tx: Transaction,
+    entry: TemplateTx,
+}
+
+/// The node.
+pub struct KernelNode {
+    // Field order is drop order: the chainstate manager goes before the context it uses.
+    chainman: ChainstateManager,
+    _context: Context,
+    wallet: Wallet,
+    mempool: Vec<MempoolTx>,
+    tip: TipInfo,
+    tip_bits: u32,
+    own_txs: usize,
+    /// Blocks the kernel found invalid, with its validation result (from the block-checked
+    /// callback, which runs synchronously inside `process_block`).
+    invalid: Arc<Mutex<HashMap<[u8; 32], String>>>,
+}
+
+fn unix_now() -> u32 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0)
+}
+
+fn kernel_err(what: &str) -> impl Fn(bitcoinkernel::KernelError) -> String + '_ {
+    move |e| format!("libbitcoinkernel: {what}: {e}")
+}
+
+impl KernelNode {
+    /// Opens (or creates) the chain in `dir`, mines up to [`BOOTSTRAP_HEIGHT`] if the chain is
+    /// shorter, and keeps `own_txs` transactions of its own in the mempool.
+    pub fn open(dir: &Path, own_txs: usize) -> Result<Self, String> {
+        log::install();
+        let blocks = dir.join("blocks");
+        std::fs::create_dir_all(&blocks).map_err(|e| format!("{}: {e}", blocks.display()))?;
+        let invalid: Arc<Mutex<HashMap<[u8; 32], String>>> = Arc::default();
+        let seen = invalid.clone();
+        let context = ContextBuilder::new()
+            .chain_type(ChainType::Regtest)
+            .with_block_checked_validation(
+                move |block: bitcoinkernel::Block, state: bitcoinkernel::BlockValidationStateRef<'_>| {
+                    if state.mode() != ValidationMode::Valid {
+                        if let Ok(mut m) = seen.lock() {
+                            m.insert(block.hash().to_bytes(), format!("{:?}", state.result()));
+                        }
+                    }
+                },
+            )
+            .build()
+            .map_err(kernel_err("context"))?;
+        let path = |p: &Path| p.to_str().map(str::to_owned).ok_or_else(|| format!("{}: not UTF-8", p.display()));
+        let chainman = ChainstateManager::new(&context, &path(&dir.join("chainstate"))?, &path(&blocks)?)
+            .map_err(kernel_err("opening the chain"))?;
+        chainman.import_blocks().map_err(kernel_err("loading blocks"))?;
+        let wallet = Wallet::load_or_create(dir)?;
+        let placeholder = TipInfo { height: 0, hash: [0; 32], seen: Instant::now() };
+        let mut node = KernelNode {
+            chainman,
+            _context: context,
+            wallet,
+            mempool: Vec::new(),
+            tip: placeholder,
+            tip_bits: 0,
+            own_txs,
+            invalid,
+        };
+        node.rescan()?;
+        if node.tip.height < BOOTSTRAP_HEIGHT {
+            tracing::info!(
+                "embedded node: chain at height {}, mining to {BOOTSTRAP_HEIGHT} so its coinbases mature",
+                node.tip.height
+            );
+            while node.tip.height < BOOTSTRAP_HEIGHT {
+                node.mine_block()?;
+            }
+        }
+        node.top_up();
+        Ok(node)
+    }
+
+    /// The best block.
+    pub fn tip(&self) -> TipInfo {
+        self.tip
+    }
+
+    /// Reads the tip from the kernel and rebuilds the wallet's confirmed coins from the chain.
+    fn rescan(&mut self) -> Result<(), String> {
+        let chain = self.chainman.active_chain();
+        let tip = chain.tip();
+        self.wallet.confirmed.clear();
+        for height in 1..=tip.height() {
+            let entry = chain.at_height(height as usize).ok_or("libbitcoinkernel: chain shorter than its tip")?;
+            let block = self.read_block(&entry)?;
+            self.wallet.apply_block(&block, height as u32);
+        }
+        self.tip = TipInfo { height: tip.height() as u32, hash: tip.block_hash().to_bytes(), seen: Instant::now() };
+        self.tip_bits = tip.header().bits();
+        Ok(())
+    }
+
+    fn read_block(&self, entry: &bitcoinkernel::BlockTreeEntry<'_>) -> Result<Block, String> {
+        let raw = self
+            .chainman
+            .read_block_data(entry)
+            .and_then(|b| b.consensus_encode())
+            .map_err(kernel_err("reading a block"))?;
+        deserialize(&raw).map_err(|e| format!("block on disk does not parse: {e}"))
+    }
+
+    /// Median time of the tip and the ten blocks before it.
+    fn median_time_past(&self) -> u32 {
+        let chain = self.chainman.active_chain();
+        let mut entry = Some(chain.tip());
+        let mut times = Vec::with_capacity(11);
+        while let (Some(e), true) = (entry, times.len() < 11) {
+            times.push(e.header().timestamp());
+            entry = e.prev();
+        }
+        times.sort_unstable();
+        times[times.len() / 2]
+    }
+
+    /// A template for the next block with every mempool transaction.
+    pub fn template(&self) -> BlockTemplate {
+        let height = self.tip.height + 1;
+        BlockTemplate {
+            height,
+            prev_hash: self.tip.hash,
+            version: BLOCK_VERSION,
+            bits: self.tip_bits,
+            time: unix_now().max(self.median_time_past() + 1),
+            subsidy: block_subsidy(height, REGTEST_HALVING_INTERVAL),
+            txs: self.mempool.iter().map(|m| m.entry.clone()).collect(),
+        }
+    }
+
+    /// Adds up to `n` transactions of its own to the mempool; returns their txids.
+    pub fn add_transactions(&mut self, n: usize) -> Vec<[u8; 32]> {
+        let next_height = self.tip.height + 1;
+        let mut added = Vec::new();
+        while added.len() < n {
+            // Spend the largest available coin, so that values stay well above dust.
+            let Some((outpoint, coin)) =
+                self.available().into_iter().filter(|(_, c)| c.spendable_at(next_height)).max_by_key(|(_, c)| c.value)
+            else {
+                break;
+            };
+            let Some((tx, fee)) = self.wallet.split(outpoint, coin) else { break };
+            let entry = TemplateTx {
+                data: serialize(&tx),
+                txid: tx.compute_txid().to_byte_array(),
+                wtxid: tx.compute_wtxid().to_byte_array(),
+                fee,
+                weight: tx.weight().to_wu(),
+                sigops_cost: self.sigops_cost(&tx, coin),
+            };
+            added.push(entry.txid);
+            self.mempool.push(MempoolTx { tx, entry });
+        }
+        added
+    }
+
+    fn sigops_cost(&self, tx: &Transaction, spent: Coin) -> u64 {
+        let script = self.wallet.script(spent.lock).clone();
+        tx.total_sigop_cost(|_| Some(TxOut { value: Amount::from_sat(spent.value), script_pubkey: script.clone() }))
+            as u64
+    }
+
+    /// Coins the wallet may spend now: confirmed ones not spent in the mempool, plus mempool
+    /// outputs not spent by a later mempool transaction.
+    fn available(&self) -> Vec<(OutPoint, Coin)> {
+        let mut coins: HashMap<OutPoint, Coin> = self.wallet.confirmed.clone();
+        for m in &self.mempool {
+            for input in &m.tx.input {
+                coins.remove(&input.previous_output);
+            }
+            let txid = m.tx.compute_txid();
+            for (vout, out) in m.tx.output.iter().enumerate() {
+                if let Some(lock) = self.wallet.lock_of(&out.script_pubkey) {
+                    let coin = Coin { value: out.value.to_sat(), lock, height: None, coinbase: false };
+                    coins.insert(OutPoint { txid, vout: vout as u32 }, coin);
+                }
+            }
+        }
+        let mut v: Vec<_> = coins.into_iter().collect();
+        v.sort_by_key(|(o, _)| (o.txid, o.vout));
+        v
+    }
+
+    /// Keeps at least `own_txs` transactions in the mempool once coinbases can mature.
+    fn top_up(&mut self) {
+        if self.tip.height + 1 > 100 && self.mempool.len() < self.own_txs {
+            let n = self.own_txs - self.mempool.len();
+            self.add_transactions(n);
+        }
+    }
+
+    /// Mines a block on the tip with the node's own coinbase and every mempool transaction,
+    /// as another miner on the network would, and hands it to the kernel like any other.
+    pub fn mine_block(&mut self) -> Result<TipInfo, String> {
+        let t = self.template();
+        let fees: u64 = t.txs.iter().map(|x| x.fee).sum();
+        let mut script_sig = bip34_prefix(t.height);
+        script_sig.extend(Builder::new().push_slice(b"libsv2 tp").into_script().into_bytes());
+        let coinbase = Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::null(),
+                script_sig: ScriptBuf::from_bytes(script_sig),
+                sequence: Sequence::MAX,
+                witness: Witness::from_slice(&[[0u8; 32]]),
+            }],
+            output: vec![
+                TxOut { value: Amount::from_sat(t.subsidy + fees), script_pubkey: self.wallet.payout_script() },
+                TxOut {
+                    value: Amount::ZERO,
+                    script_pubkey: ScriptBuf::from_bytes(witness_commitment_script(t.txs.iter().map(|x| &x.wtxid))),
+                },
+            ],
+        };
+        let mut txdata = vec![coinbase];
+        txdata.extend(self.mempool.iter().map(|m| m.tx.clone()));
+        let mut block = Block {
+            header: Header {
+                version: BlockVersion::from_consensus(t.version as i32),
+                prev_blockhash: BlockHash::from_byte_array(t.prev_hash),
+                merkle_root: TxMerkleNode::all_zeros(),
+                time: t.time,
+                bits: CompactTarget::from_consensus(t.bits),
+                nonce: 0,
+            },
+            txdata,
+        };
+        block.header.merkle_root = block.compute_merkle_root().ok_or("empty block")?;
+        let target = block.header.target();
+        while !target.is_met_by(block.header.block_hash()) {
+            block.header.nonce = block.header.nonce.checked_add(1).ok_or("no nonce meets the regtest target")?;
+        }
+        match self.submit(&serialize(&block)) {
+            BlockVerdict::NewTip => Ok(self.tip),
+            other => Err(format!("own block {}: {other}", block.block_hash())),
+        }
+    }
+
+    /// Hands a serialized block to libbitcoinkernel; it becomes the tip only if the kernel
+    /// validates and connects it.
+    pub fn submit(&mut self, raw: &[u8]) -> BlockVerdict {
+        let block = match bitcoinkernel::Block::new(raw) {
+            Ok(b) => b,
+            Err(e) => return BlockVerdict::Rejected(format!("not a block ({e})")),
+        };
+        let hash = block.hash().to_bytes();
+        let (result, lines) = log::capture(|| self.chainman.process_block(&block));
+        let tip = self.chainman.active_chain().tip();
+        let tip_hash = tip.block_hash().to_bytes();
+        let verdict = if tip_hash == hash {
+            BlockVerdict::NewTip
+        } else if let Some(result) = self.invalid.lock().ok().and_then(|m| m.get(&hash).cloned()) {
+            BlockVerdict::Rejected(reason(&result, &lines))
+        } else {
+            match result {
+                ProcessBlockResult::Rejected => BlockVerdict::Rejected(reason("Invalid", &lines)),
+                ProcessBlockResult::Duplicate => BlockVerdict::Duplicate,
+                ProcessBlockResult::NewBlock => BlockVerdict::AcceptedNotTip,
+            }
+        };
+        if tip_hash != self.tip.hash {
+            if let Err(e) = self.follow_tip() {
+                tracing::error!("embedded node: cannot follow the new tip: {e}");
+            }
+        }
+        verdict
+    }
+
+    /// Moves the wallet and mempool to the kernel's new tip.
+    fn follow_tip(&mut self) -> Result<(), String> {
+        let chain = self.chainman.active_chain();
+        let tip = chain.tip();
+        let extends = tip.prev().map(|p| p.block_hash().to_bytes()) == Some(self.tip.hash);
+        if extends {
+            let block = self.read_block(&tip)?;
+            self.wallet.apply_block(&block, tip.height() as u32);
+            self.tip = TipInfo { height: tip.height() as u32, hash: tip.block_hash().to_bytes(), seen: Instant::now() };
+            self.tip_bits = tip.header().bits();
+        } else {
+            // A reorganisation: rebuild the wallet from the chain.
+            self.rescan()?;
+        }
+        self.revalidate_mempool();
+        self.top_up();
+        Ok(())
+    }
+
+    /// Drops mempool transactions that were confirmed, or whose inputs are gone or not yet
+    /// spendable, together with everything that depends on them.
+    fn revalidate_mempool(&mut self) {
+        let next_height = self.tip.height + 1;
+        let mut coins: HashMap<OutPoint, Coin> = self.wallet.confirmed.clone();
+        let mut kept = Vec::with_capacity(self.mempool.len());
+        for m in std::mem::take(&mut self.mempool) {
+            let ok =
+                m.tx.input.iter().all(|i| coins.get(&i.previous_output).is_some_and(|c| c.spendable_at(next_height)));
+            if !ok {
+                continue;
+            }
+            for input in &m.tx.input {
+                coins.remove(&input.previous_output);
+            }
+            let txid = m.tx.compute_txid();
+            for (vout, out) in m.tx.output.iter().enumerate() {
+                if let Some(lock) = self.wallet.lock_of(&out.script_pubkey) {
+                    coins.insert(
+                        OutPoint { txid, vout: vout as u32 },
+                        Coin { value: out.value.to_sat(), lock, height: None, coinbase: false },
+                    );
+                }
+            }
+            kept.push(m);
+        }
+        self.mempool = kept;
+    }
+}
+
+/// The kernel's validation result and the lines it logged about the failure.
+fn reason(result: &str, lines: &[String]) -> String {
+    let detail: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("fail") || l.contains("invalid") || l.contains("error")
+        })
+        .collect();
+    if detail.is_empty() {
+        result.to_owned()
+    } else {
+        format!("{result}: {}", detail.join(" | "))
+    }
+}
