@@ -77,6 +77,20 @@ pub unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], sv2_res
     Ok(std::slice::from_raw_parts(ptr, len))
 }
 
+/// The caller's output buffer `(out, cap)`. The encoders write nothing when it is too small.
+///
+/// # Safety
+/// `out` is NULL or points to `cap` writable bytes that nothing else uses during the call.
+pub unsafe fn out_buffer<'a>(out: *mut u8, cap: usize) -> Result<&'a mut [u8], sv2_result> {
+    if out.is_null() {
+        return Err(sv2_result::NullParameter);
+    }
+    if cap > isize::MAX as usize {
+        return Err(sv2_result::InvalidArgument);
+    }
+    Ok(std::slice::from_raw_parts_mut(out, cap))
+}
+
 /// Copies `src` into the caller's `(out, cap)` buffer and reports its length through
 /// `written`, or answers [`sv2_result::InsufficientSize`] without writing anything.
 ///

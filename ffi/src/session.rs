@@ -189,9 +189,10 @@ pub unsafe extern "C" fn sv2_session_send(
 ) -> sv2_result {
     guard(|| {
         let s = arg_mut(session)?;
-        let m = message_to_rust(msg)?;
+        let m = message_to_rust(msg);
+        let m = m.as_ref().map_err(|e| *e)?;
         let tlvs = tlvs_to_rust(tlvs, n_tlvs)?;
-        s.0.send(&m, &tlvs).map_err(sv2_result::from)
+        s.0.send(m, &tlvs).map_err(sv2_result::from)
     })
 }
 

@@ -37,7 +37,7 @@ pub use template_distribution::*;
 use sv2::codec::{encode_frame, frame_len, Encode, Tlv, TlvList, CHANNEL_MSG_BIT};
 use sv2::Message;
 
-use crate::boundary::{arg, arg_mut, bytes, guard, slice};
+use crate::boundary::{arg, arg_mut, bytes, guard, out_buffer, slice};
 use crate::sv2_result;
 pub use crate::views::{sv2_bytes, sv2_bytes_list, sv2_option_u32, sv2_u16_list, sv2_u256_list, sv2_u32_list};
 
@@ -138,11 +138,17 @@ pub union sv2_message_body {
 /// Maps each message to its union member, both ways.
 macro_rules! message_union {
     ($( $ext:literal, $ty:literal => $member:ident : $c:ident = $rust:ident ),* $(,)?) => {
-        fn from_rust(m: &Message<'_>) -> sv2_message {
-            let body = match m {
-                $( Message::$rust(x) => sv2_message_body { $member: $c::from_rust(x) }, )*
-            };
-            sv2_message { extension_type: m.extension_type(), msg_type: m.msg_type(), body }
+        /// Writes `m` into `*out` field by field: only the member in use is written, and no
+        /// whole union is built and copied (that copy was most of the C ABI's decode cost).
+        ///
+        /// # Safety
+        /// `out` points to writable memory for an sv2_message, initialised or not.
+        unsafe fn write_c(m: &Message<'_>, out: *mut sv2_message) {
+            std::ptr::addr_of_mut!((*out).extension_type).write(m.extension_type());
+            std::ptr::addr_of_mut!((*out).msg_type).write(m.msg_type());
+            match m {
+                $( Message::$rust(x) => std::ptr::addr_of_mut!((*out).body.$member).write($c::from_rust(x)), )*
+            }
         }
 
         /// # Safety
@@ -271,9 +277,14 @@ pub unsafe extern "C" fn sv2_message_decode(
 ) -> sv2_result {
     guard(|| {
         let payload = bytes(payload, payload_len)?;
-        let out = arg_mut(out)?;
-        let (m, tlvs) = Message::decode(extension_type, msg_type, payload).map_err(sv2_result::from)?;
-        *out = from_rust(&m);
+        if out.is_null() {
+            return Err(sv2_result::NullParameter);
+        }
+        let (m, tlvs) = match Message::decode(extension_type, msg_type, payload) {
+            Ok(decoded) => decoded,
+            Err(e) => return Err(e.into()),
+        };
+        write_c(&m, out);
         if let Some(t) = tlvs_out.as_mut() {
             *t = sv2_bytes { data: tlvs.as_bytes().as_ptr(), len: tlvs.as_bytes().len() };
         }
@@ -307,17 +318,11 @@ pub unsafe extern "C" fn sv2_message_encode(
     written: *mut usize,
 ) -> sv2_result {
     guard(|| {
-        let m = message_to_rust(msg)?;
+        // Borrowed where it was built: moving a Message costs a copy the size of the largest.
+        let m = message_to_rust(msg);
+        let m = m.as_ref().map_err(|e| *e)?;
         let written = arg_mut(written)?;
-        if out.is_null() {
-            return Err(sv2_result::NullParameter);
-        }
-        let needed = m.encoded_len();
-        if needed > cap {
-            return Err(sv2_result::InsufficientSize);
-        }
-        let buf = std::slice::from_raw_parts_mut(out, needed);
-        *written = m.encode_into(buf).map_err(sv2_result::from)?;
+        *written = m.encode_into(out_buffer(out, cap)?).map_err(sv2_result::from)?;
         Ok(())
     })
 }
@@ -356,17 +361,11 @@ pub unsafe extern "C" fn sv2_frame_encode(
     written: *mut usize,
 ) -> sv2_result {
     guard(|| {
-        let m = message_to_rust(msg)?;
+        let m = message_to_rust(msg);
+        let m = m.as_ref().map_err(|e| *e)?;
         let tlvs = tlvs_to_rust(tlvs, n_tlvs)?;
         let written = arg_mut(written)?;
-        if out.is_null() {
-            return Err(sv2_result::NullParameter);
-        }
-        let needed = frame_len(&m, &tlvs);
-        if needed > cap {
-            return Err(sv2_result::InsufficientSize);
-        }
-        *written = encode_frame(&m, &tlvs, std::slice::from_raw_parts_mut(out, needed)).map_err(sv2_result::from)?;
+        *written = encode_frame(m, &tlvs, out_buffer(out, cap)?).map_err(sv2_result::from)?;
         Ok(())
     })
 }
