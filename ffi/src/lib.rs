@@ -18,3 +18,7 @@ pub mod version;
 pub mod views;
 
 pub use result::sv2_result;
+
+// Links the C++ API (cpp/) into the same libsv2.a, so that C++ programs need only the archive.
+#[cfg(feature = "cxx")]
+use sv2_cxx as _;

@@ -140,9 +140,10 @@ impl sv2_result {
 /// give "unknown result").
 #[no_mangle]
 pub extern "C" fn sv2_result_message(result: i32) -> *const c_char {
+    const UNKNOWN: &std::ffi::CStr = c"unknown result";
     // Taken as an int so that a number from a newer library version cannot be an invalid enum.
-    let known = ALL.iter().find(|r| **r as i32 == result);
-    known.map_or(c"unknown result".as_ptr(), |r| r.message().as_ptr())
+    let text = std::panic::catch_unwind(|| ALL.iter().find(|r| **r as i32 == result).map(|r| r.message()));
+    text.ok().flatten().unwrap_or(UNKNOWN).as_ptr()
 }
 
 const ALL: [sv2_result; 27] = [
