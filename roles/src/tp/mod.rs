@@ -29,14 +29,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sv2::noise::AuthorityPublicKey;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use self::config::{Network, RpcAuth, RpcConfig, SourceConfig, TpConfig};
 use self::kernel::KernelSource;
 use self::rpc::RpcSource;
 use self::source::TemplateSource;
-pub use self::source::{BlockVerdict, TipInfo};
+pub use self::source::{BlockVerdict, SolutionOutcome, SolutionReport, TipInfo};
 use self::store::Published;
 use crate::net::ServerIdentity;
 
@@ -47,6 +47,7 @@ pub struct TpHandle {
     addr: SocketAddr,
     authority: AuthorityPublicKey,
     tips: watch::Receiver<TipInfo>,
+    solutions: broadcast::Sender<SolutionReport>,
     node: Option<Arc<KernelSource>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -92,6 +93,7 @@ async fn serve<S: TemplateSource>(
         config.max_clients,
         first_id,
     ));
+    let solutions = shared.solutions.clone();
     let fees = manager::FeePolicy { delta_sats: config.fee_delta_sats, interval: config.fee_check_interval };
     let tasks = vec![
         tokio::spawn(manager::run(source.clone(), published, fees, shutdown_rx.clone())),
@@ -107,6 +109,7 @@ async fn serve<S: TemplateSource>(
         addr,
         authority: identity.authority,
         tips: source.tips(),
+        solutions,
         node: None,
         shutdown,
         tasks,
@@ -141,6 +144,11 @@ impl TpHandle {
         let reached = tips.wait_for(|t| t.height >= height).await.map(|t| *t);
         // Err: the source is gone (shut down); report the last tip known.
         reached.unwrap_or_else(|_| *tips.borrow())
+    }
+
+    /// Reports of every SubmitSolution received from now on, with the node's verdict.
+    pub fn solutions(&self) -> broadcast::Receiver<SolutionReport> {
+        self.solutions.subscribe()
     }
 
     fn embedded(&self) -> Result<&KernelSource, String> {

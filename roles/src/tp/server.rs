@@ -14,12 +14,12 @@ use sv2::messages::{
 use sv2::noise::ServerCredentials;
 use sv2::Message;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
 use super::solution;
-use super::source::{display_hash, BlockVerdict, TemplateSource};
+use super::source::{display_hash, BlockVerdict, SolutionOutcome, SolutionReport, TemplateSource};
 use super::store::{Lookup, Published, TemplateStore};
 use super::template::{Constraints, ServedTemplate, WITNESS_RESERVED_VALUE};
 use crate::net::{Connection, Limits, NetError};
@@ -39,6 +39,8 @@ pub struct Shared<S> {
     pub limits: Limits,
     /// Connection cap.
     pub max_clients: usize,
+    /// Every SubmitSolution's outcome, for whoever listens.
+    pub solutions: broadcast::Sender<SolutionReport>,
     clients: AtomicUsize,
     next_client: AtomicU64,
 }
@@ -58,6 +60,7 @@ impl<S> Shared<S> {
             credentials,
             limits,
             max_clients,
+            solutions: broadcast::channel(64).0,
             clients: AtomicUsize::new(0),
             next_client: AtomicU64::new(1),
         }
@@ -350,9 +353,18 @@ impl<S: TemplateSource> Session<'_, S> {
         Ok(())
     }
 
-    /// Builds the block and hands it to the node; the node's verdict goes to the log (the
-    /// protocol has no reply to SubmitSolution).
+    /// Builds the block and hands it to the node; the outcome goes to the log and to
+    /// [`Shared::solutions`] (the protocol has no reply to SubmitSolution).
     async fn solution(&mut self, s: &SubmitSolution<'_>, published: &watch::Receiver<Published>) {
+        let (block_hash, outcome) = self.submit(s, published).await;
+        let _ = self.shared.solutions.send(SolutionReport { template_id: s.template_id, block_hash, outcome });
+    }
+
+    async fn submit(
+        &mut self,
+        s: &SubmitSolution<'_>,
+        published: &watch::Receiver<Published>,
+    ) -> (Option<[u8; 32]>, SolutionOutcome) {
         let (t, stale) = match self.lookup(s.template_id, published) {
             Lookup::Current(t) => (t, false),
             Lookup::Stale(t) => (t, true),
@@ -363,26 +375,34 @@ impl<S: TemplateSource> Session<'_, S> {
                     self.peer,
                     s.template_id
                 );
-                return;
+                return (None, SolutionOutcome::UnknownTemplate);
             }
         };
         let block = match solution::assemble(&t, s) {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!("client #{} {}: bad SubmitSolution for template {}: {e}", self.id, self.peer, t.id);
-                return;
+                return (None, SolutionOutcome::BadCoinbase(e));
             }
         };
         let hash = display_hash(&block.hash);
         let height = t.base.height;
         let what = if stale { "stale template" } else { "template" };
         tracing::info!("client #{}: solution for {what} {}: block {hash} at height {height}", self.id, t.id);
-        match self.shared.source.submit_block(block.bytes).await {
-            Ok(BlockVerdict::NewTip) => {
-                tracing::info!("block {hash} at height {height}: node verdict: accepted, new tip")
+        let outcome = match self.shared.source.submit_block(block.bytes).await {
+            Ok(v) => {
+                if v == BlockVerdict::NewTip {
+                    tracing::info!("block {hash} at height {height}: node verdict: {v}");
+                } else {
+                    tracing::warn!("block {hash} at height {height}: node verdict: {v}");
+                }
+                SolutionOutcome::Node(v)
             }
-            Ok(v) => tracing::warn!("block {hash} at height {height}: node verdict: {v}"),
-            Err(e) => tracing::error!("block {hash} at height {height}: could not hand it to the node: {e}"),
-        }
+            Err(e) => {
+                tracing::error!("block {hash} at height {height}: could not hand it to the node: {e}");
+                SolutionOutcome::NodeError(e.to_string())
+            }
+        };
+        (Some(block.hash), outcome)
     }
 }

@@ -58,6 +58,30 @@ impl fmt::Display for BlockVerdict {
     }
 }
 
+/// What became of a SubmitSolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SolutionOutcome {
+    /// The block went to the node; its verdict.
+    Node(BlockVerdict),
+    /// No template with this id is kept (never issued, or too old).
+    UnknownTemplate,
+    /// The coinbase is not a coinbase transaction; no block was built.
+    BadCoinbase(String),
+    /// The node could not be asked.
+    NodeError(String),
+}
+
+/// A SubmitSolution and its outcome, as [`super::TpHandle::solutions`] reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SolutionReport {
+    /// The template the solution named.
+    pub template_id: u64,
+    /// The block's hash (internal byte order) when one was built.
+    pub block_hash: Option<[u8; 32]>,
+    /// What became of it.
+    pub outcome: SolutionOutcome,
+}
+
 /// A source failed to answer (the node is unreachable, syncing, misconfigured, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceError(pub String);

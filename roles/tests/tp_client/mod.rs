@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use sv2::channels::hash::{header_bytes, merkle_root, sha256d};
 use sv2::channels::target::hash_meets_target;
 use sv2::codec::{Bytes, Str0_255};
 use sv2::messages::{CoinbaseOutputConstraints, RequestTransactionData, SetupConnection, SubmitSolution};
-use sv2::noise::ServerAuth;
+use sv2::noise::{AuthorityPublicKey, ServerAuth};
 use sv2::Message;
 use sv2_roles::net::{Connection, Limits, NetError};
 use sv2_roles::tp::{TpConfig, TpHandle};
@@ -29,10 +30,16 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// An embedded-node TP in `dir` that checks fees often, so fee-driven templates come quickly.
 pub async fn start_tp(dir: &PathBuf) -> TpHandle {
+    start_tp_with(dir, |_| {}).await
+}
+
+/// Like [`start_tp`], with changes to the configuration.
+pub async fn start_tp_with(dir: &PathBuf, change: impl FnOnce(&mut TpConfig)) -> TpHandle {
     sv2_roles::logging::init("warn");
     let mut config = TpConfig::embedded(dir);
     config.fee_check_interval = Duration::from_millis(50);
     config.fee_delta_sats = 1;
+    change(&mut config);
     sv2_roles::tp::start(config).await.expect("template provider starts")
 }
 
@@ -92,14 +99,23 @@ pub fn setup_connection(protocol: u8) -> SetupConnection<'static> {
 
 /// Connects, runs the Noise handshake pinned to the TP's authority, nothing more.
 pub async fn connect_raw(tp: &TpHandle) -> Connection {
+    connect_to(tp.addr(), tp.authority()).await
+}
+
+async fn connect_to(addr: SocketAddr, authority: AuthorityPublicKey) -> Connection {
     let limits = Limits { max_payload: 16 << 20, ..Limits::default() };
-    Connection::connect(tp.addr(), ServerAuth::Authority(tp.authority()), limits).await.expect("handshake")
+    Connection::connect(addr, ServerAuth::Authority(authority), limits).await.expect("handshake")
 }
 
 impl Client {
     /// Connects and sends SetupConnection and CoinbaseOutputConstraints.
     pub async fn connect(tp: &TpHandle, size: u32, sigops: u16) -> Client {
-        let mut conn = connect_raw(tp).await;
+        Client::connect_to(tp.addr(), tp.authority(), size, sigops).await
+    }
+
+    /// [`Client::connect`] without borrowing the handle (for spawned tasks).
+    pub async fn connect_to(addr: SocketAddr, authority: AuthorityPublicKey, size: u32, sigops: u16) -> Client {
+        let mut conn = connect_to(addr, authority).await;
         conn.send(&Message::SetupConnection(setup_connection(2))).await.unwrap();
         let f = tokio::time::timeout(PATIENCE, conn.read_frame()).await.unwrap().unwrap();
         assert!(matches!(f.message().unwrap().0, Message::SetupConnectionSuccess(_)), "{:?}", f.message());

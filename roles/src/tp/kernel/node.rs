@@ -288,18 +288,18 @@ impl KernelNode {
         };
         let hash = block.hash().to_bytes();
         let (result, lines) = log::capture(|| self.chainman.process_block(&block));
-        let tip = self.chainman.active_chain().tip();
-        let tip_hash = tip.block_hash().to_bytes();
-        let verdict = if tip_hash == hash {
+        let tip_hash = self.chainman.active_chain().tip().block_hash().to_bytes();
+        let invalid = self.invalid.lock().ok().and_then(|m| m.get(&hash).cloned());
+        let verdict = if tip_hash == hash && self.tip.hash != hash {
             BlockVerdict::NewTip
-        } else if let Some(result) = self.invalid.lock().ok().and_then(|m| m.get(&hash).cloned()) {
+        } else if let Some(result) = invalid {
             BlockVerdict::Rejected(reason(&result, &lines))
+        } else if result == ProcessBlockResult::Rejected {
+            BlockVerdict::Rejected(reason("Invalid", &lines))
+        } else if result == ProcessBlockResult::Duplicate || tip_hash == hash {
+            BlockVerdict::Duplicate
         } else {
-            match result {
-                ProcessBlockResult::Rejected => BlockVerdict::Rejected(reason("Invalid", &lines)),
-                ProcessBlockResult::Duplicate => BlockVerdict::Duplicate,
-                ProcessBlockResult::NewBlock => BlockVerdict::AcceptedNotTip,
-            }
+            BlockVerdict::AcceptedNotTip
         };
         if tip_hash != self.tip.hash {
             if let Err(e) = self.follow_tip() {
@@ -358,19 +358,10 @@ impl KernelNode {
     }
 }
 
-/// The kernel's validation result and the lines it logged about the failure.
+/// The kernel's validation result and the first error line it logged about the block.
 fn reason(result: &str, lines: &[String]) -> String {
-    let detail: Vec<&str> = lines
-        .iter()
-        .map(String::as_str)
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            l.contains("fail") || l.contains("invalid") || l.contains("error")
-        })
-        .collect();
-    if detail.is_empty() {
-        result.to_owned()
-    } else {
-        format!("{result}: {}", detail.join(" | "))
+    match lines.iter().find(|l| l.to_ascii_lowercase().contains("error")) {
+        Some(line) => format!("{result}: {}", line.trim_start_matches("[error] ")),
+        None => result.to_owned(),
     }
 }
