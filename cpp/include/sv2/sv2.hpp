@@ -10,8 +10,9 @@
 //   - keys, certificates and hashing helpers.
 //
 // Bytes go in as sv2::ByteSpan (std::span<const std::uint8_t> in C++20; a small span-like
-// class in C++17) and come out as std::vector<std::uint8_t>, std::array or std::string. Every
-// failure throws sv2::Error, whose code() is stable (the numbers of the C ABI's sv2_result).
+// class with the same conversions in C++17) and come out as std::vector<std::uint8_t>,
+// std::array or std::string. Every failure throws sv2::Error, whose code() is stable (the
+// numbers of the C ABI's sv2_result).
 //
 // Message structs hold rust::String and rust::Vec fields (cxx's types, see sv2/rust/cxx.h):
 // assign a std::string or a string literal to a rust::String, sv2::to_rust_vec(bytes) or an
@@ -53,11 +54,13 @@ inline constexpr std::size_t max_payload_len = 0xFFFFFF;
 using ByteSpan = std::span<const std::uint8_t>;
 #else
 /// Bytes passed in: a view the callee reads during the call and does not keep. Converts from
-/// (pointer, size) and from any contiguous container of std::uint8_t.
+/// (pointer, size), from arrays and from any contiguous container of std::uint8_t.
 class ByteSpan {
 public:
     constexpr ByteSpan() noexcept = default;
     constexpr ByteSpan(const std::uint8_t *data, std::size_t size) noexcept : data_(data), size_(size) {}
+    template <std::size_t N>
+    constexpr ByteSpan(const std::uint8_t (&a)[N]) noexcept : data_(a), size_(N) {}
     template <class C, class = std::enable_if_t<std::is_convertible_v<
                            decltype(std::declval<const C &>().data()), const std::uint8_t *>>>
     constexpr ByteSpan(const C &c) noexcept : data_(c.data()), size_(c.size()) {}
