@@ -3,7 +3,7 @@
 //! before they become the tip. Blocking; the async side runs it on tokio's blocking pool.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -52,6 +52,50 @@ pub struct KernelNode {
     /// Blocks the kernel found invalid, with its validation result (from the block-checked
     /// callback, which runs synchronously inside `process_block`).
     invalid: Arc<Mutex<HashMap<[u8; 32], String>>>,
+    /// Last: removed only after the chainstate manager has flushed.
+    _open: OpenMarker,
+}
+
+/// A file that exists while the node is open. Found at start, it means the last run ended
+/// without flushing the chain state (a crash or a kill): libbitcoinkernel writes blocks to
+/// disk at once but its indexes only at shutdown, so the chain is then rebuilt from the
+/// block files.
+struct OpenMarker(PathBuf);
+
+impl OpenMarker {
+    /// Creates the marker; returns whether the last run left one behind.
+    fn create(dir: &Path) -> Result<(Self, bool), String> {
+        let path = dir.join("node.open");
+        let left = match std::fs::read_to_string(&path) {
+            Ok(pid) => {
+                let pid = pid.trim();
+                if !pid.is_empty() && pid != std::process::id().to_string() && process_alive(pid) {
+                    return Err(format!("{} is in use by process {pid}", dir.display()));
+                }
+                true
+            }
+            Err(_) => false,
+        };
+        std::fs::write(&path, std::process::id().to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((OpenMarker(path), left))
+    }
+}
+
+/// Whether a process runs with this pid (a zombie, dead but not yet reaped, does not count).
+fn process_alive(pid: &str) -> bool {
+    match std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")) {
+        // "pid (comm) state ...": the state follows the last ')'.
+        Ok(stat) => {
+            stat.rsplit_once(')').is_some_and(|(_, rest)| !matches!(rest.trim_start().chars().next(), Some('Z' | 'X')))
+        }
+        Err(_) => false,
+    }
+}
+
+impl Drop for OpenMarker {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn unix_now() -> u32 {
@@ -84,8 +128,16 @@ impl KernelNode {
             )
             .build()
             .map_err(kernel_err("context"))?;
+        let (marker, unclean) = OpenMarker::create(dir)?;
+        if unclean {
+            tracing::warn!(
+                "embedded node: the last run did not shut down cleanly; rebuilding the chain from its block files"
+            );
+        }
         let path = |p: &Path| p.to_str().map(str::to_owned).ok_or_else(|| format!("{}: not UTF-8", p.display()));
-        let chainman = ChainstateManager::new(&context, &path(&dir.join("chainstate"))?, &path(&blocks)?)
+        let chainman = ChainstateManager::builder(&context, &path(&dir.join("chainstate"))?, &path(&blocks)?)
+            .and_then(|b| b.wipe_db(unclean, unclean))
+            .and_then(|b| b.build())
             .map_err(kernel_err("opening the chain"))?;
         chainman.import_blocks().map_err(kernel_err("loading blocks"))?;
         let wallet = Wallet::load_or_create(dir)?;
@@ -99,6 +151,7 @@ impl KernelNode {
             tip_bits: 0,
             own_txs,
             invalid,
+            _open: marker,
         };
         node.rescan()?;
         if node.tip.height < BOOTSTRAP_HEIGHT {
