@@ -145,7 +145,7 @@ async fn bitcoind_regtest_templates_blocks_and_errors() {
         );
         return;
     };
-    sv2_roles::logging::init("warn");
+    sv2_roles::logging::init("error");
     let node = Bitcoind::start(&exe).await;
     let address = Address::p2wsh(&anyone_can_spend(), bitcoin::Network::Regtest);
     node.call("generatetoaddress", json!([101, address.to_string()])).await;

@@ -35,7 +35,7 @@ pub async fn start_tp(dir: &PathBuf) -> TpHandle {
 
 /// Like [`start_tp`], with changes to the configuration.
 pub async fn start_tp_with(dir: &PathBuf, change: impl FnOnce(&mut TpConfig)) -> TpHandle {
-    sv2_roles::logging::init("warn");
+    sv2_roles::logging::init("error");
     let mut config = TpConfig::embedded(dir);
     config.fee_check_interval = Duration::from_millis(50);
     config.fee_delta_sats = 1;
@@ -178,9 +178,13 @@ impl Client {
     }
 
     /// A future template and the SetNewPrevHash that activates it (what comes on a new tip).
+    /// Templates minable at once that arrive before it (fee rises on the old tip) are passed
+    /// over.
     pub async fn next_tip(&mut self) -> (Template, PrevHash) {
-        let t = self.next_template().await;
-        assert!(t.future, "a new tip starts with a future template");
+        let mut t = self.next_template().await;
+        while !t.future {
+            t = self.next_template().await;
+        }
         let p = self.next_prev_hash().await;
         assert_eq!(p.id, t.id);
         (t, p)
