@@ -210,7 +210,8 @@ fn future_jobs_wait_for_their_prev_hash_and_targets_apply_per_job() {
     hard[0] = 1;
     s_ext.set_target(hard);
     assert!(s_ext.validate(&share(&work1, nonce), 0, MIN_NTIME).is_ok());
-    s_ext.activate(2, prev()).unwrap();
+    // (A block target nothing meets, since a block is accepted above the share target.)
+    s_ext.activate(2, PrevHash { block_target: impossible_target(), ..prev() }).unwrap();
     let (n2, _) = grind(&work1, nonce + 1, true);
     assert_eq!(
         s_ext.validate(&Share { job_id: 2, ..share(&work1, n2) }, 0, MIN_NTIME).unwrap_err(),
@@ -225,4 +226,164 @@ fn error_codes_are_the_established_strings() {
         codes.contains(&"stale-share") && codes.contains(&"difficulty-too-low") && codes.contains(&"invalid-job-id")
     );
     assert_eq!(codes.len(), codes.iter().collect::<std::collections::HashSet<_>>().len());
+}
+
+/// A share target harder than anything a test grinds to by chance.
+fn impossible_target() -> [u8; 32] {
+    let mut t = [0u8; 32];
+    t[0] = 1;
+    t
+}
+
+#[test]
+fn a_block_is_accepted_even_above_the_share_target_and_becomes_a_submit_solution() {
+    let (_, _, mut s_ext, mut c_ext) = channels();
+    s_ext.set_target(impossible_target());
+    deliver(&mut s_ext, &mut c_ext, 1, job(true));
+    let work = c_ext.work(&[3; 12]).unwrap();
+    // Regtest's block target: about one hash in two meets it.
+    let (nonce, hash) = grind(&Work { target: target_from_nbits(REGTEST_NBITS), ..work.clone() }, 0, true);
+    let accepted = s_ext.validate(&share(&work, nonce), 1, MIN_NTIME).unwrap();
+    let block = accepted.block.unwrap();
+    assert_eq!(block.hash(), hash);
+    let solution = block.submit_solution().unwrap();
+    assert_eq!((solution.template_id, solution.header_nonce, solution.header_timestamp), (9, nonce, MIN_NTIME));
+    assert_eq!(solution.coinbase_tx.as_bytes(), &block.coinbase[..]);
+    // A hash that is no block must meet the share target.
+    let mut hard_block = prev();
+    hard_block.block_target = impossible_target();
+    s_ext.add_job(2, job(true), None).unwrap();
+    s_ext.activate(2, hard_block).unwrap();
+    let (n2, _) = grind(&work, 0, true);
+    assert_eq!(
+        s_ext.validate(&Share { job_id: 2, ..share(&work, n2) }, 2, MIN_NTIME).unwrap_err(),
+        ShareError::DifficultyTooLow
+    );
+}
+
+#[test]
+fn update_channel_sets_a_target_from_the_hashrate_within_the_maximum() {
+    let (_, _, mut s_ext, _) = channels();
+    assert_eq!(s_ext.update_channel(f32::NAN, MAX_TARGET, 0), Err(sv2::channels::ChannelError::InvalidHashrate));
+    assert_eq!(s_ext.update_channel(-1.0, MAX_TARGET, 0), Err(sv2::channels::ChannelError::InvalidHashrate));
+    let fast = s_ext.update_channel(1e12, MAX_TARGET, 0).unwrap().unwrap();
+    assert_eq!(fast, sv2::channels::target::target_for_hashrate(f64::from(1e12f32), 10.0));
+    // A harder maximum than the current target must be honoured.
+    let t = s_ext.update_channel(0.0, impossible_target(), 0).unwrap();
+    assert_eq!(t, Some(impossible_target()));
+    assert_eq!(s_ext.target(), impossible_target());
+    assert_eq!(s_ext.update_channel(0.0, impossible_target(), 0).unwrap(), None);
+}
+
+#[test]
+fn a_group_sends_each_job_once_and_its_members_mine_it() {
+    use sv2::channels::client::ClientChannels;
+    use sv2::channels::group::GroupChannel;
+    let mut alloc = ExtranonceAllocator::new(&[], 4, 16).unwrap();
+    let server_channel = |id, kind, prefix| {
+        ServerChannel::new(id, kind, "bob", prefix, easy_target(), MAX_TARGET, Vardiff::new(10.0, 60, 0))
+    };
+    for requires_standard_jobs in [false, true] {
+        let mut group = GroupChannel::new(100, requires_standard_jobs);
+        let mut client = ClientChannels::new();
+        for id in [1, 2] {
+            let prefix = alloc.next_standard().unwrap();
+            group.add(server_channel(id, ChannelKind::Standard, prefix.clone())).unwrap();
+            client.insert(ClientChannel::standard(id, easy_target(), &prefix, true), 100);
+        }
+        let prefix = alloc.next_extended().unwrap();
+        let size = alloc.extended_rollable() as u16;
+        group.add(server_channel(3, ChannelKind::Extended { extranonce_size: size }, prefix.clone())).unwrap();
+        client.insert(ClientChannel::extended(3, easy_target(), &prefix, size), 100);
+        assert!(group.add(server_channel(100, ChannelKind::Standard, vec![0; 16])).is_err());
+
+        let j = job(true);
+        let msgs = group.add_job(5, &j, None).unwrap();
+        let names: Vec<&str> = msgs.iter().map(|m| m.name()).collect();
+        if requires_standard_jobs {
+            assert_eq!(names, ["NewMiningJob", "NewMiningJob", "NewExtendedMiningJob"]);
+        } else {
+            assert_eq!(names, ["NewExtendedMiningJob", "NewExtendedMiningJob"]);
+            assert!(matches!(msgs[0], Message::NewExtendedMiningJob(m) if m.channel_id == 100));
+        }
+        for m in &msgs {
+            assert!(!client.on_message(m).is_empty());
+        }
+        let prevs = group.activate(5, prev()).unwrap();
+        assert_eq!(prevs.len(), if requires_standard_jobs { 3 } else { 2 });
+        for p in prevs {
+            client.on_message(&Message::SetNewPrevHash(p));
+        }
+        // Every member mines the job with its own merkle root and the pool accepts it.
+        let mut roots = std::collections::HashSet::new();
+        for c in client.iter() {
+            let work = c.work(&vec![8; c.extranonce_size()]).unwrap();
+            assert!(roots.insert(work.merkle_root));
+            let (nonce, _) = grind(&work, 0, true);
+            group.validate(c.channel_id(), &share(&work, nonce), 0, MIN_NTIME).unwrap();
+        }
+        let work = client.get(1).unwrap().work(&[]).unwrap();
+        let (nonce, _) = grind(&work, 1000, true);
+        assert_eq!(group.validate(100, &share(&work, nonce), 0, MIN_NTIME).unwrap_err(), ShareError::InvalidChannelId);
+        // SetTarget and CloseChannel to the group reach every member.
+        let st = group.set_target(impossible_target());
+        assert_eq!(client.on_message(&Message::SetTarget(st)), vec![1, 2, 3]);
+        assert!(client.iter().all(|c| c.target() == impossible_target()));
+        let close = sv2::messages::CloseChannel { channel_id: 100, reason_code: sv2::codec::Bytes::EMPTY };
+        assert_eq!(client.on_message(&Message::CloseChannel(close)), vec![1, 2, 3]);
+        assert!(client.is_empty());
+    }
+}
+
+#[test]
+fn jobs_from_templates_mine_blocks_with_the_pool_payout() {
+    use sv2::channels::job::JobFactory;
+    use sv2::codec::{Bytes, Seq};
+    use sv2::messages::{NewTemplate, SetNewPrevHashTdp};
+    let payout = [0x00, 0x14, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9];
+    let mut factory = JobFactory::new(&payout, b"/libsv2/", 16).unwrap();
+    let path = [[4u8; 32]];
+    let template = NewTemplate {
+        template_id: 77,
+        future_template: true,
+        version: 0x2000_0000,
+        coinbase_tx_version: 2,
+        coinbase_prefix: Bytes::new(&[0x01, 0x66]).unwrap(),
+        coinbase_tx_input_sequence: 0xffff_fffe,
+        coinbase_tx_value_remaining: 12_345,
+        coinbase_tx_outputs_count: 0,
+        coinbase_tx_outputs: Bytes::EMPTY,
+        coinbase_tx_locktime: 101,
+        merkle_path: Seq::new(&path).unwrap(),
+    };
+    let made = factory.on_new_template(&template).unwrap();
+    let tip = factory
+        .on_set_new_prev_hash(&SetNewPrevHashTdp {
+            template_id: 77,
+            prev_hash: [5; 32],
+            header_timestamp: MIN_NTIME,
+            nbits: REGTEST_NBITS,
+            target: target_from_nbits(REGTEST_NBITS),
+        })
+        .unwrap();
+    assert_eq!(tip.job_id, made.job_id);
+    let (mut s_std, mut c_std, _, _) = channels();
+    s_std.add_job(tip.job_id, tip.job.clone(), None).unwrap();
+    if let Some(Message::NewMiningJob(m)) = s_std.job_message(tip.job_id, None) {
+        c_std.on_new_mining_job(&m);
+    }
+    c_std.on_set_new_prev_hash(&s_std.activate(tip.job_id, tip.prev).unwrap());
+    let work = c_std.work(&[]).unwrap();
+    let block = (0..)
+        .find_map(|start| {
+            let (nonce, _) = grind(&work, start, true);
+            s_std.validate(&share(&work, nonce), 0, MIN_NTIME).ok().and_then(|a| a.block)
+        })
+        .unwrap();
+    let coinbase: bitcoin::Transaction = deserialize(&block.coinbase).unwrap();
+    assert_eq!(coinbase.output.len(), 1);
+    assert_eq!(coinbase.output[0].value.to_sat(), 12_345);
+    assert_eq!(coinbase.output[0].script_pubkey.as_bytes(), &payout);
+    assert_eq!((coinbase.lock_time.to_consensus_u32(), coinbase.input[0].sequence.0), (101, 0xffff_fffe));
+    assert!(coinbase.input[0].script_sig.as_bytes().starts_with(&[0x01, 0x66, 8]));
 }

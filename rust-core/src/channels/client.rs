@@ -1,13 +1,14 @@
 //! A channel as a mining client sees it: jobs, the previous hash, the target, and the work to
 //! hash next.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::hash::merkle_root;
 use super::target::TargetLe;
 use super::VERSION_ROLLING_MASK;
 use crate::codec::Bytes;
 use crate::messages::{NewExtendedMiningJob, NewMiningJob, SetNewPrevHash, SubmitSharesExtended, SubmitSharesStandard};
+use crate::Message;
 
 #[derive(Debug, Clone)]
 enum JobWork {
@@ -212,5 +213,108 @@ impl ClientChannel {
             version,
             extranonce: Bytes::new(&work.extranonce).unwrap_or(Bytes::EMPTY),
         }
+    }
+}
+
+/// The channels of one client connection and the groups they belong to: a message addressed
+/// to a group id reaches every member.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChannels {
+    channels: BTreeMap<u32, ClientChannel>,
+    groups: HashMap<u32, BTreeSet<u32>>,
+}
+
+impl ClientChannels {
+    /// No channels yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an opened channel in group `group_channel_id` (from the Open*.Success).
+    pub fn insert(&mut self, channel: ClientChannel, group_channel_id: u32) {
+        let id = channel.channel_id();
+        self.channels.insert(id, channel);
+        self.join(id, group_channel_id);
+    }
+
+    fn join(&mut self, channel_id: u32, group_id: u32) {
+        for members in self.groups.values_mut() {
+            members.remove(&channel_id);
+        }
+        self.groups.retain(|_, m| !m.is_empty());
+        if group_id != channel_id {
+            self.groups.entry(group_id).or_default().insert(channel_id);
+        }
+    }
+
+    /// Removes a channel.
+    pub fn remove(&mut self, channel_id: u32) -> Option<ClientChannel> {
+        self.join(channel_id, channel_id);
+        self.channels.remove(&channel_id)
+    }
+
+    /// A channel.
+    pub fn get(&self, channel_id: u32) -> Option<&ClientChannel> {
+        self.channels.get(&channel_id)
+    }
+
+    /// Every channel, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &ClientChannel> {
+        self.channels.values()
+    }
+
+    /// Number of channels.
+    pub fn len(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Whether there are no channels.
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// The channels a message for `id` reaches: the channel itself, or a group's members.
+    pub fn resolve(&self, id: u32) -> Vec<u32> {
+        if self.channels.contains_key(&id) {
+            return vec![id];
+        }
+        self.groups.get(&id).map(|m| m.iter().copied().collect()).unwrap_or_default()
+    }
+
+    /// Applies a server message (jobs, SetNewPrevHash, SetTarget, SetExtranoncePrefix,
+    /// SetGroupChannel, CloseChannel) to the channels it addresses; returns their ids (empty
+    /// for other messages or unknown ids).
+    pub fn on_message(&mut self, msg: &Message<'_>) -> Vec<u32> {
+        let (target, apply): (u32, &dyn Fn(&mut ClientChannel)) = match msg {
+            Message::NewMiningJob(m) => (m.channel_id, &|c| c.on_new_mining_job(m)),
+            Message::NewExtendedMiningJob(m) => (m.channel_id, &|c| c.on_new_extended_job(m)),
+            Message::SetNewPrevHash(m) => (m.channel_id, &|c| c.on_set_new_prev_hash(m)),
+            Message::SetTarget(m) => (m.channel_id, &|c| c.on_set_target(m.maximum_target)),
+            Message::SetExtranoncePrefix(m) if self.channels.contains_key(&m.channel_id) => {
+                (m.channel_id, &|c| c.on_set_extranonce_prefix(m.extranonce_prefix.as_bytes()))
+            }
+            Message::SetGroupChannel(m) => {
+                let ids: Vec<u32> = m.channel_ids.iter().filter(|id| self.channels.contains_key(id)).collect();
+                for id in &ids {
+                    self.join(*id, m.group_channel_id);
+                }
+                return ids;
+            }
+            Message::CloseChannel(m) => {
+                let ids = self.resolve(m.channel_id);
+                for id in &ids {
+                    self.remove(*id);
+                }
+                return ids;
+            }
+            _ => return Vec::new(),
+        };
+        let ids = self.resolve(target);
+        for id in &ids {
+            if let Some(c) = self.channels.get_mut(id) {
+                apply(c);
+            }
+        }
+        ids
     }
 }

@@ -4,14 +4,24 @@
 //! - [`server::ServerChannel`]: a standard or extended channel as the server keeps it: jobs
 //!   (future and active), the previous-hash epoch, its target and vardiff, and share
 //!   validation with the spec's error codes.
-//! - [`client::ClientChannel`]: the same channel as a miner sees it: which job to hash, with
-//!   which merkle root, against which target.
+//! - [`group::GroupChannel`]: a connection's channels as one group, so that each job goes
+//!   out once per group (NewExtendedMiningJob to the group id) or once per channel.
+//! - [`job::JobFactory`]: jobs from Template Distribution NewTemplate and SetNewPrevHash, with
+//!   the pool's payout output and the extranonce hole.
+//! - [`client::ClientChannel`] and [`client::ClientChannels`]: the same channels as a miner
+//!   sees them: which job to hash, with which merkle root, against which target; messages to
+//!   a group reach every member.
 //! - [`coinbase`], [`hash`], [`target`], [`extranonce`], [`vardiff`]: the pieces.
+//!
+//! A share whose hash meets the block target becomes a [`server::FoundBlock`], and
+//! [`server::FoundBlock::submit_solution`] the SubmitSolution for the template provider.
 
 pub mod client;
 pub mod coinbase;
 pub mod extranonce;
+pub mod group;
 pub mod hash;
+pub mod job;
 pub mod server;
 pub mod target;
 pub mod vardiff;
@@ -42,6 +52,10 @@ pub enum ChannelError {
     NoPrevHash,
     /// A coinbase part over 64 KiB or a merkle path over 255 levels.
     JobTooLarge,
+    /// A nominal hashrate that is negative, infinite or NaN.
+    InvalidHashrate,
+    /// A channel id that is not in the group, or already used.
+    UnknownChannel,
 }
 
 impl fmt::Display for ChannelError {
@@ -55,6 +69,8 @@ impl fmt::Display for ChannelError {
             ChannelError::UnknownJob => "unknown job id",
             ChannelError::NoPrevHash => "no previous hash set yet",
             ChannelError::JobTooLarge => "coinbase part or merkle path too large for a job message",
+            ChannelError::InvalidHashrate => "invalid-nominal-hashrate",
+            ChannelError::UnknownChannel => "invalid-channel-id",
         })
     }
 }

@@ -25,6 +25,12 @@ impl Vardiff {
         harder(target_for_hashrate(hashrate, self.shares_per_minute), max_target)
     }
 
+    /// Starts a new window at `now` (after the target was set from outside the vardiff).
+    pub fn restart(&mut self, now: u64) {
+        self.window_start = now;
+        self.shares = 0;
+    }
+
     /// Counts an accepted share.
     pub fn on_share(&mut self) {
         self.shares = self.shares.saturating_add(1);
