@@ -16,6 +16,8 @@ pub(crate) mod ffi {
     #[repr(u16)]
     #[derive(Debug)]
     enum ErrorCode {
+        /// A bug inside libsv2 was caught before it reached C++.
+        Panic = 2,
         /// An argument is out of range (an extranonce of the wrong size, an unknown message).
         InvalidArgument = 4,
         /// Input ended inside a value.

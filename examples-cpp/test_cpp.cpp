@@ -86,6 +86,11 @@ sv2::Message round_trip(const sv2::Message &m, std::vector<sv2::Tlv> *tlvs = nul
 void test_messages() {
     every_default_message_round_trips(std::make_index_sequence<std::variant_size_v<sv2::Message>>());
     CHECK(!sv2::version().empty());
+#if __cplusplus >= 202002L
+    // Messages are aggregates: designated initializers name the fields.
+    sv2::SetupConnectionSuccess named{.used_version = 2, .flags = 6};
+    CHECK(std::get<sv2::SetupConnectionSuccess>(round_trip(named)).flags == 6);
+#endif
 
     sv2::SetupConnection setup{};
     setup.protocol = 2;
@@ -291,6 +296,13 @@ void test_sessions() {
     std::optional<sv2::Frame> f = server.next_frame();
     CHECK(f.has_value() && f->header.msg_type == 0x04 && f->payload == payload);
     CHECK(!server.next_message().has_value());
+    // A frame that does not decode is consumed; the session goes on.
+    client.send_frame(sv2::FrameHeader{0, 0x1e, false, 0}, sv2::ByteSpan());
+    client.send(sv2::ChannelEndpointChanged{4});
+    pump(client, server);
+    CHECK_THROWS(UnknownMessage, server.next_message());
+    m = server.next_message();
+    CHECK(m.has_value() && std::get<sv2::ChannelEndpointChanged>(*m).channel_id == 4);
     server.send(sv2::SetupConnectionSuccess{2, 0});
     pump(client, server);
     m = client.next_message();

@@ -11,7 +11,7 @@ use crate::bridge::ffi::{
     ErrorCode, NewExtendedMiningJob, NewMiningJob, SetExtranoncePrefix, SetNewPrevHash, SetTarget,
     SubmitSharesExtended, SubmitSharesStandard, Work,
 };
-use crate::error::Error;
+use crate::error::{guard, Error};
 
 /// A standard or extended channel on the client side.
 pub struct ClientChannelImpl(ClientChannel);
@@ -74,18 +74,20 @@ impl ClientChannelImpl {
     }
 
     pub(crate) fn on_new_extended_job(&mut self, m: &NewExtendedMiningJob) -> Result<(), Error> {
-        let path: Vec<[u8; 32]> = m.merkle_path.iter().map(|h| h.bytes).collect();
-        self.0.on_new_extended_job(&core::NewExtendedMiningJob {
-            channel_id: m.channel_id,
-            job_id: m.job_id,
-            min_ntime: m.min_ntime.has_value.then_some(m.min_ntime.value),
-            version: m.version,
-            version_rolling_allowed: m.version_rolling_allowed,
-            merkle_path: Seq::new(&path)?,
-            coinbase_tx_prefix: Bytes::new(&m.coinbase_tx_prefix)?,
-            coinbase_tx_suffix: Bytes::new(&m.coinbase_tx_suffix)?,
-        });
-        Ok(())
+        guard(|| {
+            let path: Vec<[u8; 32]> = m.merkle_path.iter().map(|h| h.bytes).collect();
+            self.0.on_new_extended_job(&core::NewExtendedMiningJob {
+                channel_id: m.channel_id,
+                job_id: m.job_id,
+                min_ntime: m.min_ntime.has_value.then_some(m.min_ntime.value),
+                version: m.version,
+                version_rolling_allowed: m.version_rolling_allowed,
+                merkle_path: Seq::new(&path)?,
+                coinbase_tx_prefix: Bytes::new(&m.coinbase_tx_prefix)?,
+                coinbase_tx_suffix: Bytes::new(&m.coinbase_tx_suffix)?,
+            });
+            Ok(())
+        })
     }
 
     pub(crate) fn on_set_new_prev_hash(&mut self, m: &SetNewPrevHash) {
@@ -108,24 +110,26 @@ impl ClientChannelImpl {
 
     /// The work to hash with `extranonce` rolled; false until a job is active.
     pub(crate) fn work(&self, extranonce: &[u8], out: &mut Work) -> Result<bool, Error> {
-        let size = self.0.extranonce_size();
-        if size != 0 && extranonce.len() != size {
-            let detail = format!("extranonce of {} bytes on a channel that rolls {size}", extranonce.len());
-            return Err(Error::new(ErrorCode::InvalidArgument, detail));
-        }
-        let Some(w) = self.0.work(extranonce) else { return Ok(false) };
-        *out = Work {
-            job_id: w.job_id,
-            version: w.version,
-            version_mask: w.version_mask,
-            prev_hash: w.prev_hash,
-            merkle_root: w.merkle_root,
-            min_ntime: w.min_ntime,
-            nbits: w.nbits,
-            target: w.target,
-            extranonce: w.extranonce,
-        };
-        Ok(true)
+        guard(|| {
+            let size = self.0.extranonce_size();
+            if size != 0 && extranonce.len() != size {
+                let detail = format!("extranonce of {} bytes on a channel that rolls {size}", extranonce.len());
+                return Err(Error::new(ErrorCode::InvalidArgument, detail));
+            }
+            let Some(w) = self.0.work(extranonce) else { return Ok(false) };
+            *out = Work {
+                job_id: w.job_id,
+                version: w.version,
+                version_mask: w.version_mask,
+                prev_hash: w.prev_hash,
+                merkle_root: w.merkle_root,
+                min_ntime: w.min_ntime,
+                nbits: w.nbits,
+                target: w.target,
+                extranonce: w.extranonce,
+            };
+            Ok(true)
+        })
     }
 
     pub(crate) fn submit_standard(
@@ -155,18 +159,20 @@ impl ClientChannelImpl {
         ntime: u32,
         version: u32,
     ) -> Result<SubmitSharesExtended, Error> {
-        // The core silently drops an extranonce over 32 bytes; a Work edited by C++ could hold one.
-        Bytes::<32>::new(&work.extranonce)?;
-        let w = core_work(work);
-        let s = self.0.submit_extended(&w, sequence_number, nonce, ntime, version);
-        Ok(SubmitSharesExtended {
-            channel_id: s.channel_id,
-            sequence_number: s.sequence_number,
-            job_id: s.job_id,
-            nonce: s.nonce,
-            ntime: s.ntime,
-            version: s.version,
-            extranonce: s.extranonce.as_bytes().to_vec(),
+        guard(|| {
+            // The core silently drops an extranonce over 32 bytes; a Work edited by C++ could hold one.
+            Bytes::<32>::new(&work.extranonce)?;
+            let w = core_work(work);
+            let s = self.0.submit_extended(&w, sequence_number, nonce, ntime, version);
+            Ok(SubmitSharesExtended {
+                channel_id: s.channel_id,
+                sequence_number: s.sequence_number,
+                job_id: s.job_id,
+                nonce: s.nonce,
+                ntime: s.ntime,
+                version: s.version,
+                extranonce: s.extranonce.as_bytes().to_vec(),
+            })
         })
     }
 }

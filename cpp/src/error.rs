@@ -1,6 +1,6 @@
 //! The error every bridge function returns. cxx turns it into a `rust::Error` whose message is
 //! this type's Display, `"<code>:<detail>"`; the C++ layer splits that back into
-//! `sv2::Error::code()` and `what()`.
+//! `sv2::Error::code()` and `what()`. Every function that returns it runs behind [`guard`].
 
 use core::fmt;
 
@@ -27,6 +27,13 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         self.code
     }
+}
+
+/// Runs a bridge function's body, turning a panic (a bug in libsv2) into an error: cxx would
+/// abort the whole process instead.
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::new(ErrorCode::Panic, "internal panic caught at the C++ boundary")))
 }
 
 impl fmt::Display for Error {

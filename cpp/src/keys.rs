@@ -6,7 +6,7 @@ use sv2::noise::{
 };
 
 use crate::bridge::ffi::{AuthorityKeypair, Certificate, ServerCredentials};
-use crate::error::Error;
+use crate::error::{guard, Error};
 
 fn keypair(k: &CoreKeypair) -> AuthorityKeypair {
     AuthorityKeypair { secret_key: k.secret_bytes(), public_key: k.public_key().to_bytes() }
@@ -41,22 +41,22 @@ pub(crate) fn credentials_to_core(c: &ServerCredentials) -> Result<CoreCredentia
 
 /// A new random authority key pair.
 pub(crate) fn authority_keypair_generate() -> Result<AuthorityKeypair, Error> {
-    Ok(keypair(&CoreKeypair::generate()?))
+    guard(|| Ok(keypair(&CoreKeypair::generate()?)))
 }
 
 /// The key pair of a stored secret.
 pub(crate) fn authority_keypair_from_secret(secret: &[u8; 32]) -> Result<AuthorityKeypair, Error> {
-    Ok(keypair(&CoreKeypair::from_secret_bytes(secret)?))
+    guard(|| Ok(keypair(&CoreKeypair::from_secret_bytes(secret)?)))
 }
 
 /// The base58check text pools publish.
 pub(crate) fn authority_key_to_text(public_key: &[u8; 32]) -> Result<String, Error> {
-    Ok(AuthorityPublicKey::from_bytes(public_key)?.to_base58check())
+    guard(|| Ok(AuthorityPublicKey::from_bytes(public_key)?.to_base58check()))
 }
 
 /// Parses the base58check text.
 pub(crate) fn authority_key_from_text(text: &str) -> Result<[u8; 32], Error> {
-    Ok(AuthorityPublicKey::from_base58check(text)?.to_bytes())
+    guard(|| Ok(AuthorityPublicKey::from_base58check(text)?.to_bytes()))
 }
 
 /// A fresh static key and its certificate.
@@ -65,8 +65,10 @@ pub(crate) fn server_credentials_generate(
     valid_from: u32,
     not_valid_after: u32,
 ) -> Result<ServerCredentials, Error> {
-    let authority = CoreKeypair::from_secret_bytes(authority_secret)?;
-    Ok(credentials(&CoreCredentials::generate(&authority, valid_from, not_valid_after)?))
+    guard(|| {
+        let authority = CoreKeypair::from_secret_bytes(authority_secret)?;
+        Ok(credentials(&CoreCredentials::generate(&authority, valid_from, not_valid_after)?))
+    })
 }
 
 /// A certificate for a given static key.
@@ -76,14 +78,16 @@ pub(crate) fn server_credentials_issue(
     valid_from: u32,
     not_valid_after: u32,
 ) -> Result<ServerCredentials, Error> {
-    let authority = CoreKeypair::from_secret_bytes(authority_secret)?;
-    let aux = random_bytes()?;
-    Ok(credentials(&CoreCredentials::issue(&authority, *static_secret, valid_from, not_valid_after, &aux)?))
+    guard(|| {
+        let authority = CoreKeypair::from_secret_bytes(authority_secret)?;
+        let aux = random_bytes()?;
+        Ok(credentials(&CoreCredentials::issue(&authority, *static_secret, valid_from, not_valid_after, &aux)?))
+    })
 }
 
 /// The x-only public key of the credentials' static key.
 pub(crate) fn server_public_key(c: &ServerCredentials) -> Result<[u8; 32], Error> {
-    Ok(credentials_to_core(c)?.static_public_key())
+    guard(|| Ok(credentials_to_core(c)?.static_public_key()))
 }
 
 /// Checks a certificate's signature and validity window.
@@ -93,6 +97,8 @@ pub(crate) fn certificate_verify(
     server_key: &[u8; 32],
     now: u32,
 ) -> Result<(), Error> {
-    let authority = AuthorityPublicKey::from_bytes(authority_public_key)?;
-    Ok(certificate_to_core(certificate).verify(&authority, server_key, now)?)
+    guard(|| {
+        let authority = AuthorityPublicKey::from_bytes(authority_public_key)?;
+        Ok(certificate_to_core(certificate).verify(&authority, server_key, now)?)
+    })
 }

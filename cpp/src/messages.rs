@@ -8,7 +8,7 @@ use sv2::messages::ALL_MESSAGE_IDS;
 use sv2::Message;
 
 use crate::bridge::ffi::{self, MessageSpec, MessageType, Tlv};
-use crate::error::Error;
+use crate::error::{guard, Error};
 
 /// Decode direction: a core field value to its bridge form.
 macro_rules! from_core {
@@ -79,18 +79,22 @@ macro_rules! messages {
     ($( $name:ident: $encode:ident, $decode:ident { $( $field:ident: $kind:ident ),* $(,)? } )*) => {
         $(
             pub(crate) fn $encode(m: &ffi::$name, tlvs: &[Tlv], out: &mut Vec<u8>) -> Result<(), Error> {
-                $( let $field = stage!($kind, m.$field); )*
-                let msg = core::$name { $( $field: to_core!($kind, $field), )* };
-                encode(&Message::$name(msg), tlvs, out)
+                guard(|| {
+                    $( let $field = stage!($kind, m.$field); )*
+                    let msg = core::$name { $( $field: to_core!($kind, $field), )* };
+                    encode(&Message::$name(msg), tlvs, out)
+                })
             }
 
             pub(crate) fn $decode(p: &[u8], tlvs: &mut Vec<Tlv>, out: &mut ffi::$name) -> Result<(), Error> {
-                let mut r = Reader::new(p);
-                let m = core::$name::read(&mut r)?;
-                let list = TlvList::parse(r.remaining())?;
-                *out = ffi::$name { $( $field: from_core!($kind, m.$field), )* };
-                *tlvs = list.iter().map(tlv_from_core).collect();
-                Ok(())
+                guard(|| {
+                    let mut r = Reader::new(p);
+                    let m = core::$name::read(&mut r)?;
+                    let list = TlvList::parse(r.remaining())?;
+                    *out = ffi::$name { $( $field: from_core!($kind, m.$field), )* };
+                    *tlvs = list.iter().map(tlv_from_core).collect();
+                    Ok(())
+                })
             }
         )*
 
@@ -273,12 +277,14 @@ fn tlv_from_core(t: CoreTlv<'_>) -> Tlv {
 
 /// The message type at `(extension_type, msg_type)`; the channel_msg bit is ignored.
 pub(crate) fn message_type(extension_type: u16, msg_type: u8) -> Result<MessageType, Error> {
-    let ext = extension_type & !sv2::codec::CHANNEL_MSG_BIT;
-    ALL_MESSAGE_IDS
-        .iter()
-        .position(|&(e, t, _, _)| e == ext && t == msg_type)
-        .map(|i| MESSAGE_TYPES[i].0)
-        .ok_or_else(|| sv2::codec::CodecError::UnknownMessage { extension_type: ext, msg_type }.into())
+    guard(|| {
+        let ext = extension_type & !sv2::codec::CHANNEL_MSG_BIT;
+        ALL_MESSAGE_IDS
+            .iter()
+            .position(|&(e, t, _, _)| e == ext && t == msg_type)
+            .map(|i| MESSAGE_TYPES[i].0)
+            .ok_or_else(|| sv2::codec::CodecError::UnknownMessage { extension_type: ext, msg_type }.into())
+    })
 }
 
 fn core_entry(t: MessageType) -> Result<(u16, u8, bool, &'static str), Error> {
@@ -290,18 +296,20 @@ fn core_entry(t: MessageType) -> Result<(u16, u8, bool, &'static str), Error> {
 
 /// Where `t` sits on the wire.
 pub(crate) fn message_spec(t: MessageType) -> Result<MessageSpec, Error> {
-    let (extension_type, msg_type, channel_msg, _) = core_entry(t)?;
-    Ok(MessageSpec { extension_type, msg_type, channel_msg })
+    guard(|| {
+        let (extension_type, msg_type, channel_msg, _) = core_entry(t)?;
+        Ok(MessageSpec { extension_type, msg_type, channel_msg })
+    })
 }
 
 /// The spec's name of `t`.
 pub(crate) fn message_name(t: MessageType) -> Result<&'static str, Error> {
-    Ok(core_entry(t)?.3)
+    guard(|| Ok(core_entry(t)?.3))
 }
 
 /// The 0x0002 `user_identity` TLV of SubmitSharesExtended.
 pub(crate) fn user_identity_tlv(identity: &str) -> Result<Tlv, Error> {
-    Ok(tlv_from_core(CoreTlv::user_identity(identity)?))
+    guard(|| Ok(tlv_from_core(CoreTlv::user_identity(identity)?)))
 }
 
 /// A copy of `bytes` that C++ can put into a message field.

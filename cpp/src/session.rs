@@ -5,7 +5,7 @@ use sv2::codec::{Frame, FrameDecoder, FrameHeader as CoreHeader, CHANNEL_MSG_BIT
 use sv2::noise::{random_bytes, AuthorityPublicKey, ServerAuth, Session};
 
 use crate::bridge::ffi::{FrameHeader, HandshakeInfo, ServerCredentials};
-use crate::error::Error;
+use crate::error::{guard, Error};
 use crate::keys::{certificate_from_core, credentials_to_core};
 
 /// The last frame taken from a session or decoder, copied out of its buffer.
@@ -51,7 +51,7 @@ fn boxed(inner: Session) -> Box<SessionImpl> {
 
 /// A client pinning `authority_public_key`, checking the certificate at `now`.
 pub(crate) fn session_initiator(authority_public_key: &[u8; 32], now: u32) -> Result<Box<SessionImpl>, Error> {
-    session_initiator_with_entropy(authority_public_key, &random_bytes()?, now)
+    guard(|| session_initiator_with_entropy(authority_public_key, &random_bytes()?, now))
 }
 
 /// As [`session_initiator`] with the caller's entropy for the ephemeral key.
@@ -60,13 +60,15 @@ pub(crate) fn session_initiator_with_entropy(
     entropy: &[u8; 32],
     now: u32,
 ) -> Result<Box<SessionImpl>, Error> {
-    let auth = ServerAuth::Authority(AuthorityPublicKey::from_bytes(authority_public_key)?);
-    Ok(boxed(Session::initiator(auth, *entropy, now)?))
+    guard(|| {
+        let auth = ServerAuth::Authority(AuthorityPublicKey::from_bytes(authority_public_key)?);
+        Ok(boxed(Session::initiator(auth, *entropy, now)?))
+    })
 }
 
 /// A server with `credentials`.
 pub(crate) fn session_responder(credentials: &ServerCredentials) -> Result<Box<SessionImpl>, Error> {
-    session_responder_with_entropy(credentials, &random_bytes()?)
+    guard(|| session_responder_with_entropy(credentials, &random_bytes()?))
 }
 
 /// As [`session_responder`] with the caller's entropy for the ephemeral key.
@@ -74,7 +76,7 @@ pub(crate) fn session_responder_with_entropy(
     credentials: &ServerCredentials,
     entropy: &[u8; 32],
 ) -> Result<Box<SessionImpl>, Error> {
-    Ok(boxed(Session::responder(&credentials_to_core(credentials)?, *entropy)?))
+    guard(|| Ok(boxed(Session::responder(&credentials_to_core(credentials)?, *entropy)?)))
 }
 
 /// A session without encryption.
@@ -109,12 +111,14 @@ impl SessionImpl {
     }
 
     pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        Ok(self.inner.receive(bytes)?)
+        guard(|| Ok(self.inner.receive(bytes)?))
     }
 
     pub(crate) fn next_frame(&mut self) -> Result<bool, Error> {
-        let frame = self.inner.next_frame()?;
-        Ok(self.last.set(frame))
+        guard(|| {
+            let frame = self.inner.next_frame()?;
+            Ok(self.last.set(frame))
+        })
     }
 
     pub(crate) fn frame_header(&self) -> FrameHeader {
@@ -127,21 +131,25 @@ impl SessionImpl {
 
     /// Queues a whole plaintext frame (header and payload), as the encode functions write it.
     pub(crate) fn send_encoded(&mut self, frame: &[u8]) -> Result<(), Error> {
-        let (header, payload) = frame
-            .split_first_chunk::<HEADER_LEN>()
-            .ok_or(sv2::codec::CodecError::UnexpectedEnd { needed: HEADER_LEN, available: frame.len() })?;
-        Ok(self.inner.send_frame(CoreHeader::from_bytes(header), payload)?)
+        guard(|| {
+            let (header, payload) = frame
+                .split_first_chunk::<HEADER_LEN>()
+                .ok_or(sv2::codec::CodecError::UnexpectedEnd { needed: HEADER_LEN, available: frame.len() })?;
+            Ok(self.inner.send_frame(CoreHeader::from_bytes(header), payload)?)
+        })
     }
 
     /// Queues a frame given as header and payload (to forward a frame unchanged).
     pub(crate) fn send_frame(&mut self, header: &FrameHeader, payload: &[u8]) -> Result<(), Error> {
-        let channel_bit = if header.channel_msg { CHANNEL_MSG_BIT } else { 0 };
-        let header = CoreHeader {
-            extension_type: header.extension_type | channel_bit,
-            msg_type: header.msg_type,
-            msg_length: header.msg_length,
-        };
-        Ok(self.inner.send_frame(header, payload)?)
+        guard(|| {
+            let channel_bit = if header.channel_msg { CHANNEL_MSG_BIT } else { 0 };
+            let header = CoreHeader {
+                extension_type: header.extension_type | channel_bit,
+                msg_type: header.msg_type,
+                msg_length: header.msg_length,
+            };
+            Ok(self.inner.send_frame(header, payload)?)
+        })
     }
 
     pub(crate) fn pending_output(&self) -> &[u8] {
@@ -174,8 +182,10 @@ impl FrameDecoderImpl {
     }
 
     pub(crate) fn next_frame(&mut self) -> Result<bool, Error> {
-        let frame = self.inner.next_frame()?;
-        Ok(self.last.set(frame))
+        guard(|| {
+            let frame = self.inner.next_frame()?;
+            Ok(self.last.set(frame))
+        })
     }
 
     pub(crate) fn frame_header(&self) -> FrameHeader {

@@ -228,3 +228,9 @@ impl ffi::NewTemplate {
         }
     }
 }
+
+#[test]
+fn panics_become_errors() {
+    let r: Result<(), Error> = crate::error::guard(|| panic!("a bug"));
+    assert_eq!(r.unwrap_err().code(), ErrorCode::Panic);
+}
