@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The C SDK checks:
+# The C and C++ SDK checks:
 # - include/sv2.h is what cbindgen makes from ffi/src;
-# - CMake builds the Rust crates (dist profile), installs libsv2, and ctest runs every C example
-#   and the C test suite plainly and under valgrind (zero errors, zero leaks);
+# - CMake builds the Rust crates (dist profile), installs libsv2, and ctest runs every C and C++
+#   example and the C and C++ test suites plainly and under valgrind (zero errors, zero leaks);
 # - the same tests under AddressSanitizer + UndefinedBehaviorSanitizer, reusing that Rust build;
 # - libsv2.so carries a versioned SONAME and exports only sv2_ symbols (and secp256k1's own);
-# - projects outside the tree build and run against the installed tree with find_package(sv2)
-#   and with `pkg-config --static --libs sv2`;
+# - projects outside the tree, in C and in C++, build and run against the installed tree with
+#   find_package(sv2) and with `pkg-config --static --libs sv2`;
 # - libsv2.a built from a copy of the sources at another path has the same SHA-256.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +66,10 @@ cc -std=c11 -Wall -Wextra -Werror -pedantic examples-c/consumer-pkgconfig/consum
    $(pkg-config --cflags sv2) $(pkg-config --static --libs sv2)
 "$work/consumer_pc"
 ! readelf -d "$work/consumer_pc" | grep -q 'libsv2\.so'
+# shellcheck disable=SC2046
+c++ -std=c++17 -Wall -Wextra -Werror -pedantic examples-c/consumer-pkgconfig/consumer.cpp \
+    -o "$work/consumer_pc_cxx" $(pkg-config --cflags sv2) $(pkg-config --static --libs sv2)
+"$work/consumer_pc_cxx"
 
 step "libsv2.a is reproducible from another checkout path"
 other="$work/other-checkout"
