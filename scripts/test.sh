@@ -31,3 +31,6 @@ bash scripts/fuzz-smoke.sh
 
 step "tests"
 cargo test --workspace
+
+step "C and C++ SDK (CMake, examples, ASan/UBSan, valgrind, consumers, reproducibility)"
+bash scripts/test-c.sh
