@@ -120,7 +120,7 @@ fn rolled(i: u64) -> [u8; 8] {
     i.to_le_bytes()
 }
 
-/// A reference channel and ours, moved to a new epoch before each sample.
+/// A reference channel and ours, moved to a new tip before each timed batch.
 struct Pair<R> {
     reference: R,
     ours: ServerChannel,
