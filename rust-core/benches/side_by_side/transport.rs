@@ -10,10 +10,10 @@
 //! Floor: the same two messages sealed and opened with the AEAD our build uses (ring), and,
 //! listed among the primitives, with the RustCrypto crate the reference uses.
 
+use chacha20poly1305::{AeadInPlace, ChaCha20Poly1305, KeyInit};
 use codec_sv2::{Decrypted, NoiseDecoder, NoiseEncoder};
 use framing_sv2::framing::SerializedFrame;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
-use rustcrypto_chacha20poly1305::{AeadInPlace, ChaCha20Poly1305, KeyInit};
 use sv2::codec::{FrameHeader, HEADER_LEN};
 
 use crate::handshake::{our_session_pair, reference_transport_pair};
