@@ -130,7 +130,7 @@ async fn client<S: TemplateSource>(
             return;
         }
     };
-    let mut session = Session { id, peer, conn, shared, constraints: None, prev: [0; 32], seq: 0, current: None };
+    let mut session = Session { id, peer, conn, shared, constraints: None, prev: [0; 32], current: None };
     match session.run(published).await {
         Ok(()) | Err(Ended::Net(NetError::Closed)) => tracing::info!("client #{id} {peer}: disconnected"),
         Err(e) => tracing::warn!("client #{id} {peer}: closing the connection: {e}"),
@@ -166,8 +166,6 @@ struct Session<'a, S> {
     constraints: Option<Constraints>,
     /// The tip of the last SetNewPrevHash sent.
     prev: [u8; 32],
-    /// The publication the client's current template came from.
-    seq: u64,
     current: Option<Arc<ServedTemplate>>,
 }
 
@@ -269,7 +267,6 @@ impl<S: TemplateSource> Session<'_, S> {
             let unchanged = self.current.as_ref().is_some_and(|cur| {
                 cur.tx_count == n && cur.txs().iter().map(|t| t.txid).eq(p.template.txs[..n].iter().map(|t| t.txid))
             });
-            self.seq = p.seq;
             if unchanged {
                 return Ok(());
             }
@@ -295,7 +292,6 @@ impl<S: TemplateSource> Session<'_, S> {
             t.coinbase_value
         );
         self.prev = p.template.prev_hash;
-        self.seq = p.seq;
         self.current = Some(t);
         Ok(())
     }
