@@ -5,6 +5,7 @@
 
 pub mod keygen;
 pub mod logging;
+pub mod miner;
 pub mod net;
 pub mod samples;
 pub mod tp;

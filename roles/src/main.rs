@@ -40,6 +40,8 @@ enum Command {
     /// Template Provider: block templates from a Bitcoin node (an embedded regtest node on
     /// libbitcoinkernel, or Bitcoin Core over RPC) served over Noise with Template Distribution.
     Tp(Box<sv2_roles::tp::cli::TpArgs>),
+    /// CPU miner: standard (header-only) or extended (extranonce rolling) channel to a pool.
+    Miner(Box<sv2_roles::miner::cli::MinerArgs>),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         }
         Command::WireDemo { full } => wire_demo::run(full),
         Command::Tp(args) => sv2_roles::tp::cli::run(*args),
+        Command::Miner(args) => sv2_roles::miner::cli::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
