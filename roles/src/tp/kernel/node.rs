@@ -2,7 +2,7 @@
 //! transactions, block templates on the tip, and blocks validated by Bitcoin Core's code
 //! before they become the tip. Blocking; the async side runs it on tokio's blocking pool.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -225,15 +225,9 @@ impl KernelNode {
 
     /// Adds up to `n` transactions of its own to the mempool; returns their txids.
     pub fn add_transactions(&mut self, n: usize) -> Vec<[u8; 32]> {
-        let next_height = self.tip.height + 1;
         let mut added = Vec::new();
         while added.len() < n {
-            // Spend the largest available coin, so that values stay well above dust.
-            let Some((outpoint, coin)) =
-                self.available().into_iter().filter(|(_, c)| c.spendable_at(next_height)).max_by_key(|(_, c)| c.value)
-            else {
-                break;
-            };
+            let Some((outpoint, coin)) = self.best_coin() else { break };
             let Some((tx, fee)) = self.wallet.split(outpoint, coin) else { break };
             let entry = TemplateTx {
                 data: serialize(&tx),
@@ -255,25 +249,36 @@ impl KernelNode {
             as u64
     }
 
-    /// Coins the wallet may spend now: confirmed ones not spent in the mempool, plus mempool
-    /// outputs not spent by a later mempool transaction.
-    fn available(&self) -> Vec<(OutPoint, Coin)> {
-        let mut coins: HashMap<OutPoint, Coin> = self.wallet.confirmed.clone();
+    /// The largest coin a transaction in the next block may spend: confirmed coins not spent
+    /// in the mempool, and mempool outputs not spent by a later mempool transaction. Spending
+    /// the largest keeps values well above dust.
+    fn best_coin(&self) -> Option<(OutPoint, Coin)> {
+        let next_height = self.tip.height + 1;
+        let mut spent = HashSet::new();
+        let mut created = HashMap::new();
         for m in &self.mempool {
-            for input in &m.tx.input {
-                coins.remove(&input.previous_output);
-            }
-            let txid = m.tx.compute_txid();
-            for (vout, out) in m.tx.output.iter().enumerate() {
-                if let Some(lock) = self.wallet.lock_of(&out.script_pubkey) {
-                    let coin = Coin { value: out.value.to_sat(), lock, height: None, coinbase: false };
-                    coins.insert(OutPoint { txid, vout: vout as u32 }, coin);
-                }
-            }
+            spent.extend(m.tx.input.iter().map(|i| i.previous_output));
+            created.extend(self.outputs(&m.tx));
         }
-        let mut v: Vec<_> = coins.into_iter().collect();
-        v.sort_by_key(|(o, _)| (o.txid, o.vout));
-        v
+        self.wallet
+            .confirmed
+            .iter()
+            .chain(created.iter())
+            .filter(|(o, c)| !spent.contains(*o) && c.spendable_at(next_height))
+            .max_by_key(|(o, c)| (c.value, o.txid, o.vout))
+            .map(|(o, c)| (*o, *c))
+    }
+
+    /// The outputs of a mempool transaction that pay the wallet.
+    fn outputs<'a>(&'a self, tx: &'a Transaction) -> impl Iterator<Item = (OutPoint, Coin)> + 'a {
+        let txid = tx.compute_txid();
+        tx.output.iter().enumerate().filter_map(move |(vout, out)| {
+            let lock = self.wallet.lock_of(&out.script_pubkey)?;
+            Some((
+                OutPoint { txid, vout: vout as u32 },
+                Coin { value: out.value.to_sat(), lock, height: None, coinbase: false },
+            ))
+        })
     }
 
     /// Keeps at least `own_txs` transactions in the mempool once coinbases can mature.
@@ -385,27 +390,20 @@ impl KernelNode {
     /// spendable, together with everything that depends on them.
     fn revalidate_mempool(&mut self) {
         let next_height = self.tip.height + 1;
-        let mut coins: HashMap<OutPoint, Coin> = self.wallet.confirmed.clone();
+        let mut spent = HashSet::new();
+        let mut created = HashMap::new();
         let mut kept = Vec::with_capacity(self.mempool.len());
         for m in std::mem::take(&mut self.mempool) {
-            let ok =
-                m.tx.input.iter().all(|i| coins.get(&i.previous_output).is_some_and(|c| c.spendable_at(next_height)));
-            if !ok {
-                continue;
+            let ok = m.tx.input.iter().all(|i| {
+                let o = &i.previous_output;
+                !spent.contains(o)
+                    && self.wallet.confirmed.get(o).or(created.get(o)).is_some_and(|c| c.spendable_at(next_height))
+            });
+            if ok {
+                spent.extend(m.tx.input.iter().map(|i| i.previous_output));
+                created.extend(self.outputs(&m.tx));
+                kept.push(m);
             }
-            for input in &m.tx.input {
-                coins.remove(&input.previous_output);
-            }
-            let txid = m.tx.compute_txid();
-            for (vout, out) in m.tx.output.iter().enumerate() {
-                if let Some(lock) = self.wallet.lock_of(&out.script_pubkey) {
-                    coins.insert(
-                        OutPoint { txid, vout: vout as u32 },
-                        Coin { value: out.value.to_sat(), lock, height: None, coinbase: false },
-                    );
-                }
-            }
-            kept.push(m);
         }
         self.mempool = kept;
     }
