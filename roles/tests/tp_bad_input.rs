@@ -15,7 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tp_client::{connect_raw, setup_connection, start_tp_with, temp_dir, Client, PATIENCE};
 
-const SHORT: Duration = Duration::from_millis(300);
+// Short enough to keep the test quick, long enough for honest clients on a loaded machine.
+const SHORT: Duration = Duration::from_secs(1);
 
 async fn start(name: &str) -> (TpHandle, std::path::PathBuf) {
     let dir = temp_dir(name);
