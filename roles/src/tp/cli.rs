@@ -111,27 +111,19 @@ pub fn run(args: TpArgs) -> Result<(), String> {
     crate::logging::init(settings.log.as_deref().unwrap_or("info"));
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("tokio runtime: {e}"))?;
     runtime.block_on(async {
+        // Handlers first: a signal that comes while the node starts still shuts down cleanly.
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| format!("signal handler: {e}"))?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(|e| format!("signal handler: {e}"))?;
         let tp = super::start(config).await?;
         println!("authority public key: {}", tp.authority());
         println!("listening on {}", tp.addr());
-        wait_for_signal().await;
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
         tracing::info!("shutting down");
         tp.shutdown().await;
         Ok(())
     })
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
