@@ -7,6 +7,7 @@ pub mod keygen;
 pub mod logging;
 pub mod miner;
 pub mod net;
+pub mod pool;
 pub mod samples;
 pub mod tp;
 pub mod wire_demo;

@@ -40,6 +40,9 @@ enum Command {
     /// Template Provider: block templates from a Bitcoin node (an embedded regtest node on
     /// libbitcoinkernel, or Bitcoin Core over RPC) served over Noise with Template Distribution.
     Tp(Box<sv2_roles::tp::cli::TpArgs>),
+    /// Pool: Template Distribution client to a template provider, Mining server over Noise,
+    /// share accounting in SQLite, Prometheus metrics.
+    Pool(Box<sv2_roles::pool::cli::PoolArgs>),
     /// CPU miner: standard (header-only) or extended (extranonce rolling) channel to a pool.
     Miner(Box<sv2_roles::miner::cli::MinerArgs>),
 }
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         }
         Command::WireDemo { full } => wire_demo::run(full),
         Command::Tp(args) => sv2_roles::tp::cli::run(*args),
+        Command::Pool(args) => sv2_roles::pool::cli::run(*args),
         Command::Miner(args) => sv2_roles::miner::cli::run(*args),
     };
     match result {

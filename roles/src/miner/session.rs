@@ -11,18 +11,13 @@ use sv2::codec::{Encode, Str0_255};
 use sv2::messages::mining_flags::REQUIRES_STANDARD_JOBS;
 use sv2::messages::mining_success_flags::{REQUIRES_EXTENDED_CHANNELS, REQUIRES_FIXED_VERSION};
 use sv2::messages::{OpenExtendedMiningChannel, OpenStandardMiningChannel, SetupConnection};
-use sv2::noise::{encrypted_payload_len, ServerAuth, ENCRYPTED_HEADER_LEN};
+use sv2::noise::ServerAuth;
 use sv2::Message;
 use tokio::sync::{mpsc, watch};
 
 use super::hasher::{self, Found};
 use super::{lock, ChannelMode, MinerConfig, SentShare, State, TipSeen};
-use crate::net::{Connection, NetError};
-
-/// Bytes a message of `payload_len` bytes takes on the wire as a Noise frame.
-pub(crate) fn wire_len(payload_len: usize) -> u64 {
-    (ENCRYPTED_HEADER_LEN + encrypted_payload_len(payload_len)) as u64
-}
+use crate::net::{frame_wire_len as wire_len, Connection, NetError};
 
 pub(super) async fn run(
     config: MinerConfig,

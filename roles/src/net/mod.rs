@@ -6,3 +6,9 @@ mod identity;
 
 pub use connection::{Connection, Limits, NetError, OwnedFrame};
 pub use identity::{load_authority_key, ServerIdentity};
+
+/// Bytes a message with a `payload_len`-byte payload takes on the wire as a Noise frame
+/// (encrypted header and payload with their tags).
+pub fn frame_wire_len(payload_len: usize) -> u64 {
+    (sv2::noise::ENCRYPTED_HEADER_LEN + sv2::noise::encrypted_payload_len(payload_len)) as u64
+}

@@ -46,6 +46,7 @@ pub struct JobFactory {
     payout_script: Vec<u8>,
     tag: Vec<u8>,
     extranonce_len: usize,
+    version_rolling: bool,
     next_job_id: u32,
     future: VecDeque<(u64, TemplateJob)>,
     current: Option<TipJob>,
@@ -70,11 +71,19 @@ impl JobFactory {
             payout_script: payout_script.to_vec(),
             tag: tag.to_vec(),
             extranonce_len,
+            version_rolling: true,
             next_job_id: 1,
             future: VecDeque::new(),
             current: None,
             latest: None,
         })
+    }
+
+    /// Whether jobs let miners roll the BIP323 version bits (default true; false for a server
+    /// that sets REQUIRES_FIXED_VERSION).
+    pub fn with_version_rolling(mut self, allowed: bool) -> Self {
+        self.version_rolling = allowed;
+        self
     }
 
     /// What to send the template provider: the size and sigops of the payout output.
@@ -127,7 +136,7 @@ impl JobFactory {
         let job = Arc::new(Job {
             template_id: Some(t.template_id),
             version: t.version,
-            version_rolling_allowed: true,
+            version_rolling_allowed: self.version_rolling,
             coinbase,
             merkle_path: t.merkle_path.to_vec(),
         });

@@ -1,0 +1,352 @@
+//! The pool's settings: [`PoolConfig`] for code, and the layers the command reads it from —
+//! defaults, a TOML file, `SV2_POOL_*` environment variables, then flags, each later layer
+//! overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sv2::noise::AuthorityPublicKey;
+
+use crate::net::{load_authority_key, Limits};
+
+/// Everything the pool needs.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Mining server address (port 0: any free port; see [`super::PoolHandle::addr`]).
+    pub listen: SocketAddr,
+    /// Prometheus `/metrics` address (None: no metrics endpoint).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Keys (`authority.key`, `server.key`) and the share database (`pool.sqlite`).
+    pub data_dir: PathBuf,
+    /// The template provider, `host:port`.
+    pub tp_address: String,
+    /// The template provider's authority key (None: accept any key; loopback only).
+    pub tp_authority: Option<AuthorityPublicKey>,
+    /// scriptPubKey every block pays.
+    pub payout_script: Vec<u8>,
+    /// Pushed in every coinbase scriptSig.
+    pub pool_tag: String,
+    /// Shares a minute vardiff aims at per channel.
+    pub shares_per_minute: f64,
+    /// Seconds vardiff watches a channel before it judges the rate.
+    pub vardiff_window_secs: u64,
+    /// Hashrate assumed for a channel that announces none (h/s).
+    pub default_hashrate: f64,
+    /// Whether miners may roll the BIP323 version bits (false: REQUIRES_FIXED_VERSION).
+    pub version_rolling: bool,
+    /// Refuse standard channels (REQUIRES_EXTENDED_CHANNELS).
+    pub extended_channels_only: bool,
+    /// Connections beyond this are closed at once.
+    pub max_connections: usize,
+    /// Channels one connection may open.
+    pub max_channels_per_connection: usize,
+    /// Time a connection has from TCP accept to its first open channel.
+    pub setup_timeout: Duration,
+    /// Handshake and write deadlines, and the largest frame taken from a miner.
+    pub limits: Limits,
+}
+
+impl PoolConfig {
+    /// A pool on a free loopback port with data in `data_dir`, paying `payout_script`, fed by
+    /// the template provider at `tp_address`; no metrics endpoint.
+    pub fn new(data_dir: impl Into<PathBuf>, tp_address: impl Into<String>, payout_script: Vec<u8>) -> Self {
+        PoolConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_listen: None,
+            data_dir: data_dir.into(),
+            tp_address: tp_address.into(),
+            tp_authority: None,
+            payout_script,
+            pool_tag: "libsv2".into(),
+            shares_per_minute: 10.0,
+            vardiff_window_secs: 60,
+            default_hashrate: 1e6,
+            version_rolling: true,
+            extended_channels_only: false,
+            max_connections: 20_000,
+            max_channels_per_connection: 64,
+            setup_timeout: Duration::from_secs(30),
+            // Small frames only: nothing a miner sends is near 64 KiB.
+            limits: Limits { max_payload: 64 * 1024, ..Limits::default() },
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) => Path::new(&home).join(".libsv2").join("pool"),
+        None => PathBuf::from("sv2-pool-data"),
+    }
+}
+
+fn home_path(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+/// One layer of settings (TOML keys as written); each field overrides the layer below when set.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `listen = "0.0.0.0:34254"`
+    pub listen: Option<String>,
+    /// `metrics_listen = "127.0.0.1:9184"` (`""` turns the endpoint off)
+    pub metrics_listen: Option<String>,
+    /// `data_dir = "~/.libsv2/pool"`
+    pub data_dir: Option<String>,
+    /// `tp_address = "127.0.0.1:8442"`
+    pub tp_address: Option<String>,
+    /// `tp_authority = "9bD..."` (base58check, or a file holding it)
+    pub tp_authority: Option<String>,
+    /// `payout_address = "bcrt1q..."`
+    pub payout_address: Option<String>,
+    /// `payout_script_hex = "0014..."` (instead of an address)
+    pub payout_script_hex: Option<String>,
+    /// `pool_tag = "libsv2"`
+    pub pool_tag: Option<String>,
+    /// `shares_per_minute = 10.0`
+    pub shares_per_minute: Option<f64>,
+    /// `vardiff_window_secs = 60`
+    pub vardiff_window_secs: Option<u64>,
+    /// `default_hashrate = 1e6`
+    pub default_hashrate: Option<f64>,
+    /// `version_rolling = true`
+    pub version_rolling: Option<bool>,
+    /// `extended_channels_only = false`
+    pub extended_channels_only: Option<bool>,
+    /// `max_connections = 20000`
+    pub max_connections: Option<usize>,
+    /// `max_channels_per_connection = 64`
+    pub max_channels_per_connection: Option<usize>,
+    /// `setup_timeout_secs = 30.0`
+    pub setup_timeout_secs: Option<f64>,
+    /// `handshake_timeout_secs = 10.0`
+    pub handshake_timeout_secs: Option<f64>,
+    /// `write_timeout_secs = 30.0`
+    pub write_timeout_secs: Option<f64>,
+    /// `log = "info"` (a tracing filter; RUST_LOG wins when set)
+    pub log: Option<String>,
+}
+
+macro_rules! overlay {
+    ($dst:expr, $src:expr, $($f:ident),*) => { $( if $src.$f.is_some() { $dst.$f = $src.$f.clone(); } )* };
+}
+
+/// Environment variables read by [`Settings::from_env`], with the key each sets.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("SV2_POOL_LISTEN", "listen"),
+    ("SV2_POOL_METRICS_LISTEN", "metrics_listen"),
+    ("SV2_POOL_DATA_DIR", "data_dir"),
+    ("SV2_POOL_TP_ADDRESS", "tp_address"),
+    ("SV2_POOL_TP_AUTHORITY", "tp_authority"),
+    ("SV2_POOL_PAYOUT_ADDRESS", "payout_address"),
+    ("SV2_POOL_PAYOUT_SCRIPT_HEX", "payout_script_hex"),
+    ("SV2_POOL_TAG", "pool_tag"),
+    ("SV2_POOL_SHARES_PER_MINUTE", "shares_per_minute"),
+    ("SV2_POOL_VARDIFF_WINDOW_SECS", "vardiff_window_secs"),
+    ("SV2_POOL_DEFAULT_HASHRATE", "default_hashrate"),
+    ("SV2_POOL_VERSION_ROLLING", "version_rolling"),
+    ("SV2_POOL_EXTENDED_CHANNELS_ONLY", "extended_channels_only"),
+    ("SV2_POOL_MAX_CONNECTIONS", "max_connections"),
+    ("SV2_POOL_MAX_CHANNELS_PER_CONNECTION", "max_channels_per_connection"),
+    ("SV2_POOL_SETUP_TIMEOUT_SECS", "setup_timeout_secs"),
+    ("SV2_POOL_HANDSHAKE_TIMEOUT_SECS", "handshake_timeout_secs"),
+    ("SV2_POOL_WRITE_TIMEOUT_SECS", "write_timeout_secs"),
+    ("SV2_POOL_LOG", "log"),
+];
+
+impl Settings {
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Reads the `SV2_POOL_*` variables ([`ENV_VARS`]) through `get` (the process environment
+    /// in the command). Each value is read as the TOML value of its key, so numbers and
+    /// booleans are checked the same way as in the file.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mut table = toml::Table::new();
+        for (var, key) in ENV_VARS {
+            let Some(raw) = get(var) else { continue };
+            let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+                Ok(mut t) if !matches!(t.get("v"), Some(toml::Value::String(_))) => t.remove("v"),
+                _ => None,
+            }
+            .unwrap_or(toml::Value::String(raw.clone()));
+            table.insert((*key).to_string(), value);
+        }
+        toml::Value::Table(table).try_into().map_err(|e| format!("environment: {e}"))
+    }
+
+    /// This layer with `top` laid over it.
+    pub fn overlay(mut self, top: &Settings) -> Self {
+        overlay!(
+            self,
+            top,
+            listen,
+            metrics_listen,
+            data_dir,
+            tp_address,
+            tp_authority,
+            payout_address,
+            payout_script_hex,
+            pool_tag,
+            shares_per_minute,
+            vardiff_window_secs,
+            default_hashrate,
+            version_rolling,
+            extended_channels_only,
+            max_connections,
+            max_channels_per_connection,
+            setup_timeout_secs,
+            handshake_timeout_secs,
+            write_timeout_secs,
+            log
+        );
+        self
+    }
+
+    /// The configuration these settings describe, defaults filling the gaps; every bad value
+    /// is named in the error.
+    pub fn resolve(&self) -> Result<PoolConfig, String> {
+        let payout_script = match (&self.payout_address, &self.payout_script_hex) {
+            (Some(_), Some(_)) => return Err("set payout_address or payout_script_hex, not both".into()),
+            (Some(a), None) => bitcoin::Address::from_str(a.trim())
+                .map_err(|e| format!("payout_address = {a:?}: {e}"))?
+                .assume_checked()
+                .script_pubkey()
+                .to_bytes(),
+            (None, Some(h)) => {
+                let s = hex::decode(h.trim()).map_err(|e| format!("payout_script_hex = {h:?}: {e}"))?;
+                if s.is_empty() || s.len() > 10_000 {
+                    return Err(format!("payout_script_hex = {h:?}: expected 1 to 10000 bytes"));
+                }
+                s
+            }
+            (None, None) => {
+                return Err("no payout address: set payout_address (or payout_script_hex) in the config file, \
+                            SV2_POOL_PAYOUT_ADDRESS, or --payout-address"
+                    .into())
+            }
+        };
+        let addr = |name: &str, v: &str| -> Result<SocketAddr, String> {
+            v.trim().parse().map_err(|_| format!("{name} = {v:?}: expected ip:port, like 0.0.0.0:34254"))
+        };
+        let secs = |name: &str, v: Option<f64>, default: Duration| match v {
+            None => Ok(default),
+            Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+            Some(s) => Err(format!("{name} = {s}: expected a positive number of seconds")),
+        };
+        let positive = |name: &str, v: Option<f64>, default: f64| match v {
+            None => Ok(default),
+            Some(x) if x.is_finite() && x > 0.0 => Ok(x),
+            Some(x) => Err(format!("{name} = {x}: expected a positive number")),
+        };
+        let mut c = PoolConfig::new(
+            self.data_dir.as_deref().map(home_path).unwrap_or_else(default_data_dir),
+            self.tp_address.clone().unwrap_or_else(|| "127.0.0.1:8442".into()),
+            payout_script,
+        );
+        c.listen = match &self.listen {
+            Some(l) => addr("listen", l)?,
+            None => SocketAddr::from(([127, 0, 0, 1], 34254)),
+        };
+        c.metrics_listen = match self.metrics_listen.as_deref() {
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 9184))),
+            Some("") => None,
+            Some(l) => Some(addr("metrics_listen", l)?),
+        };
+        if c.tp_address.trim().is_empty() || !c.tp_address.contains(':') {
+            return Err(format!("tp_address = {:?}: expected host:port", c.tp_address));
+        }
+        c.tp_authority = self.tp_authority.as_deref().map(|a| load_authority_key(Path::new(a.trim()))).transpose()?;
+        if let Some(tag) = &self.pool_tag {
+            if tag.len() > 32 {
+                return Err(format!("pool_tag = {tag:?}: at most 32 bytes"));
+            }
+            c.pool_tag = tag.clone();
+        }
+        c.shares_per_minute = positive("shares_per_minute", self.shares_per_minute, c.shares_per_minute)?;
+        c.default_hashrate = positive("default_hashrate", self.default_hashrate, c.default_hashrate)?;
+        if let Some(w) = self.vardiff_window_secs {
+            if w == 0 {
+                return Err("vardiff_window_secs = 0: expected at least 1".into());
+            }
+            c.vardiff_window_secs = w;
+        }
+        c.version_rolling = self.version_rolling.unwrap_or(c.version_rolling);
+        c.extended_channels_only = self.extended_channels_only.unwrap_or(c.extended_channels_only);
+        for (name, v, dst) in [
+            ("max_connections", self.max_connections, &mut c.max_connections),
+            ("max_channels_per_connection", self.max_channels_per_connection, &mut c.max_channels_per_connection),
+        ] {
+            match v {
+                Some(0) => return Err(format!("{name} = 0: expected at least 1")),
+                Some(n) => *dst = n,
+                None => {}
+            }
+        }
+        c.setup_timeout = secs("setup_timeout_secs", self.setup_timeout_secs, c.setup_timeout)?;
+        c.limits.handshake = secs("handshake_timeout_secs", self.handshake_timeout_secs, c.limits.handshake)?;
+        c.limits.write = secs("write_timeout_secs", self.write_timeout_secs, c.limits.write)?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGTEST_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+
+    #[test]
+    fn layers_override_in_order_and_resolve() {
+        let file = Settings::from_toml(&format!(
+            "listen = \"0.0.0.0:3333\"\npayout_address = \"{REGTEST_ADDRESS}\"\nshares_per_minute = 6.0\n"
+        ))
+        .unwrap();
+        let env = Settings::from_env(|k| match k {
+            "SV2_POOL_SHARES_PER_MINUTE" => Some("30".into()),
+            "SV2_POOL_VERSION_ROLLING" => Some("false".into()),
+            "SV2_POOL_METRICS_LISTEN" => Some("".into()),
+            _ => None,
+        })
+        .unwrap();
+        let c = file.overlay(&env).resolve().unwrap();
+        assert_eq!(c.listen, "0.0.0.0:3333".parse().unwrap());
+        assert_eq!(c.shares_per_minute, 30.0);
+        assert!(!c.version_rolling);
+        assert_eq!(c.metrics_listen, None);
+        assert_eq!(c.payout_script[..2], [0x00, 0x14]);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = |toml: &str| {
+            Settings::from_toml(&format!("payout_script_hex = \"51\"\n{toml}")).and_then(|s| s.resolve()).unwrap_err()
+        };
+        assert!(err("listen = \"nowhere\"").contains("listen"));
+        assert!(err("shares_per_minute = -1.0").contains("shares_per_minute"));
+        assert!(err("max_connections = 0").contains("max_connections"));
+        assert!(err("colour = \"blue\"").contains("colour"));
+        assert!(err("tp_address = \"localhost\"").contains("tp_address"));
+        assert!(Settings::default().resolve().unwrap_err().contains("payout"));
+        assert!(Settings { payout_address: Some("not-an-address".into()), ..Settings::default() }
+            .resolve()
+            .unwrap_err()
+            .contains("payout_address"));
+        let env = Settings::from_env(|k| (k == "SV2_POOL_MAX_CONNECTIONS").then(|| "lots".into()));
+        assert!(env.unwrap_err().contains("max_connections"));
+    }
+}
