@@ -11,6 +11,9 @@ use super::template::{BlockTemplate, ServedTemplate};
 const KEPT_TIPS: usize = 3;
 /// Upper bound on templates kept, whatever the tips.
 const MAX_TEMPLATES: usize = 4096;
+/// Upper bound on source templates kept (each may hold megabytes of transactions on mainnet;
+/// fee-driven templates add one every interval).
+const MAX_BASES: usize = 16;
 
 /// A template that the manager published: a source template and its sequence number.
 #[derive(Debug, Clone)]
@@ -37,12 +40,19 @@ pub struct TemplateStore {
     by_id: BTreeMap<u64, Arc<ServedTemplate>>,
     shared: HashMap<(u64, usize), Arc<ServedTemplate>>,
     tips: Vec<[u8; 32]>,
+    bases: Vec<Arc<BlockTemplate>>,
 }
 
 impl TemplateStore {
     /// An empty store whose ids start at `first_id`.
     pub fn new(first_id: u64) -> Self {
-        TemplateStore { next_id: first_id.max(1), by_id: BTreeMap::new(), shared: HashMap::new(), tips: Vec::new() }
+        TemplateStore {
+            next_id: first_id.max(1),
+            by_id: BTreeMap::new(),
+            shared: HashMap::new(),
+            tips: Vec::new(),
+            bases: Vec::new(),
+        }
     }
 
     /// The served template with the first `tx_count` transactions of `p`, reusing one built
@@ -55,6 +65,7 @@ impl TemplateStore {
             }
         }
         self.note_tip(p.template.prev_hash);
+        self.note_base(&p.template);
         let t = Arc::new(ServedTemplate::build(self.next_id, p.template.clone(), tx_count));
         self.next_id += 1;
         self.by_id.insert(t.id, t.clone());
@@ -78,6 +89,19 @@ impl TemplateStore {
         }
         // Sharing only matters for the newest publication.
         self.shared.retain(|_, t| t.base.prev_hash == tip);
+    }
+
+    fn note_base(&mut self, base: &Arc<BlockTemplate>) {
+        if self.bases.iter().any(|b| Arc::ptr_eq(b, base)) {
+            return;
+        }
+        self.bases.push(base.clone());
+        if self.bases.len() > MAX_BASES {
+            self.bases.remove(0);
+            let kept = &self.bases;
+            self.by_id.retain(|_, t| kept.iter().any(|b| Arc::ptr_eq(b, &t.base)));
+            self.shared.retain(|_, t| kept.iter().any(|b| Arc::ptr_eq(b, &t.base)));
+        }
     }
 
     /// Finds a template; `tip` is the node's current tip.
@@ -133,5 +157,18 @@ mod tests {
         assert!(matches!(s.lookup(first, &[4; 32]), Lookup::NotFound));
         let second = s.get_or_build(&published(9, 4), 0, 0).id;
         assert!(matches!(s.lookup(second, &[4; 32]), Lookup::Current(_)));
+    }
+
+    #[test]
+    fn old_source_templates_on_the_same_tip_are_forgotten() {
+        let mut s = TemplateStore::new(1);
+        let first = s.get_or_build(&published(1, 1), 0, 0).id;
+        for seq in 2..=MAX_BASES as u64 {
+            s.get_or_build(&published(seq, 1), 0, 0);
+        }
+        assert!(matches!(s.lookup(first, &[1; 32]), Lookup::Current(_)));
+        s.get_or_build(&published(100, 1), 0, 0);
+        assert!(matches!(s.lookup(first, &[1; 32]), Lookup::NotFound));
+        assert!(matches!(s.lookup(first + 1, &[1; 32]), Lookup::Current(_)));
     }
 }
