@@ -12,8 +12,8 @@ use super::config::{EmbeddedSettings, RpcSettings, Settings};
 #[command(after_help = "\
 Precedence: flags, then SV2_TP_* environment variables, then the --config file, then defaults.
 Without an RPC url the embedded regtest node (Bitcoin Core's validation engine, libbitcoinkernel)
-is used; its chain is kept in <data-dir>/regtest. Clients pin the authority key printed at start
-(also in <data-dir>/authority.pub). Log detail: RUST_LOG or --log, e.g. --log sv2_roles=debug.
+is used; its chain is kept in DATA_DIR/regtest. Clients pin the authority key printed at start
+(also in DATA_DIR/authority.pub). Log detail: RUST_LOG or --log, e.g. --log sv2_roles=debug.
 See docs/TEMPLATE_PROVIDER.md for the configuration file.")]
 pub struct TpArgs {
     /// TOML configuration file with the same settings as the flags below.
@@ -26,7 +26,7 @@ pub struct TpArgs {
     /// [default: ~/.libsv2/tp] [env: SV2_TP_DATA_DIR].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<String>,
-    /// Bitcoin Core's RPC address (host[:port]); without it the embedded regtest node is used
+    /// Bitcoin Core's RPC address, HOST or HOST:PORT; without it the embedded regtest node is used
     /// [env: SV2_TP_RPC_URL].
     #[arg(long, value_name = "HOST:PORT")]
     pub rpc_url: Option<String>,
@@ -34,7 +34,7 @@ pub struct TpArgs {
     /// [default: mainnet] [env: SV2_TP_NETWORK].
     #[arg(long, value_name = "NAME")]
     pub network: Option<String>,
-    /// bitcoind's cookie file [default: ~/.bitcoin/<network>/.cookie] [env: SV2_TP_RPC_COOKIE].
+    /// bitcoind's cookie file [default: ~/.bitcoin/NETWORK/.cookie] [env: SV2_TP_RPC_COOKIE].
     #[arg(long, value_name = "FILE")]
     pub rpc_cookie: Option<String>,
     /// RPC user (with --rpc-password, instead of the cookie) [env: SV2_TP_RPC_USER].
