@@ -81,7 +81,9 @@ fn find_bitcoind() -> Option<PathBuf> {
 /// A regtest bitcoind in its own directory, killed on drop.
 struct Bitcoind {
     child: Child,
+    exe: PathBuf,
     dir: PathBuf,
+    port: u16,
     rpc: RpcClient,
     url: String,
 }
@@ -99,25 +101,41 @@ impl Bitcoind {
         let dir = temp_dir("bitcoind");
         std::fs::create_dir_all(&dir).unwrap();
         let port = free_port();
-        let child = Command::new(exe)
+        let url = format!("127.0.0.1:{port}");
+        let rpc = RpcClient::new(url.clone(), RpcAuth::Cookie(dir.join("regtest/.cookie")));
+        let child = Bitcoind::spawn(exe, &dir, port);
+        let node = Bitcoind { child, exe: exe.to_owned(), dir, port, rpc, url };
+        node.wait_ready().await;
+        node
+    }
+
+    fn spawn(exe: &Path, dir: &Path, port: u16) -> Child {
+        Command::new(exe)
             .args(["-regtest", "-server", "-listen=0", "-printtoconsole=0", "-rpcbind=127.0.0.1"])
             .arg("-rpcallowip=127.0.0.1")
             .arg(format!("-rpcport={port}"))
             .arg(format!("-datadir={}", dir.display()))
             .stdout(Stdio::null())
             .spawn()
-            .expect("bitcoind runs");
-        let url = format!("127.0.0.1:{port}");
-        let rpc = RpcClient::new(url.clone(), RpcAuth::Cookie(dir.join("regtest/.cookie")));
-        let node = Bitcoind { child, dir, rpc, url };
-        // Wait until the RPC server answers (it writes the cookie, then warms up).
+            .expect("bitcoind runs")
+    }
+
+    /// Waits until the RPC server answers (it writes the cookie, then warms up).
+    async fn wait_ready(&self) {
         let ready = async {
-            while node.rpc.call("getblockchaininfo", json!([]), PATIENCE).await.is_err() {
+            while self.rpc.call("getblockchaininfo", json!([]), PATIENCE).await.is_err() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
         tokio::time::timeout(PATIENCE, ready).await.expect("bitcoind starts");
-        node
+    }
+
+    /// Stops bitcoind and starts it again on the same data and port.
+    async fn restart(&mut self) {
+        self.call("stop", json!([])).await;
+        let _ = self.child.wait();
+        self.child = Bitcoind::spawn(&self.exe, &self.dir, self.port);
+        self.wait_ready().await;
     }
 
     async fn call(&self, method: &str, params: Value) -> Value {
@@ -146,7 +164,7 @@ async fn bitcoind_regtest_templates_blocks_and_errors() {
         return;
     };
     sv2_roles::logging::init("error");
-    let node = Bitcoind::start(&exe).await;
+    let mut node = Bitcoind::start(&exe).await;
     let address = Address::p2wsh(&anyone_can_spend(), bitcoin::Network::Regtest);
     node.call("generatetoaddress", json!([101, address.to_string()])).await;
 
@@ -225,6 +243,17 @@ async fn bitcoind_regtest_templates_blocks_and_errors() {
     let mined = node.call("generatetoaddress", json!([1, address.to_string()])).await;
     let (_, p6) = client.next_tip().await;
     assert_eq!(bitcoin::BlockHash::from_byte_array(p6.prev).to_string(), mined[0].as_str().unwrap());
+
+    // bitcoind goes away and comes back (with a new cookie): the provider picks it up again.
+    node.restart().await;
+    let mined = node.call("generatetoaddress", json!([1, address.to_string()])).await;
+    let (t7, p7) = client.next_tip().await;
+    assert_eq!(bitcoin::BlockHash::from_byte_array(p7.prev).to_string(), mined[0].as_str().unwrap());
+    let s7 = solve(&t7, &p7, t7.value, true);
+    client.submit(&s7).await.unwrap();
+    let r = tokio::time::timeout(PATIENCE, reports.recv()).await.unwrap().unwrap();
+    assert_eq!(r.outcome, SolutionOutcome::Node(BlockVerdict::NewTip));
+    assert_eq!(node.call("getblockcount", json!([])).await, json!(106));
     tp.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

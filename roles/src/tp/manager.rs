@@ -33,6 +33,8 @@ pub async fn run<S: TemplateSource>(
     let mut tips = source.tips();
     let mut last_fees = out.borrow().template.total_fees();
     let mut next_check = Instant::now() + fees.interval;
+    // Whether the last template request failed: failures are logged once, then the recovery.
+    let mut failing = false;
     loop {
         let tip_changed = tokio::select! {
             _ = shutdown.changed() => return,
@@ -54,11 +56,18 @@ pub async fn run<S: TemplateSource>(
         let t = match source.template().await {
             Ok(t) => t,
             Err(e) => {
-                tracing::warn!("cannot get a template from the node: {e}");
+                if !failing {
+                    tracing::warn!("cannot get a template from the node (clients keep their last one): {e}");
+                    failing = true;
+                }
                 next_check = Instant::now() + RETRY;
                 continue;
             }
         };
+        if failing {
+            tracing::info!("templates from the node again");
+            failing = false;
+        }
         next_check = Instant::now() + fees.interval;
         let total = t.total_fees();
         if t.prev_hash != current_prev {
