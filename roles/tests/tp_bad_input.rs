@@ -104,6 +104,15 @@ async fn malformed_and_out_of_order_messages_close_only_their_connection() {
     c.send(&Message::SubmitSolution(s)).await.unwrap();
     assert_closed(&mut c).await;
 
+    // Coinbase outputs larger than a block: no template can honour them.
+    let mut c = set_up(&tp).await;
+    let huge = CoinbaseOutputConstraints {
+        coinbase_output_max_additional_size: u32::MAX,
+        coinbase_output_max_additional_sigops: u16::MAX,
+    };
+    c.send(&Message::CoinbaseOutputConstraints(huge)).await.unwrap();
+    assert_closed(&mut c).await;
+
     // After a complete setup: a truncated payload, an unknown message type, SetupConnection a
     // second time, and a message only servers send.
     let server_only = Message::SetNewPrevHashTdp(sv2::messages::SetNewPrevHashTdp {
