@@ -347,7 +347,12 @@ impl KernelNode {
         let hash = block.hash().to_bytes();
         let (result, lines) = log::capture(|| self.chainman.process_block(&block));
         let tip_hash = self.chainman.active_chain().tip().block_hash().to_bytes();
-        let invalid = self.invalid.lock().ok().and_then(|m| m.get(&hash).cloned());
+        // Taken, and the rest dropped: the map holds at most the blocks of one call.
+        let invalid = self.invalid.lock().ok().and_then(|mut m| {
+            let result = m.remove(&hash);
+            m.clear();
+            result
+        });
         let verdict = if tip_hash == hash && self.tip.hash != hash {
             BlockVerdict::NewTip
         } else if let Some(result) = invalid {
