@@ -218,13 +218,19 @@ impl MinerHandle {
         self.state.tips.subscribe()
     }
 
-    /// Stops hashing, closes the connection and waits for the threads.
-    pub async fn shutdown(mut self) {
+    /// Stops hashing, closes the connection and waits for the threads; the counters and the
+    /// shares sent stay readable.
+    pub async fn stop(&mut self) {
         let _ = self.shutdown.send(true);
         self.hashing.stop();
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
+    }
+
+    /// [`Self::stop`], then drops the handle.
+    pub async fn shutdown(mut self) {
+        self.stop().await;
     }
 }
 

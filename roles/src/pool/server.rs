@@ -264,7 +264,14 @@ impl<'s> Session<'s> {
         vardiff.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let no_channel_yet = self.group.is_empty() && self.next_channel_id == GROUP_ID + 1;
+            // Shutdown first, then the miner's messages in the order they came (a share
+            // sent before a new tip reached the pool is judged on the old tip), then the rest.
             tokio::select! {
+                biased;
+                _ = stopped(&mut shutdown) => {
+                    self.drain(&mut conn).await?;
+                    return Ok(());
+                }
                 frame = conn.read_frame() => {
                     let frame = frame?;
                     self.shared.metrics.bytes_in.fetch_add(wire_len(frame.payload.len()), Ordering::Relaxed);
@@ -302,10 +309,6 @@ impl<'s> Session<'s> {
                 }
                 _ = tokio::time::sleep_until(deadline), if no_channel_yet => {
                     return Err(End::Protocol("no channel opened in time".into()));
-                }
-                _ = stopped(&mut shutdown) => {
-                    self.drain(&mut conn).await?;
-                    return Ok(());
                 }
             }
             conn.flush().await?;
@@ -613,7 +616,7 @@ impl<'s> Session<'s> {
                     metrics.blocks_found.fetch_add(1, Ordering::Relaxed);
                     let hash = block.hash();
                     tracing::info!("block {} found by {}", crate::tp::source::display_hash(&hash), record.identity);
-                    let template_id = block.template_id;
+                    let (template_id, merkle_path_len) = (block.template_id, block.merkle_path.len() as u32);
                     if self.shared.solutions.send(block).await.is_err() {
                         tracing::error!("block found while the pool is stopping: not submitted");
                     }
@@ -622,6 +625,7 @@ impl<'s> Session<'s> {
                         identity: record.identity.clone(),
                         hash,
                         template_id,
+                        merkle_path_len,
                         accepted: false,
                     };
                     self.shared.store.record_block(found).await.map_err(End::Protocol)?;

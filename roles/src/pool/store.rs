@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS blocks (
     worker TEXT NOT NULL,
     hash BLOB NOT NULL,
     template_id INTEGER,
+    merkle_path_len INTEGER NOT NULL,
     accepted INTEGER NOT NULL DEFAULT 0
 );
 ";
@@ -104,6 +105,8 @@ pub struct BlockRecord {
     pub hash: [u8; 32],
     /// Template it was built on.
     pub template_id: Option<u64>,
+    /// Levels of the merkle path (0: no transaction besides the coinbase).
+    pub merkle_path_len: u32,
     /// Whether the template provider's node made it its tip (seen as the next previous hash).
     pub accepted: bool,
 }
@@ -275,8 +278,8 @@ fn write_group(db: &mut Connection, group: &[Request], run: i64) -> rusqlite::Re
              rejected = rejected + excluded.rejected, difficulty = difficulty + excluded.difficulty",
         )?;
         let mut block = tx.prepare_cached(
-            "INSERT INTO blocks (run, time_ms, user, worker, hash, template_id, accepted) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO blocks (run, time_ms, user, worker, hash, template_id, merkle_path_len, accepted) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let mut accepted = tx.prepare_cached("UPDATE blocks SET accepted = 1 WHERE hash = ?1")?;
         for op in group.iter().flat_map(|r| &r.ops) {
@@ -312,6 +315,7 @@ fn write_group(db: &mut Connection, group: &[Request], run: i64) -> rusqlite::Re
                         worker,
                         b.hash.to_vec(),
                         b.template_id.map(|t| t as i64),
+                        b.merkle_path_len,
                         b.accepted as i64
                     ])?;
                 }
@@ -394,8 +398,9 @@ pub fn read(path: &Path) -> Result<Records, String> {
         .map_err(e)?
         .collect::<Result<_, _>>()
         .map_err(e)?;
-    let mut q =
-        db.prepare("SELECT time_ms, user, worker, hash, template_id, accepted FROM blocks ORDER BY id").map_err(e)?;
+    let mut q = db
+        .prepare("SELECT time_ms, user, worker, hash, template_id, merkle_path_len, accepted FROM blocks ORDER BY id")
+        .map_err(e)?;
     out.blocks = q
         .query_map([], |r| {
             let user: String = r.get(1)?;
@@ -405,7 +410,8 @@ pub fn read(path: &Path) -> Result<Records, String> {
                 identity: if worker.is_empty() { user } else { format!("{user}.{worker}") },
                 hash: blob32(r.get(3)?).unwrap_or_default(),
                 template_id: r.get::<_, Option<i64>>(4)?.map(|t| t as u64),
-                accepted: r.get::<_, i64>(5)? != 0,
+                merkle_path_len: r.get(5)?,
+                accepted: r.get::<_, i64>(6)? != 0,
             })
         })
         .map_err(e)?
@@ -455,6 +461,7 @@ mod tests {
             identity: "bob".into(),
             hash: [1; 32],
             template_id: Some(5),
+            merkle_path_len: 2,
             accepted: false,
         })
         .await

@@ -79,6 +79,8 @@ pub struct FoundBlock {
     pub prev_hash: [u8; 32],
     /// Compact network target.
     pub nbits: u32,
+    /// The job's merkle path (empty: the block holds the coinbase alone).
+    pub merkle_path: Vec<[u8; 32]>,
 }
 
 impl FoundBlock {
@@ -415,6 +417,7 @@ impl ServerChannel {
             extranonce: full_extranonce,
             prev_hash: prev.prev_hash,
             nbits: prev.nbits,
+            merkle_path: j.job.merkle_path.clone(),
         });
         self.vardiff.on_share();
         self.batch.count += 1;

@@ -1,0 +1,253 @@
+//! What the pool's tests share: a template provider on the embedded regtest node, a pool fed
+//! by it, and a hand-driven mining client that sends exactly the shares a test wants.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sv2::channels::client::{ClientChannel, ClientChannels, Work};
+use sv2::channels::hash::{header_bytes, sha256d};
+use sv2::channels::target::{hash_meets_target, target_from_nbits, MAX_TARGET};
+use sv2::codec::{Bytes, Str0_255};
+use sv2::messages::{OpenExtendedMiningChannel, OpenStandardMiningChannel, SetupConnection, SubmitSharesExtended};
+use sv2::noise::{AuthorityPublicKey, ServerAuth};
+use sv2::Message;
+use sv2_roles::net::{Connection, Limits};
+use sv2_roles::pool::{PoolConfig, PoolHandle};
+use sv2_roles::tp::{TpConfig, TpHandle};
+
+/// Bound on any single wait, so that a bug fails a test instead of hanging it.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The scriptPubKey the test pools pay (a P2WPKH to a made-up key).
+pub const PAYOUT: [u8; 22] = [
+    0x00, 0x14, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11,
+];
+
+/// A fresh directory under the system's temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sv2-pool-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// An embedded-node template provider in `dir` listening on `listen` (port 0: any), checking
+/// fees often so that transactions reach templates quickly.
+pub async fn start_tp(dir: &PathBuf, listen: SocketAddr) -> TpHandle {
+    sv2_roles::logging::init("warn");
+    let mut config = TpConfig::embedded(dir);
+    config.listen = listen;
+    config.fee_check_interval = Duration::from_millis(100);
+    config.fee_delta_sats = 1;
+    sv2_roles::tp::start(config).await.expect("template provider starts")
+}
+
+/// A pool in `dir` fed by `tp`, pinned to its authority key.
+pub async fn start_pool(dir: &PathBuf, tp: &TpHandle, change: impl FnOnce(&mut PoolConfig)) -> PoolHandle {
+    let mut config = PoolConfig::new(dir, tp.addr().to_string(), PAYOUT.to_vec());
+    config.tp_authority = Some(tp.authority());
+    change(&mut config);
+    sv2_roles::pool::start(config).await.expect("pool starts")
+}
+
+/// Waits until `cond` holds, checking every 20 ms, at most [`PATIENCE`].
+pub async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn setup_connection(flags: u32) -> SetupConnection<'static> {
+    SetupConnection {
+        protocol: 0,
+        min_version: 2,
+        max_version: 2,
+        flags,
+        endpoint_host: Str0_255::from_str("127.0.0.1").unwrap(),
+        endpoint_port: 0,
+        vendor: Str0_255::from_str("libsv2-test").unwrap(),
+        hardware_version: Bytes::EMPTY,
+        firmware: Bytes::EMPTY,
+        device_id: Bytes::EMPTY,
+    }
+}
+
+/// A mining client driven by hand: it keeps its channels up to date and answers nothing on
+/// its own.
+pub struct RawMiner {
+    pub conn: Connection,
+    pub channels: ClientChannels,
+    /// Every SetNewPrevHash seen, in order.
+    pub tips: Vec<[u8; 32]>,
+    pub setup_flags: u32,
+}
+
+/// An answer to a share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Accepted { last_sequence_number: u32, count: u32 },
+    Rejected { sequence_number: u32, code: String },
+}
+
+impl RawMiner {
+    /// Connects with SetupConnection `flags` and reads the Success (panics on an Error).
+    pub async fn connect(addr: SocketAddr, authority: AuthorityPublicKey, flags: u32) -> RawMiner {
+        let mut conn = Connection::connect(addr, ServerAuth::Authority(authority), Limits::default()).await.unwrap();
+        conn.send(&setup_connection(flags).into()).await.unwrap();
+        let f = tokio::time::timeout(PATIENCE, conn.read_frame()).await.unwrap().unwrap();
+        let setup_flags = match f.message().unwrap().0 {
+            Message::SetupConnectionSuccess(s) => s.flags,
+            other => panic!("expected SetupConnection.Success, got {other:?}"),
+        };
+        RawMiner { conn, channels: ClientChannels::new(), tips: Vec::new(), setup_flags }
+    }
+
+    /// Opens a standard or extended channel and returns its id once the pool has sent it an
+    /// active job.
+    pub async fn open(&mut self, extended: bool, user: &str) -> u32 {
+        let user = Str0_255::from_str(user).unwrap();
+        let msg: Message<'_> = if extended {
+            OpenExtendedMiningChannel {
+                request_id: 7,
+                user_identity: user,
+                nominal_hash_rate: 1e3,
+                max_target: MAX_TARGET,
+                min_extranonce_size: 4,
+            }
+            .into()
+        } else {
+            OpenStandardMiningChannel {
+                request_id: 7,
+                user_identity: user,
+                nominal_hash_rate: 1e3,
+                max_target: MAX_TARGET,
+            }
+            .into()
+        };
+        self.conn.send(&msg).await.unwrap();
+        let f = tokio::time::timeout(PATIENCE, self.conn.read_frame()).await.unwrap().unwrap();
+        let id = match f.message().unwrap().0 {
+            Message::OpenStandardMiningChannelSuccess(s) => {
+                let fixed = self.setup_flags & sv2::messages::mining_success_flags::REQUIRES_FIXED_VERSION != 0;
+                let c = ClientChannel::standard(s.channel_id, s.target, s.extranonce_prefix.as_bytes(), !fixed);
+                self.channels.insert(c, s.group_channel_id);
+                s.channel_id
+            }
+            Message::OpenExtendedMiningChannelSuccess(s) => {
+                let c =
+                    ClientChannel::extended(s.channel_id, s.target, s.extranonce_prefix.as_bytes(), s.extranonce_size);
+                self.channels.insert(c, s.group_channel_id);
+                s.channel_id
+            }
+            other => panic!("expected a channel, got {other:?}"),
+        };
+        while self.work(id).is_none() {
+            self.next().await;
+        }
+        id
+    }
+
+    /// The work to hash on a channel now (extranonce of all 0x01).
+    pub fn work(&self, channel_id: u32) -> Option<Work> {
+        let c = self.channels.get(channel_id)?;
+        c.work(&vec![1; c.extranonce_size()])
+    }
+
+    /// Reads one message, applies it to the channels, and returns share answers.
+    pub async fn next(&mut self) -> Option<Answer> {
+        let f = tokio::time::timeout(PATIENCE, self.conn.read_frame()).await.expect("pool answers").expect("frame");
+        let msg = f.message().expect("valid message").0;
+        if let Message::SetNewPrevHash(p) = &msg {
+            self.tips.push(p.prev_hash);
+        }
+        match msg {
+            Message::SubmitSharesSuccess(s) => Some(Answer::Accepted {
+                last_sequence_number: s.last_sequence_number,
+                count: s.new_submits_accepted_count,
+            }),
+            Message::SubmitSharesError(e) => Some(Answer::Rejected {
+                sequence_number: e.sequence_number,
+                code: String::from_utf8_lossy(e.error_code.as_bytes()).into_owned(),
+            }),
+            other => {
+                self.channels.on_message(&other);
+                None
+            }
+        }
+    }
+
+    /// Reads until the next share answer.
+    pub async fn answer(&mut self) -> Answer {
+        loop {
+            if let Some(a) = self.next().await {
+                return a;
+            }
+        }
+    }
+
+    /// Sends an extended share built from `work` with these header fields.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn submit(
+        &mut self,
+        channel_id: u32,
+        seq: u32,
+        work: &Work,
+        nonce: u32,
+        ntime: u32,
+        version: u32,
+        extranonce: &[u8],
+    ) {
+        self.queue_submit(channel_id, seq, work, nonce, ntime, version, extranonce);
+        self.conn.flush().await.unwrap();
+    }
+
+    /// Queues an extended share without writing it (several then go out in one write).
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue_submit(
+        &mut self,
+        channel_id: u32,
+        seq: u32,
+        work: &Work,
+        nonce: u32,
+        ntime: u32,
+        version: u32,
+        extranonce: &[u8],
+    ) {
+        let m = SubmitSharesExtended {
+            channel_id,
+            sequence_number: seq,
+            job_id: work.job_id,
+            nonce,
+            ntime,
+            version,
+            extranonce: Bytes::new(extranonce).unwrap(),
+        };
+        self.conn.queue(&m.into()).unwrap();
+    }
+}
+
+/// The hash of `work`'s header with this nonce (at min_ntime, the work's version).
+pub fn header_hash(work: &Work, nonce: u32) -> [u8; 32] {
+    sha256d(&header_bytes(work.version, &work.prev_hash, &work.merkle_root, work.min_ntime, work.nbits, nonce))
+}
+
+/// A nonce whose header meets the share target (`meets` true) or meets neither it nor the
+/// block target (`meets` false).
+pub fn grind(work: &Work, start: u32, meets: bool) -> u32 {
+    let block = target_from_nbits(work.nbits);
+    (start..)
+        .find(|n| {
+            let h = header_hash(work, *n);
+            if meets {
+                hash_meets_target(&h, &work.target)
+            } else {
+                !hash_meets_target(&h, &work.target) && !hash_meets_target(&h, &block)
+            }
+        })
+        .unwrap()
+}
