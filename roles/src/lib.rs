@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod demo;
 pub mod keygen;
 pub mod logging;
 pub mod miner;

@@ -40,6 +40,9 @@ enum Command {
     /// Template Provider: block templates from a Bitcoin node (an embedded regtest node on
     /// libbitcoinkernel, or Bitcoin Core over RPC) served over Noise with Template Distribution.
     Tp(Box<sv2_roles::tp::cli::TpArgs>),
+    /// The mining path in one process: template provider on an embedded regtest node, pool,
+    /// and CPU miners, printing blocks, shares, bytes per share and job, and tip-to-job time.
+    Demo(Box<sv2_roles::demo::DemoArgs>),
     /// Pool: Template Distribution client to a template provider, Mining server over Noise,
     /// share accounting in SQLite, Prometheus metrics.
     Pool(Box<sv2_roles::pool::cli::PoolArgs>),
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         }
         Command::WireDemo { full } => wire_demo::run(full),
         Command::Tp(args) => sv2_roles::tp::cli::run(*args),
+        Command::Demo(args) => sv2_roles::demo::run(*args),
         Command::Pool(args) => sv2_roles::pool::cli::run(*args),
         Command::Miner(args) => sv2_roles::miner::cli::run(*args),
     };

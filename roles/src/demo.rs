@@ -1,0 +1,262 @@
+//! `sv2 demo`: the whole mining path in one process. A template provider on its embedded
+//! regtest node (Bitcoin Core's validation engine, libbitcoinkernel), the pool, and CPU miners
+//! on a standard channel with group jobs, a standard channel with per-channel jobs, and an
+//! extended channel. It prints every block as the node accepts it, with the shares accepted
+//! and rejected, the bytes on the wire per share and per job, and the time from the node's new
+//! tip to the miners' new job.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use crate::miner::{self, ChannelMode, MinerConfig, MinerHandle};
+use crate::pool::{self, PoolConfig};
+use crate::tp::source::display_hash;
+use crate::tp::{self, BlockVerdict, SolutionOutcome, TpConfig};
+
+/// `sv2 demo` flags.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Stop after this many blocks (0: run until Ctrl-C).
+    #[arg(long, default_value_t = 20)]
+    pub blocks: u32,
+    /// Miners (they take turns: standard with group jobs, standard with its own jobs, extended).
+    #[arg(long, default_value_t = 3)]
+    pub miners: usize,
+    /// Hashing threads per miner.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Shares a minute the pool's vardiff aims at per miner. On regtest every share is a
+    /// block, so this sets the pace of the chain.
+    #[arg(long, default_value_t = 20.0)]
+    pub shares_per_minute: f64,
+    /// Keep the chain, keys and share database here (default: a temporary directory removed
+    /// at the end).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+const KINDS: [(&str, ChannelMode, bool); 3] = [
+    ("standard channel, group jobs", ChannelMode::Standard, false),
+    ("standard channel, own jobs", ChannelMode::Standard, true),
+    ("extended channel", ChannelMode::Extended, false),
+];
+
+/// Runs the demo.
+pub fn run(args: DemoArgs) -> Result<(), String> {
+    crate::logging::init("warn");
+    if !(args.shares_per_minute.is_finite() && args.shares_per_minute > 0.0) {
+        return Err("--shares-per-minute must be a positive number".into());
+    }
+    if args.miners == 0 || args.miners > 64 {
+        return Err("--miners must be between 1 and 64".into());
+    }
+    let (dir, temporary) = match &args.data_dir {
+        Some(d) => (d.clone(), false),
+        None => (std::env::temp_dir().join(format!("sv2-demo-{}", std::process::id())), true),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let result = rt.block_on(demo(&args, &dir));
+    drop(rt);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
+    println!("libsv2 demo: template provider + pool + {} miners in one process\n", args.miners);
+    print!("starting the embedded regtest node (libbitcoinkernel) ... ");
+    let mut tp_config = TpConfig::embedded(dir.join("tp"));
+    tp_config.fee_check_interval = Duration::from_millis(500);
+    let tp = tp::start(tp_config).await?;
+    println!("tip at height {}", tp.tip().height);
+    println!("template provider  {}  authority {}", tp.addr(), tp.authority());
+
+    use bitcoin::hashes::Hash as _;
+    let payout = bitcoin::ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::from_byte_array([0x5a; 20]));
+    let mut pool_config = PoolConfig::new(dir.join("pool"), tp.addr().to_string(), payout.to_bytes());
+    pool_config.tp_authority = Some(tp.authority());
+    pool_config.shares_per_minute = args.shares_per_minute;
+    pool_config.metrics_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let pool = pool::start(pool_config).await?;
+    println!("pool               {}  authority {}", pool.addr(), pool.authority());
+    if let Some(m) = pool.metrics_addr() {
+        println!("pool metrics       http://{m}/metrics");
+    }
+    println!("pool share records {}", pool.database().display());
+
+    let mut miners = Vec::new();
+    for i in 0..args.miners {
+        let (kind, mode, standard_jobs) = KINDS[i % KINDS.len()];
+        let user = format!("demo.miner{}", i + 1);
+        let mut c = MinerConfig::new(pool.addr().to_string(), pool.authority(), &user, mode);
+        c.threads = args.threads.max(1);
+        c.requires_standard_jobs = standard_jobs;
+        c.report_every = None;
+        println!("miner              {user}: {kind}, {} thread(s)", c.threads);
+        miners.push((user, miner::start(c)));
+    }
+    println!();
+
+    let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let watchers = watch_tip_latency(&tp, &miners, latencies.clone());
+    let mut reports = tp.solutions();
+    let mut accepted = 0u32;
+    let mut last_height = tp.tip().height;
+    let started = Instant::now();
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        let report = tokio::select! {
+            r = reports.recv() => match r {
+                Ok(r) => r,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            },
+            _ = &mut stop => break,
+        };
+        let Some(hash) = report.block_hash else { continue };
+        let verdict = match &report.outcome {
+            SolutionOutcome::Node(BlockVerdict::NewTip) => {
+                accepted += 1;
+                last_height = tp.wait_for_height(last_height + 1).await.height;
+                format!("#{last_height:<4} accepted by libbitcoinkernel")
+            }
+            other => format!("      not the tip: {other:?}"),
+        };
+        // The pool writes its record of the block just after submitting it.
+        let mut found = None;
+        for _ in 0..100 {
+            found = pool.records().ok().and_then(|r| r.blocks.into_iter().rev().find(|b| b.hash == hash));
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (finder, txs) = found.map_or(("?".into(), "?"), |b| {
+            (b.identity, if b.merkle_path_len > 0 { "with transactions" } else { "coinbase only" })
+        });
+        let m = pool.metrics();
+        let (sent, share_bytes, jobs, job_bytes) = miners.iter().fold((0, 0, 0, 0), |acc, (_, h)| {
+            let s = h.stats();
+            (acc.0 + s.submitted, acc.1 + s.share_bytes, acc.2 + s.jobs + s.tips, acc.3 + s.job_bytes)
+        });
+        let lat = latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        println!(
+            "block {verdict}  {}…  by {finder:<11} {txs:<17} | shares ok {} rejected {} | {} B/share {} B/job msg | new tip -> miner job {}",
+            &display_hash(&hash)[..16],
+            m.shares_accepted.load(Ordering::Relaxed),
+            m.rejected_total(),
+            share_bytes.checked_div(sent).unwrap_or(0),
+            job_bytes.checked_div(jobs).unwrap_or(0),
+            latency_text(&lat),
+        );
+        // Give the node's mempool new transactions now and then, so blocks keep carrying some.
+        if accepted % 3 == 0 {
+            let _ = tp.add_transactions(2).await;
+        }
+        if args.blocks > 0 && accepted >= args.blocks {
+            break;
+        }
+    }
+    for w in watchers {
+        w.abort();
+    }
+    println!();
+    let secs = started.elapsed().as_secs_f64();
+    println!("{accepted} blocks accepted in {secs:.1} s");
+    for (user, h) in &miners {
+        let s = h.stats();
+        println!(
+            "{user}: {:.2} MH/s, shares sent {} accepted {} rejected {:?}, found stale before sending {}",
+            s.hashrate() / 1e6,
+            s.submitted,
+            s.accepted,
+            s.rejected,
+            s.dropped_stale
+        );
+    }
+    let m = pool.metrics();
+    println!(
+        "pool: shares accepted {}, rejected {}, blocks found {}, accepted as tip {}, bytes sent {} received {}",
+        m.shares_accepted.load(Ordering::Relaxed),
+        m.rejected_total(),
+        m.blocks_found.load(Ordering::Relaxed),
+        m.blocks_accepted.load(Ordering::Relaxed),
+        m.bytes_out.load(Ordering::Relaxed),
+        m.bytes_in.load(Ordering::Relaxed),
+    );
+    for (_, h) in miners {
+        h.shutdown().await;
+    }
+    pool.shutdown().await;
+    tp.shutdown().await;
+    Ok(())
+}
+
+fn latency_text(l: &[Duration]) -> String {
+    if l.is_empty() {
+        return "-".into();
+    }
+    let mut v = l.to_vec();
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "{:.2} ms (median {:.2}, max {:.2} over {})",
+        ms(l[l.len() - 1]),
+        ms(v[v.len() / 2]),
+        ms(v[v.len() - 1]),
+        v.len()
+    )
+}
+
+/// Measures, for every miner, the time from the node learning of a new tip to that miner
+/// receiving its SetNewPrevHash.
+fn watch_tip_latency(
+    tp: &tp::TpHandle,
+    miners: &[(String, MinerHandle)],
+    out: Arc<Mutex<Vec<Duration>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let seen: Arc<Mutex<HashMap<[u8; 32], Instant>>> = Arc::default();
+    let mut tasks = Vec::new();
+    let mut tips = tp.tips();
+    let record = seen.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let t = *tips.borrow_and_update();
+            record.lock().unwrap_or_else(|e| e.into_inner()).insert(t.hash, t.seen);
+            if tips.changed().await.is_err() {
+                return;
+            }
+        }
+    }));
+    for (_, m) in miners {
+        let mut rx = m.tips();
+        let (seen, out) = (seen.clone(), out.clone());
+        tasks.push(tokio::spawn(async move {
+            // The first tip a miner hears of is the one current when it connected.
+            let mut first = true;
+            while rx.changed().await.is_ok() {
+                let Some(t) = *rx.borrow_and_update() else { continue };
+                if std::mem::take(&mut first) {
+                    continue;
+                }
+                // The node's tip watcher may run a moment after the miner heard of the tip.
+                for _ in 0..50 {
+                    let at = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&t.prev_hash).copied();
+                    if let Some(at) = at {
+                        out.lock().unwrap_or_else(|e| e.into_inner()).push(t.at.saturating_duration_since(at));
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+        }));
+    }
+    tasks
+}
