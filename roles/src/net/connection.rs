@@ -146,6 +146,12 @@ impl Connection {
         }
     }
 
+    /// Gives up the Noise session and returns the socket, after the handshake (for tests that
+    /// write raw bytes into an established connection).
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+
     /// The peer's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
