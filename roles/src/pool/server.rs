@@ -479,6 +479,15 @@ impl<'s> Session<'s> {
                 }
                 Ok(())
             }
+            // No extension is supported: every one requested is named in the Error.
+            Message::RequestExtensions(m) => {
+                let reply = sv2::messages::RequestExtensionsError {
+                    request_id: m.request_id,
+                    unsupported_extensions: m.requested_extensions,
+                    required_extensions: sv2::codec::Seq::EMPTY,
+                };
+                self.queue(conn, &reply.into())
+            }
             Message::SetupConnection(_) => Err(End::Protocol("a second SetupConnection".into())),
             other => {
                 tracing::debug!("connection {}: ignoring {}", self.id, other.name());
