@@ -46,7 +46,10 @@ async fn blocks_through_the_pool_records_bad_shares_and_restarts() {
     let start_height = tp.tip().height;
     let mut reports = tp.solutions();
     // Many shares a minute: on regtest every share is a block, so blocks come quickly.
-    let fast = |c: &mut sv2_roles::pool::PoolConfig| c.shares_per_minute = 240.0;
+    let fast = |c: &mut sv2_roles::pool::PoolConfig| {
+        c.shares_per_minute = 240.0;
+        c.metrics_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    };
     let pool = start_pool(&pool_dir, &tp, fast).await;
 
     // Three miners: standard channel with group jobs, standard with REQUIRES_STANDARD_JOBS,
@@ -115,6 +118,14 @@ async fn blocks_through_the_pool_records_bad_shares_and_restarts() {
     assert!(accepted.iter().any(|b| b.merkle_path_len > 0), "some blocks carry transactions");
     assert!(accepted.iter().all(|b| users.contains(&b.identity.as_str())));
 
+    // Prometheus reads the same counts.
+    let text = scrape(pool.metrics_addr().unwrap()).await;
+    let accepted_metric =
+        format!("sv2_pool_shares_accepted_total {}", records.shares.iter().filter(|s| s.error.is_none()).count());
+    assert!(text.contains(&accepted_metric), "{accepted_metric} in\n{text}");
+    assert!(text.contains("sv2_pool_shares_rejected_total{code=\"stale-share\"}"));
+    assert!(text.contains("sv2_pool_blocks_found_total"));
+
     bad_shares(&pool, &tp).await;
     let fixed_dir = temp_dir("e2e-pool-fixed");
     version_rolling_forbidden(&fixed_dir, &tp).await;
@@ -146,6 +157,16 @@ async fn blocks_through_the_pool_records_bad_shares_and_restarts() {
     for d in [tp_dir, pool_dir, fixed_dir] {
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+async fn scrape(addr: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).await.unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    body
 }
 
 async fn wait_for_records(pool: &sv2_roles::pool::PoolHandle, n: usize) -> sv2_roles::pool::store::Records {
