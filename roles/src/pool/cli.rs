@@ -8,30 +8,40 @@ use super::config::Settings;
 
 /// `sv2 pool` flags.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Precedence: flags, then SV2_POOL_* environment variables, then the --config file, then\ndefaults. SIGINT/SIGTERM stop the pool cleanly: every accepted share is committed and answered\nfirst. Log detail: RUST_LOG or SV2_POOL_LOG (e.g. sv2_roles=debug). See docs/POOL.md."
+)]
 pub struct PoolArgs {
-    /// TOML configuration file (keys as in docs/POOL.md).
-    #[arg(long)]
+    /// TOML configuration file; its keys are the long flag names with `_` for `-`, plus the
+    /// tuning keys listed in docs/POOL.md (vardiff, limits, timeouts, pool tag, log).
+    #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Mining server address.
-    #[arg(long)]
+    /// Address miners connect to (Noise) [default: 127.0.0.1:34254] [env: SV2_POOL_LISTEN].
+    #[arg(long, value_name = "IP:PORT")]
     pub listen: Option<String>,
-    /// Prometheus /metrics address ("" to turn it off).
-    #[arg(long)]
+    /// Prometheus /metrics address, "" to turn it off [default: 127.0.0.1:9184]
+    /// [env: SV2_POOL_METRICS_LISTEN].
+    #[arg(long, value_name = "IP:PORT")]
     pub metrics_listen: Option<String>,
-    /// Keys and the share database.
-    #[arg(long)]
+    /// Directory for the pool's keys (made on first start; miners pin authority.pub) and the share
+    /// database pool.sqlite [default: ~/.libsv2/pool] [env: SV2_POOL_DATA_DIR].
+    #[arg(long, value_name = "DIR")]
     pub data_dir: Option<String>,
-    /// Template provider host:port.
-    #[arg(long)]
+    /// Template provider to take templates from [default: 127.0.0.1:8442] [env: SV2_POOL_TP_ADDRESS].
+    #[arg(long, value_name = "HOST:PORT")]
     pub tp_address: Option<String>,
-    /// Template provider authority key (base58check text or a file holding it).
-    #[arg(long)]
+    /// The template provider's authority key: base58check text or a file holding it (its
+    /// DATA_DIR/authority.pub). Without it any key is accepted: only for a provider on the same
+    /// host [env: SV2_POOL_TP_AUTHORITY].
+    #[arg(long, value_name = "KEY|FILE")]
     pub tp_authority: Option<String>,
-    /// Address every block pays.
-    #[arg(long)]
+    /// Bitcoin address every found block pays; required unless --payout-script-hex is given
+    /// [env: SV2_POOL_PAYOUT_ADDRESS].
+    #[arg(long, value_name = "ADDRESS")]
     pub payout_address: Option<String>,
-    /// scriptPubKey (hex) every block pays, instead of an address.
-    #[arg(long)]
+    /// scriptPubKey (hex) every found block pays, instead of an address
+    /// [env: SV2_POOL_PAYOUT_SCRIPT_HEX].
+    #[arg(long, value_name = "HEX")]
     pub payout_script_hex: Option<String>,
 }
 

@@ -271,6 +271,14 @@ impl Settings {
             return Err(format!("tp_address = {:?}: expected host:port", c.tp_address));
         }
         c.tp_authority = self.tp_authority.as_deref().map(|a| load_authority_key(Path::new(a.trim()))).transpose()?;
+        // Without a pinned key anyone on the path could serve templates paying themselves.
+        if c.tp_authority.is_none() && !is_loopback_host(&c.tp_address) {
+            return Err(format!(
+                "tp_authority is required for a template provider that is not on this host ({}): \
+                 give its authority.pub",
+                c.tp_address
+            ));
+        }
         if let Some(tag) = &self.pool_tag {
             if tag.len() > 32 {
                 return Err(format!("pool_tag = {tag:?}: at most 32 bytes"));
@@ -302,6 +310,12 @@ impl Settings {
         c.limits.write = secs("write_timeout_secs", self.write_timeout_secs, c.limits.write)?;
         Ok(c)
     }
+}
+
+/// Whether `host:port` names this host (loopback address or `localhost`).
+fn is_loopback_host(host_port: &str) -> bool {
+    let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h).trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -341,6 +355,13 @@ mod tests {
         assert!(err("max_connections = 0").contains("max_connections"));
         assert!(err("colour = \"blue\"").contains("colour"));
         assert!(err("tp_address = \"localhost\"").contains("tp_address"));
+        // A remote template provider needs its key pinned; a local one may go unpinned.
+        assert!(err("tp_address = \"tp.example:8442\"").contains("tp_authority"));
+        assert!(err("tp_address = \"10.0.0.2:8442\"").contains("tp_authority"));
+        for local in ["localhost:8442", "127.0.0.1:8442", "[::1]:8442"] {
+            let s = Settings::from_toml(&format!("payout_script_hex = \"51\"\ntp_address = \"{local}\"")).unwrap();
+            assert!(s.resolve().is_ok(), "{local}");
+        }
         assert!(Settings::default().resolve().unwrap_err().contains("payout"));
         assert!(Settings { payout_address: Some("not-an-address".into()), ..Settings::default() }
             .resolve()
