@@ -3,13 +3,9 @@
 //! mining through it until libbitcoinkernel accepts a block, and our pool serving the
 //! reference translator (`translator_sv2`).
 //!
-//! The binaries are looked for in `$SV2_REF_BINS` (default `/work/ref-bins/bin`). Each test
-//! skips, saying so, when its binary is absent. To install them:
-//!
-//! ```text
-//! apt-get install -y capnproto libcapnp-dev   # pool_sv2 builds Bitcoin Core's IPC schema
-//! cargo install --locked --root /work/ref-bins pool_sv2 translator_sv2
-//! ```
+//! The binaries are looked for in `$SV2_REF_BINS` (default `target/ref-bins/bin` in the
+//! workspace). Each test skips, saying so, when its binary is absent. `scripts/interop-roles.sh`
+//! installs the tried versions there and runs these tests.
 
 mod pool_common;
 
@@ -29,16 +25,16 @@ const REF_AUTHORITY_SECRET: &str = "mkDLTBBRxdBv998612qipDYoTK3YUrqLe8uWw7gu3iXb
 const REGTEST_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
 
 fn ref_binary(name: &str) -> Option<PathBuf> {
-    let dir =
-        std::env::var_os("SV2_REF_BINS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/work/ref-bins/bin"));
+    let dir = std::env::var_os("SV2_REF_BINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ref-bins/bin"));
     let path = dir.join(name);
     if path.is_file() {
         Some(path)
     } else {
         eprintln!(
-            "SKIPPED: {} not found. Install the reference binaries with \
-             `apt-get install -y capnproto libcapnp-dev && cargo install --locked --root /work/ref-bins pool_sv2 translator_sv2` \
-             (or point SV2_REF_BINS at their directory).",
+            "SKIPPED: {} not found. `bash scripts/interop-roles.sh` installs the reference binaries \
+             and runs this test (or point SV2_REF_BINS at their directory).",
             path.display()
         );
         None
@@ -295,15 +291,16 @@ async fn our_pool_serves_the_reference_translator() {
             break r.block_hash.unwrap();
         }
     };
-    until("the pool's record of the translator's block", || {
-        pool.records().unwrap().blocks.iter().any(|b| b.hash == block && b.identity.starts_with("interop.translator"))
+    // The block row and the share row are written by different tasks: wait for both.
+    until("the pool's records of the translator's block and share", || {
+        let records = pool.records().unwrap();
+        records.blocks.iter().any(|b| b.hash == block && b.identity.starts_with("interop.translator"))
+            && records
+                .shares
+                .iter()
+                .any(|s| s.identity.starts_with("interop.translator") && s.error.is_none() && s.extranonce.len() >= 4)
     })
     .await;
-    let records = pool.records().unwrap();
-    assert!(records
-        .shares
-        .iter()
-        .any(|s| s.identity.starts_with("interop.translator") && s.error.is_none() && s.extranonce.len() >= 4));
     pool.shutdown().await;
     tp.shutdown().await;
     if std::env::var_os("SV2_KEEP_LOGS").is_none() {
