@@ -24,7 +24,8 @@ step "no_std + alloc build of the codec and Noise"
 CARGO_TARGET_DIR=target/no-std cargo build -q --manifest-path rust-core/no-std-check/Cargo.toml
 
 step "benchmarks compile"
-cargo bench --workspace --no-run -q
+# In the test profile, so the dependencies built here serve the tests below too.
+cargo test --workspace --benches --no-run -q
 
 step "fuzz smoke run"
 bash scripts/fuzz-smoke.sh
