@@ -387,3 +387,37 @@ fn jobs_from_templates_mine_blocks_with_the_pool_payout() {
     assert_eq!((coinbase.lock_time.to_consensus_u32(), coinbase.input[0].sequence.0), (101, 0xffff_fffe));
     assert!(coinbase.input[0].script_sig.as_bytes().starts_with(&[0x01, 0x66, 8]));
 }
+
+#[test]
+fn a_client_keeps_a_bounded_number_of_jobs() {
+    use sv2::channels::client::MAX_JOBS;
+    use sv2::messages::{NewMiningJob, SetNewPrevHash};
+    let mut c = ClientChannel::standard(1, easy_target(), &[], true);
+    let job = |job_id, min_ntime| NewMiningJob {
+        channel_id: 1,
+        job_id,
+        min_ntime,
+        version: 0x2000_0000,
+        merkle_root: [7; 32],
+    };
+    let activate =
+        |job_id| SetNewPrevHash { channel_id: 1, job_id, prev_hash: [1; 32], min_ntime: MIN_NTIME, nbits: 0x207fffff };
+    // A server that sends ever more future jobs cannot grow the channel without bound: the
+    // oldest go first, the newest stay minable.
+    for id in 0..(MAX_JOBS as u32 * 4) {
+        c.on_new_mining_job(&job(id, None));
+    }
+    c.on_set_new_prev_hash(&activate(MAX_JOBS as u32 * 4 - 1));
+    assert!(c.work(&[]).is_some());
+    for id in 0..(MAX_JOBS as u32 * 4) {
+        c.on_new_mining_job(&job(id, None));
+    }
+    c.on_set_new_prev_hash(&activate(0));
+    assert!(c.work(&[]).is_none(), "the oldest future job was dropped");
+    // Active jobs replace each other; the latest is the one worked on.
+    c.on_set_new_prev_hash(&activate(5));
+    for id in 1000..1000 + MAX_JOBS as u32 * 4 {
+        c.on_new_mining_job(&job(id, Some(MIN_NTIME)));
+        assert_eq!(c.work(&[]).map(|w| w.job_id), Some(id));
+    }
+}

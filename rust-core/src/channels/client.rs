@@ -46,6 +46,9 @@ pub struct Work {
     pub extranonce: Vec<u8>,
 }
 
+/// Jobs a client channel keeps at most (the active one and future ones).
+pub const MAX_JOBS: usize = 64;
+
 /// A channel on the client side.
 #[derive(Debug, Clone)]
 pub struct ClientChannel {
@@ -100,6 +103,17 @@ impl ClientChannel {
     }
 
     fn add(&mut self, job_id: u32, job: ClientJob, min_ntime: Option<u32>) {
+        // Bound what a server can make us keep: a new active job replaces the previous one,
+        // and past MAX_JOBS the oldest (lowest id) future jobs go.
+        if min_ntime.is_some() {
+            if let Some(old) = self.current.take() {
+                self.jobs.remove(&old);
+            }
+        }
+        while self.jobs.len() >= MAX_JOBS {
+            let Some(oldest) = self.jobs.keys().copied().filter(|id| Some(*id) != self.current).min() else { break };
+            self.jobs.remove(&oldest);
+        }
         self.jobs.insert(job_id, job);
         if let (Some(ntime), Some(prev)) = (min_ntime, self.prev.as_mut()) {
             prev.2 = ntime;
