@@ -51,7 +51,7 @@ foreign=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v -e '^sv2_' -e 
 [ -z "$foreign" ] || { echo "unexpected exported symbols:"; echo "$foreign"; exit 1; }
 
 step "consumer project: find_package(sv2) against the installed tree"
-cmake -S examples-c/consumer-cmake -B "$work/consumer-cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake -S examples-c/consumer -B "$work/consumer-cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/consumer-cmake" -j "$jobs"
 "$work/consumer-cmake/consumer_c"
 "$work/consumer-cmake/consumer_cxx"
@@ -62,12 +62,12 @@ step "consumer project: pkg-config --static --libs sv2"
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 echo "pkg-config --static --libs sv2: $(pkg-config --static --libs sv2)"
 # shellcheck disable=SC2046 # the flags are meant to split
-cc -std=c11 -Wall -Wextra -Werror -pedantic examples-c/consumer-pkgconfig/consumer.c -o "$work/consumer_pc" \
+cc -std=c11 -Wall -Wextra -Werror -pedantic examples-c/consumer/consumer.c -o "$work/consumer_pc" \
    $(pkg-config --cflags sv2) $(pkg-config --static --libs sv2)
 "$work/consumer_pc"
 ! readelf -d "$work/consumer_pc" | grep -q 'libsv2\.so'
 # shellcheck disable=SC2046
-c++ -std=c++17 -Wall -Wextra -Werror -pedantic examples-c/consumer-pkgconfig/consumer.cpp \
+c++ -std=c++17 -Wall -Wextra -Werror -pedantic examples-c/consumer/consumer.cpp \
     -o "$work/consumer_pc_cxx" $(pkg-config --cflags sv2) $(pkg-config --static --libs sv2)
 "$work/consumer_pc_cxx"
 
