@@ -8,6 +8,7 @@ pub mod keygen;
 pub mod logging;
 pub mod miner;
 pub mod net;
+pub mod paths;
 pub mod pool;
 pub mod samples;
 pub mod tp;

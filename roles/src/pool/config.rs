@@ -2,6 +2,7 @@
 //! defaults, a TOML file, `SV2_POOL_*` environment variables, then flags, each later layer
 //! overriding the one before.
 
+use crate::paths::{default_data_dir, expand_home};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -72,20 +73,6 @@ impl PoolConfig {
             // Small frames only: nothing a miner sends is near 64 KiB.
             limits: Limits { max_payload: 64 * 1024, ..Limits::default() },
         }
-    }
-}
-
-fn default_data_dir() -> PathBuf {
-    match std::env::var_os("HOME") {
-        Some(home) => Path::new(&home).join(".libsv2").join("pool"),
-        None => PathBuf::from("sv2-pool-data"),
-    }
-}
-
-fn home_path(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => Path::new(&home).join(rest),
-        _ => PathBuf::from(p),
     }
 }
 
@@ -254,7 +241,7 @@ impl Settings {
             Some(x) => Err(format!("{name} = {x}: expected a positive number")),
         };
         let mut c = PoolConfig::new(
-            self.data_dir.as_deref().map(home_path).unwrap_or_else(default_data_dir),
+            self.data_dir.as_deref().map(expand_home).unwrap_or_else(|| default_data_dir("pool")),
             self.tp_address.clone().unwrap_or_else(|| "127.0.0.1:8442".into()),
             payout_script,
         );

@@ -2,6 +2,7 @@
 //! it from — defaults, a TOML file, `SV2_TP_*` environment variables, then flags, each later
 //! layer overriding the one before.
 
+use crate::paths::{default_data_dir, expand_home};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -143,7 +144,7 @@ impl Default for TpConfig {
     fn default() -> Self {
         TpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8442)),
-            data_dir: default_data_dir(),
+            data_dir: default_data_dir("tp"),
             source: SourceConfig::Embedded { own_transactions: DEFAULT_OWN_TRANSACTIONS },
             fee_delta_sats: 1000,
             fee_check_interval: Duration::from_secs(10),
@@ -157,20 +158,6 @@ impl TpConfig {
     /// The embedded regtest node in `data_dir`, listening on a free loopback port.
     pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
         TpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), data_dir: data_dir.into(), ..TpConfig::default() }
-    }
-}
-
-fn default_data_dir() -> PathBuf {
-    match std::env::var_os("HOME") {
-        Some(home) => Path::new(&home).join(".libsv2").join("tp"),
-        None => PathBuf::from("sv2-tp-data"),
-    }
-}
-
-fn home_path(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => Path::new(&home).join(rest),
-        _ => PathBuf::from(p),
     }
 }
 
@@ -313,7 +300,7 @@ impl Settings {
         };
         Ok(TpConfig {
             listen,
-            data_dir: self.data_dir.as_deref().map(home_path).unwrap_or(d.data_dir),
+            data_dir: self.data_dir.as_deref().map(expand_home).unwrap_or(d.data_dir),
             source,
             fee_delta_sats: self.fee_delta_sats.unwrap_or(d.fee_delta_sats),
             fee_check_interval: secs("fee_check_interval_secs", self.fee_check_interval_secs, d.fee_check_interval)?,
@@ -340,8 +327,10 @@ impl Settings {
         };
         let auth = match (&r.user, &r.password, &r.cookie_file) {
             (Some(user), Some(password), None) => RpcAuth::UserPass { user: user.clone(), password: password.clone() },
-            (None, None, Some(cookie)) => RpcAuth::Cookie(home_path(cookie)),
-            (None, None, None) => RpcAuth::Cookie(home_path("~/.bitcoin").join(network.core_subdir()).join(".cookie")),
+            (None, None, Some(cookie)) => RpcAuth::Cookie(expand_home(cookie)),
+            (None, None, None) => {
+                RpcAuth::Cookie(expand_home("~/.bitcoin").join(network.core_subdir()).join(".cookie"))
+            }
             (_, _, Some(_)) => return Err("give either an RPC cookie file or a user and password, not both".into()),
             _ => return Err("RPC user and password go together".into()),
         };
