@@ -15,11 +15,13 @@
  *
  * Memory and lifetimes
  * - Opaque handles (sv2_session, sv2_frame_decoder, sv2_server_credentials,
- *   sv2_client_channel) are created by their _new functions and released by their _free
- *   functions, exactly once.
+ *   sv2_client_channel, sv2_job_factory, sv2_extranonce_allocator, sv2_server_channel,
+ *   sv2_group_channel) are created by their _new functions and released by their _free
+ *   functions, exactly once (a channel moved into a group is freed with the group).
  * - sv2_bytes and the list types are views: they never own memory. A decoded message's views
  *   point into the payload it was decoded from; a frame returned by a session or decoder
- *   points into that handle's buffer and stays valid until the next call on the handle.
+ *   points into that handle's buffer and stays valid until the next call on the handle;
+ *   so do the views of a message a channel hands out.
  * - Messages passed to encode or send functions are only read during the call.
  *
  * Threads
@@ -35,6 +37,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// Most jobs sv2_job_factory_jobs() lists: the tip, the newest job on it and 16 future jobs.
+#define SV2_MAX_TEMPLATE_JOBS 18
+
+// Longest extranonce (and extranonce prefix) a channel can have.
+#define SV2_EXTRANONCE_MAX_LEN 32
 
 // Size of a certificate (SIGNATURE_NOISE_MESSAGE).
 #define SV2_CERTIFICATE_LEN 74
@@ -279,13 +287,64 @@ typedef enum sv2_result {
   SV2_RESULT_SESSION_FAILED = 210,
   // An invariant inside libsv2 was broken.
   SV2_RESULT_INTERNAL = 299,
+  // No such channel here (spec error code `invalid-channel-id`).
+  SV2_RESULT_INVALID_CHANNEL_ID = 300,
+  // A share's job id is unknown, or a future job not activated yet (`invalid-job-id`).
+  SV2_RESULT_INVALID_JOB_ID = 301,
+  // A share for a job made stale by a newer previous hash (`stale-share`).
+  SV2_RESULT_STALE_SHARE = 302,
+  // A share whose hash does not meet the job's target (`difficulty-too-low`).
+  SV2_RESULT_DIFFICULTY_TOO_LOW = 303,
+  // A share accepted before (`duplicate-share`).
+  SV2_RESULT_DUPLICATE_SHARE = 304,
+  // A share whose extranonce is not the channel's rollable size (`bad-extranonce-size`).
+  SV2_RESULT_BAD_EXTRANONCE_SIZE = 305,
+  // A share that changes a version bit outside the rollable mask
+  // (`invalid-non-rollable-version-bit`).
+  SV2_RESULT_INVALID_NON_ROLLABLE_VERSION_BIT = 306,
+  // A share that changes the version of a job that forbids rolling
+  // (`version-rolling-not-allowed`).
+  SV2_RESULT_VERSION_ROLLING_NOT_ALLOWED = 307,
+  // A share's nTime is below the job's minimum or over two hours ahead (`invalid-timestamp`).
+  SV2_RESULT_NTIME_OUT_OF_RANGE = 308,
+  // A nominal hashrate that is negative, infinite or NaN (`invalid-nominal-hashrate`).
+  SV2_RESULT_INVALID_NOMINAL_HASHRATE = 309,
+  // Template or pool outputs that are not valid serialized outputs.
+  SV2_RESULT_INVALID_COINBASE_OUTPUTS = 320,
+  // The coinbase scriptSig would exceed 100 bytes.
+  SV2_RESULT_SCRIPT_SIG_TOO_LONG = 321,
+  // Extranonce sizes that do not fit together.
+  SV2_RESULT_EXTRANONCE_LAYOUT = 322,
+  // Every extranonce prefix has been handed out.
+  SV2_RESULT_EXTRANONCE_EXHAUSTED = 323,
+  // A job whose extranonce hole differs from the channel's full extranonce length.
+  SV2_RESULT_EXTRANONCE_MISMATCH = 324,
+  // A job or template id that is not known (or not a future job) here.
+  SV2_RESULT_UNKNOWN_JOB = 325,
+  // No previous hash yet: no job can be active.
+  SV2_RESULT_NO_PREV_HASH = 326,
+  // A coinbase part over 64 KiB or a merkle path over 255 levels.
+  SV2_RESULT_JOB_TOO_LARGE = 327,
 } sv2_result;
 
 // A standard or extended channel as a mining client tracks it.
 typedef struct sv2_client_channel sv2_client_channel;
 
+// Hands out extranonce prefixes that never collide: `upstream ‖ counter`.
+typedef struct sv2_extranonce_allocator sv2_extranonce_allocator;
+
 // Buffers bytes until whole plaintext frames are available.
 typedef struct sv2_frame_decoder sv2_frame_decoder;
+
+// A connection's channels as one group: each job goes out once per group where it can.
+typedef struct sv2_group_channel sv2_group_channel;
+
+// Turns templates into jobs paying one pool script, and tracks the tip.
+typedef struct sv2_job_factory sv2_job_factory;
+
+// A standard or extended channel as the server keeps it: jobs, tip, target, vardiff and the
+// shares it has accepted.
+typedef struct sv2_server_channel sv2_server_channel;
 
 // A server's static key and its certificate: what a responder session needs.
 typedef struct sv2_server_credentials sv2_server_credentials;
@@ -302,19 +361,6 @@ typedef struct sv2_bytes {
   // Number of bytes.
   size_t len;
 } sv2_bytes;
-
-// A received frame. `payload` points into the session's (or decoder's) buffer and is valid
-// until the next call on that handle.
-typedef struct sv2_frame {
-  // Extension id, without the channel bit.
-  uint16_t extension_type;
-  // Message id.
-  uint8_t msg_type;
-  // Whether the channel_msg bit was set.
-  bool channel_msg;
-  // The payload.
-  struct sv2_bytes payload;
-} sv2_frame;
 
 // SetupConnection: the client's first message (protocol, versions, flags, device).
 typedef struct sv2_setup_connection {
@@ -992,6 +1038,70 @@ typedef struct sv2_message {
   union sv2_message_body body;
 } sv2_message;
 
+// A job a template made, by id: give it to every channel with sv2_server_channel_add_job()
+// (or sv2_group_channel_add_job()).
+typedef struct sv2_template_job {
+  // The job's id, the same on every channel.
+  uint32_t job_id;
+  // Absent: a future job, minable once its tip arrives. Present: minable now, from this
+  // nTime on.
+  struct sv2_option_u32 min_ntime;
+  // The job of a new tip (a SetNewPrevHash made it current): every channel activates it
+  // with sv2_server_channel_activate(), which makes every other job stale.
+  bool new_tip;
+} sv2_template_job;
+
+// What a server channel is opened with (the views are read during sv2_server_channel_new()
+// only).
+typedef struct sv2_server_channel_params {
+  // The channel id (unique on the connection, and not the group's).
+  uint32_t channel_id;
+  // False: a standard channel; true: an extended one.
+  bool extended;
+  // Extended: bytes the client rolls after the prefix (prefix and rolled part together make
+  // the factory's extranonce_len). Standard: must be 0.
+  uint16_t extranonce_size;
+  // The user (and worker) the channel mines for: UTF-8, at most 255 bytes.
+  struct sv2_bytes user_identity;
+  // The channel's prefix from an sv2_extranonce_allocator (at most 32 bytes).
+  struct sv2_bytes extranonce_prefix;
+  // Initial share target (little-endian 256-bit), e.g. from sv2_target_for_hashrate().
+  uint8_t target[32];
+  // The easiest target the client accepts (its Open*MiningChannel.max_target).
+  uint8_t max_target[32];
+  // Vardiff aims at this many shares a minute (positive).
+  double shares_per_minute;
+  // Vardiff judges the share rate over windows of at least this many seconds.
+  uint64_t vardiff_window_secs;
+} sv2_server_channel_params;
+
+// An accepted share.
+typedef struct sv2_accepted_share {
+  // The header hash (raw SHA-256d).
+  uint8_t hash[32];
+  // The target it met: the job's.
+  uint8_t target[32];
+  // Difficulty of that target (difficulty 1 = 0x00000000FFFF0000…).
+  double difficulty;
+  // The hash also meets the network target: a block. Take its SubmitSolution with
+  // sv2_server_channel_solution() (or sv2_group_channel_solution()) and send it to the
+  // template provider at once.
+  bool block;
+} sv2_accepted_share;
+
+// A received frame. `payload` points into the session's (or decoder's) buffer and is valid
+// until the next call on that handle.
+typedef struct sv2_frame {
+  // Extension id, without the channel bit.
+  uint16_t extension_type;
+  // Message id.
+  uint8_t msg_type;
+  // Whether the channel_msg bit was set.
+  bool channel_msg;
+  // The payload.
+  struct sv2_bytes payload;
+} sv2_frame;
+
 // A TLV field to append after a message's core fields (extensions such as 0x0002).
 typedef struct sv2_tlv {
   // Extension that defines the field.
@@ -1025,6 +1135,384 @@ typedef struct sv2_work {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// A factory paying every block to `payout_script` (a scriptPubKey), pushing `tag` in the
+// coinbase scriptSig, with an extranonce hole of `extranonce_len` bytes (1–32: every
+// channel's extranonce prefix and rolled part together). `version_rolling` false makes jobs
+// that forbid version rolling (for a server that sets REQUIRES_FIXED_VERSION).
+// SV2_RESULT_SCRIPT_SIG_TOO_LONG when the tag and the extranonce cannot fit a scriptSig;
+// SV2_RESULT_INVALID_COINBASE_OUTPUTS for a script over 10 000 bytes.
+//
+// # Safety
+// `payout_script` points to `payout_script_len` bytes, `tag` to `tag_len` bytes; `out` is
+// valid.
+enum sv2_result sv2_job_factory_new(const uint8_t *payout_script,
+                                    size_t payout_script_len,
+                                    const uint8_t *tag,
+                                    size_t tag_len,
+                                    size_t extranonce_len,
+                                    bool version_rolling,
+                                    struct sv2_job_factory **out);
+
+// The CoinbaseOutputConstraints message to send the template provider: the size and sigops
+// of the pool's payout output.
+//
+// # Safety
+// `factory` and `out` are valid.
+enum sv2_result sv2_job_factory_coinbase_output_constraints(const struct sv2_job_factory *factory,
+                                                            struct sv2_message *out);
+
+// Feeds a Template Distribution message. NewTemplate makes a job (future, or minable now on
+// the current tip); SetNewPrevHash (SV2_MSG_SET_NEW_PREV_HASH_TDP) makes its future job the
+// tip's (`new_tip`) and drops every other job. The job goes to `out`. Any other message is
+// SV2_RESULT_INVALID_ARGUMENT. SV2_RESULT_NO_PREV_HASH for a non-future template before the
+// first tip; SV2_RESULT_UNKNOWN_JOB for a SetNewPrevHash naming no future template kept.
+//
+// # Safety
+// `factory`, `msg` and `out` are valid; the message's views are valid during the call.
+enum sv2_result sv2_job_factory_handle(struct sv2_job_factory *factory,
+                                       const struct sv2_message *msg,
+                                       struct sv2_template_job *out);
+
+// Every job a channel opened now needs, in the order to give them, into `out` (room for
+// `cap`, SV2_MAX_TEMPLATE_JOBS always enough); their number goes to `written`. First the tip's
+// job (`new_tip`): add it with an absent min_ntime, then activate it. Then the newest job on
+// the tip, if another (present min_ntime), and the future jobs (absent min_ntime). Before the
+// first tip, only future jobs.
+//
+// # Safety
+// `factory` and `written` are valid; `out` points to `cap` writable items.
+enum sv2_result sv2_job_factory_jobs(const struct sv2_job_factory *factory,
+                                     struct sv2_template_job *out,
+                                     size_t cap,
+                                     size_t *written);
+
+// Releases a job factory (NULL does nothing). Channels keep the jobs they were given.
+//
+// # Safety
+// `factory` is NULL or came from sv2_job_factory_new() and is freed once.
+void sv2_job_factory_free(struct sv2_job_factory *factory);
+
+// An allocator for channels whose full extranonce (prefix and rolled part) is `full_len`
+// bytes (at most 32, the factory's extranonce_len): each prefix is `upstream` (the prefix this
+// server was given; empty for a pool) followed by a `counter_len`-byte counter (1–8).
+// SV2_RESULT_EXTRANONCE_LAYOUT when the sizes do not fit.
+//
+// # Safety
+// `upstream` points to `upstream_len` bytes; `out` is valid.
+enum sv2_result sv2_extranonce_allocator_new(const uint8_t *upstream,
+                                             size_t upstream_len,
+                                             size_t counter_len,
+                                             size_t full_len,
+                                             struct sv2_extranonce_allocator **out);
+
+// Bytes an extended channel rolls: the full length minus its prefix.
+//
+// # Safety
+// `allocator` and `out` are valid.
+enum sv2_result sv2_extranonce_allocator_rollable(const struct sv2_extranonce_allocator *allocator,
+                                                  size_t *out);
+
+// The next prefix for an extended channel (the channel rolls
+// sv2_extranonce_allocator_rollable() bytes after it), into `(out, cap)`; its length goes to
+// `written`. SV2_RESULT_EXTRANONCE_EXHAUSTED when every counter value is used.
+//
+// # Safety
+// `allocator` and `written` are valid; `out` points to `cap` writable bytes.
+enum sv2_result sv2_extranonce_allocator_next_extended(struct sv2_extranonce_allocator *allocator,
+                                                       uint8_t *out,
+                                                       size_t cap,
+                                                       size_t *written);
+
+// The next prefix for a standard channel: unique, padded with zeros to the full length (a
+// standard channel rolls nothing). As sv2_extranonce_allocator_next_extended() otherwise.
+//
+// # Safety
+// `allocator` and `written` are valid; `out` points to `cap` writable bytes.
+enum sv2_result sv2_extranonce_allocator_next_standard(struct sv2_extranonce_allocator *allocator,
+                                                       uint8_t *out,
+                                                       size_t cap,
+                                                       size_t *written);
+
+// Releases an allocator (NULL does nothing).
+//
+// # Safety
+// `allocator` is NULL or came from sv2_extranonce_allocator_new() and is freed once.
+void sv2_extranonce_allocator_free(struct sv2_extranonce_allocator *allocator);
+
+// The share target for a device of `hashrate` h/s to find `shares_per_minute` shares a
+// minute, never easier than `max_target` (a channel's initial target from the nominal
+// hashrate of its Open*MiningChannel). A zero hashrate gives `max_target`.
+// SV2_RESULT_INVALID_NOMINAL_HASHRATE for a negative, infinite or NaN hashrate;
+// SV2_RESULT_INVALID_ARGUMENT unless `shares_per_minute` is positive and finite.
+//
+// # Safety
+// `max_target` points to 32 bytes; `out` to 32 writable bytes.
+enum sv2_result sv2_target_for_hashrate(double hashrate,
+                                        double shares_per_minute,
+                                        const uint8_t *max_target,
+                                        uint8_t *out);
+
+// Opens a server channel at monotonic time `now` (seconds, the clock vardiff runs on).
+// SV2_RESULT_INVALID_ARGUMENT for a user identity that is not UTF-8, a standard channel with
+// an extranonce_size, a prefix and size over 32 bytes together, or shares_per_minute not
+// positive; SV2_RESULT_TOO_LONG for a view over its type's limit.
+//
+// # Safety
+// `params` and `out` are valid; the views in `params` are valid during the call.
+enum sv2_result sv2_server_channel_new(const struct sv2_server_channel_params *params,
+                                       uint64_t now,
+                                       struct sv2_server_channel **out);
+
+// The channel's current share target (for jobs sent from now on) into 32 bytes at `out`.
+//
+// # Safety
+// `channel` is valid; `out` points to 32 writable bytes.
+enum sv2_result sv2_server_channel_target(const struct sv2_server_channel *channel, uint8_t *out);
+
+// The answer to the Open*MiningChannel that opened the channel: OpenStandardMiningChannel
+// .Success or OpenExtendedMiningChannel.Success with its id, target, extranonce prefix (a view
+// into the channel, valid until the next call on it) and `group_channel_id`.
+//
+// # Safety
+// `channel` and `out` are valid.
+enum sv2_result sv2_server_channel_open_success(const struct sv2_server_channel *channel,
+                                                uint32_t request_id,
+                                                uint32_t group_channel_id,
+                                                struct sv2_message *out);
+
+// Gives the channel the factory's job `job_id`: a future job when `min_ntime` is absent
+// (activated later by sv2_server_channel_activate()), minable now from `min_ntime` when
+// present. The message that carries it to the client (NewMiningJob on a standard channel,
+// NewExtendedMiningJob on an extended one) goes to `out`; its views point into the channel
+// and stay valid until the next call on it. SV2_RESULT_UNKNOWN_JOB when the factory no longer
+// keeps the job, SV2_RESULT_EXTRANONCE_MISMATCH when its extranonce hole differs from the
+// channel's prefix and size, SV2_RESULT_NO_PREV_HASH for an active job before any tip.
+//
+// # Safety
+// `channel`, `factory` and `out` are valid.
+enum sv2_result sv2_server_channel_add_job(struct sv2_server_channel *channel,
+                                           const struct sv2_job_factory *factory,
+                                           uint32_t job_id,
+                                           struct sv2_option_u32 min_ntime,
+                                           struct sv2_message *out);
+
+// Activates the factory's tip on the channel: its job (given to the channel before as a
+// future job) becomes the one to mine and every other job is stale. The SetNewPrevHash to
+// send goes to `out`. SV2_RESULT_NO_PREV_HASH before the factory's first tip,
+// SV2_RESULT_UNKNOWN_JOB when the channel does not have the tip's job.
+//
+// # Safety
+// `channel`, `factory` and `out` are valid.
+enum sv2_result sv2_server_channel_activate(struct sv2_server_channel *channel,
+                                            const struct sv2_job_factory *factory,
+                                            struct sv2_message *out);
+
+// Validates a SubmitSharesStandard or SubmitSharesExtended at unix time `now` (seconds).
+// SV2_RESULT_OK: accepted, details in `out`; it counts towards vardiff and the next
+// sv2_server_channel_take_success(). A rejected share gives the result that names the
+// spec's error (SV2_RESULT_INVALID_CHANNEL_ID, _INVALID_JOB_ID, _STALE_SHARE,
+// _DIFFICULTY_TOO_LOW, _DUPLICATE_SHARE, _BAD_EXTRANONCE_SIZE,
+// _INVALID_NON_ROLLABLE_VERSION_BIT, _VERSION_ROLLING_NOT_ALLOWED, _NTIME_OUT_OF_RANGE):
+// answer it with sv2_channel_error_reply(); sv2_result_error_code() gives the text. Any other
+// message is SV2_RESULT_INVALID_ARGUMENT.
+//
+// # Safety
+// `channel`, `submit` and `out` are valid; the message's views are valid during the call.
+enum sv2_result sv2_server_channel_validate(struct sv2_server_channel *channel,
+                                            const struct sv2_message *submit,
+                                            uint32_t now,
+                                            struct sv2_accepted_share *out);
+
+// The SubmitSolution (for the template provider) of the block the last validated share
+// found, into `out`; its coinbase view points into the channel and stays valid until the
+// next call on it. SV2_RESULT_NOT_FOUND when that share found no block.
+//
+// # Safety
+// `channel` and `out` are valid.
+enum sv2_result sv2_server_channel_solution(const struct sv2_server_channel *channel,
+                                            struct sv2_message *out);
+
+// The SubmitShares.Success for the shares accepted since the last call, into `out`; the
+// batch starts over. SV2_RESULT_NOT_FOUND when there are none.
+//
+// # Safety
+// `channel` and `out` are valid.
+enum sv2_result sv2_server_channel_take_success(struct sv2_server_channel *channel,
+                                                struct sv2_message *out);
+
+// Sets the share target for jobs sent from now on (and future jobs not yet active); the
+// SetTarget to send goes to `out`.
+//
+// # Safety
+// `channel` and `out` are valid; `target` points to 32 bytes.
+enum sv2_result sv2_server_channel_set_target(struct sv2_server_channel *channel,
+                                              const uint8_t *target,
+                                              struct sv2_message *out);
+
+// Applies an UpdateChannel at monotonic time `now`: the target vardiff aims at for the new
+// nominal hashrate, never easier than the new maximum target. The SetTarget to send goes to
+// `out`; SV2_RESULT_NOT_FOUND when the target stays (nothing to send).
+// SV2_RESULT_INVALID_NOMINAL_HASHRATE (channel unchanged) or SV2_RESULT_INVALID_CHANNEL_ID:
+// answer with sv2_channel_error_reply(). Any other message is SV2_RESULT_INVALID_ARGUMENT.
+//
+// # Safety
+// `channel`, `update_channel` and `out` are valid.
+enum sv2_result sv2_server_channel_update(struct sv2_server_channel *channel,
+                                          const struct sv2_message *update_channel,
+                                          uint64_t now,
+                                          struct sv2_message *out);
+
+// Runs vardiff at monotonic time `now`: the SetTarget to send when the observed share rate
+// calls for a new target, into `out`; SV2_RESULT_NOT_FOUND otherwise. Call it every few
+// seconds.
+//
+// # Safety
+// `channel` and `out` are valid.
+enum sv2_result sv2_server_channel_retarget(struct sv2_server_channel *channel,
+                                            uint64_t now,
+                                            struct sv2_message *out);
+
+// Releases a server channel (NULL does nothing).
+//
+// # Safety
+// `channel` is NULL or came from sv2_server_channel_new() or sv2_group_channel_remove(), is
+// not in a group, and is freed once.
+void sv2_server_channel_free(struct sv2_server_channel *channel);
+
+// The reply that rejects `request` with `result`'s spec error code: SubmitShares.Error for a
+// SubmitSharesStandard or SubmitSharesExtended, UpdateChannel.Error for an UpdateChannel.
+// Its error_code view is a static string. SV2_RESULT_INVALID_ARGUMENT for another message or
+// a result without an error code (see sv2_result_error_code()).
+//
+// # Safety
+// `request` and `out` are valid.
+enum sv2_result sv2_channel_error_reply(const struct sv2_message *request,
+                                        int32_t result,
+                                        struct sv2_message *out);
+
+// An empty group `group_id`. `requires_standard_jobs`: the connection's SetupConnection set
+// REQUIRES_STANDARD_JOBS, so each standard member gets its own NewMiningJob; otherwise one
+// NewExtendedMiningJob addressed to the group carries a job to every standard member.
+//
+// # Safety
+// `out` is valid.
+enum sv2_result sv2_group_channel_new(uint32_t group_id,
+                                      bool requires_standard_jobs,
+                                      struct sv2_group_channel **out);
+
+// Moves `*channel` into the group and sets `*channel` to NULL: the group owns it from now on.
+// Give a new channel the jobs it needs first (sv2_job_factory_jobs()), so that it gets them
+// once. SV2_RESULT_INVALID_CHANNEL_ID (and `*channel` untouched) when its id is the group's or
+// a member's.
+//
+// # Safety
+// `group` is valid; `channel` points to a valid channel handle not in any group.
+enum sv2_result sv2_group_channel_add(struct sv2_group_channel *group,
+                                      struct sv2_server_channel **channel);
+
+// Takes member `channel_id` out of the group (CloseChannel) into a handle of its own at
+// `out`, to free with sv2_server_channel_free(). SV2_RESULT_INVALID_CHANNEL_ID when it is not
+// a member.
+//
+// # Safety
+// `group` and `out` are valid.
+enum sv2_result sv2_group_channel_remove(struct sv2_group_channel *group,
+                                         uint32_t channel_id,
+                                         struct sv2_server_channel **out);
+
+// The number of members. Functions that give several messages need room for one more than
+// this.
+//
+// # Safety
+// `group` and `out` are valid.
+enum sv2_result sv2_group_channel_len(const struct sv2_group_channel *group, size_t *out);
+
+// Gives every member the factory's job `job_id` (`min_ntime` as in
+// sv2_server_channel_add_job()). The messages that carry it go to `out` (room for `cap`, at
+// least sv2_group_channel_len() + 1), their number to `written`: one NewExtendedMiningJob to
+// the group for its standard members (or one NewMiningJob each with REQUIRES_STANDARD_JOBS)
+// and one NewExtendedMiningJob per extended member. Their views point into the group and stay
+// valid until the next call on it. On an error members before the failing one keep the job.
+//
+// # Safety
+// `group`, `factory` and `written` are valid; `out` points to `cap` writable messages.
+enum sv2_result sv2_group_channel_add_job(struct sv2_group_channel *group,
+                                          const struct sv2_job_factory *factory,
+                                          uint32_t job_id,
+                                          struct sv2_option_u32 min_ntime,
+                                          struct sv2_message *out,
+                                          size_t cap,
+                                          size_t *written);
+
+// Activates the factory's tip on every member. The SetNewPrevHash messages go to `out` (room
+// for `cap`, at least sv2_group_channel_len() + 1), their number to `written`: one to the
+// group for its broadcast members and one per other member.
+//
+// # Safety
+// `group`, `factory` and `written` are valid; `out` points to `cap` writable messages.
+enum sv2_result sv2_group_channel_activate(struct sv2_group_channel *group,
+                                           const struct sv2_job_factory *factory,
+                                           struct sv2_message *out,
+                                           size_t cap,
+                                           size_t *written);
+
+// Sets `target` on every member; the SetTarget to the group goes to `out`.
+//
+// # Safety
+// `group` and `out` are valid; `target` points to 32 bytes.
+enum sv2_result sv2_group_channel_set_target(struct sv2_group_channel *group,
+                                             const uint8_t *target,
+                                             struct sv2_message *out);
+
+// Validates a share on the member it names, as sv2_server_channel_validate() does
+// (SV2_RESULT_INVALID_CHANNEL_ID for a channel that is not a member, the group's id included).
+//
+// # Safety
+// `group`, `submit` and `out` are valid; the message's views are valid during the call.
+enum sv2_result sv2_group_channel_validate(struct sv2_group_channel *group,
+                                           const struct sv2_message *submit,
+                                           uint32_t now,
+                                           struct sv2_accepted_share *out);
+
+// As sv2_server_channel_solution(), for the last share validated on the group.
+//
+// # Safety
+// `group` and `out` are valid.
+enum sv2_result sv2_group_channel_solution(const struct sv2_group_channel *group,
+                                           struct sv2_message *out);
+
+// The next member's SubmitShares.Success for the shares it accepted since its last one, into
+// `out`; SV2_RESULT_NOT_FOUND when no member has any. Call until NOT_FOUND.
+//
+// # Safety
+// `group` and `out` are valid.
+enum sv2_result sv2_group_channel_take_success(struct sv2_group_channel *group,
+                                               struct sv2_message *out);
+
+// Applies an UpdateChannel to the member it names, as sv2_server_channel_update() does.
+//
+// # Safety
+// `group`, `update_channel` and `out` are valid.
+enum sv2_result sv2_group_channel_update(struct sv2_group_channel *group,
+                                         const struct sv2_message *update_channel,
+                                         uint64_t now,
+                                         struct sv2_message *out);
+
+// Runs vardiff on the members at monotonic time `now`: the next SetTarget to send, into
+// `out`; SV2_RESULT_NOT_FOUND when no member needs one. Call until NOT_FOUND.
+//
+// # Safety
+// `group` and `out` are valid.
+enum sv2_result sv2_group_channel_retarget(struct sv2_group_channel *group,
+                                           uint64_t now,
+                                           struct sv2_message *out);
+
+// Releases a group and every member in it (NULL does nothing).
+//
+// # Safety
+// `group` is NULL or came from sv2_group_channel_new() and is freed once.
+void sv2_group_channel_free(struct sv2_group_channel *group);
 
 // A decoder refusing payloads over `max_payload` bytes (at most 16 777 215).
 //
@@ -1254,6 +1742,11 @@ enum sv2_result sv2_sha256d(const uint8_t *data, size_t len, uint8_t *out);
 // A static, NUL-terminated English description of `result` (never NULL; unknown numbers
 // give "unknown result").
 const char *sv2_result_message(int32_t result);
+
+// The spec's error code for `result` as a static, NUL-terminated string — the text a
+// SubmitShares.Error or UpdateChannel.Error carries, e.g. "stale-share" for
+// SV2_RESULT_STALE_SHARE — or NULL for results that have none.
+const char *sv2_result_error_code(int32_t result);
 
 // A client session that pins the pool's authority key (32-byte x-only; see
 // sv2_authority_key_parse()) and checks the server certificate at unix time `now`. The first

@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 
 pub mod boundary;
+pub mod channels_jobs;
+pub mod channels_server;
 pub mod decoder;
 pub mod keys;
 pub mod messages;

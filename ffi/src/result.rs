@@ -2,6 +2,7 @@
 
 use std::ffi::c_char;
 
+use sv2::channels::{ChannelError, ShareError};
 use sv2::codec::CodecError;
 use sv2::noise::NoiseError;
 
@@ -63,6 +64,44 @@ pub enum sv2_result {
     SessionFailed = 210,
     /// An invariant inside libsv2 was broken.
     Internal = 299,
+    /// No such channel here (spec error code `invalid-channel-id`).
+    InvalidChannelId = 300,
+    /// A share's job id is unknown, or a future job not activated yet (`invalid-job-id`).
+    InvalidJobId = 301,
+    /// A share for a job made stale by a newer previous hash (`stale-share`).
+    StaleShare = 302,
+    /// A share whose hash does not meet the job's target (`difficulty-too-low`).
+    DifficultyTooLow = 303,
+    /// A share accepted before (`duplicate-share`).
+    DuplicateShare = 304,
+    /// A share whose extranonce is not the channel's rollable size (`bad-extranonce-size`).
+    BadExtranonceSize = 305,
+    /// A share that changes a version bit outside the rollable mask
+    /// (`invalid-non-rollable-version-bit`).
+    InvalidNonRollableVersionBit = 306,
+    /// A share that changes the version of a job that forbids rolling
+    /// (`version-rolling-not-allowed`).
+    VersionRollingNotAllowed = 307,
+    /// A share's nTime is below the job's minimum or over two hours ahead (`invalid-timestamp`).
+    NtimeOutOfRange = 308,
+    /// A nominal hashrate that is negative, infinite or NaN (`invalid-nominal-hashrate`).
+    InvalidNominalHashrate = 309,
+    /// Template or pool outputs that are not valid serialized outputs.
+    InvalidCoinbaseOutputs = 320,
+    /// The coinbase scriptSig would exceed 100 bytes.
+    ScriptSigTooLong = 321,
+    /// Extranonce sizes that do not fit together.
+    ExtranonceLayout = 322,
+    /// Every extranonce prefix has been handed out.
+    ExtranonceExhausted = 323,
+    /// A job whose extranonce hole differs from the channel's full extranonce length.
+    ExtranonceMismatch = 324,
+    /// A job or template id that is not known (or not a future job) here.
+    UnknownJob = 325,
+    /// No previous hash yet: no job can be active.
+    NoPrevHash = 326,
+    /// A coinbase part over 64 KiB or a merkle path over 255 levels.
+    JobTooLarge = 327,
 }
 
 impl From<CodecError> for sv2_result {
@@ -102,7 +141,58 @@ impl From<NoiseError> for sv2_result {
     }
 }
 
+impl From<ShareError> for sv2_result {
+    fn from(e: ShareError) -> Self {
+        match e {
+            ShareError::InvalidChannelId => sv2_result::InvalidChannelId,
+            ShareError::InvalidJobId => sv2_result::InvalidJobId,
+            ShareError::StaleShare => sv2_result::StaleShare,
+            ShareError::DifficultyTooLow => sv2_result::DifficultyTooLow,
+            ShareError::DuplicateShare => sv2_result::DuplicateShare,
+            ShareError::BadExtranonceSize => sv2_result::BadExtranonceSize,
+            ShareError::InvalidNonRollableVersionBit => sv2_result::InvalidNonRollableVersionBit,
+            ShareError::VersionRollingNotAllowed => sv2_result::VersionRollingNotAllowed,
+            ShareError::NtimeOutOfRange => sv2_result::NtimeOutOfRange,
+        }
+    }
+}
+
+impl From<ChannelError> for sv2_result {
+    fn from(e: ChannelError) -> Self {
+        match e {
+            ChannelError::InvalidCoinbaseOutputs => sv2_result::InvalidCoinbaseOutputs,
+            ChannelError::ScriptSigTooLong => sv2_result::ScriptSigTooLong,
+            ChannelError::ExtranonceLayout => sv2_result::ExtranonceLayout,
+            ChannelError::ExtranonceExhausted => sv2_result::ExtranonceExhausted,
+            ChannelError::ExtranonceMismatch => sv2_result::ExtranonceMismatch,
+            ChannelError::UnknownJob => sv2_result::UnknownJob,
+            ChannelError::NoPrevHash => sv2_result::NoPrevHash,
+            ChannelError::JobTooLarge => sv2_result::JobTooLarge,
+            ChannelError::InvalidHashrate => sv2_result::InvalidNominalHashrate,
+            ChannelError::UnknownChannel => sv2_result::InvalidChannelId,
+        }
+    }
+}
+
 impl sv2_result {
+    /// The error code the spec's replies (SubmitShares.Error, UpdateChannel.Error) carry for
+    /// this result, if it has one.
+    pub(crate) fn error_code(self) -> Option<&'static std::ffi::CStr> {
+        Some(match self {
+            sv2_result::InvalidChannelId => c"invalid-channel-id",
+            sv2_result::InvalidJobId => c"invalid-job-id",
+            sv2_result::StaleShare => c"stale-share",
+            sv2_result::DifficultyTooLow => c"difficulty-too-low",
+            sv2_result::DuplicateShare => c"duplicate-share",
+            sv2_result::BadExtranonceSize => c"bad-extranonce-size",
+            sv2_result::InvalidNonRollableVersionBit => c"invalid-non-rollable-version-bit",
+            sv2_result::VersionRollingNotAllowed => c"version-rolling-not-allowed",
+            sv2_result::NtimeOutOfRange => c"invalid-timestamp",
+            sv2_result::InvalidNominalHashrate => c"invalid-nominal-hashrate",
+            _ => return None,
+        })
+    }
+
     fn message(self) -> &'static std::ffi::CStr {
         match self {
             sv2_result::Ok => c"ok",
@@ -132,6 +222,24 @@ impl sv2_result {
             sv2_result::NotEstablished => c"handshake not complete",
             sv2_result::SessionFailed => c"session already failed",
             sv2_result::Internal => c"internal error",
+            sv2_result::InvalidChannelId => c"no such channel",
+            sv2_result::InvalidJobId => c"share for an unknown or not yet active job",
+            sv2_result::StaleShare => c"share for a job made stale by a new previous hash",
+            sv2_result::DifficultyTooLow => c"share hash above the job's target",
+            sv2_result::DuplicateShare => c"share already accepted",
+            sv2_result::BadExtranonceSize => c"share extranonce not the channel's rollable size",
+            sv2_result::InvalidNonRollableVersionBit => c"share changes a version bit outside the rollable mask",
+            sv2_result::VersionRollingNotAllowed => c"share changes the version of a job that forbids rolling",
+            sv2_result::NtimeOutOfRange => c"share nTime below the minimum or over two hours ahead",
+            sv2_result::InvalidNominalHashrate => c"nominal hashrate negative, infinite or NaN",
+            sv2_result::InvalidCoinbaseOutputs => c"invalid serialized coinbase outputs",
+            sv2_result::ScriptSigTooLong => c"coinbase scriptSig would exceed 100 bytes",
+            sv2_result::ExtranonceLayout => c"extranonce sizes do not fit together",
+            sv2_result::ExtranonceExhausted => c"extranonce prefixes exhausted",
+            sv2_result::ExtranonceMismatch => c"job extranonce length differs from the channel's",
+            sv2_result::UnknownJob => c"unknown job or template id",
+            sv2_result::NoPrevHash => c"no previous hash set yet",
+            sv2_result::JobTooLarge => c"coinbase part or merkle path too large for a job message",
         }
     }
 }
@@ -146,7 +254,16 @@ pub extern "C" fn sv2_result_message(result: i32) -> *const c_char {
     text.ok().flatten().unwrap_or(UNKNOWN).as_ptr()
 }
 
-const ALL: [sv2_result; 27] = [
+/// The spec's error code for `result` as a static, NUL-terminated string — the text a
+/// SubmitShares.Error or UpdateChannel.Error carries, e.g. "stale-share" for
+/// SV2_RESULT_STALE_SHARE — or NULL for results that have none.
+#[no_mangle]
+pub extern "C" fn sv2_result_error_code(result: i32) -> *const c_char {
+    let code = std::panic::catch_unwind(|| ALL.iter().find(|r| **r as i32 == result).and_then(|r| r.error_code()));
+    code.ok().flatten().map_or(std::ptr::null(), std::ffi::CStr::as_ptr)
+}
+
+const ALL: [sv2_result; 45] = [
     sv2_result::Ok,
     sv2_result::NullParameter,
     sv2_result::Panic,
@@ -174,4 +291,22 @@ const ALL: [sv2_result; 27] = [
     sv2_result::NotEstablished,
     sv2_result::SessionFailed,
     sv2_result::Internal,
+    sv2_result::InvalidChannelId,
+    sv2_result::InvalidJobId,
+    sv2_result::StaleShare,
+    sv2_result::DifficultyTooLow,
+    sv2_result::DuplicateShare,
+    sv2_result::BadExtranonceSize,
+    sv2_result::InvalidNonRollableVersionBit,
+    sv2_result::VersionRollingNotAllowed,
+    sv2_result::NtimeOutOfRange,
+    sv2_result::InvalidNominalHashrate,
+    sv2_result::InvalidCoinbaseOutputs,
+    sv2_result::ScriptSigTooLong,
+    sv2_result::ExtranonceLayout,
+    sv2_result::ExtranonceExhausted,
+    sv2_result::ExtranonceMismatch,
+    sv2_result::UnknownJob,
+    sv2_result::NoPrevHash,
+    sv2_result::JobTooLarge,
 ];

@@ -3,11 +3,13 @@
 
 use std::ptr::{null, null_mut};
 
+use sv2_ffi::channels_jobs::*;
+use sv2_ffi::channels_server::*;
 use sv2_ffi::decoder::*;
 use sv2_ffi::keys::*;
 use sv2_ffi::messages::*;
 use sv2_ffi::mining::*;
-use sv2_ffi::result::sv2_result_message;
+use sv2_ffi::result::{sv2_result_error_code, sv2_result_message};
 use sv2_ffi::session::*;
 use sv2_ffi::sv2_result::{self, NullParameter as NULL, Ok as OK};
 use sv2_ffi::version::sv2_version;
@@ -208,8 +210,149 @@ fn every_function_refuses_null() {
         assert_eq!(sv2_sha256d(buf.as_ptr(), 1, null_mut()), NULL);
         assert_eq!(sv2_sha256d(null(), 0, out32.as_mut_ptr()), OK);
 
+        // Pool side: job factory, extranonce allocator, server and group channels.
+        let script = [0x51u8];
+        let none = sv2_option_u32 { present: false, value: 0 };
+        let mut f = null_mut();
+        assert_eq!(sv2_job_factory_new(null(), 1, null(), 0, 8, true, &mut f), NULL);
+        assert_eq!(sv2_job_factory_new(script.as_ptr(), 1, null(), 2, 8, true, &mut f), NULL);
+        assert_eq!(sv2_job_factory_new(script.as_ptr(), 1, null(), 0, 8, true, null_mut()), NULL);
+        assert!(f.is_null());
+        assert_eq!(sv2_job_factory_new(script.as_ptr(), 1, null(), 0, 8, true, &mut f), OK);
+        assert_eq!(sv2_job_factory_coinbase_output_constraints(null(), &mut m), NULL);
+        assert_eq!(sv2_job_factory_coinbase_output_constraints(f, null_mut()), NULL);
+        let mut tj = std::mem::zeroed::<sv2_template_job>();
+        assert_eq!(sv2_job_factory_handle(null_mut(), &msg, &mut tj), NULL);
+        assert_eq!(sv2_job_factory_handle(f, null(), &mut tj), NULL);
+        assert_eq!(sv2_job_factory_handle(f, &msg, null_mut()), NULL);
+        let mut jobs = [tj; SV2_MAX_TEMPLATE_JOBS];
+        assert_eq!(sv2_job_factory_jobs(null(), jobs.as_mut_ptr(), jobs.len(), &mut len), NULL);
+        assert_eq!(sv2_job_factory_jobs(f, null_mut(), jobs.len(), &mut len), NULL);
+        assert_eq!(sv2_job_factory_jobs(f, jobs.as_mut_ptr(), jobs.len(), null_mut()), NULL);
+        assert_eq!(len, 12345);
+        sv2_job_factory_free(null_mut());
+
+        let mut a = null_mut();
+        assert_eq!(sv2_extranonce_allocator_new(null(), 1, 2, 8, &mut a), NULL);
+        assert_eq!(sv2_extranonce_allocator_new(null(), 0, 2, 8, null_mut()), NULL);
+        assert!(a.is_null());
+        assert_eq!(sv2_extranonce_allocator_new(null(), 0, 2, 8, &mut a), OK);
+        assert_eq!(sv2_extranonce_allocator_rollable(null(), &mut len), NULL);
+        assert_eq!(sv2_extranonce_allocator_rollable(a, null_mut()), NULL);
+        assert_eq!(sv2_extranonce_allocator_next_extended(null_mut(), buf.as_mut_ptr(), 32, &mut len), NULL);
+        assert_eq!(sv2_extranonce_allocator_next_extended(a, null_mut(), 32, &mut len), NULL);
+        assert_eq!(sv2_extranonce_allocator_next_extended(a, buf.as_mut_ptr(), 32, null_mut()), NULL);
+        assert_eq!(sv2_extranonce_allocator_next_standard(null_mut(), buf.as_mut_ptr(), 32, &mut len), NULL);
+        assert_eq!(sv2_extranonce_allocator_next_standard(a, null_mut(), 32, &mut len), NULL);
+        assert_eq!(sv2_extranonce_allocator_next_standard(a, buf.as_mut_ptr(), 32, null_mut()), NULL);
+        assert_eq!(len, 12345);
+        // None of the refused calls used a prefix: the first is still counter 0.
+        assert_eq!(sv2_extranonce_allocator_next_extended(a, buf.as_mut_ptr(), 32, &mut len), OK);
+        assert_eq!(&buf[..len], &[0, 0]);
+        len = 12345;
+        sv2_extranonce_allocator_free(a);
+        sv2_extranonce_allocator_free(null_mut());
+        let mut t32 = [0xaa_u8; 32];
+        assert_eq!(sv2_target_for_hashrate(1e9, 6.0, null(), t32.as_mut_ptr()), NULL);
+        assert_eq!(sv2_target_for_hashrate(1e9, 6.0, k32.as_ptr(), null_mut()), NULL);
+
+        let params = sv2_server_channel_params {
+            channel_id: 2,
+            extended: true,
+            extranonce_size: 6,
+            user_identity: sv2_bytes { data: null(), len: 0 },
+            extranonce_prefix: sv2_bytes { data: [0u8, 0].as_ptr(), len: 2 },
+            target: [0xff; 32],
+            max_target: [0xff; 32],
+            shares_per_minute: 6.0,
+            vardiff_window_secs: 60,
+        };
+        let mut sc = null_mut();
+        assert_eq!(sv2_server_channel_new(null(), 0, &mut sc), NULL);
+        assert_eq!(sv2_server_channel_new(&params, 0, null_mut()), NULL);
+        let bad_view = sv2_server_channel_params { user_identity: sv2_bytes { data: null(), len: 3 }, ..params };
+        assert_eq!(sv2_server_channel_new(&bad_view, 0, &mut sc), NULL);
+        assert!(sc.is_null());
+        assert_eq!(sv2_server_channel_new(&params, 0, &mut sc), OK);
+        assert_eq!(sv2_server_channel_target(null(), t32.as_mut_ptr()), NULL);
+        assert_eq!(sv2_server_channel_target(sc, null_mut()), NULL);
+        assert_eq!(sv2_server_channel_open_success(null(), 1, 1, &mut m), NULL);
+        assert_eq!(sv2_server_channel_open_success(sc, 1, 1, null_mut()), NULL);
+        assert_eq!(sv2_server_channel_add_job(null_mut(), f, 1, none, &mut m), NULL);
+        assert_eq!(sv2_server_channel_add_job(sc, null(), 1, none, &mut m), NULL);
+        assert_eq!(sv2_server_channel_add_job(sc, f, 1, none, null_mut()), NULL);
+        assert_eq!(sv2_server_channel_activate(null_mut(), f, &mut m), NULL);
+        assert_eq!(sv2_server_channel_activate(sc, null(), &mut m), NULL);
+        assert_eq!(sv2_server_channel_activate(sc, f, null_mut()), NULL);
+        let mut acc = std::mem::zeroed::<sv2_accepted_share>();
+        assert_eq!(sv2_server_channel_validate(null_mut(), &msg, 0, &mut acc), NULL);
+        assert_eq!(sv2_server_channel_validate(sc, null(), 0, &mut acc), NULL);
+        assert_eq!(sv2_server_channel_validate(sc, &msg, 0, null_mut()), NULL);
+        assert_eq!(sv2_server_channel_solution(null(), &mut m), NULL);
+        assert_eq!(sv2_server_channel_solution(sc, null_mut()), NULL);
+        assert_eq!(sv2_server_channel_take_success(null_mut(), &mut m), NULL);
+        assert_eq!(sv2_server_channel_take_success(sc, null_mut()), NULL);
+        assert_eq!(sv2_server_channel_set_target(null_mut(), k32.as_ptr(), &mut m), NULL);
+        assert_eq!(sv2_server_channel_set_target(sc, null(), &mut m), NULL);
+        assert_eq!(sv2_server_channel_set_target(sc, k32.as_ptr(), null_mut()), NULL);
+        assert_eq!(sv2_server_channel_update(null_mut(), &msg, 0, &mut m), NULL);
+        assert_eq!(sv2_server_channel_update(sc, null(), 0, &mut m), NULL);
+        assert_eq!(sv2_server_channel_update(sc, &msg, 0, null_mut()), NULL);
+        assert_eq!(sv2_server_channel_retarget(null_mut(), 0, &mut m), NULL);
+        assert_eq!(sv2_server_channel_retarget(sc, 0, null_mut()), NULL);
+        assert_eq!(sv2_channel_error_reply(null(), sv2_result::StaleShare as i32, &mut m), NULL);
+        assert_eq!(sv2_channel_error_reply(&msg, sv2_result::StaleShare as i32, null_mut()), NULL);
+        assert_eq!(t32, [0xaa; 32]);
+
+        let mut g = null_mut();
+        assert_eq!(sv2_group_channel_new(1, false, null_mut()), NULL);
+        assert_eq!(sv2_group_channel_new(1, false, &mut g), OK);
+        assert_eq!(sv2_group_channel_add(null_mut(), &mut sc), NULL);
+        assert_eq!(sv2_group_channel_add(g, null_mut()), NULL);
+        let mut no_channel: *mut sv2_server_channel = null_mut();
+        assert_eq!(sv2_group_channel_add(g, &mut no_channel), NULL);
+        assert!(!sc.is_null());
+        assert_eq!(sv2_group_channel_add(g, &mut sc), OK);
+        assert!(sc.is_null());
+        assert_eq!(sv2_group_channel_remove(null_mut(), 2, &mut sc), NULL);
+        assert_eq!(sv2_group_channel_remove(g, 2, null_mut()), NULL);
+        assert_eq!(sv2_group_channel_len(null(), &mut len), NULL);
+        assert_eq!(sv2_group_channel_len(g, null_mut()), NULL);
+        let mut msgs = [msg; 4];
+        assert_eq!(sv2_group_channel_add_job(null_mut(), f, 1, none, msgs.as_mut_ptr(), 4, &mut len), NULL);
+        assert_eq!(sv2_group_channel_add_job(g, null(), 1, none, msgs.as_mut_ptr(), 4, &mut len), NULL);
+        assert_eq!(sv2_group_channel_add_job(g, f, 1, none, null_mut(), 4, &mut len), NULL);
+        assert_eq!(sv2_group_channel_add_job(g, f, 1, none, msgs.as_mut_ptr(), 4, null_mut()), NULL);
+        assert_eq!(sv2_group_channel_activate(null_mut(), f, msgs.as_mut_ptr(), 4, &mut len), NULL);
+        assert_eq!(sv2_group_channel_activate(g, null(), msgs.as_mut_ptr(), 4, &mut len), NULL);
+        assert_eq!(sv2_group_channel_activate(g, f, null_mut(), 4, &mut len), NULL);
+        assert_eq!(sv2_group_channel_activate(g, f, msgs.as_mut_ptr(), 4, null_mut()), NULL);
+        assert_eq!(len, 12345);
+        assert_eq!(sv2_group_channel_set_target(null_mut(), k32.as_ptr(), &mut m), NULL);
+        assert_eq!(sv2_group_channel_set_target(g, null(), &mut m), NULL);
+        assert_eq!(sv2_group_channel_set_target(g, k32.as_ptr(), null_mut()), NULL);
+        assert_eq!(sv2_group_channel_validate(null_mut(), &msg, 0, &mut acc), NULL);
+        assert_eq!(sv2_group_channel_validate(g, null(), 0, &mut acc), NULL);
+        assert_eq!(sv2_group_channel_validate(g, &msg, 0, null_mut()), NULL);
+        assert_eq!(sv2_group_channel_solution(null(), &mut m), NULL);
+        assert_eq!(sv2_group_channel_solution(g, null_mut()), NULL);
+        assert_eq!(sv2_group_channel_take_success(null_mut(), &mut m), NULL);
+        assert_eq!(sv2_group_channel_take_success(g, null_mut()), NULL);
+        assert_eq!(sv2_group_channel_update(null_mut(), &msg, 0, &mut m), NULL);
+        assert_eq!(sv2_group_channel_update(g, null(), 0, &mut m), NULL);
+        assert_eq!(sv2_group_channel_update(g, &msg, 0, null_mut()), NULL);
+        assert_eq!(sv2_group_channel_retarget(null_mut(), 0, &mut m), NULL);
+        assert_eq!(sv2_group_channel_retarget(g, 0, null_mut()), NULL);
+        assert_eq!(sv2_group_channel_remove(g, 2, &mut sc), OK);
+        sv2_server_channel_free(sc);
+        sv2_server_channel_free(null_mut());
+        sv2_group_channel_free(g);
+        sv2_group_channel_free(null_mut());
+        sv2_job_factory_free(f);
+
         // Functions without pointer arguments still answer.
         assert!(!sv2_result_message(1).is_null());
+        assert!(sv2_result_error_code(1).is_null());
         assert!(!sv2_version().is_null());
     }
 }
@@ -225,5 +368,5 @@ fn every_exported_function_is_in_this_test() {
         n += 1;
         assert!(this.contains(&format!("{name}(")), "{name} is not tried with NULL here");
     }
-    assert!(n >= 47, "found only {n} functions in the header");
+    assert!(n >= 85, "found only {n} functions in the header");
 }

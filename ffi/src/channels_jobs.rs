@@ -1,0 +1,345 @@
+//! The pool side's jobs and extranonces for C: `sv2_job_factory` turns Template Distribution
+//! messages into jobs that every server channel can take, and `sv2_extranonce_allocator`
+//! gives each channel its own slice of the search space.
+
+use std::sync::Arc;
+
+use sv2::channels::extranonce::ExtranonceAllocator;
+use sv2::channels::job::{JobFactory, TemplateJob};
+use sv2::channels::server::{Job, PrevHash};
+use sv2::channels::vardiff::Vardiff;
+use sv2::Message;
+
+use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void, write_out};
+use crate::channels_server::to_c;
+use crate::messages::{message_to_rust, sv2_message};
+use crate::sv2_result;
+use crate::views::sv2_option_u32;
+
+/// Most jobs sv2_job_factory_jobs() lists: the tip, the newest job on it and 16 future jobs.
+pub const SV2_MAX_TEMPLATE_JOBS: usize = 18;
+/// Longest extranonce (and extranonce prefix) a channel can have.
+pub const SV2_EXTRANONCE_MAX_LEN: usize = 32;
+
+/// Turns templates into jobs paying one pool script, and tracks the tip.
+pub struct sv2_job_factory(JobFactory);
+
+/// A job a template made, by id: give it to every channel with sv2_server_channel_add_job()
+/// (or sv2_group_channel_add_job()).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sv2_template_job {
+    /// The job's id, the same on every channel.
+    pub job_id: u32,
+    /// Absent: a future job, minable once its tip arrives. Present: minable now, from this
+    /// nTime on.
+    pub min_ntime: sv2_option_u32,
+    /// The job of a new tip (a SetNewPrevHash made it current): every channel activates it
+    /// with sv2_server_channel_activate(), which makes every other job stale.
+    pub new_tip: bool,
+}
+
+impl sv2_template_job {
+    fn new(job_id: u32, min_ntime: Option<u32>, new_tip: bool) -> Self {
+        sv2_template_job {
+            job_id,
+            min_ntime: sv2_option_u32 { present: min_ntime.is_some(), value: min_ntime.unwrap_or(0) },
+            new_tip,
+        }
+    }
+}
+
+impl sv2_job_factory {
+    /// The job `job_id`, if the factory still keeps it (the tip's, the newest, or a future one).
+    pub(crate) fn job(&self, job_id: u32) -> Result<Arc<Job>, sv2_result> {
+        let f = &self.0;
+        let tip = f.current().filter(|t| t.job_id == job_id).map(|t| &t.job);
+        fn made(t: &TemplateJob, job_id: u32) -> Option<&Arc<Job>> {
+            (t.job_id == job_id).then_some(&t.job)
+        }
+        tip.or_else(|| f.latest().and_then(|t| made(t, job_id)))
+            .or_else(|| f.future_jobs().find_map(|t| made(t, job_id)))
+            .cloned()
+            .ok_or(sv2_result::UnknownJob)
+    }
+
+    /// The current tip's job id and previous hash.
+    pub(crate) fn tip(&self) -> Result<(u32, PrevHash), sv2_result> {
+        self.0.current().map(|t| (t.job_id, t.prev)).ok_or(sv2_result::NoPrevHash)
+    }
+}
+
+/// A factory paying every block to `payout_script` (a scriptPubKey), pushing `tag` in the
+/// coinbase scriptSig, with an extranonce hole of `extranonce_len` bytes (1–32: every
+/// channel's extranonce prefix and rolled part together). `version_rolling` false makes jobs
+/// that forbid version rolling (for a server that sets REQUIRES_FIXED_VERSION).
+/// SV2_RESULT_SCRIPT_SIG_TOO_LONG when the tag and the extranonce cannot fit a scriptSig;
+/// SV2_RESULT_INVALID_COINBASE_OUTPUTS for a script over 10 000 bytes.
+///
+/// # Safety
+/// `payout_script` points to `payout_script_len` bytes, `tag` to `tag_len` bytes; `out` is
+/// valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_job_factory_new(
+    payout_script: *const u8,
+    payout_script_len: usize,
+    tag: *const u8,
+    tag_len: usize,
+    extranonce_len: usize,
+    version_rolling: bool,
+    out: *mut *mut sv2_job_factory,
+) -> sv2_result {
+    guard(|| {
+        let (script, tag, out) = (bytes(payout_script, payout_script_len)?, bytes(tag, tag_len)?, arg_mut(out)?);
+        let f = JobFactory::new(script, tag, extranonce_len)?.with_version_rolling(version_rolling);
+        *out = Box::into_raw(Box::new(sv2_job_factory(f)));
+        Ok(())
+    })
+}
+
+/// The CoinbaseOutputConstraints message to send the template provider: the size and sigops
+/// of the pool's payout output.
+///
+/// # Safety
+/// `factory` and `out` are valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_job_factory_coinbase_output_constraints(
+    factory: *const sv2_job_factory,
+    out: *mut sv2_message,
+) -> sv2_result {
+    guard(|| {
+        let (f, out) = (arg(factory)?, arg_mut(out)?);
+        *out = to_c(&f.0.coinbase_output_constraints().into(), None)?;
+        Ok(())
+    })
+}
+
+/// Feeds a Template Distribution message. NewTemplate makes a job (future, or minable now on
+/// the current tip); SetNewPrevHash (SV2_MSG_SET_NEW_PREV_HASH_TDP) makes its future job the
+/// tip's (`new_tip`) and drops every other job. The job goes to `out`. Any other message is
+/// SV2_RESULT_INVALID_ARGUMENT. SV2_RESULT_NO_PREV_HASH for a non-future template before the
+/// first tip; SV2_RESULT_UNKNOWN_JOB for a SetNewPrevHash naming no future template kept.
+///
+/// # Safety
+/// `factory`, `msg` and `out` are valid; the message's views are valid during the call.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_job_factory_handle(
+    factory: *mut sv2_job_factory,
+    msg: *const sv2_message,
+    out: *mut sv2_template_job,
+) -> sv2_result {
+    guard(|| {
+        let (f, out) = (&mut arg_mut(factory)?.0, arg_mut(out)?);
+        *out = match message_to_rust(msg)? {
+            Message::NewTemplate(t) => {
+                let j = f.on_new_template(&t)?;
+                sv2_template_job::new(j.job_id, j.active_ntime, false)
+            }
+            Message::SetNewPrevHashTdp(p) => {
+                let tip = f.on_set_new_prev_hash(&p)?;
+                sv2_template_job::new(tip.job_id, Some(tip.prev.min_ntime), true)
+            }
+            _ => return Err(sv2_result::InvalidArgument),
+        };
+        Ok(())
+    })
+}
+
+/// Every job a channel opened now needs, in the order to give them, into `out` (room for
+/// `cap`, SV2_MAX_TEMPLATE_JOBS always enough); their number goes to `written`. First the tip's
+/// job (`new_tip`): add it with an absent min_ntime, then activate it. Then the newest job on
+/// the tip, if another (present min_ntime), and the future jobs (absent min_ntime). Before the
+/// first tip, only future jobs.
+///
+/// # Safety
+/// `factory` and `written` are valid; `out` points to `cap` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_job_factory_jobs(
+    factory: *const sv2_job_factory,
+    out: *mut sv2_template_job,
+    cap: usize,
+    written: *mut usize,
+) -> sv2_result {
+    guard(|| {
+        let (f, written) = (&arg(factory)?.0, arg_mut(written)?);
+        let tip = f.current().map(|t| sv2_template_job::new(t.job_id, Some(t.prev.min_ntime), true));
+        let latest = f
+            .latest()
+            .filter(|l| tip.is_some_and(|t| t.job_id != l.job_id))
+            .map(|l| sv2_template_job::new(l.job_id, l.active_ntime, false));
+        let future = f.future_jobs().map(|j| sv2_template_job::new(j.job_id, None, false));
+        let jobs: Vec<sv2_template_job> = tip.into_iter().chain(latest).chain(future).collect();
+        write_items(&jobs, out, cap)?;
+        *written = jobs.len();
+        Ok(())
+    })
+}
+
+/// Releases a job factory (NULL does nothing). Channels keep the jobs they were given.
+///
+/// # Safety
+/// `factory` is NULL or came from sv2_job_factory_new() and is freed once.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_job_factory_free(factory: *mut sv2_job_factory) {
+    guard_void(|| {
+        if !factory.is_null() {
+            drop(Box::from_raw(factory));
+        }
+    })
+}
+
+/// Copies `items` into the caller's array `(out, cap)`, or answers
+/// [`sv2_result::InsufficientSize`] without writing.
+///
+/// # Safety
+/// `out` is NULL or points to `cap` writable items (initialised or not).
+pub(crate) unsafe fn write_items<T: Copy>(items: &[T], out: *mut T, cap: usize) -> Result<(), sv2_result> {
+    if out.is_null() {
+        return Err(sv2_result::NullParameter);
+    }
+    if items.len() > cap {
+        return Err(sv2_result::InsufficientSize);
+    }
+    for (i, item) in items.iter().enumerate() {
+        out.add(i).write(*item);
+    }
+    Ok(())
+}
+
+/// Hands out extranonce prefixes that never collide: `upstream ‖ counter`.
+pub struct sv2_extranonce_allocator(ExtranonceAllocator);
+
+/// An allocator for channels whose full extranonce (prefix and rolled part) is `full_len`
+/// bytes (at most 32, the factory's extranonce_len): each prefix is `upstream` (the prefix this
+/// server was given; empty for a pool) followed by a `counter_len`-byte counter (1–8).
+/// SV2_RESULT_EXTRANONCE_LAYOUT when the sizes do not fit.
+///
+/// # Safety
+/// `upstream` points to `upstream_len` bytes; `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_extranonce_allocator_new(
+    upstream: *const u8,
+    upstream_len: usize,
+    counter_len: usize,
+    full_len: usize,
+    out: *mut *mut sv2_extranonce_allocator,
+) -> sv2_result {
+    guard(|| {
+        let (upstream, out) = (bytes(upstream, upstream_len)?, arg_mut(out)?);
+        let a = ExtranonceAllocator::new(upstream, counter_len, full_len)?;
+        *out = Box::into_raw(Box::new(sv2_extranonce_allocator(a)));
+        Ok(())
+    })
+}
+
+/// Bytes an extended channel rolls: the full length minus its prefix.
+///
+/// # Safety
+/// `allocator` and `out` are valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_extranonce_allocator_rollable(
+    allocator: *const sv2_extranonce_allocator,
+    out: *mut usize,
+) -> sv2_result {
+    guard(|| {
+        let (a, out) = (&arg(allocator)?.0, arg_mut(out)?);
+        *out = a.extended_rollable();
+        Ok(())
+    })
+}
+
+/// Takes the next prefix, `len` bytes, into `(out, cap)` once every argument is checked, so a
+/// refused call uses none.
+unsafe fn next_prefix(
+    allocator: *mut sv2_extranonce_allocator,
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+    standard: bool,
+) -> sv2_result {
+    guard(|| {
+        let a = &mut arg_mut(allocator)?.0;
+        arg_mut(written)?;
+        let len = if standard { a.full_len() } else { a.full_len() - a.extended_rollable() };
+        if out.is_null() {
+            return Err(sv2_result::NullParameter);
+        }
+        if len > cap {
+            return Err(sv2_result::InsufficientSize);
+        }
+        let prefix = if standard { a.next_standard() } else { a.next_extended() }?;
+        write_out(&prefix, out, cap, written)
+    })
+}
+
+/// The next prefix for an extended channel (the channel rolls
+/// sv2_extranonce_allocator_rollable() bytes after it), into `(out, cap)`; its length goes to
+/// `written`. SV2_RESULT_EXTRANONCE_EXHAUSTED when every counter value is used.
+///
+/// # Safety
+/// `allocator` and `written` are valid; `out` points to `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_extranonce_allocator_next_extended(
+    allocator: *mut sv2_extranonce_allocator,
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+) -> sv2_result {
+    next_prefix(allocator, out, cap, written, false)
+}
+
+/// The next prefix for a standard channel: unique, padded with zeros to the full length (a
+/// standard channel rolls nothing). As sv2_extranonce_allocator_next_extended() otherwise.
+///
+/// # Safety
+/// `allocator` and `written` are valid; `out` points to `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_extranonce_allocator_next_standard(
+    allocator: *mut sv2_extranonce_allocator,
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+) -> sv2_result {
+    next_prefix(allocator, out, cap, written, true)
+}
+
+/// Releases an allocator (NULL does nothing).
+///
+/// # Safety
+/// `allocator` is NULL or came from sv2_extranonce_allocator_new() and is freed once.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_extranonce_allocator_free(allocator: *mut sv2_extranonce_allocator) {
+    guard_void(|| {
+        if !allocator.is_null() {
+            drop(Box::from_raw(allocator));
+        }
+    })
+}
+
+/// The share target for a device of `hashrate` h/s to find `shares_per_minute` shares a
+/// minute, never easier than `max_target` (a channel's initial target from the nominal
+/// hashrate of its Open*MiningChannel). A zero hashrate gives `max_target`.
+/// SV2_RESULT_INVALID_NOMINAL_HASHRATE for a negative, infinite or NaN hashrate;
+/// SV2_RESULT_INVALID_ARGUMENT unless `shares_per_minute` is positive and finite.
+///
+/// # Safety
+/// `max_target` points to 32 bytes; `out` to 32 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_target_for_hashrate(
+    hashrate: f64,
+    shares_per_minute: f64,
+    max_target: *const u8,
+    out: *mut u8,
+) -> sv2_result {
+    guard(|| {
+        let (max_target, out) = (array(max_target)?, array_mut(out)?);
+        if !hashrate.is_finite() || hashrate < 0.0 {
+            return Err(sv2_result::InvalidNominalHashrate);
+        }
+        if !shares_per_minute.is_finite() || shares_per_minute <= 0.0 {
+            return Err(sv2_result::InvalidArgument);
+        }
+        *out = Vardiff::new(shares_per_minute, 1, 0).initial_target(hashrate, *max_target);
+        Ok(())
+    })
+}
