@@ -5,8 +5,10 @@
 //! to `sv2/sv2.hpp`, with cxx's own header at `sv2/rust/cxx.h` beside it.
 
 use crate::channel::*;
+use crate::jobs::*;
 use crate::keys::*;
 use crate::messages::*;
+use crate::server_channel::*;
 use crate::session::*;
 
 #[cxx::bridge(namespace = "sv2")]
@@ -60,6 +62,45 @@ pub(crate) mod ffi {
         SessionFailed = 210,
         /// An invariant inside libsv2 was broken.
         Internal = 299,
+        /// No such channel here (spec error code `invalid-channel-id`).
+        InvalidChannelId = 300,
+        /// A share's job id is unknown, or a future job not activated yet (`invalid-job-id`).
+        InvalidJobId = 301,
+        /// A share for a job made stale by a newer previous hash (`stale-share`).
+        StaleShare = 302,
+        /// A share whose hash does not meet the job's target (`difficulty-too-low`).
+        DifficultyTooLow = 303,
+        /// A share accepted before (`duplicate-share`).
+        DuplicateShare = 304,
+        /// A share whose extranonce is not the channel's rollable size (`bad-extranonce-size`).
+        BadExtranonceSize = 305,
+        /// A share that changes a version bit outside the rollable mask
+        /// (`invalid-non-rollable-version-bit`).
+        InvalidNonRollableVersionBit = 306,
+        /// A share that changes the version of a job that forbids rolling
+        /// (`version-rolling-not-allowed`).
+        VersionRollingNotAllowed = 307,
+        /// A share's nTime is below the job's minimum or over two hours ahead
+        /// (`invalid-timestamp`).
+        NtimeOutOfRange = 308,
+        /// A nominal hashrate that is negative, infinite or NaN (`invalid-nominal-hashrate`).
+        InvalidNominalHashrate = 309,
+        /// Template or pool outputs that are not valid serialized outputs.
+        InvalidCoinbaseOutputs = 320,
+        /// The coinbase scriptSig would exceed 100 bytes.
+        ScriptSigTooLong = 321,
+        /// Extranonce sizes that do not fit together.
+        ExtranonceLayout = 322,
+        /// Every extranonce prefix has been handed out.
+        ExtranonceExhausted = 323,
+        /// A job whose extranonce hole differs from the channel's full extranonce length.
+        ExtranonceMismatch = 324,
+        /// A job or template id that is not known (or not a future job) here.
+        UnknownJob = 325,
+        /// No previous hash yet: no job can be active.
+        NoPrevHash = 326,
+        /// A coinbase part over 64 KiB or a merkle path over 255 levels.
+        JobTooLarge = 327,
     }
 
     /// Every message, in the order of the alternatives of `sv2::Message` (the value is the
@@ -280,6 +321,75 @@ pub(crate) mod ffi {
         target: [u8; 32],
         /// The rolled extranonce this work was built with (empty on standard channels).
         extranonce: Vec<u8>,
+    }
+
+    /// A job a template made, by id: give it to every channel (`ServerChannel::add_job`,
+    /// `GroupChannel::add_job`).
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct TemplateJob {
+        /// The job's id, the same on every channel.
+        job_id: u32,
+        /// None: a future job, minable once its tip arrives. A value: minable now, from this
+        /// nTime on.
+        min_ntime: OptionU32,
+        /// The job of a new tip (a SetNewPrevHashTdp made it current): every channel activates
+        /// it, which makes every other job stale.
+        new_tip: bool,
+    }
+
+    /// What a server channel is opened with.
+    #[derive(Debug, Clone, PartialEq)]
+    struct ServerChannelParams {
+        /// The channel id (unique on the connection, and not the group's).
+        channel_id: u32,
+        /// False: a standard channel; true: an extended one.
+        extended: bool,
+        /// Extended: bytes the client rolls after the prefix (prefix and rolled part together
+        /// make the factory's extranonce_len). Standard: must be 0.
+        extranonce_size: u16,
+        /// The user (and worker) the channel mines for (at most 255 bytes).
+        user_identity: String,
+        /// The channel's prefix from an ExtranonceAllocator (at most 32 bytes).
+        extranonce_prefix: Vec<u8>,
+        /// Initial share target (little-endian 256-bit), e.g. from target_for_hashrate().
+        target: [u8; 32],
+        /// The easiest target the client accepts (its Open*MiningChannel.max_target).
+        max_target: [u8; 32],
+        /// Vardiff aims at this many shares a minute (positive).
+        shares_per_minute: f64,
+        /// Vardiff judges the share rate over windows of at least this many seconds.
+        vardiff_window_secs: u64,
+    }
+
+    /// Messages a channel call makes, in order: `order` holds each one's MessageType value,
+    /// and the vectors the messages of each type, in that order.
+    #[namespace = "sv2::detail"]
+    #[derive(Debug, Clone, Default)]
+    struct ChannelMessages {
+        order: Vec<u8>,
+        new_mining_job: Vec<NewMiningJob>,
+        new_extended_mining_job: Vec<NewExtendedMiningJob>,
+        set_target: Vec<SetTarget>,
+        update_channel_error: Vec<UpdateChannelError>,
+        open_standard_mining_channel_success: Vec<OpenStandardMiningChannelSuccess>,
+        open_extended_mining_channel_success: Vec<OpenExtendedMiningChannelSuccess>,
+    }
+
+    /// What share validation found.
+    #[namespace = "sv2::detail"]
+    #[derive(Debug, Clone)]
+    struct ShareVerdict {
+        accepted: bool,
+        /// Why it was rejected (when not accepted).
+        error: ErrorCode,
+        /// The SubmitShares.Error for a rejected share.
+        reply: SubmitSharesError,
+        hash: [u8; 32],
+        target: [u8; 32],
+        difficulty: f64,
+        /// Whether `solution` holds the SubmitSolution of a block.
+        block: bool,
+        solution: SubmitSolution,
     }
 
     // ---- Common messages ----
@@ -864,6 +974,14 @@ pub(crate) mod ffi {
         type FrameDecoderImpl;
         /// A mining client channel.
         type ClientChannelImpl;
+        /// Jobs from templates for one pool payout script.
+        type JobFactoryImpl;
+        /// Unique extranonce prefixes.
+        type ExtranonceAllocatorImpl;
+        /// A server channel (standard or extended).
+        type ServerChannelImpl;
+        /// A group of server channels.
+        type GroupChannelImpl;
 
         // Library and messages.
         fn version() -> &'static str;
@@ -973,6 +1091,72 @@ pub(crate) mod ffi {
         fn header_hash(work: &Work, version: u32, ntime: u32, nonce: u32) -> [u8; 32];
         fn hash_meets_target(hash: &[u8; 32], target: &[u8; 32]) -> bool;
         fn target_from_nbits(nbits: u32) -> [u8; 32];
+
+        // The pool side: jobs from templates, extranonce prefixes, server and group channels.
+        fn job_factory_new(
+            payout_script: &[u8],
+            pool_tag: &[u8],
+            extranonce_len: usize,
+            version_rolling: bool,
+        ) -> Result<Box<JobFactoryImpl>>;
+        fn coinbase_output_constraints(self: &JobFactoryImpl) -> CoinbaseOutputConstraints;
+        fn on_new_template(self: &mut JobFactoryImpl, m: &NewTemplate) -> Result<TemplateJob>;
+        fn on_set_new_prev_hash(self: &mut JobFactoryImpl, m: &SetNewPrevHashTdp) -> Result<TemplateJob>;
+        fn jobs(self: &JobFactoryImpl) -> Vec<TemplateJob>;
+        fn extranonce_allocator_new(
+            upstream: &[u8],
+            counter_len: usize,
+            full_len: usize,
+        ) -> Result<Box<ExtranonceAllocatorImpl>>;
+        fn rollable(self: &ExtranonceAllocatorImpl) -> usize;
+        fn next_extended(self: &mut ExtranonceAllocatorImpl) -> Result<Vec<u8>>;
+        fn next_standard(self: &mut ExtranonceAllocatorImpl) -> Result<Vec<u8>>;
+        fn target_for_hashrate(hashrate: f64, shares_per_minute: f64, max_target: &[u8; 32]) -> Result<[u8; 32]>;
+
+        fn server_channel_new(params: &ServerChannelParams, now: u64) -> Result<Box<ServerChannelImpl>>;
+        fn channel_id(self: &ServerChannelImpl) -> u32;
+        fn target(self: &ServerChannelImpl) -> [u8; 32];
+        fn open_success(
+            self: &ServerChannelImpl,
+            request_id: u32,
+            group_channel_id: u32,
+            out: &mut ChannelMessages,
+        ) -> Result<()>;
+        fn add_job(
+            self: &mut ServerChannelImpl,
+            factory: &JobFactoryImpl,
+            job_id: u32,
+            min_ntime: OptionU32,
+            out: &mut ChannelMessages,
+        ) -> Result<()>;
+        fn activate(self: &mut ServerChannelImpl, factory: &JobFactoryImpl) -> Result<SetNewPrevHash>;
+        fn validate_standard(self: &mut ServerChannelImpl, m: &SubmitSharesStandard, now: u32) -> Result<ShareVerdict>;
+        fn validate_extended(self: &mut ServerChannelImpl, m: &SubmitSharesExtended, now: u32) -> Result<ShareVerdict>;
+        fn take_success(self: &mut ServerChannelImpl, out: &mut SubmitSharesSuccess) -> bool;
+        fn set_target(self: &mut ServerChannelImpl, target: &[u8; 32]) -> SetTarget;
+        fn update(self: &mut ServerChannelImpl, m: &UpdateChannel, now: u64, out: &mut ChannelMessages) -> Result<()>;
+        fn retarget(self: &mut ServerChannelImpl, now: u64, out: &mut SetTarget) -> bool;
+
+        fn group_channel_new(group_id: u32, requires_standard_jobs: bool) -> Box<GroupChannelImpl>;
+        fn group_id(self: &GroupChannelImpl) -> u32;
+        fn size(self: &GroupChannelImpl) -> usize;
+        fn can_add(self: &GroupChannelImpl, channel_id: u32) -> bool;
+        fn add(self: &mut GroupChannelImpl, channel: Box<ServerChannelImpl>) -> Result<()>;
+        fn remove(self: &mut GroupChannelImpl, channel_id: u32) -> Result<Box<ServerChannelImpl>>;
+        fn add_job(
+            self: &mut GroupChannelImpl,
+            factory: &JobFactoryImpl,
+            job_id: u32,
+            min_ntime: OptionU32,
+            out: &mut ChannelMessages,
+        ) -> Result<()>;
+        fn activate(self: &mut GroupChannelImpl, factory: &JobFactoryImpl) -> Result<Vec<SetNewPrevHash>>;
+        fn set_target(self: &mut GroupChannelImpl, target: &[u8; 32]) -> SetTarget;
+        fn validate_standard(self: &mut GroupChannelImpl, m: &SubmitSharesStandard, now: u32) -> Result<ShareVerdict>;
+        fn validate_extended(self: &mut GroupChannelImpl, m: &SubmitSharesExtended, now: u32) -> Result<ShareVerdict>;
+        fn take_successes(self: &mut GroupChannelImpl) -> Vec<SubmitSharesSuccess>;
+        fn update(self: &mut GroupChannelImpl, m: &UpdateChannel, now: u64, out: &mut ChannelMessages) -> Result<()>;
+        fn retarget(self: &mut GroupChannelImpl, now: u64) -> Vec<SetTarget>;
 
         // Encode (whole frame, into `out`) and decode (payload into `out`, TLVs into `tlvs`)
         // of every message, overloaded on the message type.

@@ -15,6 +15,8 @@
 mod bridge;
 mod channel;
 mod error;
+mod jobs;
 mod keys;
 mod messages;
+mod server_channel;
 mod session;

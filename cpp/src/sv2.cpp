@@ -221,6 +221,190 @@ SubmitSharesExtended ClientChannel::submit_extended(const Work &work, std::uint3
     return guarded([&] { return impl_->submit_extended(work, sequence_number, nonce, ntime, version); });
 }
 
+// ---- Pool side ----
+
+namespace {
+
+// The messages of a channel call, in the order it made them.
+std::vector<Message> unpack(detail::ChannelMessages &m) {
+    std::vector<Message> out;
+    std::size_t standard = 0, extended = 0, target = 0, update_error = 0, open_standard = 0, open_extended = 0;
+    for (std::uint8_t t : m.order) {
+        switch (static_cast<MessageType>(t)) {
+        case MessageType::NewMiningJob:
+            out.emplace_back(std::move(m.new_mining_job.at(standard++)));
+            break;
+        case MessageType::NewExtendedMiningJob:
+            out.emplace_back(std::move(m.new_extended_mining_job.at(extended++)));
+            break;
+        case MessageType::SetTarget:
+            out.emplace_back(std::move(m.set_target.at(target++)));
+            break;
+        case MessageType::UpdateChannelError:
+            out.emplace_back(std::move(m.update_channel_error.at(update_error++)));
+            break;
+        case MessageType::OpenStandardMiningChannelSuccess:
+            out.emplace_back(std::move(m.open_standard_mining_channel_success.at(open_standard++)));
+            break;
+        case MessageType::OpenExtendedMiningChannelSuccess:
+            out.emplace_back(std::move(m.open_extended_mining_channel_success.at(open_extended++)));
+            break;
+        default:
+            throw Error(ErrorCode::Internal, "a channel made an unexpected message");
+        }
+    }
+    return out;
+}
+
+std::optional<Message> first(detail::ChannelMessages &m) {
+    std::vector<Message> all = unpack(m);
+    if (all.empty()) return std::nullopt;
+    return std::move(all.front());
+}
+
+OptionU32 option(std::optional<std::uint32_t> v) noexcept { return OptionU32{v.has_value(), v.value_or(0)}; }
+
+ShareResult share_result(detail::ShareVerdict &v) {
+    ShareResult r;
+    if (!v.accepted) {
+        r.error = v.error;
+        r.reply = std::move(v.reply);
+        return r;
+    }
+    r.hash = v.hash;
+    r.target = v.target;
+    r.difficulty = v.difficulty;
+    if (v.block) r.solution = std::move(v.solution);
+    return r;
+}
+
+// Validates `submit` with `standard` or `extended` by its type.
+template <class Standard, class Extended>
+ShareResult validate_share(const Message &submit, Standard &&standard, Extended &&extended) {
+    detail::ShareVerdict v = guarded([&] {
+        if (auto *s = std::get_if<SubmitSharesStandard>(&submit)) return standard(*s);
+        if (auto *e = std::get_if<SubmitSharesExtended>(&submit)) return extended(*e);
+        throw Error(ErrorCode::InvalidArgument, "validate takes SubmitSharesStandard or SubmitSharesExtended");
+    });
+    return share_result(v);
+}
+
+} // namespace
+
+rust::Box<detail::JobFactoryImpl> JobFactory::make(rust::Slice<const std::uint8_t> payout_script,
+                                                   rust::Slice<const std::uint8_t> pool_tag,
+                                                   std::size_t extranonce_len, bool version_rolling) {
+    return guarded([&] { return detail::job_factory_new(payout_script, pool_tag, extranonce_len, version_rolling); });
+}
+
+std::optional<TemplateJob> JobFactory::handle(const Message &m) {
+    if (auto *t = std::get_if<NewTemplate>(&m)) return guarded([&] { return impl_->on_new_template(*t); });
+    if (auto *p = std::get_if<SetNewPrevHashTdp>(&m)) return guarded([&] { return impl_->on_set_new_prev_hash(*p); });
+    return std::nullopt;
+}
+
+std::vector<TemplateJob> JobFactory::jobs() const {
+    rust::Vec<TemplateJob> jobs = impl_->jobs();
+    return std::vector<TemplateJob>(jobs.begin(), jobs.end());
+}
+
+rust::Box<detail::ExtranonceAllocatorImpl> ExtranonceAllocator::make(rust::Slice<const std::uint8_t> upstream,
+                                                                     std::size_t counter_len, std::size_t full_len) {
+    return guarded([&] { return detail::extranonce_allocator_new(upstream, counter_len, full_len); });
+}
+
+std::vector<std::uint8_t> ExtranonceAllocator::next_extended() {
+    rust::Vec<std::uint8_t> p = guarded([&] { return impl_->next_extended(); });
+    return std::vector<std::uint8_t>(p.begin(), p.end());
+}
+
+std::vector<std::uint8_t> ExtranonceAllocator::next_standard() {
+    rust::Vec<std::uint8_t> p = guarded([&] { return impl_->next_standard(); });
+    return std::vector<std::uint8_t>(p.begin(), p.end());
+}
+
+Bytes32 target_for_hashrate(double hashrate, double shares_per_minute, const Bytes32 &max_target) {
+    return guarded([&] { return detail::target_for_hashrate(hashrate, shares_per_minute, max_target); });
+}
+
+ServerChannel::ServerChannel(const ServerChannelParams &params, std::uint64_t now)
+    : impl_(guarded([&] { return detail::server_channel_new(params, now); })) {}
+
+Message ServerChannel::open_success(std::uint32_t request_id, std::uint32_t group_channel_id) const {
+    detail::ChannelMessages m;
+    guarded([&] { impl_->open_success(request_id, group_channel_id, m); });
+    return unpack(m).at(0);
+}
+
+Message ServerChannel::add_job(const JobFactory &factory, std::uint32_t job_id,
+                               std::optional<std::uint32_t> min_ntime) {
+    detail::ChannelMessages m;
+    guarded([&] { impl_->add_job(*factory.impl_, job_id, option(min_ntime), m); });
+    return unpack(m).at(0);
+}
+
+SetNewPrevHash ServerChannel::activate(const JobFactory &factory) {
+    return guarded([&] { return impl_->activate(*factory.impl_); });
+}
+
+ShareResult ServerChannel::validate(const Message &submit, std::uint32_t now) {
+    return validate_share(
+        submit, [&](const SubmitSharesStandard &s) { return impl_->validate_standard(s, now); },
+        [&](const SubmitSharesExtended &e) { return impl_->validate_extended(e, now); });
+}
+
+std::optional<SubmitSharesSuccess> ServerChannel::take_success() {
+    SubmitSharesSuccess s{};
+    if (!impl_->take_success(s)) return std::nullopt;
+    return s;
+}
+
+std::optional<Message> ServerChannel::update(const UpdateChannel &m, std::uint64_t now) {
+    detail::ChannelMessages out;
+    guarded([&] { impl_->update(m, now, out); });
+    return first(out);
+}
+
+std::optional<SetTarget> ServerChannel::retarget(std::uint64_t now) {
+    SetTarget t{};
+    if (!impl_->retarget(now, t)) return std::nullopt;
+    return t;
+}
+
+void GroupChannel::add(ServerChannel &&channel) {
+    // Checked first: once moved, the channel cannot come back.
+    if (!impl_->can_add(channel.channel_id()))
+        throw Error(ErrorCode::InvalidChannelId, "channel id is the group's or a member's");
+    guarded([&] { impl_->add(std::move(channel.impl_)); });
+}
+
+ServerChannel GroupChannel::remove(std::uint32_t channel_id) {
+    return ServerChannel(guarded([&] { return impl_->remove(channel_id); }));
+}
+
+std::vector<Message> GroupChannel::add_job(const JobFactory &factory, std::uint32_t job_id,
+                                           std::optional<std::uint32_t> min_ntime) {
+    detail::ChannelMessages m;
+    guarded([&] { impl_->add_job(*factory.impl_, job_id, option(min_ntime), m); });
+    return unpack(m);
+}
+
+std::vector<SetNewPrevHash> GroupChannel::activate(const JobFactory &factory) {
+    return from_rust(guarded([&] { return impl_->activate(*factory.impl_); }));
+}
+
+ShareResult GroupChannel::validate(const Message &submit, std::uint32_t now) {
+    return validate_share(
+        submit, [&](const SubmitSharesStandard &s) { return impl_->validate_standard(s, now); },
+        [&](const SubmitSharesExtended &e) { return impl_->validate_extended(e, now); });
+}
+
+std::optional<Message> GroupChannel::update(const UpdateChannel &m, std::uint64_t now) {
+    detail::ChannelMessages out;
+    guarded([&] { impl_->update(m, now, out); });
+    return first(out);
+}
+
 // ---- Keys and certificates ----
 
 AuthorityKeypair generate_authority_keypair() {

@@ -7,6 +7,8 @@
 //   - Session (Noise NX handshake, then encrypted frames; or plaintext), FrameDecoder
 //     (plaintext frames from a byte stream) and ClientChannel (work and shares on a mining
 //     channel), all RAII and movable;
+//   - the pool side: JobFactory (templates in, jobs out), ExtranonceAllocator, ServerChannel
+//     and GroupChannel (jobs out, shares and UpdateChannel in, vardiff), also RAII and movable;
 //   - keys, certificates and hashing helpers.
 //
 // Bytes go in as sv2::ByteSpan (std::span<const std::uint8_t> in C++20; a small span-like
@@ -24,6 +26,7 @@
 
 #include <array>
 #include <cstddef>
+#include <iterator>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -306,6 +309,188 @@ inline bool hash_meets_target(const Bytes32 &hash, const Bytes32 &target) noexce
 }
 /// The network target a compact nbits encodes.
 inline Bytes32 target_from_nbits(std::uint32_t nbits) noexcept { return detail::target_from_nbits(nbits); }
+
+// ---- Pool side: jobs, extranonces, server and group channels ----
+
+/// Turns Template Distribution messages into jobs paying one pool script, and tracks the tip.
+/// Job ids are unique for the life of the factory, so one id names one job on every channel.
+class JobFactory {
+public:
+    /// Pays every block to `payout_script` (a scriptPubKey), pushes `pool_tag` in the coinbase
+    /// scriptSig and leaves an extranonce hole of `extranonce_len` bytes (1–32: every channel's
+    /// prefix and rolled part together). version_rolling false makes jobs that forbid rolling
+    /// (for a server that sets REQUIRES_FIXED_VERSION). Throws sv2::Error (ScriptSigTooLong,
+    /// InvalidCoinbaseOutputs).
+    JobFactory(ByteSpan payout_script, ByteSpan pool_tag, std::size_t extranonce_len, bool version_rolling = true)
+        : impl_(make(detail::slice(payout_script), detail::slice(pool_tag), extranonce_len, version_rolling)) {}
+
+    /// The CoinbaseOutputConstraints to send the template provider.
+    CoinbaseOutputConstraints coinbase_output_constraints() const noexcept {
+        return impl_->coinbase_output_constraints();
+    }
+    /// Feeds a NewTemplate (a job: future, or minable now on the current tip) or a
+    /// SetNewPrevHashTdp (its future job becomes the tip's, `new_tip`; every other job is
+    /// dropped) and returns the job; nullopt for any other message. Throws sv2::Error
+    /// (NoPrevHash for a non-future template before the first tip, UnknownJob for a tip naming
+    /// no future template kept, InvalidCoinbaseOutputs, TooLong).
+    std::optional<TemplateJob> handle(const Message &m);
+    /// Every job a channel opened now needs, in order: the tip's (add it as a future job, then
+    /// activate it), the newest job on the tip if another, then the future jobs.
+    std::vector<TemplateJob> jobs() const;
+
+private:
+    static rust::Box<detail::JobFactoryImpl> make(rust::Slice<const std::uint8_t> payout_script,
+                                                  rust::Slice<const std::uint8_t> pool_tag,
+                                                  std::size_t extranonce_len, bool version_rolling);
+
+    rust::Box<detail::JobFactoryImpl> impl_;
+    friend class ServerChannel;
+    friend class GroupChannel;
+};
+
+/// Extranonce prefixes that never collide: `upstream ‖ counter`.
+class ExtranonceAllocator {
+public:
+    /// For channels whose full extranonce (prefix and rolled part) is `full_len` bytes (at most
+    /// 32, the factory's extranonce_len): `upstream` (the prefix this server was given; empty
+    /// for a pool) then a `counter_len`-byte counter (1–8). Throws sv2::Error
+    /// (ExtranonceLayout).
+    ExtranonceAllocator(ByteSpan upstream, std::size_t counter_len, std::size_t full_len)
+        : impl_(make(detail::slice(upstream), counter_len, full_len)) {}
+
+    /// Bytes an extended channel rolls after its prefix.
+    std::size_t rollable() const noexcept { return impl_->rollable(); }
+    /// The next prefix for an extended channel. Throws sv2::Error (ExtranonceExhausted).
+    std::vector<std::uint8_t> next_extended();
+    /// The next prefix for a standard channel, padded with zeros to the full length. Throws
+    /// sv2::Error (ExtranonceExhausted).
+    std::vector<std::uint8_t> next_standard();
+
+private:
+    static rust::Box<detail::ExtranonceAllocatorImpl> make(rust::Slice<const std::uint8_t> upstream,
+                                                           std::size_t counter_len, std::size_t full_len);
+
+    rust::Box<detail::ExtranonceAllocatorImpl> impl_;
+};
+
+/// The share target for a device of `hashrate` h/s to find `shares_per_minute` shares a
+/// minute, never easier than `max_target` (a zero hashrate gives max_target). Throws
+/// sv2::Error (InvalidNominalHashrate, InvalidArgument for shares_per_minute).
+Bytes32 target_for_hashrate(double hashrate, double shares_per_minute, const Bytes32 &max_target);
+
+/// What validating a share found.
+struct ShareResult {
+    /// Why the share was rejected (InvalidJobId, StaleShare, DifficultyTooLow, ...); nullopt
+    /// when it was accepted.
+    std::optional<ErrorCode> error;
+    /// For a rejected share: the SubmitShares.Error to send, whose error_code is the spec's
+    /// ("invalid-job-id", "stale-share", ...).
+    std::optional<SubmitSharesError> reply;
+    /// For an accepted share: the header hash, the target it met and that target's difficulty.
+    Bytes32 hash{};
+    Bytes32 target{};
+    double difficulty = 0;
+    /// For an accepted share that meets the network target: the block, as the SubmitSolution
+    /// to send the template provider at once.
+    std::optional<SubmitSolution> solution;
+
+    /// Whether the share was accepted.
+    bool accepted() const noexcept { return !error.has_value(); }
+};
+
+/// A standard or extended channel as a pool keeps it: jobs, the tip, the share target,
+/// vardiff, and the shares accepted since the last SubmitShares.Success.
+class ServerChannel {
+public:
+    /// Opens a channel at monotonic time `now` (seconds, the clock vardiff runs on). Throws
+    /// sv2::Error (InvalidArgument for a standard channel with an extranonce_size, a prefix and
+    /// size over 32 bytes together or shares_per_minute not positive; TooLong).
+    ServerChannel(const ServerChannelParams &params, std::uint64_t now);
+
+    /// The channel id.
+    std::uint32_t channel_id() const noexcept { return impl_->channel_id(); }
+    /// The current share target (for jobs sent from now on).
+    Bytes32 target() const noexcept { return impl_->target(); }
+    /// The OpenStandardMiningChannelSuccess or OpenExtendedMiningChannelSuccess that answers
+    /// the request that opened the channel.
+    Message open_success(std::uint32_t request_id, std::uint32_t group_channel_id) const;
+    /// Gives the channel the factory's job `job_id`: a future job when min_ntime is nullopt
+    /// (activated later), minable now from min_ntime otherwise. Returns the NewMiningJob
+    /// (standard) or NewExtendedMiningJob (extended) to send. Throws sv2::Error (UnknownJob,
+    /// ExtranonceMismatch, NoPrevHash, JobTooLarge).
+    Message add_job(const JobFactory &factory, std::uint32_t job_id, std::optional<std::uint32_t> min_ntime);
+    /// Activates the factory's tip: its job (given before as a future job) becomes the one to
+    /// mine and every other job is stale. Returns the SetNewPrevHash to send. Throws
+    /// sv2::Error (NoPrevHash, UnknownJob).
+    SetNewPrevHash activate(const JobFactory &factory);
+    /// Validates a SubmitSharesStandard or SubmitSharesExtended at unix time `now`. Accepted
+    /// shares count towards vardiff and the next take_success(). Throws sv2::Error
+    /// (InvalidArgument) for any other message.
+    ShareResult validate(const Message &submit, std::uint32_t now);
+    /// The SubmitShares.Success for the shares accepted since the last one, if any.
+    std::optional<SubmitSharesSuccess> take_success();
+    /// Sets the target for jobs sent from now on; returns the SetTarget to send.
+    SetTarget set_target(const Bytes32 &target) noexcept { return impl_->set_target(target); }
+    /// Applies an UpdateChannel at monotonic time `now`: a SetTarget when the target changes,
+    /// an UpdateChannelError ("invalid-nominal-hashrate", "invalid-channel-id") for a bad
+    /// request, nullopt when there is nothing to send.
+    std::optional<Message> update(const UpdateChannel &m, std::uint64_t now);
+    /// Runs vardiff at monotonic time `now`: the SetTarget to send when the observed share
+    /// rate calls for a new target. Call it every few seconds.
+    std::optional<SetTarget> retarget(std::uint64_t now);
+
+private:
+    explicit ServerChannel(rust::Box<detail::ServerChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
+
+    rust::Box<detail::ServerChannelImpl> impl_;
+    friend class GroupChannel;
+};
+
+/// A connection's channels as one group: each job goes out once per group where it can (one
+/// NewExtendedMiningJob to the group for its standard members, unless the connection set
+/// REQUIRES_STANDARD_JOBS), one per extended member.
+class GroupChannel {
+public:
+    /// An empty group.
+    GroupChannel(std::uint32_t group_id, bool requires_standard_jobs)
+        : impl_(detail::group_channel_new(group_id, requires_standard_jobs)) {}
+
+    /// The group's channel id.
+    std::uint32_t group_id() const noexcept { return impl_->group_id(); }
+    /// The number of members.
+    std::size_t size() const noexcept { return impl_->size(); }
+    /// Moves `channel` into the group (give a new channel its jobs first, so it gets them
+    /// once). Throws sv2::Error (InvalidChannelId) when its id is the group's or a member's;
+    /// the channel is then left as it was.
+    void add(ServerChannel &&channel);
+    /// Takes member `channel_id` out (CloseChannel). Throws sv2::Error (InvalidChannelId).
+    ServerChannel remove(std::uint32_t channel_id);
+    /// Gives every member the factory's job; returns the messages that carry it.
+    std::vector<Message> add_job(const JobFactory &factory, std::uint32_t job_id,
+                                 std::optional<std::uint32_t> min_ntime);
+    /// Activates the factory's tip on every member; returns the SetNewPrevHash messages (one to
+    /// the group for its broadcast members, one per other member).
+    std::vector<SetNewPrevHash> activate(const JobFactory &factory);
+    /// Sets `target` on every member; returns the SetTarget to the group.
+    SetTarget set_target(const Bytes32 &target) noexcept { return impl_->set_target(target); }
+    /// Validates a share on the member it names (InvalidChannelId for others, the group's id
+    /// included).
+    ShareResult validate(const Message &submit, std::uint32_t now);
+    /// Each member's SubmitShares.Success for the shares it accepted since its last one.
+    std::vector<SubmitSharesSuccess> take_successes() { return from_rust(impl_->take_successes()); }
+    /// Applies an UpdateChannel to the member it names, as ServerChannel::update does.
+    std::optional<Message> update(const UpdateChannel &m, std::uint64_t now);
+    /// Runs vardiff on every member: the SetTarget messages to send.
+    std::vector<SetTarget> retarget(std::uint64_t now) { return from_rust(impl_->retarget(now)); }
+
+private:
+    template <class T>
+    static std::vector<T> from_rust(rust::Vec<T> v) {
+        return std::vector<T>(std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
+    }
+
+    rust::Box<detail::GroupChannelImpl> impl_;
+};
 
 // ---- Keys and certificates ----
 
