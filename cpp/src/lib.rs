@@ -2,7 +2,8 @@
 //!
 //! A [cxx](https://cxx.rs) bridge over the protocol core (crate `sv2`), and the hand-written
 //! C++ layer on top of it (`include/sv2/sv2.hpp`, `src/sv2.cpp`): namespace `sv2`, RAII
-//! classes (`Session`, `FrameDecoder`, `ClientChannel`), every message as a struct in a
+//! classes (`Session`, `FrameDecoder`, `ClientChannel`, and on the pool side `JobFactory`,
+//! `ExtranonceAllocator`, `ServerChannel`, `GroupChannel`), every message as a struct in a
 //! `std::variant`, spans in, `std::vector`/`std::string` out, and `sv2::Error` exceptions with
 //! the C ABI's stable codes.
 //!
