@@ -120,8 +120,13 @@ impl CField<Option<u32>> for sv2_option_u32 {
 
 impl<'a, const MAX: usize> CField<Seq<'a, U256, MAX>> for sv2_u256_list {
     fn from_rust(r: &Seq<'a, U256, MAX>) -> Self {
-        // Decoded sequences keep their wire bytes, which for U256 are the items back to back.
-        let data = r.wire_bytes().map_or(std::ptr::null(), <[u8]>::as_ptr);
+        // Either way the memory is the 32-byte items back to back: decoded sequences keep their
+        // wire bytes, built ones their slice of arrays.
+        let data = match (r.wire_bytes(), r.items()) {
+            (Some(wire), _) => wire.as_ptr(),
+            (None, Some(items)) => items.as_ptr().cast::<u8>(),
+            (None, None) => std::ptr::null(),
+        };
         sv2_u256_list { data, count: r.len() }
     }
     unsafe fn to_rust(&self) -> Result<Seq<'a, U256, MAX>, sv2_result> {
@@ -137,7 +142,8 @@ macro_rules! int_list {
         impl<'a, const MAX: usize> CField<Seq<'a, $t, MAX>> for $list {
             fn from_rust(r: &Seq<'a, $t, MAX>) -> Self {
                 let wire = r.wire_bytes().map_or(std::ptr::null(), <[u8]>::as_ptr);
-                $list { items: std::ptr::null(), wire, count: r.len() }
+                let items = r.items().map_or(std::ptr::null(), <[$t]>::as_ptr);
+                $list { items, wire, count: r.len() }
             }
             unsafe fn to_rust(&self) -> Result<Seq<'a, $t, MAX>, sv2_result> {
                 if self.count > MAX {

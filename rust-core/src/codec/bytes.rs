@@ -171,6 +171,15 @@ where
         Ok(Seq { items: Items::Wire { bytes, count } })
     }
 
+    /// The elements when the sequence was built from a slice; `None` when it was decoded from
+    /// the wire (see [`Seq::wire_bytes`]).
+    pub fn items(&self) -> Option<&'a [T]> {
+        match self.items {
+            Items::Slice(s) => Some(s),
+            Items::Wire { .. } => None,
+        }
+    }
+
     /// The elements' wire encoding (without the count prefix) when the sequence was decoded
     /// from the wire; `None` when it was built from a slice.
     pub fn wire_bytes(&self) -> Option<&'a [u8]> {
