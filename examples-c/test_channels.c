@@ -5,27 +5,7 @@
  * for the template provider, and targets follow UpdateChannel and vardiff. Group channels,
  * extranonce allocation, and NULL and garbage for every function of that part of the ABI.
  * Run plain, under valgrind and under AddressSanitizer + UndefinedBehaviorSanitizer by ctest. */
-#include "example_util.h"
-
-static int failures = 0;
-
-#define EXPECT(call, want)                                                                       \
-    do {                                                                                         \
-        sv2_result got_ = (call);                                                                \
-        if (got_ != (want)) {                                                                    \
-            fprintf(stderr, "%s:%d: %s gave %d (%s), want %d\n", __FILE__, __LINE__, #call,     \
-                    (int)got_, sv2_result_message((int32_t)got_), (int)(want));                  \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
-
-#define EXPECT_TRUE(cond)                                                                        \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                 \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
+#include "test_util.h"
 
 #define OK SV2_RESULT_OK
 #define NOW 1700000000u
