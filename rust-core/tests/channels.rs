@@ -421,3 +421,161 @@ fn a_client_keeps_a_bounded_number_of_jobs() {
         assert_eq!(c.work(&[]).map(|w| w.job_id), Some(id));
     }
 }
+
+// Hardening: share credit, replays, eviction, vardiff and extranonce reuse.
+
+#[test]
+fn a_share_is_credited_the_work_it_proves_and_never_more() {
+    // A channel whose target is 0 (a client that sent max_target all zero): only blocks are
+    // shares, and each must be credited the block's difficulty, not an infinite one.
+    let (_, _, mut s_ext, mut c_ext) = channels();
+    s_ext.set_target([0; 32]);
+    deliver(&mut s_ext, &mut c_ext, 1, job(true));
+    let work = c_ext.work(&[3; 12]).unwrap();
+    let (nonce, _) = grind(&Work { target: target_from_nbits(REGTEST_NBITS), ..work.clone() }, 0, true);
+    let accepted = s_ext.validate(&share(&work, nonce), 1, MIN_NTIME).unwrap();
+    assert!(accepted.block.is_some());
+    let block_difficulty = sv2::channels::target::difficulty(&target_from_nbits(REGTEST_NBITS));
+    assert!(accepted.credit.is_finite() && accepted.credit <= block_difficulty, "credit {}", accepted.credit);
+    let success = s_ext.take_success().unwrap();
+    assert!(success.new_shares_sum <= 1, "new_shares_sum {}", success.new_shares_sum);
+    // A share whose job target is easier than the block target is credited the job's.
+    let (_, _, mut s_ext, mut c_ext) = channels();
+    deliver(&mut s_ext, &mut c_ext, 1, job(true));
+    let work = c_ext.work(&[4; 12]).unwrap();
+    let (nonce, _) = grind(&work, 0, true);
+    let accepted = s_ext.validate(&share(&work, nonce), 1, MIN_NTIME).unwrap();
+    assert_eq!(accepted.credit, sv2::channels::target::difficulty(&easy_target()).min(block_difficulty));
+}
+
+#[test]
+fn reactivating_the_same_tip_keeps_the_duplicate_set() {
+    // A template provider reconnect re-announces the tip: the same previous hash, a new job id
+    // for the same work. A share credited before must not be credited again.
+    let (_, _, mut s_ext, mut c_ext) = channels();
+    deliver(&mut s_ext, &mut c_ext, 1, job(true));
+    let work = c_ext.work(&[6; 12]).unwrap();
+    let (nonce, _) = grind(&work, 0, true);
+    s_ext.validate(&share(&work, nonce), 1, MIN_NTIME).unwrap();
+    s_ext.add_job(2, job(true), None).unwrap();
+    s_ext.activate(2, prev()).unwrap();
+    assert_eq!(
+        s_ext.validate(&Share { job_id: 2, ..share(&work, nonce) }, 2, MIN_NTIME).unwrap_err(),
+        ShareError::DuplicateShare
+    );
+    // A new previous hash starts a new set.
+    s_ext.add_job(3, job(true), None).unwrap();
+    s_ext.activate(3, PrevHash { prev_hash: [0x43; 32], ..prev() }).unwrap();
+    let mut c = ClientChannel::extended(2, easy_target(), s_ext.extranonce_prefix(), 12);
+    if let Some(Message::NewExtendedMiningJob(m)) = s_ext.job_message(3, None) {
+        c.on_new_extended_job(&m);
+    }
+    c.on_set_new_prev_hash(&sv2::messages::SetNewPrevHash {
+        channel_id: 2,
+        job_id: 3,
+        prev_hash: [0x43; 32],
+        min_ntime: MIN_NTIME,
+        nbits: REGTEST_NBITS,
+    });
+    let work = c.work(&[6; 12]).unwrap();
+    let (nonce, _) = grind(&work, 0, true);
+    s_ext.validate(&share(&work, nonce), 3, MIN_NTIME).unwrap();
+}
+
+#[test]
+fn many_active_jobs_never_evict_a_future_job() {
+    let (_, _, mut s_ext, mut c_ext) = channels();
+    deliver(&mut s_ext, &mut c_ext, 1, job(true));
+    s_ext.add_job(2, job(true), None).unwrap();
+    for id in 10..(10 + 4 * sv2::channels::server::MAX_JOBS_PER_CHANNEL as u32) {
+        s_ext.add_job(id, job(true), Some(MIN_NTIME)).unwrap();
+    }
+    s_ext.activate(2, PrevHash { prev_hash: [0x44; 32], ..prev() }).expect("the future job is still there");
+}
+
+#[test]
+fn a_repeated_template_id_replaces_the_older_future_template() {
+    use sv2::channels::job::JobFactory;
+    use sv2::codec::{Bytes, Seq};
+    use sv2::messages::{NewTemplate, SetNewPrevHashTdp};
+    // Template ids start over when the template provider restarts: the newer template with
+    // an id is the one its SetNewPrevHash means.
+    let mut factory = JobFactory::new(&[0x51], b"", 16).unwrap();
+    let template = |version| NewTemplate {
+        template_id: 5,
+        future_template: true,
+        version,
+        coinbase_tx_version: 2,
+        coinbase_prefix: Bytes::new(&[0x01, 0x66]).unwrap(),
+        coinbase_tx_input_sequence: 0xffff_ffff,
+        coinbase_tx_value_remaining: 1,
+        coinbase_tx_outputs_count: 0,
+        coinbase_tx_outputs: Bytes::EMPTY,
+        coinbase_tx_locktime: 0,
+        merkle_path: Seq::EMPTY,
+    };
+    factory.on_new_template(&template(0x2000_0000)).unwrap();
+    factory.on_new_template(&template(0x2000_0004)).unwrap();
+    let tip = factory
+        .on_set_new_prev_hash(&SetNewPrevHashTdp {
+            template_id: 5,
+            prev_hash: [5; 32],
+            header_timestamp: MIN_NTIME,
+            nbits: REGTEST_NBITS,
+            target: target_from_nbits(REGTEST_NBITS),
+        })
+        .unwrap();
+    assert_eq!(tip.job.version, 0x2000_0004);
+    // A provider reconnect forgets every job of the old session.
+    factory.on_new_template(&template(0x2000_0008)).unwrap();
+    factory.reset();
+    assert!(factory.current().is_none() && factory.future_jobs().count() == 0);
+}
+
+#[test]
+fn update_channel_cannot_ease_the_target_at_will_nor_below_the_minimum_difficulty() {
+    use sv2::channels::target::{difficulty, target_for_hashrate};
+    let floor = target_for_hashrate(1e6, 10.0);
+    let start = target_for_hashrate(1e12, 10.0);
+    let kind = ChannelKind::Extended { extranonce_size: 12 };
+    let mut ch = ServerChannel::new(1, kind, "eve", vec![0; 4], start, MAX_TARGET, Vardiff::new(10.0, 60, 0))
+        .with_easiest_target(floor);
+    // Claiming almost no hashrate right after opening does not ease the target.
+    assert_eq!(ch.update_channel(1e-6, MAX_TARGET, 1).unwrap(), None);
+    assert_eq!(ch.target(), start);
+    // Once a vardiff window has passed it may, but never past the pool's minimum difficulty.
+    let eased = ch.update_channel(1e-6, MAX_TARGET, 61).unwrap().unwrap();
+    assert_eq!(eased, floor);
+    // And not again within the next window.
+    ch.update_channel(1e12, MAX_TARGET, 62).unwrap().unwrap();
+    assert_eq!(ch.update_channel(1e-6, MAX_TARGET, 63).unwrap(), None);
+    // Vardiff never eases past the floor either, however long the silence.
+    for now in (200..2000).step_by(60) {
+        ch.retarget(now);
+    }
+    assert!(difficulty(&ch.target()) >= difficulty(&floor) * 0.999);
+    // A channel opened with an easy target is clamped to the floor at once.
+    let ch = ServerChannel::new(2, kind, "eve", vec![0; 4], MAX_TARGET, MAX_TARGET, Vardiff::new(10.0, 60, 0))
+        .with_easiest_target(floor);
+    assert_eq!(ch.target(), floor);
+}
+
+#[test]
+fn released_extranonce_prefixes_are_reused_after_the_tip_moves_on() {
+    let mut alloc = ExtranonceAllocator::new(&[], 1, 4).unwrap();
+    let mut seen_reuse = false;
+    for round in 0..1000u32 {
+        let p = alloc.next_extended().expect("released prefixes come back");
+        alloc.release(&p);
+        // A prefix released on this tip is not handed out again before the next one.
+        let q = alloc.next_extended().unwrap();
+        assert_ne!(p, q);
+        alloc.release(&q);
+        seen_reuse |= round > 200;
+        alloc.new_tip(&[(round % 256) as u8; 32]);
+    }
+    assert!(seen_reuse);
+    // Standard (padded) prefixes are released the same way.
+    let s = alloc.next_standard().unwrap();
+    alloc.release(&s);
+}

@@ -1,17 +1,28 @@
 //! Extranonce prefixes that never collide: every channel gets its own slice of the search
 //! space.
 
+use std::collections::BTreeSet;
+
 use super::ChannelError;
 
 /// Hands out unique extranonce prefixes: `upstream ‖ counter (big-endian, counter_len bytes)`.
 /// Every channel's full extranonce (prefix and rolled part) has the same length, so that
 /// channels can share group jobs.
+///
+/// Prefixes of closed channels come back through [`Self::release`], but only after the tip
+/// has moved on ([`Self::new_tip`]): until then a new channel with the same prefix could be
+/// sent the same jobs and be credited again for shares the old channel was credited for.
 #[derive(Debug, Clone)]
 pub struct ExtranonceAllocator {
     upstream: Vec<u8>,
     counter_len: usize,
     full_len: usize,
     next: u64,
+    /// Released on the current tip: not reusable yet.
+    cooling: BTreeSet<u64>,
+    /// Released on an earlier tip: handed out before new counters.
+    free: BTreeSet<u64>,
+    tip: Option<[u8; 32]>,
 }
 
 impl ExtranonceAllocator {
@@ -22,7 +33,15 @@ impl ExtranonceAllocator {
         if counter_len == 0 || counter_len > 8 || upstream.len() + counter_len > full_len || full_len > 32 {
             return Err(ChannelError::ExtranonceLayout);
         }
-        Ok(ExtranonceAllocator { upstream: upstream.to_vec(), counter_len, full_len, next: 0 })
+        Ok(ExtranonceAllocator {
+            upstream: upstream.to_vec(),
+            counter_len,
+            full_len,
+            next: 0,
+            cooling: BTreeSet::new(),
+            free: BTreeSet::new(),
+            tip: None,
+        })
     }
 
     /// Full extranonce length of every channel.
@@ -36,13 +55,41 @@ impl ExtranonceAllocator {
     }
 
     fn next_counter(&mut self) -> Result<Vec<u8>, ChannelError> {
-        let max = if self.counter_len >= 8 { u64::MAX } else { (1u64 << (8 * self.counter_len)) - 1 };
-        if self.next > max {
-            return Err(ChannelError::ExtranonceExhausted);
-        }
-        let n = self.next;
-        self.next += 1;
+        let n = match self.free.pop_first() {
+            Some(n) => n,
+            None => {
+                let max = if self.counter_len >= 8 { u64::MAX } else { (1u64 << (8 * self.counter_len)) - 1 };
+                if self.next > max {
+                    return Err(ChannelError::ExtranonceExhausted);
+                }
+                self.next += 1;
+                self.next - 1
+            }
+        };
         Ok(n.to_be_bytes()[8 - self.counter_len..].to_vec())
+    }
+
+    /// Takes back a prefix this allocator handed out (either kind), for reuse after the next
+    /// tip. A prefix it never handed out is ignored.
+    pub fn release(&mut self, prefix: &[u8]) {
+        let start = self.upstream.len();
+        let Some(counter) = prefix.get(start..start + self.counter_len) else { return };
+        if !prefix.starts_with(&self.upstream) {
+            return;
+        }
+        let n = counter.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        if n < self.next && !self.free.contains(&n) {
+            self.cooling.insert(n);
+        }
+    }
+
+    /// The tip jobs are mined on is now `prev_hash`: prefixes released on an earlier tip may
+    /// be handed out again.
+    pub fn new_tip(&mut self, prev_hash: &[u8; 32]) {
+        if self.tip.as_ref() != Some(prev_hash) {
+            self.tip = Some(*prev_hash);
+            self.free.append(&mut self.cooling);
+        }
     }
 
     /// A prefix for an extended channel; the channel rolls [`Self::extended_rollable`] bytes.

@@ -95,6 +95,14 @@ impl JobFactory {
         }
     }
 
+    /// Forgets every template and tip (a new template provider session starts over: its
+    /// template ids may repeat the old session's). Job ids keep increasing.
+    pub fn reset(&mut self) {
+        self.future.clear();
+        self.current = None;
+        self.latest = None;
+    }
+
     /// The job to mine now and its tip, once a SetNewPrevHash has arrived.
     pub fn current(&self) -> Option<&TipJob> {
         self.current.as_ref()
@@ -133,6 +141,10 @@ impl JobFactory {
             extranonce_len: self.extranonce_len,
         }
         .build()?;
+        // Checked once here, so that no channel has to refuse the job later.
+        if coinbase.prefix.len() > 0xFFFF || coinbase.suffix.len() > 0xFFFF || t.merkle_path.len() > 0xFF {
+            return Err(ChannelError::JobTooLarge);
+        }
         let job = Arc::new(Job {
             template_id: Some(t.template_id),
             version: t.version,
@@ -144,6 +156,9 @@ impl JobFactory {
         self.next_job_id = self.next_job_id.wrapping_add(1).max(1);
         let made = TemplateJob { job_id, job, active_ntime };
         if t.future_template {
+            // Template ids start over when a template provider restarts: the newest template
+            // with an id is the one its SetNewPrevHash will name.
+            self.future.retain(|(id, _)| *id != t.template_id);
             self.future.push_back((t.template_id, made.clone()));
             if self.future.len() > MAX_FUTURE_TEMPLATES {
                 self.future.pop_front();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::coinbase::CoinbaseParts;
 use super::hash::{header_bytes, merkle_root, sha256d};
-use super::target::{difficulty, hash_meets_target, TargetLe};
+use super::target::{difficulty, easier, harder, hash_meets_target, TargetLe, MAX_TARGET};
 use super::vardiff::Vardiff;
 use super::{ChannelError, ShareError, MAX_NTIME_AHEAD_SECS, VERSION_ROLLING_MASK};
 use crate::codec::{Bytes, Seq};
@@ -103,12 +103,16 @@ impl FoundBlock {
 }
 
 /// An accepted share.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AcceptedShare {
     /// Header hash (raw SHA-256d).
     pub hash: [u8; 32],
-    /// The target the share met (the job's).
+    /// The job's target when the share was accepted.
     pub target: TargetLe,
+    /// The difficulty credited: that of the easier of the job target and the block target,
+    /// which is the work the share proves (a block found on a channel whose target is
+    /// harder than the block's proves only the block's). Always finite.
+    pub credit: f64,
     /// A block, when the hash also met the block target.
     pub block: Option<FoundBlock>,
 }
@@ -154,6 +158,8 @@ pub struct ServerChannel {
     extranonce_prefix: Vec<u8>,
     target: TargetLe,
     max_target: TargetLe,
+    /// The easiest target the server allows (its minimum share difficulty).
+    easiest: TargetLe,
     jobs: HashMap<u32, ChannelJob>,
     job_order: VecDeque<u32>,
     /// Job ids dropped by the last previous-hash change, to answer "stale" rather than
@@ -184,6 +190,7 @@ impl ServerChannel {
             extranonce_prefix,
             target,
             max_target,
+            easiest: MAX_TARGET,
             jobs: HashMap::new(),
             job_order: VecDeque::new(),
             stale: HashSet::new(),
@@ -192,6 +199,16 @@ impl ServerChannel {
             vardiff,
             batch: Batch::default(),
         }
+    }
+
+    /// Sets the server's minimum share difficulty as the easiest target this channel may
+    /// get: the current target, the client's maximum and every later target (UpdateChannel,
+    /// vardiff) are kept at or below it, so that no client can make every hash a share.
+    pub fn with_easiest_target(mut self, easiest: TargetLe) -> Self {
+        self.easiest = easiest;
+        self.max_target = harder(self.max_target, easiest);
+        self.target = harder(self.target, easiest);
+        self
     }
 
     /// Channel id.
@@ -236,8 +253,8 @@ impl ServerChannel {
     /// UpdateChannel: a new maximum target. Returns a harder target to send in SetTarget when
     /// the current one is now too easy.
     pub fn update_max_target(&mut self, max_target: TargetLe) -> Option<TargetLe> {
-        self.max_target = max_target;
-        let t = super::target::harder(self.target, max_target);
+        self.max_target = harder(max_target, self.easiest);
+        let t = harder(self.target, self.max_target);
         (t != self.target).then(|| {
             self.set_target(t);
             t
@@ -246,8 +263,11 @@ impl ServerChannel {
 
     /// UpdateChannel: the client's new nominal hashrate and maximum target. Returns the target
     /// to send in SetTarget when it changes: the one the vardiff aims at for that hashrate,
-    /// never easier than the new maximum. Fails with [`ChannelError::InvalidHashrate`] (the
-    /// channel unchanged) for a negative, infinite or NaN hashrate.
+    /// never easier than the new maximum or the server's minimum difficulty. A harder target
+    /// is taken at once; an easier one only once a vardiff window has passed since the last
+    /// change, so that a client cannot keep resetting the vardiff to an easy target (the
+    /// hashrate is advisory). Fails with [`ChannelError::InvalidHashrate`] (the channel
+    /// unchanged) for a negative, infinite or NaN hashrate.
     pub fn update_channel(
         &mut self,
         nominal_hash_rate: f32,
@@ -258,17 +278,19 @@ impl ServerChannel {
         if !rate.is_finite() || rate < 0.0 {
             return Err(ChannelError::InvalidHashrate);
         }
-        self.max_target = max_target;
-        let t = if rate > 0.0 {
-            self.vardiff.restart(now);
-            self.vardiff.initial_target(rate, max_target)
+        self.max_target = harder(max_target, self.easiest);
+        let wanted = if rate > 0.0 {
+            self.vardiff.initial_target(rate, self.max_target)
         } else {
-            super::target::harder(self.target, max_target)
+            harder(self.target, self.max_target)
         };
-        Ok((t != self.target).then(|| {
-            self.set_target(t);
-            t
-        }))
+        let easing = super::target::cmp_le(&wanted, &self.target).is_gt();
+        if wanted == self.target || (easing && !self.vardiff.window_done(now)) {
+            return Ok(None);
+        }
+        self.vardiff.restart(now);
+        self.set_target(wanted);
+        Ok(Some(wanted))
     }
 
     /// Runs vardiff at monotonic time `now` (seconds): a new target to send in SetTarget, if
@@ -307,20 +329,32 @@ impl ServerChannel {
             self.job_order.push_back(job_id);
         }
         while self.job_order.len() > MAX_JOBS_PER_CHANNEL {
-            if let Some(old) = self.job_order.pop_front() {
-                self.jobs.remove(&old);
-            }
+            self.evict_one();
         }
         Ok(())
     }
 
+    /// Drops the oldest active job, or the oldest future job when every job is a future one:
+    /// future jobs wait for a SetNewPrevHash that must find them.
+    fn evict_one(&mut self) {
+        let jobs = &self.jobs;
+        let pos = self.job_order.iter().position(|id| jobs.get(id).is_some_and(|j| j.active)).unwrap_or(0);
+        if let Some(old) = self.job_order.remove(pos) {
+            self.jobs.remove(&old);
+        }
+    }
+
     /// Activates future job `job_id` on a new previous hash: every other job becomes stale.
+    /// Accepted shares are remembered for as long as the previous hash stays the same, so a
+    /// re-announced tip (a template provider reconnect) cannot make them count twice.
     pub fn activate(&mut self, job_id: u32, prev: PrevHash) -> Result<SetNewPrevHash, ChannelError> {
         let job = self.jobs.get(&job_id).cloned().ok_or(ChannelError::UnknownJob)?;
         self.stale = self.jobs.keys().copied().filter(|id| *id != job_id).collect();
         self.jobs.clear();
         self.job_order.clear();
-        self.seen.clear();
+        if self.prev.map(|p| p.prev_hash) != Some(prev.prev_hash) {
+            self.seen.clear();
+        }
         self.jobs.insert(job_id, ChannelJob { active: true, ..job });
         self.job_order.push_back(job_id);
         self.prev = Some(prev);
@@ -419,11 +453,12 @@ impl ServerChannel {
             nbits: prev.nbits,
             merkle_path: j.job.merkle_path.clone(),
         });
+        let credit = difficulty(&easier(j.target, prev.block_target));
         self.vardiff.on_share();
         self.batch.count += 1;
-        self.batch.difficulty_sum += difficulty(&j.target);
+        self.batch.difficulty_sum += credit;
         self.batch.last_sequence = sequence_number;
-        Ok(AcceptedShare { hash, target: j.target, block })
+        Ok(AcceptedShare { hash, target: j.target, credit, block })
     }
 
     /// The SubmitShares.Success for shares accepted since the last call, if any; the batch

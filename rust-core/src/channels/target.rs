@@ -32,10 +32,32 @@ pub fn harder(a: TargetLe, b: TargetLe) -> TargetLe {
     }
 }
 
+/// The easier (larger) of two targets.
+pub fn easier(a: TargetLe, b: TargetLe) -> TargetLe {
+    if cmp_le(&a, &b).is_ge() {
+        a
+    } else {
+        b
+    }
+}
+
 /// Difficulty of a target relative to difficulty 1 (`0x00000000FFFF0000…`), the usual "bdiff"
-/// convention.
+/// convention. Always finite: the target 0 counts as 1, the hardest a hash can meet.
 pub fn difficulty(target: &TargetLe) -> f64 {
-    Target::from_le_bytes(*target).difficulty_float()
+    let mut t = *target;
+    if t == [0; 32] {
+        t[0] = 1;
+    }
+    Target::from_le_bytes(t).difficulty_float()
+}
+
+/// The target of difficulty `d` (bdiff): the easiest for a non-positive or invalid `d`.
+pub fn target_for_difficulty(d: f64) -> TargetLe {
+    if !(d.is_finite() && d > 0.0) {
+        return MAX_TARGET;
+    }
+    // Difficulty 1 is 0xFFFF · 2^208.
+    from_f64(65535.0 * 2f64.powi(208) / d)
 }
 
 /// The target as a float (for rate arithmetic; loses precision below the top 53 bits).

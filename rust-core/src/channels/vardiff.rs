@@ -31,6 +31,11 @@ impl Vardiff {
         self.shares = 0;
     }
 
+    /// Whether the current window has lasted its minimum length at `now`.
+    pub fn window_done(&self, now: u64) -> bool {
+        now.saturating_sub(self.window_start) >= self.min_window
+    }
+
     /// Counts an accepted share.
     pub fn on_share(&mut self) {
         self.shares = self.shares.saturating_add(1);
