@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use sv2::noise::{random_secret, AuthorityKeypair, AuthorityPublicKey, Certificate, ServerCredentials};
 
-use crate::keygen::unix_now;
+use crate::keygen::{unix_now, write_secret};
 
 /// How long a self-issued certificate is valid (the server reissues it at each start).
 const SELF_ISSUED_VALIDITY_SECS: u32 = 365 * 86_400;
@@ -37,12 +37,12 @@ impl ServerIdentity {
         let fresh = !authority_key.exists() && !server_key.exists();
         if fresh {
             let kp = AuthorityKeypair::generate().map_err(|e| e.to_string())?;
-            write_secret(&authority_key, &hex::encode(kp.secret_bytes()))?;
+            write_secret(&authority_key, &hex::encode(kp.secret_bytes()), false)?;
             fs::write(dir.join("authority.pub"), format!("{}\n", kp.public_key()))
                 .map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         if !server_key.exists() {
-            write_secret(&server_key, &hex::encode(random_secret().map_err(|e| e.to_string())?))?;
+            write_secret(&server_key, &hex::encode(random_secret().map_err(|e| e.to_string())?), false)?;
         }
         let secret = read_hex::<32>(&server_key)?;
         if authority_key.exists() {
@@ -83,19 +83,6 @@ fn read_hex<const N: usize>(path: &PathBuf) -> Result<[u8; N], String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let bytes = hex::decode(text.trim()).map_err(|e| format!("{}: not hex: {e}", path.display()))?;
     bytes.try_into().map_err(|_| format!("{}: expected {N} bytes", path.display()))
-}
-
-/// Writes a secret readable by its owner only.
-fn write_secret(path: &Path, hex_text: &str) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    writeln!(f, "{hex_text}").map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]
