@@ -7,13 +7,23 @@ use super::hash::merkle_root;
 use super::target::TargetLe;
 use super::VERSION_ROLLING_MASK;
 use crate::codec::Bytes;
-use crate::messages::{NewExtendedMiningJob, NewMiningJob, SetNewPrevHash, SubmitSharesExtended, SubmitSharesStandard};
+use crate::messages::{
+    NewExtendedMiningJob, NewMiningJob, SetGroupChannel, SetNewPrevHash, SubmitSharesExtended, SubmitSharesStandard,
+};
 use crate::Message;
 
 #[derive(Debug, Clone)]
 enum JobWork {
-    Standard { merkle_root: [u8; 32] },
-    Extended { prefix: Vec<u8>, suffix: Vec<u8>, merkle_path: Vec<[u8; 32]> },
+    Standard {
+        merkle_root: [u8; 32],
+    },
+    Extended {
+        prefix: Vec<u8>,
+        suffix: Vec<u8>,
+        merkle_path: Vec<[u8; 32]>,
+        /// The channel's extranonce prefix when the job arrived.
+        extranonce_prefix: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -21,6 +31,10 @@ struct ClientJob {
     version: u32,
     version_rolling_allowed: bool,
     work: JobWork,
+    /// The share target that applies to this job.
+    target: TargetLe,
+    /// Received without min_ntime and not activated yet: SetTarget still reaches it.
+    future: bool,
 }
 
 /// Everything needed to hash: the header fields and the target.
@@ -40,7 +54,8 @@ pub struct Work {
     pub min_ntime: u32,
     /// Compact network target.
     pub nbits: u32,
-    /// Share target.
+    /// Share target of this job: the channel's when the job arrived, or the last SetTarget
+    /// before a future job was activated.
     pub target: TargetLe,
     /// The rolled extranonce this work was built with (empty on standard channels).
     pub extranonce: Vec<u8>,
@@ -53,6 +68,7 @@ pub const MAX_JOBS: usize = 64;
 #[derive(Debug, Clone)]
 pub struct ClientChannel {
     channel_id: u32,
+    group_channel_id: Option<u32>,
     extranonce_prefix: Vec<u8>,
     extranonce_size: usize,
     target: TargetLe,
@@ -77,6 +93,7 @@ impl ClientChannel {
     fn new(channel_id: u32, target: TargetLe, prefix: &[u8], size: usize, rolling: bool) -> Self {
         ClientChannel {
             channel_id,
+            group_channel_id: None,
             extranonce_prefix: prefix.to_vec(),
             extranonce_size: size,
             target,
@@ -97,9 +114,27 @@ impl ClientChannel {
         self.extranonce_size
     }
 
-    /// The current share target.
+    /// The share target for jobs received from now on (the active job keeps the one in force
+    /// when it arrived: see [`Work::target`]).
     pub fn target(&self) -> TargetLe {
         self.target
+    }
+
+    /// The group channel the channel belongs to, when it is not its own group.
+    pub fn group_channel_id(&self) -> Option<u32> {
+        self.group_channel_id
+    }
+
+    /// Puts the channel in group `group_channel_id` (OpenStandardMiningChannel.Success's or
+    /// OpenExtendedMiningChannel.Success's `group_channel_id`), so that jobs, previous hashes
+    /// and targets sent to the group reach it. The channel's own id means no group.
+    pub fn set_group_channel_id(&mut self, group_channel_id: u32) {
+        self.group_channel_id = (group_channel_id != self.channel_id).then_some(group_channel_id);
+    }
+
+    /// Whether a message addressed to `id` reaches this channel: its own id or its group's.
+    pub fn is_addressed_by(&self, id: u32) -> bool {
+        id == self.channel_id || Some(id) == self.group_channel_id
     }
 
     fn add(&mut self, job_id: u32, job: ClientJob, min_ntime: Option<u32>) {
@@ -127,6 +162,8 @@ impl ClientChannel {
             version: m.version,
             version_rolling_allowed: self.allow_version_rolling,
             work: JobWork::Standard { merkle_root: m.merkle_root },
+            target: self.target,
+            future: m.min_ntime.is_none(),
         };
         self.add(m.job_id, job, m.min_ntime);
     }
@@ -140,7 +177,10 @@ impl ClientChannel {
                 prefix: m.coinbase_tx_prefix.as_bytes().to_vec(),
                 suffix: m.coinbase_tx_suffix.as_bytes().to_vec(),
                 merkle_path: m.merkle_path.to_vec(),
+                extranonce_prefix: self.extranonce_prefix.clone(),
             },
+            target: self.target,
+            future: m.min_ntime.is_none(),
         };
         self.add(m.job_id, job, m.min_ntime);
     }
@@ -149,17 +189,58 @@ impl ClientChannel {
     pub fn on_set_new_prev_hash(&mut self, m: &SetNewPrevHash) {
         self.jobs.retain(|id, _| *id == m.job_id);
         self.prev = Some((m.prev_hash, m.nbits, m.min_ntime));
-        self.current = self.jobs.contains_key(&m.job_id).then_some(m.job_id);
+        self.current = self.jobs.get_mut(&m.job_id).map(|job| {
+            job.future = false;
+            m.job_id
+        });
     }
 
-    /// SetTarget.
+    /// SetTarget: the target of jobs received after it and of future jobs not activated yet.
+    /// The active job keeps the target it arrived with, as the server validates it. Spec
+    /// (04-semantics §1): "It applies to every job received on the channel after it, and to
+    /// future jobs already received but not yet activated (min_ntime empty). It does not change
+    /// jobs already active."
     pub fn on_set_target(&mut self, target: TargetLe) {
         self.target = target;
+        for job in self.jobs.values_mut().filter(|j| j.future) {
+            job.target = target;
+        }
     }
 
-    /// SetExtranoncePrefix.
+    /// SetExtranoncePrefix: the prefix of jobs received after it. Spec (04-semantics §2): it
+    /// "replaces the prefix for every job sent *after* it on that channel", so jobs already
+    /// received, future ones included, keep the prefix they arrived with.
     pub fn on_set_extranonce_prefix(&mut self, prefix: &[u8]) {
         self.extranonce_prefix = prefix.to_vec();
+    }
+
+    /// SetGroupChannel: joins the group when the message lists this channel.
+    pub fn on_set_group_channel(&mut self, m: &SetGroupChannel<'_>) -> bool {
+        let listed = m.channel_ids.iter().any(|id| id == self.channel_id);
+        if listed {
+            self.set_group_channel_id(m.group_channel_id);
+        }
+        listed
+    }
+
+    /// Applies a server message addressed to this channel or its group: NewMiningJob (own id
+    /// only), NewExtendedMiningJob, SetNewPrevHash, SetTarget, SetExtranoncePrefix (own id
+    /// only, never a group), and SetGroupChannel listing it. Returns whether it applied;
+    /// anything else (CloseChannel included) is left to the caller.
+    pub fn on_message(&mut self, msg: &Message<'_>) -> bool {
+        let own = self.channel_id;
+        match msg {
+            Message::NewMiningJob(m) if m.channel_id == own => self.on_new_mining_job(m),
+            Message::NewExtendedMiningJob(m) if self.is_addressed_by(m.channel_id) => self.on_new_extended_job(m),
+            Message::SetNewPrevHash(m) if self.is_addressed_by(m.channel_id) => self.on_set_new_prev_hash(m),
+            Message::SetTarget(m) if self.is_addressed_by(m.channel_id) => self.on_set_target(m.maximum_target),
+            Message::SetExtranoncePrefix(m) if m.channel_id == own => {
+                self.on_set_extranonce_prefix(m.extranonce_prefix.as_bytes())
+            }
+            Message::SetGroupChannel(m) => return self.on_set_group_channel(m),
+            _ => return false,
+        }
+        true
     }
 
     /// The work to hash with rolled `extranonce` (exactly [`Self::extranonce_size`] bytes;
@@ -170,9 +251,9 @@ impl ClientChannel {
         let (prev_hash, nbits, min_ntime) = self.prev?;
         let (merkle_root, extranonce) = match &job.work {
             JobWork::Standard { merkle_root } => (*merkle_root, Vec::new()),
-            JobWork::Extended { prefix, suffix, merkle_path } => {
+            JobWork::Extended { prefix, suffix, merkle_path, extranonce_prefix } => {
                 let rolled = if self.extranonce_size == 0 { &[][..] } else { extranonce };
-                let coinbase = [&prefix[..], &self.extranonce_prefix, rolled, &suffix[..]].concat();
+                let coinbase = [&prefix[..], extranonce_prefix, rolled, &suffix[..]].concat();
                 (merkle_root(&coinbase, merkle_path), rolled.to_vec())
             }
         };
@@ -185,7 +266,7 @@ impl ClientChannel {
             merkle_root,
             min_ntime,
             nbits,
-            target: self.target,
+            target: job.target,
             extranonce,
         })
     }
@@ -259,6 +340,9 @@ impl ClientChannels {
         if group_id != channel_id {
             self.groups.entry(group_id).or_default().insert(channel_id);
         }
+        if let Some(c) = self.channels.get_mut(&channel_id) {
+            c.set_group_channel_id(group_id);
+        }
     }
 
     /// Removes a channel.
@@ -299,14 +383,12 @@ impl ClientChannels {
     /// SetGroupChannel, CloseChannel) to the channels it addresses; returns their ids (empty
     /// for other messages or unknown ids).
     pub fn on_message(&mut self, msg: &Message<'_>) -> Vec<u32> {
-        let (target, apply): (u32, &dyn Fn(&mut ClientChannel)) = match msg {
-            Message::NewMiningJob(m) => (m.channel_id, &|c| c.on_new_mining_job(m)),
-            Message::NewExtendedMiningJob(m) => (m.channel_id, &|c| c.on_new_extended_job(m)),
-            Message::SetNewPrevHash(m) => (m.channel_id, &|c| c.on_set_new_prev_hash(m)),
-            Message::SetTarget(m) => (m.channel_id, &|c| c.on_set_target(m.maximum_target)),
-            Message::SetExtranoncePrefix(m) if self.channels.contains_key(&m.channel_id) => {
-                (m.channel_id, &|c| c.on_set_extranonce_prefix(m.extranonce_prefix.as_bytes()))
-            }
+        let target = match msg {
+            Message::NewMiningJob(m) => m.channel_id,
+            Message::NewExtendedMiningJob(m) => m.channel_id,
+            Message::SetNewPrevHash(m) => m.channel_id,
+            Message::SetTarget(m) => m.channel_id,
+            Message::SetExtranoncePrefix(m) => m.channel_id,
             Message::SetGroupChannel(m) => {
                 let ids: Vec<u32> = m.channel_ids.iter().filter(|id| self.channels.contains_key(id)).collect();
                 for id in &ids {
@@ -323,12 +405,9 @@ impl ClientChannels {
             }
             _ => return Vec::new(),
         };
-        let ids = self.resolve(target);
-        for id in &ids {
-            if let Some(c) = self.channels.get_mut(id) {
-                apply(c);
-            }
-        }
+        // Each channel decides what reaches it (SetExtranoncePrefix never through a group).
+        let mut ids = self.resolve(target);
+        ids.retain(|id| self.channels.get_mut(id).is_some_and(|c| c.on_message(msg)));
         ids
     }
 }
