@@ -24,6 +24,7 @@ pub mod template;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -48,6 +49,7 @@ pub struct TpHandle {
     authority: AuthorityPublicKey,
     tips: watch::Receiver<TipInfo>,
     solutions: broadcast::Sender<SolutionReport>,
+    above_target: Arc<AtomicU64>,
     node: Option<Arc<KernelSource>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -94,6 +96,7 @@ async fn serve<S: TemplateSource>(
         first_id,
     ));
     let solutions = shared.solutions.clone();
+    let above_target = shared.above_target.clone();
     let fees = manager::FeePolicy { delta_sats: config.fee_delta_sats, interval: config.fee_check_interval };
     let tasks = vec![
         tokio::spawn(manager::run(source.clone(), published, fees, shutdown_rx.clone())),
@@ -110,6 +113,7 @@ async fn serve<S: TemplateSource>(
         authority: identity.authority,
         tips: source.tips(),
         solutions,
+        above_target,
         node: None,
         shutdown,
         tasks,
@@ -149,6 +153,12 @@ impl TpHandle {
     /// Reports of every SubmitSolution received from now on, with the node's verdict.
     pub fn solutions(&self) -> broadcast::Receiver<SolutionReport> {
         self.solutions.subscribe()
+    }
+
+    /// How many SubmitSolutions were turned away because their header hash is above the
+    /// target (no block built, the node not asked); see [`SolutionOutcome::AboveTarget`].
+    pub fn solutions_above_target(&self) -> u64 {
+        self.above_target.load(Ordering::Relaxed)
     }
 
     fn embedded(&self) -> Result<&KernelSource, String> {

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use sv2::codec::{Bytes, Seq, B0_16M};
 use sv2::messages::{
-    CoinbaseOutputConstraints, Protocol, RequestTransactionData, RequestTransactionDataError,
-    RequestTransactionDataSuccess, SetupConnection, SetupConnectionError, SetupConnectionSuccess, SubmitSolution,
+    CoinbaseOutputConstraints, Protocol, RequestExtensions, RequestExtensionsError, RequestTransactionData,
+    RequestTransactionDataError, RequestTransactionDataSuccess, SetupConnection, SetupConnectionError,
+    SetupConnectionSuccess, SubmitSolution,
 };
 use sv2::noise::ServerCredentials;
 use sv2::Message;
@@ -18,7 +19,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-use super::solution;
+use super::solution::{self, NotABlock};
 use super::source::{display_hash, BlockVerdict, SolutionOutcome, SolutionReport, TemplateSource};
 use super::store::{Lookup, Published, TemplateStore};
 use super::template::{Constraints, ServedTemplate, WITNESS_RESERVED_VALUE};
@@ -41,6 +42,8 @@ pub struct Shared<S> {
     pub max_clients: usize,
     /// Every SubmitSolution's outcome, for whoever listens.
     pub solutions: broadcast::Sender<SolutionReport>,
+    /// SubmitSolutions whose header hash missed the target (turned away without a block).
+    pub above_target: Arc<AtomicU64>,
     clients: AtomicUsize,
     next_client: AtomicU64,
 }
@@ -61,8 +64,23 @@ impl<S> Shared<S> {
             limits,
             max_clients,
             solutions: broadcast::channel(64).0,
+            above_target: Arc::new(AtomicU64::new(0)),
             clients: AtomicUsize::new(0),
             next_client: AtomicU64::new(1),
+        }
+    }
+}
+
+/// Unpins a client's templates when its task ends, however it ends.
+struct Pins<'a, S> {
+    shared: &'a Shared<S>,
+    client: u64,
+}
+
+impl<S> Drop for Pins<'_, S> {
+    fn drop(&mut self) {
+        if let Ok(mut store) = self.shared.store.lock() {
+            store.release(self.client);
         }
     }
 }
@@ -123,6 +141,7 @@ async fn client<S: TemplateSource>(
     shared: &Shared<S>,
     published: watch::Receiver<Published>,
 ) {
+    let _pins = Pins { shared, client: id };
     let conn = match Connection::accept(stream, &shared.credentials, shared.limits).await {
         Ok(c) => c,
         Err(e) => {
@@ -196,7 +215,8 @@ impl<S: TemplateSource> Session<'_, S> {
     }
 
     /// SetupConnection, then CoinbaseOutputConstraints: the two messages a client must send
-    /// before it gets templates.
+    /// before it gets templates. RequestExtensions may come between them (where the spec puts
+    /// it) and is answered.
     async fn setup(&mut self) -> Result<(), Ended> {
         let frame = self.conn.read_frame().await?;
         let msg = frame.message().map_err(|e| Ended::Protocol(format!("malformed message: {e}")))?.0;
@@ -204,13 +224,37 @@ impl<S: TemplateSource> Session<'_, S> {
             return Err(Ended::Protocol(format!("expected SetupConnection, got {}", msg.name())));
         };
         self.accept_setup(&s).await?;
-        let frame = self.conn.read_frame().await?;
-        let msg = frame.message().map_err(|e| Ended::Protocol(format!("malformed message: {e}")))?.0;
-        let Message::CoinbaseOutputConstraints(c) = msg else {
-            return Err(Ended::Protocol(format!("expected CoinbaseOutputConstraints, got {}", msg.name())));
+        // The whole setup runs under the handshake deadline, so this loop is bounded in time.
+        loop {
+            let frame = self.conn.read_frame().await?;
+            let msg = frame.message().map_err(|e| Ended::Protocol(format!("malformed message: {e}")))?.0;
+            match msg {
+                Message::RequestExtensions(r) => self.refuse_extensions(r).await?,
+                Message::CoinbaseOutputConstraints(c) => {
+                    self.set_constraints(c);
+                    return Ok(());
+                }
+                other => {
+                    return Err(Ended::Protocol(format!("expected CoinbaseOutputConstraints, got {}", other.name())))
+                }
+            }
+        }
+    }
+
+    /// The TP supports no extension: every one requested is named as unsupported, none is
+    /// required (as the pool answers), and the connection goes on.
+    async fn refuse_extensions(&mut self, r: RequestExtensions<'_>) -> Result<(), Ended> {
+        tracing::debug!(
+            "client #{}: RequestExtensions for {} extensions: none supported",
+            self.id,
+            r.requested_extensions.len()
+        );
+        let reply = RequestExtensionsError {
+            request_id: r.request_id,
+            unsupported_extensions: r.requested_extensions,
+            required_extensions: Seq::EMPTY,
         };
-        self.set_constraints(c);
-        Ok(())
+        Ok(self.conn.send(&Message::RequestExtensionsError(reply)).await?)
     }
 
     async fn accept_setup(&mut self, s: &SetupConnection<'_>) -> Result<(), Ended> {
@@ -277,7 +321,7 @@ impl<S: TemplateSource> Session<'_, S> {
             .store
             .lock()
             .map_err(|_| Ended::Protocol("template store poisoned".into()))?
-            .get_or_build(p, n, after);
+            .get_or_build(self.id, p, n, after);
         self.conn.queue(&Message::NewTemplate(t.new_template(new_tip)))?;
         if new_tip {
             self.conn.queue(&Message::SetNewPrevHashTdp(t.set_new_prev_hash()))?;
@@ -304,6 +348,7 @@ impl<S: TemplateSource> Session<'_, S> {
                 self.send_template(&p).await
             }
             Message::RequestTransactionData(r) => self.transaction_data(r, published).await,
+            Message::RequestExtensions(r) => self.refuse_extensions(r).await,
             Message::SubmitSolution(s) => {
                 self.solution(&s, published).await;
                 Ok(())
@@ -376,9 +421,20 @@ impl<S: TemplateSource> Session<'_, S> {
         };
         let block = match solution::assemble(&t, s) {
             Ok(b) => b,
-            Err(e) => {
+            Err(NotABlock::BadCoinbase(e)) => {
                 tracing::warn!("client #{} {}: bad SubmitSolution for template {}: {e}", self.id, self.peer, t.id);
                 return (None, SolutionOutcome::BadCoinbase(e));
+            }
+            Err(NotABlock::AboveTarget(hash)) => {
+                self.shared.above_target.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "client #{} {}: SubmitSolution for template {}: header hash {} is above the target: ignored",
+                    self.id,
+                    self.peer,
+                    t.id,
+                    display_hash(&hash)
+                );
+                return (None, SolutionOutcome::AboveTarget);
             }
         };
         let hash = display_hash(&block.hash);

@@ -6,6 +6,7 @@ use bitcoin::hashes::Hash as _;
 use bitcoin::Transaction;
 use sv2::channels::coinbase::push_compact_size;
 use sv2::channels::hash::{header_bytes, merkle_root_from_path, sha256d};
+use sv2::channels::target::{hash_meets_target, target_from_nbits};
 use sv2::messages::SubmitSolution;
 
 use super::template::ServedTemplate;
@@ -18,16 +19,31 @@ pub struct AssembledBlock {
     pub hash: [u8; 32],
 }
 
-/// Builds the block a solution completes; fails when the coinbase is not a coinbase
-/// transaction.
-pub fn assemble(t: &ServedTemplate, s: &SubmitSolution<'_>) -> Result<AssembledBlock, String> {
+/// Why no block was built from a solution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotABlock {
+    /// The coinbase is not a coinbase transaction.
+    BadCoinbase(String),
+    /// The header hash (internal byte order) is above the template's target.
+    AboveTarget([u8; 32]),
+}
+
+/// Builds the block a solution completes. The header is hashed and checked against the
+/// template's nbits first, so a solution that is no block costs a coinbase parse and a few
+/// hashes, not a copy of the whole block and a round trip to the node.
+pub fn assemble(t: &ServedTemplate, s: &SubmitSolution<'_>) -> Result<AssembledBlock, NotABlock> {
     let coinbase = s.coinbase_tx.as_bytes();
-    let tx: Transaction = deserialize(coinbase).map_err(|e| format!("coinbase_tx is not a transaction: {e}"))?;
+    let tx: Transaction =
+        deserialize(coinbase).map_err(|e| NotABlock::BadCoinbase(format!("coinbase_tx is not a transaction: {e}")))?;
     if !tx.is_coinbase() {
-        return Err("coinbase_tx does not spend the null outpoint".into());
+        return Err(NotABlock::BadCoinbase("coinbase_tx does not spend the null outpoint".into()));
     }
     let root = merkle_root_from_path(tx.compute_txid().to_byte_array(), &t.merkle_path);
     let header = header_bytes(s.version, &t.base.prev_hash, &root, s.header_timestamp, t.base.bits, s.header_nonce);
+    let hash = sha256d(&header);
+    if !hash_meets_target(&hash, &target_from_nbits(t.base.bits)) {
+        return Err(NotABlock::AboveTarget(hash));
+    }
     let txs = t.txs();
     let mut bytes = Vec::with_capacity(89 + coinbase.len() + txs.iter().map(|x| x.data.len()).sum::<usize>());
     bytes.extend_from_slice(&header);
@@ -36,5 +52,5 @@ pub fn assemble(t: &ServedTemplate, s: &SubmitSolution<'_>) -> Result<AssembledB
     for x in txs {
         bytes.extend_from_slice(&x.data);
     }
-    Ok(AssembledBlock { bytes, hash: sha256d(&header) })
+    Ok(AssembledBlock { bytes, hash })
 }

@@ -67,6 +67,9 @@ pub enum SolutionOutcome {
     UnknownTemplate,
     /// The coinbase is not a coinbase transaction; no block was built.
     BadCoinbase(String),
+    /// The header's hash is above the target its nbits encode; no block was built and the node
+    /// was not asked.
+    AboveTarget,
     /// The node could not be asked.
     NodeError(String),
 }
