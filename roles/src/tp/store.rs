@@ -99,7 +99,13 @@ impl TemplateStore {
         let t = match reuse {
             Some(t) if t.id > after => t,
             _ => {
-                let t = Arc::new(ServedTemplate::build(self.next_id, p.template.clone(), tx_count));
+                // Same content under a new id: copy it rather than hash every transaction again
+                // (a client changing its constraints back and forth would make us do that).
+                let built = match reuse {
+                    Some(t) => ServedTemplate { id: self.next_id, ..(*t).clone() },
+                    None => ServedTemplate::build(self.next_id, p.template.clone(), tx_count),
+                };
+                let t = Arc::new(built);
                 self.next_id += 1;
                 self.by_id.insert(t.id, Entry { template: t.clone(), key, pins: 0 });
                 self.shared.insert(key, t.id);
@@ -251,7 +257,13 @@ mod tests {
         assert_eq!(a.id, 100);
         assert_eq!(s.get_or_build(1, &p, 0, 0).id, 100);
         // A client that already saw id 100 gets a fresh one for the same content.
-        assert_eq!(s.get_or_build(1, &p, 0, 100).id, 101);
+        let b = s.get_or_build(1, &p, 0, 100);
+        assert_eq!(b.id, 101);
+        assert_eq!(
+            (b.tx_count, &b.merkle_path, &b.coinbase_outputs),
+            (a.tx_count, &a.merkle_path, &a.coinbase_outputs)
+        );
+        assert!(Arc::ptr_eq(&a.base, &b.base));
         assert!(matches!(s.lookup(100, &[1; 32]), Lookup::Current(_)));
         assert!(matches!(s.lookup(100, &[2; 32]), Lookup::Stale(_)));
         assert!(matches!(s.lookup(7, &[1; 32]), Lookup::NotFound));

@@ -166,7 +166,7 @@ impl BlockTemplate {
 
 /// A template as served to clients: an id, and the first `tx_count` transactions of its
 /// source template.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ServedTemplate {
     /// The template id (strictly increasing over the server's life).
     pub id: u64,
