@@ -1070,6 +1070,10 @@ pub(crate) mod ffi {
         fn on_set_new_prev_hash(self: &mut ClientChannelImpl, m: &SetNewPrevHash);
         fn on_set_target(self: &mut ClientChannelImpl, m: &SetTarget);
         fn on_set_extranonce_prefix(self: &mut ClientChannelImpl, m: &SetExtranoncePrefix);
+        fn on_set_group_channel(self: &mut ClientChannelImpl, m: &SetGroupChannel) -> bool;
+        fn set_group_channel_id(self: &mut ClientChannelImpl, group_channel_id: u32);
+        fn group_channel_id(self: &ClientChannelImpl, out: &mut u32) -> bool;
+        fn is_addressed_by(self: &ClientChannelImpl, id: u32) -> bool;
         fn work(self: &ClientChannelImpl, extranonce: &[u8], out: &mut Work) -> Result<bool>;
         fn submit_standard(
             self: &ClientChannelImpl,

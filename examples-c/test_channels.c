@@ -331,8 +331,15 @@ static void channel_against_client(bool extended) {
     EXPECT(sv2_target_for_hashrate((double)1e12f, 6, easy, want), OK);
     EXPECT_TRUE(memcmp(out.body.set_target.maximum_target, want, 32) == 0);
     to_miner(&n, client, &out);
+    /* The job being mined keeps its target, on both sides; the next job has the new one. */
     EXPECT(sv2_client_channel_work(client, ROLLED, extended ? 6 : 0, &w), OK);
-    EXPECT_TRUE(memcmp(w.target, want, 32) == 0);
+    EXPECT_TRUE(memcmp(w.target, share_target, 32) == 0);
+    sv2_message t3 = new_template(3, false);
+    job = from_tp(&n, f, &t3);
+    EXPECT(sv2_server_channel_add_job(ch, f, job.job_id, job.min_ntime, &out), OK);
+    to_miner(&n, client, &out);
+    EXPECT(sv2_client_channel_work(client, ROLLED, extended ? 6 : 0, &w), OK);
+    EXPECT_TRUE(w.job_id == job.job_id && memcmp(w.target, want, 32) == 0);
     EXPECT(sv2_server_channel_target(ch, now_target), OK);
     EXPECT_TRUE(memcmp(now_target, want, 32) == 0);
     EXPECT(sv2_server_channel_update(ch, &got, 100, &out), SV2_RESULT_NOT_FOUND);
@@ -348,9 +355,17 @@ static void channel_against_client(bool extended) {
     /* Vardiff: a window without shares makes the target easier. */
     EXPECT(sv2_server_channel_retarget(ch, 101, &out), SV2_RESULT_NOT_FOUND);
     EXPECT(sv2_server_channel_retarget(ch, 200, &out), OK);
+    uint8_t easier[32];
+    memcpy(easier, out.body.set_target.maximum_target, 32);
     to_miner(&n, client, &out);
     EXPECT(sv2_client_channel_work(client, ROLLED, extended ? 6 : 0, &w), OK);
-    EXPECT_TRUE(memcmp(w.target, want, 32) != 0 && memcmp(w.target, out.body.set_target.maximum_target, 32) == 0);
+    EXPECT_TRUE(memcmp(w.target, want, 32) == 0);
+    sv2_message t4 = new_template(4, false);
+    job = from_tp(&n, f, &t4);
+    EXPECT(sv2_server_channel_add_job(ch, f, job.job_id, job.min_ntime, &out), OK);
+    to_miner(&n, client, &out);
+    EXPECT(sv2_client_channel_work(client, ROLLED, extended ? 6 : 0, &w), OK);
+    EXPECT_TRUE(memcmp(w.target, want, 32) != 0 && memcmp(w.target, easier, 32) == 0);
 
     sv2_server_channel_free(ch);
     sv2_client_channel_free(client);
@@ -448,6 +463,89 @@ static void group_channels(void) {
     sv2_client_channel_free(ca);
     sv2_client_channel_free(cb);
     sv2_job_factory_free(f);
+}
+
+/* A group whose connection did not set REQUIRES_STANDARD_JOBS: one NewExtendedMiningJob and one
+ * SetNewPrevHash to the group id reach every member. The standard member's client learns its
+ * group from OpenStandardMiningChannel.Success (sv2_client_channel_set_group) or from
+ * SetGroupChannel, builds the merkle root with its own prefix, and its shares are accepted. */
+static void broadcast_group(void) {
+    net n = net_new();
+    sv2_job_factory *f = NULL;
+    sv2_group_channel *g = NULL;
+    sv2_server_channel *a = NULL, *b = NULL;
+    sv2_client_channel *ca = NULL, *cb = NULL, *cc = NULL;
+    sv2_message msgs[3], m;
+    sv2_accepted_share acc;
+    sv2_work w;
+    size_t count = 0;
+    uint32_t group = 0;
+    uint8_t pa[8] = {0, 1}, pb[2] = {0, 2};
+    EXPECT(sv2_job_factory_new(SCRIPT, 1, NULL, 0, 8, true, &f), OK);
+    EXPECT(sv2_group_channel_new(10, false, &g), OK);
+    sv2_server_channel_params p;
+    memset(&p, 0, sizeof p);
+    p.channel_id = 2;
+    p.user_identity = cstr("bob");
+    p.extranonce_prefix = (sv2_bytes){pa, 8};
+    memcpy(p.target, share_target, 32);
+    memcpy(p.max_target, easy, 32);
+    p.shares_per_minute = 6;
+    p.vardiff_window_secs = 60;
+    EXPECT(sv2_server_channel_new(&p, 0, &a), OK);
+    p.channel_id = 3;
+    p.extended = true;
+    p.extranonce_size = 6;
+    p.extranonce_prefix = (sv2_bytes){pb, 2};
+    EXPECT(sv2_server_channel_new(&p, 0, &b), OK);
+    EXPECT(sv2_group_channel_add(g, &a), OK);
+    EXPECT(sv2_group_channel_add(g, &b), OK);
+    EXPECT(sv2_client_channel_new_standard(2, share_target, pa, 8, true, &ca), OK);
+    EXPECT(sv2_client_channel_new_extended(3, share_target, pb, 2, 6, &cb), OK);
+    EXPECT(sv2_client_channel_new_standard(2, share_target, pa, 8, true, &cc), OK);
+    EXPECT(sv2_client_channel_group(ca, &group), SV2_RESULT_NOT_FOUND);
+    EXPECT(sv2_client_channel_set_group(ca, 10), OK);
+    EXPECT(sv2_client_channel_set_group(cb, 10), OK);
+    EXPECT(sv2_client_channel_group(ca, &group), OK);
+    EXPECT_TRUE(group == 10);
+    uint32_t ids[2] = {2, 3};
+    memset(&m, 0, sizeof m);
+    m.msg_type = SV2_MSG_SET_GROUP_CHANNEL;
+    m.body.set_group_channel.group_channel_id = 10;
+    m.body.set_group_channel.channel_ids = (sv2_u32_list){ids, NULL, 2};
+    to_miner(&n, cc, &m);
+    EXPECT(sv2_client_channel_group(cc, &group), OK);
+    EXPECT_TRUE(group == 10);
+
+    sv2_template_job j;
+    m = new_template(1, true);
+    EXPECT(sv2_job_factory_handle(f, &m, &j), OK);
+    EXPECT(sv2_group_channel_add_job(g, f, j.job_id, j.min_ntime, msgs, 3, &count), OK);
+    /* One job to the group for the standard member, one to the extended member. */
+    EXPECT_TRUE(count == 2 && msgs[0].msg_type == SV2_MSG_NEW_EXTENDED_MINING_JOB &&
+                msgs[0].body.new_extended_mining_job.channel_id == 10 &&
+                msgs[1].body.new_extended_mining_job.channel_id == 3);
+    sv2_client_channel *clients[3] = {ca, cb, cc};
+    for (size_t i = 0; i < count; i++)
+        for (int c = 0; c < 3; c++) to_miner(&n, clients[c], &msgs[i]);
+    m = prev_hash_tdp(1, HARD);
+    EXPECT(sv2_job_factory_handle(f, &m, &j), OK);
+    EXPECT(sv2_group_channel_activate(g, f, msgs, 3, &count), OK);
+    EXPECT_TRUE(count >= 1 && msgs[0].body.set_new_prev_hash.channel_id == 10);
+    for (size_t i = 0; i < count; i++)
+        for (int c = 0; c < 3; c++) to_miner(&n, clients[c], &msgs[i]);
+    m = make_share(ca, 2, false, 1, 0, true, &w);
+    EXPECT(sv2_group_channel_validate(g, &m, NOW, &acc), OK);
+    m = make_share(cc, 2, false, 2, 0, true, &w);
+    EXPECT_TRUE(w.job_id == j.job_id);
+    m = make_share(cb, 3, true, 1, 0, true, &w);
+    EXPECT(sv2_group_channel_validate(g, &m, NOW, &acc), OK);
+    sv2_group_channel_free(g);
+    sv2_client_channel_free(ca);
+    sv2_client_channel_free(cb);
+    sv2_client_channel_free(cc);
+    sv2_job_factory_free(f);
+    net_free(&n);
 }
 
 /* Prefixes never repeat, and running out is an error that uses nothing. */
@@ -657,6 +755,7 @@ int main(void) {
     channel_against_client(false);
     channel_against_client(true);
     group_channels();
+    broadcast_group();
     extranonce_allocation();
     null_and_garbage();
     if (failures) {

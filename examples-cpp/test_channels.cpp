@@ -393,6 +393,19 @@ void group_channels() {
     shared.add(std::move(back));
     jobs = shared.add_job(f, f.jobs().at(0).job_id, std::nullopt);
     CHECK(jobs.size() == 1 && std::get<sv2::NewExtendedMiningJob>(jobs[0]).channel_id == 10);
+    // The member's client, told its group, mines that job with its own extranonce prefix once
+    // the group's SetNewPrevHash activates it, and the pool accepts its share.
+    sv2::ClientChannel member = sv2::ClientChannel::standard(2, share_target(), pa, true);
+    CHECK(!member.group_channel_id() && !member.handle(jobs.at(0)));
+    member.set_group_channel_id(10);
+    CHECK(member.group_channel_id() == std::optional<std::uint32_t>(10));
+    CHECK(member.handle(jobs.at(0)));
+    prevs = shared.activate(f);
+    CHECK(prevs.size() == 1 && prevs.at(0).channel_id == 10 && member.handle(prevs.at(0)));
+    CHECK(member.work().has_value());
+    // (A rolled version bit: ca's share on the same work and tip was already credited.)
+    CHECK(shared.validate(make_share(member, false, 2, 1u << 6, true, w), NOW).accepted());
+    CHECK(member.handle(sv2::SetGroupChannel{11, {2}}) && member.group_channel_id() == std::optional<std::uint32_t>(11));
 }
 
 void factory_allocator_and_bad_input() {

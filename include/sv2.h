@@ -1128,7 +1128,8 @@ typedef struct sv2_work {
   uint32_t min_ntime;
   // Compact network target.
   uint32_t nbits;
-  // Share target (little-endian 256-bit).
+  // Share target of this job (little-endian 256-bit): the channel's when the job arrived,
+  // or the last SetTarget before a future job was activated.
   uint8_t target[32];
 } sv2_work;
 
@@ -1693,13 +1694,33 @@ enum sv2_result sv2_client_channel_new_extended(uint32_t channel_id,
                                                 uint16_t extranonce_size,
                                                 struct sv2_client_channel **out);
 
-// Feeds a received message. Job, previous-hash, target and extranonce-prefix messages for
-// this channel update it; any other message is ignored (SV2_RESULT_OK).
+// Feeds a received message. Job, previous-hash and target messages for this channel or its
+// group, SetExtranoncePrefix for this channel, and SetGroupChannel listing it update it; any
+// other message is ignored (SV2_RESULT_OK), CloseChannel included: compare its id with the
+// channel's and with sv2_client_channel_group().
 //
 // # Safety
 // `channel` and `msg` are valid; the message's views are valid during the call.
 enum sv2_result sv2_client_channel_handle(struct sv2_client_channel *channel,
                                           const struct sv2_message *msg);
+
+// Puts the channel in group `group_channel_id` (the group_channel_id of
+// OpenStandardMiningChannel.Success or OpenExtendedMiningChannel.Success), so that jobs,
+// previous hashes and targets sent to the group reach it. A standard channel builds the
+// merkle root of a group's NewExtendedMiningJob with its own extranonce prefix. The
+// channel's own id means no group.
+//
+// # Safety
+// `channel` is valid.
+enum sv2_result sv2_client_channel_set_group(struct sv2_client_channel *channel,
+                                             uint32_t group_channel_id);
+
+// The channel's group id into `out`, or SV2_RESULT_NOT_FOUND (nothing written) when it is in
+// no group but its own.
+//
+// # Safety
+// `channel` and `out` are valid.
+enum sv2_result sv2_client_channel_group(const struct sv2_client_channel *channel, uint32_t *out);
 
 // The work to hash now, with `extranonce` rolled (exactly the channel's extranonce size;
 // ignored for standard channels). SV2_RESULT_NEED_MORE_DATA until a job is active.

@@ -8,7 +8,7 @@ use sv2::codec::{Bytes, Seq};
 use sv2::messages as core;
 
 use crate::bridge::ffi::{
-    ErrorCode, NewExtendedMiningJob, NewMiningJob, SetExtranoncePrefix, SetNewPrevHash, SetTarget,
+    ErrorCode, NewExtendedMiningJob, NewMiningJob, SetExtranoncePrefix, SetGroupChannel, SetNewPrevHash, SetTarget,
     SubmitSharesExtended, SubmitSharesStandard, Work,
 };
 use crate::error::{guard, Error};
@@ -106,6 +106,28 @@ impl ClientChannelImpl {
 
     pub(crate) fn on_set_extranonce_prefix(&mut self, m: &SetExtranoncePrefix) {
         self.0.on_set_extranonce_prefix(&m.extranonce_prefix);
+    }
+
+    /// Joins the group when SetGroupChannel lists this channel; whether it did.
+    pub(crate) fn on_set_group_channel(&mut self, m: &SetGroupChannel) -> bool {
+        let listed = m.channel_ids.contains(&self.0.channel_id());
+        if listed {
+            self.0.set_group_channel_id(m.group_channel_id);
+        }
+        listed
+    }
+
+    pub(crate) fn set_group_channel_id(&mut self, group_channel_id: u32) {
+        self.0.set_group_channel_id(group_channel_id);
+    }
+
+    /// The group id into `out`, or false when the channel is in no group but its own.
+    pub(crate) fn group_channel_id(&self, out: &mut u32) -> bool {
+        self.0.group_channel_id().map(|g| *out = g).is_some()
+    }
+
+    pub(crate) fn is_addressed_by(&self, id: u32) -> bool {
+        self.0.is_addressed_by(id)
     }
 
     /// The work to hash with `extranonce` rolled; false until a job is active.

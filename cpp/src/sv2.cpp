@@ -193,20 +193,30 @@ std::vector<std::uint8_t> Session::take_output() {
 
 bool ClientChannel::handle(const Message &m) {
     const std::uint32_t id = impl_->channel_id();
+    // A group's NewExtendedMiningJob, SetNewPrevHash and SetTarget reach every member; a
+    // NewMiningJob and SetExtranoncePrefix are only ever for the channel itself.
     if (auto *job = std::get_if<NewMiningJob>(&m); job && job->channel_id == id) {
         impl_->on_new_mining_job(*job);
-    } else if (auto *ext = std::get_if<NewExtendedMiningJob>(&m); ext && ext->channel_id == id) {
+    } else if (auto *ext = std::get_if<NewExtendedMiningJob>(&m); ext && impl_->is_addressed_by(ext->channel_id)) {
         guarded([&] { impl_->on_new_extended_job(*ext); });
-    } else if (auto *prev = std::get_if<SetNewPrevHash>(&m); prev && prev->channel_id == id) {
+    } else if (auto *prev = std::get_if<SetNewPrevHash>(&m); prev && impl_->is_addressed_by(prev->channel_id)) {
         impl_->on_set_new_prev_hash(*prev);
-    } else if (auto *target = std::get_if<SetTarget>(&m); target && target->channel_id == id) {
+    } else if (auto *target = std::get_if<SetTarget>(&m); target && impl_->is_addressed_by(target->channel_id)) {
         impl_->on_set_target(*target);
     } else if (auto *prefix = std::get_if<SetExtranoncePrefix>(&m); prefix && prefix->channel_id == id) {
         impl_->on_set_extranonce_prefix(*prefix);
+    } else if (auto *group = std::get_if<SetGroupChannel>(&m)) {
+        return impl_->on_set_group_channel(*group);
     } else {
         return false;
     }
     return true;
+}
+
+std::optional<std::uint32_t> ClientChannel::group_channel_id() const noexcept {
+    std::uint32_t group = 0;
+    if (!impl_->group_channel_id(group)) return std::nullopt;
+    return group;
 }
 
 std::optional<Work> ClientChannel::work_slice(rust::Slice<const std::uint8_t> extranonce) const {

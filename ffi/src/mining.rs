@@ -4,7 +4,6 @@
 use sv2::channels::client::ClientChannel;
 use sv2::channels::hash::{header_bytes, sha256d};
 use sv2::channels::target::hash_meets_target;
-use sv2::Message;
 
 use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void};
 use crate::messages::{message_to_rust, sv2_message};
@@ -31,7 +30,8 @@ pub struct sv2_work {
     pub min_ntime: u32,
     /// Compact network target.
     pub nbits: u32,
-    /// Share target (little-endian 256-bit).
+    /// Share target of this job (little-endian 256-bit): the channel's when the job arrived,
+    /// or the last SetTarget before a future job was activated.
     pub target: [u8; 32],
 }
 
@@ -78,8 +78,10 @@ pub unsafe extern "C" fn sv2_client_channel_new_extended(
     })
 }
 
-/// Feeds a received message. Job, previous-hash, target and extranonce-prefix messages for
-/// this channel update it; any other message is ignored (SV2_RESULT_OK).
+/// Feeds a received message. Job, previous-hash and target messages for this channel or its
+/// group, SetExtranoncePrefix for this channel, and SetGroupChannel listing it update it; any
+/// other message is ignored (SV2_RESULT_OK), CloseChannel included: compare its id with the
+/// channel's and with sv2_client_channel_group().
 ///
 /// # Safety
 /// `channel` and `msg` are valid; the message's views are valid during the call.
@@ -90,17 +92,40 @@ pub unsafe extern "C" fn sv2_client_channel_handle(
 ) -> sv2_result {
     guard(|| {
         let ch = &mut arg_mut(channel)?.0;
-        let id = ch.channel_id();
-        match message_to_rust(msg)? {
-            Message::NewMiningJob(m) if m.channel_id == id => ch.on_new_mining_job(&m),
-            Message::NewExtendedMiningJob(m) if m.channel_id == id => ch.on_new_extended_job(&m),
-            Message::SetNewPrevHash(m) if m.channel_id == id => ch.on_set_new_prev_hash(&m),
-            Message::SetTarget(m) if m.channel_id == id => ch.on_set_target(m.maximum_target),
-            Message::SetExtranoncePrefix(m) if m.channel_id == id => {
-                ch.on_set_extranonce_prefix(m.extranonce_prefix.as_bytes())
-            }
-            _ => {}
-        }
+        ch.on_message(&message_to_rust(msg)?);
+        Ok(())
+    })
+}
+
+/// Puts the channel in group `group_channel_id` (the group_channel_id of
+/// OpenStandardMiningChannel.Success or OpenExtendedMiningChannel.Success), so that jobs,
+/// previous hashes and targets sent to the group reach it. A standard channel builds the
+/// merkle root of a group's NewExtendedMiningJob with its own extranonce prefix. The
+/// channel's own id means no group.
+///
+/// # Safety
+/// `channel` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_client_channel_set_group(
+    channel: *mut sv2_client_channel,
+    group_channel_id: u32,
+) -> sv2_result {
+    guard(|| {
+        arg_mut(channel)?.0.set_group_channel_id(group_channel_id);
+        Ok(())
+    })
+}
+
+/// The channel's group id into `out`, or SV2_RESULT_NOT_FOUND (nothing written) when it is in
+/// no group but its own.
+///
+/// # Safety
+/// `channel` and `out` are valid.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_client_channel_group(channel: *const sv2_client_channel, out: *mut u32) -> sv2_result {
+    guard(|| {
+        let (ch, out) = (&arg(channel)?.0, arg_mut(out)?);
+        *out = ch.group_channel_id().ok_or(sv2_result::NotFound)?;
         Ok(())
     })
 }

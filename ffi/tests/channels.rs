@@ -470,8 +470,15 @@ fn targets_follow_set_target_update_channel_and_vardiff() {
         let harder = out.body.set_target.maximum_target;
         assert!(harder.iter().rev().lt(easier.iter().rev()));
         feed(client, &out);
+        // The job being mined keeps its target, as the server validates it; the next job has
+        // the harder one.
         assert_eq!(sv2_client_channel_work(client, null(), 0, &mut w), OK);
-        assert_eq!(w.target, harder);
+        assert_eq!(w.target, easier);
+        let job = pool.handle(&new_template(3, false));
+        assert_eq!(sv2_server_channel_add_job(ch, pool.factory, job.job_id, job.min_ntime, &mut out), OK);
+        feed(client, &out);
+        assert_eq!(sv2_client_channel_work(client, null(), 0, &mut w), OK);
+        assert_eq!((w.job_id, w.target), (job.job_id, harder));
         // A silent window makes it easier again.
         assert_eq!(sv2_server_channel_retarget(ch, 200, &mut out), OK);
         assert!(out.body.set_target.maximum_target.iter().rev().gt(harder.iter().rev()));

@@ -79,12 +79,18 @@ fn standard_channel_follows_its_jobs() {
     assert_eq!(unsafe { sv2_sha256d(b"abc".as_ptr(), 3, d.as_mut_ptr()) }, OK);
     assert_eq!(d, sha256d(b"abc"));
 
-    // SetTarget for the channel changes the share target.
+    // SetTarget for the channel changes the share target of later jobs; the active job keeps
+    // the target it arrived with, as the server validates it.
     let mut m = msg(SV2_MSG_SET_TARGET);
     m.body.set_target = sv2_set_target { channel_id: 7, maximum_target: [0x0f; 32] };
     assert_eq!(unsafe { sv2_client_channel_handle(ch, &m) }, OK);
     assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, OK);
-    assert_eq!(w.target, [0x0f; 32]);
+    assert_eq!(w.target, target);
+    let mut active = new_job(7, 4, 0xcc);
+    active.body.new_mining_job.min_ntime = sv2_option_u32 { present: true, value: 1_700_000_001 };
+    assert_eq!(unsafe { sv2_client_channel_handle(ch, &active) }, OK);
+    assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, OK);
+    assert_eq!((w.job_id, w.target), (4, [0x0f; 32]));
 
     // Messages that are not for a channel are ignored; unknown ids are refused.
     assert_eq!(unsafe { sv2_client_channel_handle(ch, &msg(SV2_MSG_SUBMIT_SHARES_STANDARD)) }, OK);
@@ -119,5 +125,68 @@ fn extended_channel_builds_the_merkle_root_from_the_extranonce() {
     // With an empty merkle path the root is the coinbase txid.
     assert_eq!(w.merkle_root, sha256d(&coinbase));
     assert_eq!(w.version_mask, 0);
+    unsafe { sv2_client_channel_free(ch) };
+}
+
+fn group_job(group_id: u32, job_id: u32, cb_prefix: &[u8], cb_suffix: &[u8]) -> sv2_message {
+    let mut m = msg(SV2_MSG_NEW_EXTENDED_MINING_JOB);
+    m.body.new_extended_mining_job = sv2_new_extended_mining_job {
+        channel_id: group_id,
+        job_id,
+        min_ntime: sv2_option_u32 { present: false, value: 0 },
+        version: 0x2000_0000,
+        version_rolling_allowed: true,
+        merkle_path: sv2_u256_list { data: null(), count: 0 },
+        coinbase_tx_prefix: sv2_bytes { data: cb_prefix.as_ptr(), len: cb_prefix.len() },
+        coinbase_tx_suffix: sv2_bytes { data: cb_suffix.as_ptr(), len: cb_suffix.len() },
+    };
+    m
+}
+
+#[test]
+fn a_standard_channel_mines_the_jobs_sent_to_its_group() {
+    let prefix = [5u8, 6, 7, 8];
+    let (cb_prefix, cb_suffix) = ([0x10u8; 41], [0x20u8; 30]);
+    let mut w = unsafe { std::mem::zeroed::<sv2_work>() };
+
+    // Told its group by SetGroupChannel.
+    let mut ch = null_mut();
+    assert_eq!(
+        unsafe { sv2_client_channel_new_standard(7, [0xff; 32].as_ptr(), prefix.as_ptr(), 4, true, &mut ch) },
+        OK
+    );
+    let ids = [3u32, 7];
+    let mut set_group = msg(SV2_MSG_SET_GROUP_CHANNEL);
+    set_group.body.set_group_channel = sv2_set_group_channel {
+        group_channel_id: 100,
+        channel_ids: sv2_u32_list { items: ids.as_ptr(), wire: null(), count: 2 },
+    };
+    for m in [set_group, group_job(100, 1, &cb_prefix, &cb_suffix), prev_hash(100, 1)] {
+        assert_eq!(unsafe { sv2_client_channel_handle(ch, &m) }, OK);
+    }
+    assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, OK, "the group's job reached the channel");
+    // The standard channel's merkle root comes from its own prefix.
+    assert_eq!((w.job_id, w.merkle_root), (1, sha256d(&[&cb_prefix[..], &prefix, &cb_suffix].concat())));
+    let mut group = 0;
+    assert_eq!(unsafe { sv2_client_channel_group(ch, &mut group) }, OK);
+    assert_eq!(group, 100);
+    unsafe { sv2_client_channel_free(ch) };
+
+    // Told its group from OpenStandardMiningChannel.Success.group_channel_id.
+    let mut ch = null_mut();
+    assert_eq!(
+        unsafe { sv2_client_channel_new_standard(7, [0xff; 32].as_ptr(), prefix.as_ptr(), 4, true, &mut ch) },
+        OK
+    );
+    assert_eq!(unsafe { sv2_client_channel_group(ch, &mut group) }, sv2_result::NotFound);
+    assert_eq!(unsafe { sv2_client_channel_set_group(ch, 100) }, OK);
+    for m in [group_job(100, 2, &cb_prefix, &cb_suffix), group_job(101, 3, &cb_prefix, &cb_suffix), prev_hash(100, 2)] {
+        assert_eq!(unsafe { sv2_client_channel_handle(ch, &m) }, OK);
+    }
+    assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, OK);
+    assert_eq!(w.job_id, 2);
+    // Its own id still means no group.
+    assert_eq!(unsafe { sv2_client_channel_set_group(ch, 7) }, OK);
+    assert_eq!(unsafe { sv2_client_channel_group(ch, &mut group) }, sv2_result::NotFound);
     unsafe { sv2_client_channel_free(ch) };
 }

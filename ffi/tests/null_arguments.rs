@@ -193,6 +193,12 @@ fn every_function_refuses_null() {
         assert_eq!(sv2_client_channel_new_extended(1, k32.as_ptr(), null(), 0, 4, &mut ch), OK);
         assert_eq!(sv2_client_channel_handle(null_mut(), &msg), NULL);
         assert_eq!(sv2_client_channel_handle(ch, null()), NULL);
+        assert_eq!(sv2_client_channel_set_group(null_mut(), 9), NULL);
+        let mut group = 7u32;
+        assert_eq!(sv2_client_channel_group(null(), &mut group), NULL);
+        assert_eq!(sv2_client_channel_group(ch, null_mut()), NULL);
+        assert_eq!(sv2_client_channel_group(ch, &mut group), sv2_result::NotFound);
+        assert_eq!(group, 7);
         let mut w = std::mem::zeroed::<sv2_work>();
         assert_eq!(sv2_client_channel_work(null(), buf.as_ptr(), 4, &mut w), NULL);
         assert_eq!(sv2_client_channel_work(ch, null(), 4, &mut w), NULL);

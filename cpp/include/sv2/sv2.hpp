@@ -271,11 +271,21 @@ public:
     std::uint32_t channel_id() const noexcept { return impl_->channel_id(); }
     /// Bytes of extranonce the client rolls (0 on standard channels).
     std::size_t extranonce_size() const noexcept { return impl_->extranonce_size(); }
-    /// The current share target.
+    /// The share target for jobs received from now on. The active job keeps the target in
+    /// force when it arrived (Work::target); SetTarget also reaches future jobs not yet active.
     Bytes32 target() const noexcept { return impl_->target(); }
+    /// Puts the channel in group `group_channel_id` (OpenStandardMiningChannelSuccess's or
+    /// OpenExtendedMiningChannelSuccess's group_channel_id), so that jobs, previous hashes and
+    /// targets sent to the group reach it; a standard channel builds a group job's merkle root
+    /// with its own extranonce prefix. The channel's own id means no group.
+    void set_group_channel_id(std::uint32_t group_channel_id) noexcept { impl_->set_group_channel_id(group_channel_id); }
+    /// The channel's group, or nullopt when it is in no group but its own.
+    std::optional<std::uint32_t> group_channel_id() const noexcept;
 
-    /// Applies a NewMiningJob, NewExtendedMiningJob, SetNewPrevHash, SetTarget or
-    /// SetExtranoncePrefix addressed to this channel and returns true; ignores anything else.
+    /// Applies a NewMiningJob or SetExtranoncePrefix addressed to this channel, a
+    /// NewExtendedMiningJob, SetNewPrevHash or SetTarget addressed to it or its group, or a
+    /// SetGroupChannel listing it, and returns true; ignores anything else (CloseChannel
+    /// included: compare its id with channel_id() and group_channel_id()).
     bool handle(const Message &m);
     /// The work to hash now with `extranonce` rolled (exactly extranonce_size() bytes; ignored
     /// on standard channels), or nullopt until a job is active. Throws sv2::Error
