@@ -63,6 +63,9 @@ int main(int argc, char **argv) {
         channel_id = ok->channel_id;
         TRY(sv2_client_channel_new_standard(ok->channel_id, ok->target, ok->extranonce_prefix.data,
                                             ok->extranonce_prefix.len, rolling, &ch));
+        /* Jobs for the group reach the channel too (a server may send them when
+         * REQUIRES_STANDARD_JOBS is not set). */
+        TRY(sv2_client_channel_set_group(ch, ok->group_channel_id));
     }
 
     /* Follow messages until a job is active. */

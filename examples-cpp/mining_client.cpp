@@ -65,6 +65,9 @@ int main(int argc, char **argv) {
         if (open == nullptr) throw std::runtime_error("expected OpenStandardMiningChannelSuccess");
         sv2::ClientChannel ch = sv2::ClientChannel::standard(open->channel_id, open->target,
                                                              sv2::to_vector(open->extranonce_prefix), rolling);
+        // Jobs for the group reach the channel too (a server may send them when
+        // REQUIRES_STANDARD_JOBS is not set).
+        ch.set_group_channel_id(open->group_channel_id);
 
         // Follow messages until a job is active.
         std::optional<sv2::Work> w;

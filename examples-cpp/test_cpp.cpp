@@ -443,13 +443,20 @@ void test_extended_channel() {
     too_long.extranonce = sv2::to_rust_vec(std::vector<std::uint8_t>(33));
     CHECK_THROWS(TooLong, ch.submit_extended(too_long, 1, 2, 3, 4));
 
-    // A new prefix changes the coinbase, and so the merkle root.
+    // A new prefix applies to jobs sent after it: the job being mined keeps its coinbase, the
+    // next job's coinbase, and so its merkle root, changes.
     sv2::SetExtranoncePrefix p{};
     p.channel_id = 3;
     p.extranonce_prefix = {0xcc, 0xdd};
     CHECK(ch.handle(p));
     std::optional<sv2::Work> w2 = ch.work(rolled);
-    CHECK(w2.has_value() && w2->merkle_root != w->merkle_root);
+    CHECK(w2.has_value() && w2->merkle_root == w->merkle_root);
+    job.job_id = 12;
+    job.min_ntime.has_value = true;
+    job.min_ntime.value = 1;
+    CHECK(ch.handle(job));
+    w2 = ch.work(rolled);
+    CHECK(w2.has_value() && w2->job_id == 12 && w2->merkle_root != w->merkle_root);
 }
 
 } // namespace
