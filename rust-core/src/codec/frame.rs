@@ -1,6 +1,6 @@
 //! The 6-byte frame header and whole frames.
 
-use super::tlv::{Tlv, TlvList};
+use super::tlv::{Tlv, TlvList, TLV_VALUE_MAX};
 use super::wire::{Encode, Writer};
 use super::CodecError;
 use crate::messages::Message;
@@ -33,7 +33,18 @@ impl FrameHeader {
         }
     }
 
-    /// The 6 header bytes.
+    /// The 6 header bytes, or [`CodecError::TooLong`] when `msg_length` does not fit the U24
+    /// length field (over [`MAX_PAYLOAD_LEN`]). Every encoding path uses this.
+    pub fn try_to_bytes(&self) -> Result<[u8; HEADER_LEN], CodecError> {
+        let len = self.msg_length as usize;
+        if len > MAX_PAYLOAD_LEN {
+            return Err(CodecError::TooLong { len, max: MAX_PAYLOAD_LEN });
+        }
+        Ok(self.to_bytes())
+    }
+
+    /// The 6 header bytes of a header whose `msg_length` fits the U24 field (a decoded one, or
+    /// one checked with [`Self::try_to_bytes`]); a longer length loses its high bits.
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let e = self.extension_type.to_le_bytes();
         let l = self.msg_length.to_le_bytes();
@@ -90,15 +101,20 @@ pub fn frame_len(msg: &Message<'_>, tlvs: &[Tlv<'_>]) -> usize {
 }
 
 /// Writes header, message and TLV records into the front of `out`; returns the length.
-/// Fails with [`CodecError::BufferTooSmall`] (nothing written) when `out` is too short.
+/// Fails, with nothing written, with [`CodecError::TooLong`] when a TLV value is over 65 535
+/// bytes or the payload over [`MAX_PAYLOAD_LEN`] (their length fields cannot hold them), and
+/// with [`CodecError::BufferTooSmall`] when `out` is too short.
 pub fn encode_frame(msg: &Message<'_>, tlvs: &[Tlv<'_>], out: &mut [u8]) -> Result<usize, CodecError> {
+    if let Some(t) = tlvs.iter().find(|t| t.value.len() > TLV_VALUE_MAX) {
+        return Err(CodecError::TooLong { len: t.value.len(), max: TLV_VALUE_MAX });
+    }
     let needed = frame_len(msg, tlvs);
+    let header = FrameHeader::for_message(msg, needed - HEADER_LEN - msg.encoded_len())?;
     if out.len() < needed {
         return Err(CodecError::BufferTooSmall { needed, available: out.len() });
     }
-    let header = FrameHeader::for_message(msg, needed - HEADER_LEN - msg.encoded_len())?;
     let mut w = Writer::new(&mut out[..needed]);
-    w.put(&header.to_bytes());
+    w.put(&header.try_to_bytes()?);
     msg.write(&mut w);
     tlvs.iter().for_each(|t| t.write(&mut w));
     Ok(needed)

@@ -11,7 +11,9 @@ pub use decoder::FrameDecoder;
 pub use frame::{
     encode_frame, frame_len, frame_to_vec, Frame, FrameHeader, CHANNEL_MSG_BIT, HEADER_LEN, MAX_PAYLOAD_LEN,
 };
-pub use tlv::{Tlv, TlvList, EXTENSION_WORKER_HASHRATE_TRACKING, FIELD_USER_IDENTITY, USER_IDENTITY_MAX};
+pub use tlv::{
+    Tlv, TlvList, EXTENSION_WORKER_HASHRATE_TRACKING, FIELD_USER_IDENTITY, TLV_VALUE_MAX, USER_IDENTITY_MAX,
+};
 pub use wire::{Decode, Encode, FixedSize, Pubkey, Reader, Signature, Writer, U24, U256};
 
 use core::fmt;

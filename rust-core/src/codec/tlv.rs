@@ -13,6 +13,8 @@ pub const EXTENSION_WORKER_HASHRATE_TRACKING: u16 = 0x0002;
 pub const FIELD_USER_IDENTITY: u8 = 0x01;
 /// Maximum length of that `user_identity` value.
 pub const USER_IDENTITY_MAX: usize = 32;
+/// Maximum length of any TLV value (its length field is a U16).
+pub const TLV_VALUE_MAX: usize = 0xFFFF;
 
 /// One TLV record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +23,8 @@ pub struct Tlv<'a> {
     pub extension_type: u16,
     /// Field number within that extension.
     pub field_type: u8,
-    /// The value (at most 65 535 bytes).
+    /// The value: at most [`TLV_VALUE_MAX`] bytes ([`crate::codec::encode_frame`] refuses a
+    /// longer one).
     pub value: &'a [u8],
 }
 
@@ -46,6 +49,7 @@ impl Encode for Tlv<'_> {
     fn write(&self, w: &mut Writer<'_>) {
         self.extension_type.write(w);
         self.field_type.write(w);
+        // encode_frame refused values over TLV_VALUE_MAX before anything was written.
         (self.value.len() as u16).write(w);
         w.put(self.value);
     }

@@ -236,8 +236,10 @@ impl Session {
         r
     }
 
-    /// Queues a frame given as header and payload (for forwarding frames unchanged).
+    /// Queues a frame given as header and payload (for forwarding frames unchanged). Fails with
+    /// [`crate::codec::CodecError::TooLong`] for a payload over the U24 length field.
     pub fn send_frame(&mut self, header: FrameHeader, payload: &[u8]) -> Result<(), NoiseError> {
+        let header_bytes = header.try_to_bytes().map_err(NoiseError::Codec)?;
         if header.msg_length as usize != payload.len() {
             return Err(NoiseError::Codec(crate::codec::CodecError::UnexpectedEnd {
                 needed: header.msg_length as usize,
@@ -246,7 +248,7 @@ impl Session {
         }
         let mut frame = core::mem::take(&mut self.scratch);
         frame.clear();
-        frame.extend_from_slice(&header.to_bytes());
+        frame.extend_from_slice(&header_bytes);
         frame.extend_from_slice(payload);
         let r = self.send_raw(&frame);
         self.scratch = frame;
