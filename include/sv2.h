@@ -480,10 +480,15 @@ typedef struct sv2_open_extended_mining_channel_success {
   uint32_t group_channel_id;
 } sv2_open_extended_mining_channel_success;
 
+// A flag in a struct libsv2 reads from C: 0 is false, any other byte true. libsv2 writes 0
+// or 1. (A C `bool` field could hold a byte other than 0 or 1, left by memset or a cast, and
+// Rust reading that as its `bool` is undefined behaviour; a byte is always a valid byte.)
+typedef uint8_t sv2_bool;
+
 // `OPTION[U32]`: `value` is meaningful only when `present`.
 typedef struct sv2_option_u32 {
-  // Whether a value is present.
-  bool present;
+  // Whether a value is present (0: absent, any other byte: present).
+  sv2_bool present;
   // The value.
   uint32_t value;
 } sv2_option_u32;
@@ -613,7 +618,7 @@ typedef struct sv2_new_extended_mining_job {
   // Block header version.
   uint32_t version;
   // Whether the BIP320 version bits may be rolled.
-  bool version_rolling_allowed;
+  sv2_bool version_rolling_allowed;
   // Merkle path from the coinbase to the root, leaf level first (`SEQ0_255[U256]`).
   struct sv2_u256_list merkle_path;
   // Coinbase bytes before the extranonce, witness data stripped (B0_64K).
@@ -834,8 +839,8 @@ typedef struct sv2_coinbase_output_constraints {
 typedef struct sv2_new_template {
   // Strictly increasing id.
   uint64_t template_id;
-  // True: for the next block, activated by a later SetNewPrevHash.
-  bool future_template;
+  // Set (not 0): for the next block, activated by a later SetNewPrevHash.
+  sv2_bool future_template;
   // Block header version.
   uint32_t version;
   // Coinbase transaction version.

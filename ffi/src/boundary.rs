@@ -35,6 +35,19 @@ pub unsafe fn arg_mut<'a, T>(p: *mut T) -> Result<&'a mut T, sv2_result> {
     p.as_mut().ok_or(sv2_result::NullParameter)
 }
 
+/// Writes `value` through an out-pointer that must not be NULL, without reading or making a
+/// reference to what C left there (for `bool` that could be a byte other than 0 or 1).
+///
+/// # Safety
+/// `p` is NULL or points to writable memory for a `T` that nothing else uses during the call.
+pub unsafe fn put<T>(p: *mut T, value: T) -> Result<(), sv2_result> {
+    if p.is_null() {
+        return Err(sv2_result::NullParameter);
+    }
+    p.write(value);
+    Ok(())
+}
+
 /// A fixed-size byte array passed as a pointer to its first byte (C has no good way to pass
 /// `const uint8_t (*)[N]`: a non-const array does not convert to it before C23).
 ///

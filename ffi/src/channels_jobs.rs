@@ -43,7 +43,7 @@ impl sv2_template_job {
     fn new(job_id: u32, min_ntime: Option<u32>, new_tip: bool) -> Self {
         sv2_template_job {
             job_id,
-            min_ntime: sv2_option_u32 { present: min_ntime.is_some(), value: min_ntime.unwrap_or(0) },
+            min_ntime: sv2_option_u32 { present: min_ntime.is_some().into(), value: min_ntime.unwrap_or(0) },
             new_tip,
         }
     }

@@ -5,7 +5,7 @@ use sv2::channels::client::ClientChannel;
 use sv2::channels::hash::{header_bytes, sha256d};
 use sv2::channels::target::hash_meets_target;
 
-use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void};
+use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void, put};
 use crate::messages::{message_to_rust, sv2_message};
 use crate::sv2_result;
 
@@ -201,9 +201,8 @@ pub unsafe extern "C" fn sv2_work_hash(
 #[no_mangle]
 pub unsafe extern "C" fn sv2_hash_meets_target(hash: *const u8, target: *const u8, out: *mut bool) -> sv2_result {
     guard(|| {
-        let (hash, target, out) = (array(hash)?, array(target)?, arg_mut(out)?);
-        *out = hash_meets_target(hash, target);
-        Ok(())
+        let (hash, target) = (array(hash)?, array(target)?);
+        put(out, hash_meets_target(hash, target))
     })
 }
 

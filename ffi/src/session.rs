@@ -4,7 +4,7 @@
 use sv2::codec::{Frame, FrameHeader, CHANNEL_MSG_BIT};
 use sv2::noise::{random_bytes, AuthorityPublicKey, ServerAuth, Session};
 
-use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void};
+use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void, put};
 use crate::keys::sv2_server_credentials;
 use crate::messages::{message_to_rust, sv2_message, sv2_message_decode, sv2_tlv, tlvs_to_rust};
 use crate::sv2_result;
@@ -257,9 +257,8 @@ pub unsafe extern "C" fn sv2_session_consume_output(session: *mut sv2_session, n
 #[no_mangle]
 pub unsafe extern "C" fn sv2_session_is_established(session: *const sv2_session, out: *mut bool) -> sv2_result {
     guard(|| {
-        let (s, out) = (arg(session)?, arg_mut(out)?);
-        *out = s.0.is_established();
-        Ok(())
+        let s = arg(session)?;
+        put(out, s.0.is_established())
     })
 }
 

@@ -18,12 +18,43 @@ pub struct sv2_bytes {
     pub len: usize,
 }
 
+/// A flag in a struct libsv2 reads from C: 0 is false, any other byte true. libsv2 writes 0
+/// or 1. (A C `bool` field could hold a byte other than 0 or 1, left by memset or a cast, and
+/// Rust reading that as its `bool` is undefined behaviour; a byte is always a valid byte.)
+#[repr(transparent)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct sv2_bool(pub u8);
+
+impl sv2_bool {
+    /// Whether the flag is set (any byte but 0).
+    pub fn get(self) -> bool {
+        self.0 != 0
+    }
+
+    /// `Some(t)` when the flag is set, as `bool::then_some`.
+    pub fn then_some<T>(self, t: T) -> Option<T> {
+        self.get().then_some(t)
+    }
+}
+
+impl From<bool> for sv2_bool {
+    fn from(b: bool) -> Self {
+        sv2_bool(u8::from(b))
+    }
+}
+
+impl From<sv2_bool> for bool {
+    fn from(b: sv2_bool) -> Self {
+        b.get()
+    }
+}
+
 /// `OPTION[U32]`: `value` is meaningful only when `present`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct sv2_option_u32 {
-    /// Whether a value is present.
-    pub present: bool,
+    /// Whether a value is present (0: absent, any other byte: present).
+    pub present: sv2_bool,
     /// The value.
     pub value: u32,
 }
@@ -94,7 +125,16 @@ macro_rules! identity_field {
         }
     )*};
 }
-identity_field!(u8, u16, u32, u64, f32, bool, U256);
+identity_field!(u8, u16, u32, u64, f32, U256);
+
+impl CField<bool> for sv2_bool {
+    fn from_rust(r: &bool) -> Self {
+        (*r).into()
+    }
+    unsafe fn to_rust(&self) -> Result<bool, sv2_result> {
+        Ok(self.get())
+    }
+}
 
 impl<'a, const MAX: usize> CField<Bytes<'a, MAX>> for sv2_bytes {
     fn from_rust(r: &Bytes<'a, MAX>) -> Self {
@@ -111,7 +151,7 @@ impl<'a, const MAX: usize> CField<Bytes<'a, MAX>> for sv2_bytes {
 
 impl CField<Option<u32>> for sv2_option_u32 {
     fn from_rust(r: &Option<u32>) -> Self {
-        sv2_option_u32 { present: r.is_some(), value: r.unwrap_or(0) }
+        sv2_option_u32 { present: r.is_some().into(), value: r.unwrap_or(0) }
     }
     unsafe fn to_rust(&self) -> Result<Option<u32>, sv2_result> {
         Ok(self.present.then_some(self.value))

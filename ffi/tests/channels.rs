@@ -37,7 +37,7 @@ fn msg(ty: u8) -> sv2_message {
 }
 
 fn none() -> sv2_option_u32 {
-    sv2_option_u32 { present: false, value: 0 }
+    sv2_option_u32 { present: false.into(), value: 0 }
 }
 
 fn code(r: sv2_result) -> &'static str {
@@ -50,7 +50,7 @@ fn new_template(id: u64, future: bool) -> sv2_message {
     let mut m = msg(SV2_MSG_NEW_TEMPLATE);
     m.body.new_template = sv2_new_template {
         template_id: id,
-        future_template: future,
+        future_template: future.into(),
         version: 0x2000_0000,
         coinbase_tx_version: 2,
         coinbase_prefix: sv2_bytes { data: [0x01, 0x65].as_ptr(), len: 2 },
@@ -244,7 +244,7 @@ fn shares_from_the_client_channel_are_judged_as_the_spec_says() {
         unsafe {
             // A future template, then its tip: the job reaches the client before the tip does.
             let job = pool.handle(&new_template(1, true));
-            assert!(!job.min_ntime.present && !job.new_tip);
+            assert!(!job.min_ntime.present.get() && !job.new_tip);
             assert_eq!(sv2_server_channel_add_job(ch, pool.factory, job.job_id, job.min_ntime, &mut out), OK);
             let want = if extended { SV2_MSG_NEW_EXTENDED_MINING_JOB } else { SV2_MSG_NEW_MINING_JOB };
             assert_eq!(out.msg_type, want);
@@ -252,11 +252,11 @@ fn shares_from_the_client_channel_are_judged_as_the_spec_says() {
                 let e = out.body.new_extended_mining_job;
                 assert_eq!(e.merkle_path.count, 2);
                 assert_eq!(std::slice::from_raw_parts(e.merkle_path.data, 64), PATH.concat());
-                assert!(e.version_rolling_allowed);
+                assert!(e.version_rolling_allowed.get());
             }
             feed(client, &out);
             let tip = pool.handle(&prev_hash_tdp(1, HARD));
-            assert!(tip.new_tip && tip.min_ntime.present && tip.job_id == job.job_id);
+            assert!(tip.new_tip && tip.min_ntime.present.get() && tip.job_id == job.job_id);
             assert_eq!(sv2_server_channel_activate(ch, pool.factory, &mut out), OK);
             assert_eq!(out.msg_type, SV2_MSG_SET_NEW_PREV_HASH);
             assert_eq!(out.body.set_new_prev_hash.channel_id, id);
@@ -383,7 +383,7 @@ fn a_job_that_forbids_version_rolling_rejects_rolled_versions() {
     unsafe {
         let job = pool.handle(&new_template(1, true));
         assert_eq!(sv2_server_channel_add_job(ch, pool.factory, job.job_id, job.min_ntime, &mut out), OK);
-        assert!(!out.body.new_extended_mining_job.version_rolling_allowed);
+        assert!(!out.body.new_extended_mining_job.version_rolling_allowed.get());
         feed(client, &out);
         pool.handle(&prev_hash_tdp(1, HARD));
         assert_eq!(sv2_server_channel_activate(ch, pool.factory, &mut out), OK);
@@ -448,7 +448,7 @@ fn targets_follow_set_target_update_channel_and_vardiff() {
         assert_eq!(sv2_server_channel_set_target(ch, easier.as_ptr(), &mut out), OK);
         feed(client, &out);
         let job = pool.handle(&new_template(2, false));
-        assert!(job.min_ntime.present);
+        assert!(job.min_ntime.present.get());
         assert_eq!(sv2_server_channel_add_job(ch, pool.factory, job.job_id, job.min_ntime, &mut out), OK);
         feed(client, &out);
         assert_eq!(sv2_server_channel_retarget(ch, 10, &mut out), sv2_result::NotFound);
@@ -625,9 +625,9 @@ fn factory_lists_the_jobs_a_new_channel_needs() {
         assert_eq!(sv2_job_factory_jobs(pool.factory, jobs.as_mut_ptr(), 2, &mut n), sv2_result::InsufficientSize);
         assert_eq!(sv2_job_factory_jobs(pool.factory, jobs.as_mut_ptr(), jobs.len(), &mut n), OK);
         assert_eq!(n, 3);
-        assert_eq!((jobs[0].job_id, jobs[0].new_tip, jobs[0].min_ntime.present), (first.job_id, true, true));
-        assert_eq!((jobs[1].job_id, jobs[1].min_ntime.present), (later.job_id, true));
-        assert_eq!((jobs[2].job_id, jobs[2].min_ntime.present), (future.job_id, false));
+        assert_eq!((jobs[0].job_id, jobs[0].new_tip, jobs[0].min_ntime.present.get()), (first.job_id, true, true));
+        assert_eq!((jobs[1].job_id, jobs[1].min_ntime.present.get()), (later.job_id, true));
+        assert_eq!((jobs[2].job_id, jobs[2].min_ntime.present.get()), (future.job_id, false));
 
         // A channel opened now catches up: the tip's job, activated, then the rest.
         let ch = pool.channel(2, true);

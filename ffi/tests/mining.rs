@@ -19,7 +19,7 @@ fn new_job(channel_id: u32, job_id: u32, root: u8) -> sv2_message {
     m.body.new_mining_job = sv2_new_mining_job {
         channel_id,
         job_id,
-        min_ntime: sv2_option_u32 { present: false, value: 0 },
+        min_ntime: sv2_option_u32 { present: false.into(), value: 0 },
         version: 0x2000_0000,
         merkle_root: [root; 32],
     };
@@ -87,7 +87,7 @@ fn standard_channel_follows_its_jobs() {
     assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, OK);
     assert_eq!(w.target, target);
     let mut active = new_job(7, 4, 0xcc);
-    active.body.new_mining_job.min_ntime = sv2_option_u32 { present: true, value: 1_700_000_001 };
+    active.body.new_mining_job.min_ntime = sv2_option_u32 { present: true.into(), value: 1_700_000_001 };
     assert_eq!(unsafe { sv2_client_channel_handle(ch, &active) }, OK);
     assert_eq!(unsafe { sv2_client_channel_work(ch, null(), 0, &mut w) }, OK);
     assert_eq!((w.job_id, w.target), (4, [0x0f; 32]));
@@ -108,9 +108,9 @@ fn extended_channel_builds_the_merkle_root_from_the_extranonce() {
     m.body.new_extended_mining_job = sv2_new_extended_mining_job {
         channel_id: 9,
         job_id: 3,
-        min_ntime: sv2_option_u32 { present: false, value: 0 },
+        min_ntime: sv2_option_u32 { present: false.into(), value: 0 },
         version: 0x2000_0000,
-        version_rolling_allowed: false,
+        version_rolling_allowed: false.into(),
         merkle_path: sv2_u256_list { data: null(), count: 0 },
         coinbase_tx_prefix: sv2_bytes { data: cb_prefix.as_ptr(), len: cb_prefix.len() },
         coinbase_tx_suffix: sv2_bytes { data: cb_suffix.as_ptr(), len: cb_suffix.len() },
@@ -133,9 +133,9 @@ fn group_job(group_id: u32, job_id: u32, cb_prefix: &[u8], cb_suffix: &[u8]) -> 
     m.body.new_extended_mining_job = sv2_new_extended_mining_job {
         channel_id: group_id,
         job_id,
-        min_ntime: sv2_option_u32 { present: false, value: 0 },
+        min_ntime: sv2_option_u32 { present: false.into(), value: 0 },
         version: 0x2000_0000,
-        version_rolling_allowed: true,
+        version_rolling_allowed: true.into(),
         merkle_path: sv2_u256_list { data: null(), count: 0 },
         coinbase_tx_prefix: sv2_bytes { data: cb_prefix.as_ptr(), len: cb_prefix.len() },
         coinbase_tx_suffix: sv2_bytes { data: cb_suffix.as_ptr(), len: cb_suffix.len() },

@@ -218,7 +218,7 @@ fn every_function_refuses_null() {
 
         // Pool side: job factory, extranonce allocator, server and group channels.
         let script = [0x51u8];
-        let none = sv2_option_u32 { present: false, value: 0 };
+        let none = sv2_option_u32 { present: false.into(), value: 0 };
         let mut f = null_mut();
         assert_eq!(sv2_job_factory_new(null(), 1, null(), 0, 8, true, &mut f), NULL);
         assert_eq!(sv2_job_factory_new(script.as_ptr(), 1, null(), 2, 8, true, &mut f), NULL);

@@ -1,6 +1,6 @@
 //! Mining Protocol messages (ids 0x10–0x25).
 
-use super::{sv2_bytes, sv2_option_u32, sv2_u256_list, sv2_u32_list};
+use super::{sv2_bool, sv2_bytes, sv2_option_u32, sv2_u256_list, sv2_u32_list};
 
 /// Message id of OpenStandardMiningChannel.
 pub const SV2_MSG_OPEN_STANDARD_MINING_CHANNEL: u8 = 0x10;
@@ -286,7 +286,7 @@ pub struct sv2_new_extended_mining_job {
     /// Block header version.
     pub version: u32,
     /// Whether the BIP320 version bits may be rolled.
-    pub version_rolling_allowed: bool,
+    pub version_rolling_allowed: sv2_bool,
     /// Merkle path from the coinbase to the root, leaf level first (`SEQ0_255[U256]`).
     pub merkle_path: sv2_u256_list,
     /// Coinbase bytes before the extranonce, witness data stripped (B0_64K).

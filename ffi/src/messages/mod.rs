@@ -39,7 +39,9 @@ use sv2::Message;
 
 use crate::boundary::{arg, arg_mut, bytes, guard, out_buffer, slice};
 use crate::sv2_result;
-pub use crate::views::{sv2_bytes, sv2_bytes_list, sv2_option_u32, sv2_u16_list, sv2_u256_list, sv2_u32_list};
+pub use crate::views::{
+    sv2_bool, sv2_bytes, sv2_bytes_list, sv2_option_u32, sv2_u16_list, sv2_u256_list, sv2_u32_list,
+};
 
 /// The body of an sv2_message: read the member that `msg_type` (and `extension_type`) name.
 #[repr(C)]

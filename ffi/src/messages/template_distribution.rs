@@ -1,6 +1,6 @@
 //! Template Distribution Protocol messages (ids 0x70–0x76).
 
-use super::{sv2_bytes, sv2_bytes_list, sv2_u256_list};
+use super::{sv2_bool, sv2_bytes, sv2_bytes_list, sv2_u256_list};
 
 /// Message id of CoinbaseOutputConstraints.
 pub const SV2_MSG_COINBASE_OUTPUT_CONSTRAINTS: u8 = 0x70;
@@ -37,8 +37,8 @@ convert!(
 pub struct sv2_new_template {
     /// Strictly increasing id.
     pub template_id: u64,
-    /// True: for the next block, activated by a later SetNewPrevHash.
-    pub future_template: bool,
+    /// Set (not 0): for the next block, activated by a later SetNewPrevHash.
+    pub future_template: sv2_bool,
     /// Block header version.
     pub version: u32,
     /// Coinbase transaction version.
