@@ -105,6 +105,14 @@ static void job_declaration(void) {
     CHECK(out.body.provide_missing_transactions_success.transaction_list.count == 2);
     TRY(sv2_bytes_list_get(&out.body.provide_missing_transactions_success.transaction_list, 1, &item));
     CHECK(bytes_eq(item, tx2, sizeof tx2));
+    /* Every item, in one pass over the list. */
+    size_t offset = 0, seen = 0;
+    while (sv2_bytes_list_next(&out.body.provide_missing_transactions_success.transaction_list, &offset, &item) ==
+           SV2_RESULT_OK) {
+        CHECK(seen < 2 && bytes_eq(item, txs[seen].data, txs[seen].len));
+        seen++;
+    }
+    CHECK(seen == 2);
     sv2_frame_decoder_free(d);
 }
 

@@ -199,6 +199,11 @@ static void null_arguments(void) {
     EXPECT(sv2_u32_list_get(&(sv2_u32_list){NULL, NULL, 1}, 0, NULL), SV2_RESULT_NULL_PARAMETER);
     EXPECT(sv2_bytes_list_get(NULL, 0, &v), SV2_RESULT_NULL_PARAMETER);
     EXPECT(sv2_bytes_list_get(&(sv2_bytes_list){NULL, 4, 1}, 0, &v), SV2_RESULT_NULL_PARAMETER);
+    size_t offset = 0;
+    EXPECT(sv2_bytes_list_next(NULL, &offset, &v), SV2_RESULT_NULL_PARAMETER);
+    EXPECT(sv2_bytes_list_next(&(sv2_bytes_list){NULL, 4, 1}, &offset, &v), SV2_RESULT_NULL_PARAMETER);
+    EXPECT(sv2_bytes_list_next(&(sv2_bytes_list){NULL, 0, 0}, NULL, &v), SV2_RESULT_NULL_PARAMETER);
+    EXPECT(sv2_bytes_list_next(&(sv2_bytes_list){NULL, 0, 0}, &offset, NULL), SV2_RESULT_NULL_PARAMETER);
     EXPECT(sv2_bytes_list_encode(NULL, 1, buf, sizeof buf, &len), SV2_RESULT_NULL_PARAMETER);
     EXPECT(sv2_bytes_list_encode(&(sv2_bytes){buf, 1}, 1, buf + 8, 8, NULL), SV2_RESULT_NULL_PARAMETER);
 

@@ -756,8 +756,9 @@ typedef struct sv2_provide_missing_transactions {
 } sv2_provide_missing_transactions;
 
 // `SEQ0_64K[B0_16M]` (transaction lists) in wire form: `count` items, each a 3-byte
-// little-endian length and its bytes, `wire_len` bytes in all. Read items with
-// sv2_bytes_list_get(); build one with sv2_bytes_list_encode().
+// little-endian length and its bytes, `wire_len` bytes in all. Walk the items with
+// sv2_bytes_list_next(), or read one with sv2_bytes_list_get(); build one with
+// sv2_bytes_list_encode().
 typedef struct sv2_bytes_list {
   // The items' wire encoding.
   const uint8_t *wire;
@@ -1908,14 +1909,28 @@ enum sv2_result sv2_u16_list_get(const struct sv2_u16_list *list, size_t index, 
 // `list` and `out` are NULL or valid; the list's pointers are valid for its count.
 enum sv2_result sv2_u32_list_get(const struct sv2_u32_list *list, size_t index, uint32_t *out);
 
-// Item `index` of a bytes list, as a view into the list's memory. Walks the list from the
-// start: to visit every item, keep the index below `count`.
+// Item `index` of a bytes list, as a view into the list's memory, after checking the whole
+// list: each call reads every item, so visit all of them with sv2_bytes_list_next().
 //
 // # Safety
 // `list` and `out` are NULL or valid; the list's `wire` is valid for `wire_len` bytes.
 enum sv2_result sv2_bytes_list_get(const struct sv2_bytes_list *list,
                                    size_t index,
                                    struct sv2_bytes *out);
+
+// The item at byte `*offset` of a bytes list's wire form, as a view into the list's memory;
+// `*offset` then moves past it. Start with `*offset` = 0 and call until
+// SV2_RESULT_NOT_FOUND (`*offset` is `wire_len`): each call reads only its own item, so the
+// walk costs one pass over the list. An item cut short by `wire_len` gives
+// SV2_RESULT_UNEXPECTED_END and an offset past `wire_len` SV2_RESULT_INVALID_ARGUMENT; on
+// any result but SV2_RESULT_OK, `*offset` and `out` are unchanged.
+//
+// # Safety
+// `list`, `offset` and `out` are NULL or valid; the list's `wire` is valid for `wire_len`
+// bytes.
+enum sv2_result sv2_bytes_list_next(const struct sv2_bytes_list *list,
+                                    size_t *offset,
+                                    struct sv2_bytes *out);
 
 // Encodes `count` byte strings into the wire form of an sv2_bytes_list, in `(out, cap)`;
 // the length goes to `written`. Point a list's `wire` at `out`, `wire_len` at `*written` and

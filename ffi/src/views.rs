@@ -3,7 +3,7 @@
 //! A view never owns memory. A decoded message's views point into the payload it was decoded
 //! from; views handed to an encode function are read during the call only.
 
-use sv2::codec::{Bytes, Seq, B0_16M, U256};
+use sv2::codec::{Bytes, Decode, Reader, Seq, B0_16M, U256};
 
 use crate::boundary::{arg, arg_mut, guard, slice, write_out};
 use crate::sv2_result;
@@ -95,8 +95,9 @@ pub struct sv2_u32_list {
 }
 
 /// `SEQ0_64K[B0_16M]` (transaction lists) in wire form: `count` items, each a 3-byte
-/// little-endian length and its bytes, `wire_len` bytes in all. Read items with
-/// sv2_bytes_list_get(); build one with sv2_bytes_list_encode().
+/// little-endian length and its bytes, `wire_len` bytes in all. Walk the items with
+/// sv2_bytes_list_next(), or read one with sv2_bytes_list_get(); build one with
+/// sv2_bytes_list_encode().
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct sv2_bytes_list {
@@ -261,8 +262,8 @@ pub unsafe extern "C" fn sv2_u32_list_get(list: *const sv2_u32_list, index: usiz
     })
 }
 
-/// Item `index` of a bytes list, as a view into the list's memory. Walks the list from the
-/// start: to visit every item, keep the index below `count`.
+/// Item `index` of a bytes list, as a view into the list's memory, after checking the whole
+/// list: each call reads every item, so visit all of them with sv2_bytes_list_next().
 ///
 /// # Safety
 /// `list` and `out` are NULL or valid; the list's `wire` is valid for `wire_len` bytes.
@@ -276,6 +277,37 @@ pub unsafe extern "C" fn sv2_bytes_list_get(
         let (list, out) = (arg(list)?, arg_mut(out)?);
         let seq: Seq<'_, B0_16M<'_>, 65_535> = list.to_rust()?;
         *out = sv2_bytes::from_rust(&seq.iter().nth(index).ok_or(sv2_result::InvalidArgument)?);
+        Ok(())
+    })
+}
+
+/// The item at byte `*offset` of a bytes list's wire form, as a view into the list's memory;
+/// `*offset` then moves past it. Start with `*offset` = 0 and call until
+/// SV2_RESULT_NOT_FOUND (`*offset` is `wire_len`): each call reads only its own item, so the
+/// walk costs one pass over the list. An item cut short by `wire_len` gives
+/// SV2_RESULT_UNEXPECTED_END and an offset past `wire_len` SV2_RESULT_INVALID_ARGUMENT; on
+/// any result but SV2_RESULT_OK, `*offset` and `out` are unchanged.
+///
+/// # Safety
+/// `list`, `offset` and `out` are NULL or valid; the list's `wire` is valid for `wire_len`
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sv2_bytes_list_next(
+    list: *const sv2_bytes_list,
+    offset: *mut usize,
+    out: *mut sv2_bytes,
+) -> sv2_result {
+    guard(|| {
+        let (list, offset, out) = (arg(list)?, arg_mut(offset)?, arg_mut(out)?);
+        let wire = slice(list.wire, list.wire_len)?;
+        let rest = wire.get(*offset..).ok_or(sv2_result::InvalidArgument)?;
+        if rest.is_empty() {
+            return Err(sv2_result::NotFound);
+        }
+        let mut r = Reader::new(rest);
+        let item = B0_16M::read(&mut r).map_err(sv2_result::from)?;
+        *out = sv2_bytes::from_rust(&item);
+        *offset += rest.len() - r.remaining().len();
         Ok(())
     })
 }

@@ -388,6 +388,42 @@ fn bytes_lists_are_built_and_read_item_by_item() {
 }
 
 #[test]
+fn a_bytes_list_is_walked_once_from_start_to_end() {
+    // The largest transaction list there can be: 65 535 items of 0 to 4 bytes.
+    let items: Vec<Vec<u8>> = (0..65_535u32).map(|i| i.to_le_bytes()[..(i % 5) as usize].to_vec()).collect();
+    let views: Vec<sv2_bytes> = items.iter().map(|v| sv2_bytes { data: v.as_ptr(), len: v.len() }).collect();
+    let mut wire = vec![0u8; items.iter().map(|v| 3 + v.len()).sum()];
+    let mut n = 0;
+    assert_eq!(
+        unsafe { sv2_bytes_list_encode(views.as_ptr(), views.len(), wire.as_mut_ptr(), wire.len(), &mut n) },
+        sv2_result::Ok
+    );
+    let list = sv2_bytes_list { wire: wire.as_ptr(), wire_len: n, count: items.len() };
+    // Each call reads one item and moves the cursor past exactly that item's bytes: the whole
+    // walk reads the list once, however long it is.
+    let (mut offset, mut item) = (0usize, sv2_bytes { data: std::ptr::null(), len: 0 });
+    for want in &items {
+        let before = offset;
+        assert_eq!(unsafe { sv2_bytes_list_next(&list, &mut offset, &mut item) }, sv2_result::Ok);
+        assert_eq!(offset - before, 3 + want.len());
+        assert_eq!(unsafe { std::slice::from_raw_parts(item.data, item.len) }, &want[..]);
+    }
+    assert_eq!(offset, n);
+    assert_eq!(unsafe { sv2_bytes_list_next(&list, &mut offset, &mut item) }, sv2_result::NotFound);
+    assert_eq!(offset, n);
+
+    // An item is read without looking at the ones after it; a cut item or a cursor past the
+    // end is an error that moves nothing.
+    let cut = sv2_bytes_list { wire: wire.as_ptr(), wire_len: 3 + 3, count: 3 };
+    let mut offset = 0;
+    assert_eq!(unsafe { sv2_bytes_list_next(&cut, &mut offset, &mut item) }, sv2_result::Ok);
+    assert_eq!(unsafe { sv2_bytes_list_next(&cut, &mut offset, &mut item) }, sv2_result::UnexpectedEnd);
+    assert_eq!(offset, 3);
+    let mut past = n + 1;
+    assert_eq!(unsafe { sv2_bytes_list_next(&list, &mut past, &mut item) }, sv2_result::InvalidArgument);
+}
+
+#[test]
 fn tlvs_are_appended_found_and_checked() {
     let ok = decode(0, SV2_MSG_SUBMIT_SHARES_EXTENDED, &[0; 25]).expect("decodes").0;
     let worker = b"rig-7";

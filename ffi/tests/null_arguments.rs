@@ -128,6 +128,13 @@ fn every_function_refuses_null() {
         let bl = sv2_bytes_list { wire: null(), wire_len: 3, count: 1 };
         assert_eq!(sv2_bytes_list_get(null(), 0, &mut v), NULL);
         assert_eq!(sv2_bytes_list_get(&bl, 0, &mut v), NULL);
+        let mut offset = 0usize;
+        assert_eq!(sv2_bytes_list_next(null(), &mut offset, &mut v), NULL);
+        assert_eq!(sv2_bytes_list_next(&bl, &mut offset, &mut v), NULL);
+        let empty = sv2_bytes_list { wire: null(), wire_len: 0, count: 0 };
+        assert_eq!(sv2_bytes_list_next(&empty, null_mut(), &mut v), NULL);
+        assert_eq!(sv2_bytes_list_next(&empty, &mut offset, null_mut()), NULL);
+        assert_eq!(sv2_bytes_list_next(&empty, &mut offset, &mut v), sv2_result::NotFound);
         let one = [sv2_bytes { data: p.as_ptr(), len: 1 }];
         assert_eq!(sv2_bytes_list_encode(null(), 1, buf.as_mut_ptr(), 128, &mut len), NULL);
         assert_eq!(sv2_bytes_list_encode(one.as_ptr(), 1, null_mut(), 128, &mut len), NULL);
