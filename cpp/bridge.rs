@@ -317,7 +317,8 @@ pub(crate) mod ffi {
         min_ntime: u32,
         /// Compact network target.
         nbits: u32,
-        /// Share target (little-endian 256-bit integer).
+        /// Share target of this job (little-endian 256-bit integer): the channel's when the job
+        /// arrived, or the last SetTarget before a future job was activated.
         target: [u8; 32],
         /// The rolled extranonce this work was built with (empty on standard channels).
         extranonce: Vec<u8>,
