@@ -28,6 +28,7 @@ async fn a_killed_pool_keeps_every_acknowledged_share() {
         .args(["--tp-authority", &tp.authority().to_string(), "--payout-script-hex", &hex::encode(PAYOUT)])
         .env("SV2_POOL_SHARES_PER_MINUTE", "1e9")
         .env("SV2_POOL_DEFAULT_HASHRATE", "1e-9")
+        .env("SV2_POOL_MIN_DIFFICULTY", "1e-12")
         .env("SV2_POOL_VARDIFF_WINDOW_SECS", "100000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

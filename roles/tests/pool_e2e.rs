@@ -87,29 +87,41 @@ async fn blocks_through_the_pool_records_bad_shares_and_restarts() {
     })
     .await;
 
-    // The records: every share each miner sent, nothing else, with the same verdicts.
-    let records = wait_for_records(&pool, sent.iter().map(Vec::len).sum()).await;
-    let mut from_pool: Vec<Key> = records.shares.iter().map(record_key).collect();
-    let mut from_miners: Vec<Key> =
-        users.iter().zip(&sent).flat_map(|(u, s)| s.iter().map(move |x| sent_key(u, x))).collect();
-    from_pool.sort();
-    from_miners.sort();
-    assert_eq!(from_pool, from_miners, "the pool recorded exactly what the miners sent");
-    let verdicts: BTreeMap<Key, Option<String>> =
-        records.shares.iter().map(|r| (record_key(r), r.error.clone())).collect();
+    // The records: each share a miner sent is an accepted row or one in the rejection counts,
+    // with the verdict the miner heard.
+    let total: usize = sent.iter().map(Vec::len).sum();
+    let records = wait_for_records(&pool, total).await;
+    let rows: BTreeMap<Key, &ShareRecord> = records.shares.iter().map(|r| (record_key(r), r)).collect();
+    assert_eq!(rows.len(), records.shares.len(), "no share is recorded twice");
+    let mut heard_rejected: BTreeMap<(String, String), u64> = BTreeMap::new();
     for (u, shares) in users.iter().zip(&sent) {
         for s in shares {
-            if let Some(answer) = &s.answer {
-                assert_eq!(answer.clone().err(), verdicts[&sent_key(u, s)], "the miner heard what the pool recorded");
+            match &s.answer {
+                Some(Ok(())) => assert!(rows.contains_key(&sent_key(u, s)), "an accepted share is recorded"),
+                Some(Err(code)) => {
+                    assert!(!rows.contains_key(&sent_key(u, s)), "a rejected share has no row");
+                    *heard_rejected.entry((u.to_string(), code.clone())).or_default() += 1;
+                }
+                None => {}
             }
         }
     }
-    // Per-worker totals agree with the share rows.
+    let counted: BTreeMap<(String, String), u64> =
+        records.rejections.iter().map(|r| ((r.identity.clone(), r.code.clone()), r.count)).collect();
+    for (key, n) in &heard_rejected {
+        assert!(counted.get(key).copied().unwrap_or(0) >= *n, "rejections of {key:?} are counted");
+    }
+    let from_miners: std::collections::BTreeSet<Key> =
+        users.iter().zip(&sent).flat_map(|(u, s)| s.iter().map(move |x| sent_key(u, x))).collect();
+    assert!(rows.keys().all(|k| from_miners.contains(k)), "every row is a share a miner sent");
+    let rejected_total: u64 = records.rejections.iter().map(|r| r.count).sum();
+    assert_eq!(records.shares.len() as u64 + rejected_total, total as u64, "every share sent is accounted for once");
+    // Per-worker totals agree with the share rows and the rejection counts.
     for w in &records.workers {
         let id = format!("{}.{}", w.user, w.worker);
-        let rows: Vec<&ShareRecord> = records.shares.iter().filter(|r| r.identity == id).collect();
-        assert_eq!(w.accepted as usize, rows.iter().filter(|r| r.error.is_none()).count());
-        assert_eq!(w.rejected as usize, rows.iter().filter(|r| r.error.is_some()).count());
+        assert_eq!(w.accepted as usize, records.shares.iter().filter(|r| r.identity == id).count());
+        let rejected: u64 = records.rejections.iter().filter(|r| r.identity == id).map(|r| r.count).sum();
+        assert_eq!(w.rejected, rejected);
     }
     // Blocks: found by these users, accepted as tips by the node, some with transactions.
     let accepted: Vec<_> = records.blocks.iter().filter(|b| b.accepted).collect();
@@ -120,8 +132,7 @@ async fn blocks_through_the_pool_records_bad_shares_and_restarts() {
 
     // Prometheus reads the same counts.
     let text = scrape(pool.metrics_addr().unwrap()).await;
-    let accepted_metric =
-        format!("sv2_pool_shares_accepted_total {}", records.shares.iter().filter(|s| s.error.is_none()).count());
+    let accepted_metric = format!("sv2_pool_shares_accepted_total {}", records.shares.len());
     assert!(text.contains(&accepted_metric), "{accepted_metric} in\n{text}");
     assert!(text.contains("sv2_pool_shares_rejected_total{code=\"stale-share\"}"));
     assert!(text.contains("sv2_pool_blocks_found_total"));
@@ -136,6 +147,7 @@ async fn blocks_through_the_pool_records_bad_shares_and_restarts() {
     let pool = start_pool(&pool_dir, &tp, fast).await;
     let after = pool.records().unwrap();
     assert_eq!(after.shares, before.shares);
+    assert_eq!(after.rejections, before.rejections);
     assert_eq!(after.blocks, before.blocks);
     assert_eq!(after.workers, before.workers);
     assert_eq!(after.runs, before.runs + 1);
@@ -173,7 +185,8 @@ async fn wait_for_records(pool: &sv2_roles::pool::PoolHandle, n: usize) -> sv2_r
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let r = pool.records().unwrap();
-        if r.shares.len() >= n || tokio::time::Instant::now() > deadline {
+        let rejected: u64 = r.rejections.iter().map(|x| x.count).sum();
+        if r.shares.len() + rejected as usize >= n || tokio::time::Instant::now() > deadline {
             return r;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -252,30 +265,32 @@ async fn bad_shares(pool: &sv2_roles::pool::PoolHandle, tp: &sv2_roles::tp::TpHa
         let i = ShareError::ALL.iter().position(|k| *k == e).unwrap();
         assert_eq!(pool.metrics().rejected_with(e), rejected_before[i] + n, "{e}");
     }
-    let mut codes: Vec<Option<String>> = Vec::new();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while codes.len() < seq as usize && tokio::time::Instant::now() < deadline {
-        let r = pool.records().unwrap();
-        let mine = r.shares.iter().rev().find(|s| s.identity == "mallory.bad").map(|s| (s.run, s.connection));
-        codes = r.shares.iter().filter(|s| Some((s.run, s.connection)) == mine).map(|s| s.error.clone()).collect();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let expected: Vec<Option<String>> = [
-        Some("invalid-channel-id"),
-        Some("bad-extranonce-size"),
-        Some("invalid-non-rollable-version-bit"),
-        Some("invalid-timestamp"),
-        Some("invalid-timestamp"),
-        Some("difficulty-too-low"),
-        Some("invalid-job-id"),
-        None,
-        Some("duplicate-share"),
-        Some("stale-share"),
+    // Counted per code for the worker (the share for no channel has no worker), with no row
+    // each, once the connection's counts are written.
+    drop(m);
+    let expected: BTreeMap<String, u64> = [
+        ("bad-extranonce-size", 1),
+        ("difficulty-too-low", 1),
+        ("duplicate-share", 1),
+        ("invalid-job-id", 1),
+        ("invalid-non-rollable-version-bit", 1),
+        ("invalid-timestamp", 2),
+        ("stale-share", 1),
     ]
     .iter()
-    .map(|c| c.map(str::to_string))
+    .map(|(c, n)| (c.to_string(), *n))
     .collect();
-    assert_eq!(codes, expected, "every bad share is recorded with its code");
+    let mut counted = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while counted != expected && tokio::time::Instant::now() < deadline {
+        let r = pool.records().unwrap();
+        counted =
+            r.rejections.iter().filter(|x| x.identity == "mallory.bad").map(|x| (x.code.clone(), x.count)).collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(counted, expected, "every bad share is counted with its code");
+    let r = pool.records().unwrap();
+    assert_eq!(r.shares.iter().filter(|s| s.identity == "mallory.bad").count(), 1, "only the good share has a row");
 }
 
 /// A pool that forbids version rolling: it says so in SetupConnection.Success, refuses

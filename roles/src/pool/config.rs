@@ -36,6 +36,12 @@ pub struct PoolConfig {
     pub vardiff_window_secs: u64,
     /// Hashrate assumed for a channel that announces none (h/s).
     pub default_hashrate: f64,
+    /// The easiest share difficulty a channel may get, whatever hashrate or maximum target it
+    /// announces (bdiff; difficulty 1 is 2^32 hashes a share).
+    pub min_difficulty: f64,
+    /// A connection that sends more invalid shares than this within a minute, and more
+    /// invalid than valid ones, is closed.
+    pub max_invalid_shares_per_minute: u32,
     /// Whether miners may roll the BIP323 version bits (false: REQUIRES_FIXED_VERSION).
     pub version_rolling: bool,
     /// Refuse standard channels (REQUIRES_EXTENDED_CHANNELS).
@@ -65,6 +71,10 @@ impl PoolConfig {
             shares_per_minute: 10.0,
             vardiff_window_secs: 60,
             default_hashrate: 1e6,
+            // A CPU miner (a few MH/s) finds about one share a second at this difficulty,
+            // and no client gets an easier one. Mainnet pools raise it.
+            min_difficulty: 1e-3,
+            max_invalid_shares_per_minute: 600,
             version_rolling: true,
             extended_channels_only: false,
             max_connections: 20_000,
@@ -102,6 +112,10 @@ pub struct Settings {
     pub vardiff_window_secs: Option<u64>,
     /// `default_hashrate = 1e6`
     pub default_hashrate: Option<f64>,
+    /// `min_difficulty = 0.001`
+    pub min_difficulty: Option<f64>,
+    /// `max_invalid_shares_per_minute = 600`
+    pub max_invalid_shares_per_minute: Option<u32>,
     /// `version_rolling = true`
     pub version_rolling: Option<bool>,
     /// `extended_channels_only = false`
@@ -137,6 +151,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("SV2_POOL_SHARES_PER_MINUTE", "shares_per_minute"),
     ("SV2_POOL_VARDIFF_WINDOW_SECS", "vardiff_window_secs"),
     ("SV2_POOL_DEFAULT_HASHRATE", "default_hashrate"),
+    ("SV2_POOL_MIN_DIFFICULTY", "min_difficulty"),
+    ("SV2_POOL_MAX_INVALID_SHARES_PER_MINUTE", "max_invalid_shares_per_minute"),
     ("SV2_POOL_VERSION_ROLLING", "version_rolling"),
     ("SV2_POOL_EXTENDED_CHANNELS_ONLY", "extended_channels_only"),
     ("SV2_POOL_MAX_CONNECTIONS", "max_connections"),
@@ -192,6 +208,8 @@ impl Settings {
             shares_per_minute,
             vardiff_window_secs,
             default_hashrate,
+            min_difficulty,
+            max_invalid_shares_per_minute,
             version_rolling,
             extended_channels_only,
             max_connections,
@@ -274,6 +292,8 @@ impl Settings {
         }
         c.shares_per_minute = positive("shares_per_minute", self.shares_per_minute, c.shares_per_minute)?;
         c.default_hashrate = positive("default_hashrate", self.default_hashrate, c.default_hashrate)?;
+        c.min_difficulty = positive("min_difficulty", self.min_difficulty, c.min_difficulty)?;
+        c.max_invalid_shares_per_minute = self.max_invalid_shares_per_minute.unwrap_or(c.max_invalid_shares_per_minute);
         if let Some(w) = self.vardiff_window_secs {
             if w == 0 {
                 return Err("vardiff_window_secs = 0: expected at least 1".into());

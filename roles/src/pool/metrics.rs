@@ -28,8 +28,11 @@ pub struct Metrics {
     pub channels_open: AtomicU64,
     /// Shares accepted.
     pub shares_accepted: AtomicU64,
-    /// Sum of the accepted shares' difficulties (in millionths, to stay an integer).
-    pub difficulty_micro: AtomicU64,
+    /// Sum of the accepted shares' difficulties (an f64's bits: a block's difficulty can be
+    /// far beyond what an integer in millionths holds).
+    pub difficulty_sum: AtomicU64,
+    /// Connections closed for sending too many invalid shares.
+    pub connections_closed_invalid: AtomicU64,
     /// Shares rejected, by error code ([`ShareError::ALL`] order).
     pub shares_rejected: [AtomicU64; ShareError::ALL.len()],
     /// Blocks found by shares.
@@ -77,7 +80,9 @@ impl Metrics {
     /// Counts an accepted share of `difficulty` for `user`.
     pub fn accepted(&self, user: &str, difficulty: f64) {
         self.shares_accepted.fetch_add(1, Ordering::Relaxed);
-        self.difficulty_micro.fetch_add((difficulty * 1e6) as u64, Ordering::Relaxed);
+        let _ = self.difficulty_sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+            Some((f64::from_bits(bits) + difficulty).to_bits())
+        });
         let mut per_user = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
         let key = if per_user.contains_key(user) || per_user.len() < MAX_USER_LABELS { user } else { "other" };
         *per_user.entry(key.to_string()).or_default() += 1;
@@ -127,6 +132,12 @@ impl Metrics {
             "Connections that failed in handshake or setup.",
             &one(get(&self.connections_failed)),
         );
+        metric(
+            "connections_closed_invalid_shares_total",
+            "counter",
+            "Connections closed for sending too many invalid shares.",
+            &one(get(&self.connections_closed_invalid)),
+        );
         metric("channels_open", "gauge", "Mining channels open.", &one(get(&self.channels_open)));
         metric("shares_accepted_total", "counter", "Shares accepted.", &one(get(&self.shares_accepted)));
         let rejected: Vec<(String, f64)> = ShareError::ALL
@@ -139,7 +150,7 @@ impl Metrics {
             "accepted_difficulty_total",
             "counter",
             "Sum of the accepted shares' difficulties.",
-            &[(String::new(), get(&self.difficulty_micro) as f64 / 1e6)],
+            &[(String::new(), f64::from_bits(get(&self.difficulty_sum)))],
         );
         let users: Vec<(String, f64)> = self
             .per_user

@@ -1,15 +1,15 @@
 //! The pool's Mining Protocol server: one task per miner connection, with the connection's
 //! channels kept as one [`GroupChannel`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sv2::channels::extranonce::ExtranonceAllocator;
 use sv2::channels::group::GroupChannel;
-use sv2::channels::server::{ChannelKind, FoundBlock, Share};
-use sv2::channels::target::difficulty;
+use sv2::channels::server::{ChannelKind, FoundBlock, ServerChannel, Share};
+use sv2::channels::target::target_for_difficulty;
 use sv2::channels::vardiff::Vardiff;
 use sv2::codec::{Bytes, CodecError, Encode};
 use sv2::messages::mining_flags::{REQUIRES_STANDARD_JOBS, REQUIRES_VERSION_ROLLING};
@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::metrics::Metrics;
-use super::store::{BlockRecord, ShareRecord, StoreWriter};
+use super::store::{BlockRecord, Rejections, ShareRecord, StoreWriter};
 use super::templates::JobState;
 use super::PoolConfig;
 use crate::net::{frame_wire_len as wire_len, Connection, NetError};
@@ -97,8 +97,15 @@ async fn handle(
     shared.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
     let mut session = Session::new(id, &shared);
     let result = session.run(conn, shutdown).await;
+    // Rejections counted before an abrupt end are kept too.
+    if let Err(e) = session.flush_rejections().await {
+        tracing::warn!("connection {id}: rejection counts not written: {e}");
+    }
     shared.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     shared.metrics.channels_open.fetch_sub(session.group.len() as u64, Ordering::Relaxed);
+    for c in session.group.channels() {
+        session.release(c);
+    }
     match result {
         Ok(()) | Err(End::Net(NetError::Closed)) => tracing::debug!("connection {id} ({peer}) closed"),
         Err(e) => {
@@ -151,6 +158,31 @@ struct Inflight {
     arrivals: Vec<Instant>,
 }
 
+/// Invalid shares of a connection over the last minute, to close one that floods them.
+#[derive(Default)]
+struct InvalidShares {
+    since: Option<Instant>,
+    invalid: u32,
+    valid: u32,
+}
+
+impl InvalidShares {
+    /// Counts a share; true when the connection has gone over `limit` invalid shares within
+    /// a minute and more of its shares were invalid than valid.
+    fn count(&mut self, valid: bool, limit: u32) -> bool {
+        let now = Instant::now();
+        if self.since.is_none_or(|s| now.duration_since(s) >= Duration::from_secs(60)) {
+            *self = InvalidShares { since: Some(now), invalid: 0, valid: 0 };
+        }
+        if valid {
+            self.valid = self.valid.saturating_add(1);
+            return false;
+        }
+        self.invalid = self.invalid.saturating_add(1);
+        self.invalid > limit && self.invalid > self.valid
+    }
+}
+
 struct Session<'s> {
     id: u64,
     shared: &'s Shared,
@@ -163,13 +195,25 @@ struct Session<'s> {
     tip_seq: u64,
     pending: Vec<ShareRecord>,
     arrivals: Vec<Instant>,
+    /// Rejected shares not yet in the database, by (identity, code).
+    rejected: BTreeMap<(String, &'static str), u64>,
+    invalid: InvalidShares,
     inflight: Option<Inflight>,
+    /// Since when the connection has had no channel (it must open one within the setup
+    /// timeout, also after closing its last).
+    idle_since: Option<tokio::time::Instant>,
 }
 
 /// The group's id; channels are numbered after it.
 const GROUP_ID: u32 = 1;
 /// Seconds between vardiff checks of a connection's channels.
 const VARDIFF_TICK: Duration = Duration::from_secs(5);
+/// Accepted shares a connection may have waiting for the database; past this its socket is
+/// not read until a commit is answered.
+const MAX_PENDING_SHARES: usize = 1024;
+/// Shares one channel may have accepted on one tip (the duplicate set): vardiff keeps an
+/// honest channel far below this, so a channel that reaches it is closed with its connection.
+const MAX_SHARES_PER_TIP: usize = 1 << 16;
 
 fn unix_now() -> u32 {
     crate::keygen::unix_now()
@@ -225,7 +269,10 @@ impl<'s> Session<'s> {
             tip_seq: 0,
             pending: Vec::new(),
             arrivals: Vec::new(),
+            rejected: BTreeMap::new(),
+            invalid: InvalidShares::default(),
             inflight: None,
+            idle_since: None,
         }
     }
 
@@ -259,29 +306,21 @@ impl<'s> Session<'s> {
             }
         }
         self.set_up = true;
+        self.idle_since = Some(deadline);
         let mut jobs = self.shared.jobs.clone();
         let mut vardiff = tokio::time::interval(VARDIFF_TICK);
         vardiff.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let no_channel_yet = self.group.is_empty() && self.next_channel_id == GROUP_ID + 1;
-            // Shutdown first, then the miner's messages in the order they came (a share
-            // sent before a new tip reached the pool is judged on the old tip), then the rest.
+            let idle_until = self.idle_since.map(|since| since + config.setup_timeout);
+            let room = self.pending.len() < MAX_PENDING_SHARES;
+            // Shutdown, new jobs, database answers and vardiff before the miner's messages: a
+            // peer that keeps its socket busy must not delay its own tips and answers. They
+            // are rare, so the socket is never starved either.
             tokio::select! {
                 biased;
                 _ = stopped(&mut shutdown) => {
                     self.drain(&mut conn).await?;
                     return Ok(());
-                }
-                frame = conn.read_frame() => {
-                    let frame = frame?;
-                    self.shared.metrics.bytes_in.fetch_add(wire_len(frame.payload.len()), Ordering::Relaxed);
-                    let arrived = Instant::now();
-                    match frame.message() {
-                        Ok((msg, _)) => self.on_message(&mut conn, msg, arrived).await?,
-                        // Messages of extensions this pool does not know are dropped.
-                        Err(CodecError::UnknownMessage { .. }) => continue,
-                        Err(e) => return Err(End::Protocol(format!("bad message: {e}"))),
-                    }
                 }
                 changed = jobs.changed() => {
                     if changed.is_err() {
@@ -306,13 +345,40 @@ impl<'s> Session<'s> {
                     for t in targets {
                         self.queue(&mut conn, &t.into())?;
                     }
+                    self.flush_rejections().await?;
                 }
-                _ = tokio::time::sleep_until(deadline), if no_channel_yet => {
-                    return Err(End::Protocol("no channel opened in time".into()));
+                _ = sleep_until_some(idle_until) => {
+                    return Err(End::Protocol("no open channel in time".into()));
+                }
+                frame = conn.read_frame(), if room => {
+                    let frame = frame?;
+                    self.shared.metrics.bytes_in.fetch_add(wire_len(frame.payload.len()), Ordering::Relaxed);
+                    let arrived = Instant::now();
+                    match frame.message() {
+                        Ok((msg, _)) => self.on_message(&mut conn, msg, arrived).await?,
+                        // Messages of extensions this pool does not know are dropped.
+                        Err(CodecError::UnknownMessage { .. }) => continue,
+                        Err(e) => return Err(End::Protocol(format!("bad message: {e}"))),
+                    }
                 }
             }
             conn.flush().await?;
         }
+    }
+
+    /// Writes the rejection counts gathered so far (nothing waits for them).
+    async fn flush_rejections(&mut self) -> Result<(), End> {
+        if self.rejected.is_empty() {
+            return Ok(());
+        }
+        self.shared.store.record_rejections(self.take_rejections()).await.map_err(End::Protocol)
+    }
+
+    fn take_rejections(&mut self) -> Vec<Rejections> {
+        std::mem::take(&mut self.rejected)
+            .into_iter()
+            .map(|((identity, code), count)| Rejections { identity, code: code.to_string(), count })
+            .collect()
     }
 
     /// Answers every accepted share before the connection closes.
@@ -322,6 +388,7 @@ impl<'s> Session<'s> {
             self.acknowledge(conn, ack)?;
             self.start_commit().await?;
         }
+        self.flush_rejections().await?;
         Ok(conn.flush().await?)
     }
 
@@ -356,22 +423,29 @@ impl<'s> Session<'s> {
         let records = std::mem::take(&mut self.pending);
         let arrivals = std::mem::take(&mut self.arrivals);
         let successes = self.group.channels_mut().filter_map(|c| c.take_success()).collect();
-        let ack = self.shared.store.commit_shares(records).await.map_err(End::Protocol)?;
+        let rejections = self.take_rejections();
+        let ack = self.shared.store.commit(records, rejections).await.map_err(End::Protocol)?;
         self.inflight = Some(Inflight { ack, successes, arrivals });
         Ok(())
     }
 
-    /// Brings every channel up to the pool's current jobs.
+    /// Brings every channel up to the pool's current jobs. A job a channel cannot take is
+    /// logged and skipped: the same job reaches every connection, so failing the connection
+    /// for it would close them all.
     fn sync(&mut self, conn: &mut Connection, state: &JobState) -> Result<(), End> {
         if state.tip_seq != self.tip_seq {
             if let Some(tip) = &state.tip {
+                self.shared.allocator.lock().unwrap_or_else(|e| e.into_inner()).new_tip(&tip.prev.prev_hash);
                 if !self.known.contains(&tip.job_id) {
-                    for m in self.group.add_job(tip.job_id, &tip.job, None)? {
-                        self.queue(conn, &m)?;
-                    }
+                    self.add_job(conn, tip.job_id, &tip.job, None)?;
                 }
-                for m in self.group.activate(tip.job_id, tip.prev)? {
-                    self.queue(conn, &m.into())?;
+                match self.group.activate(tip.job_id, tip.prev) {
+                    Ok(prevs) => {
+                        for m in prevs {
+                            self.queue(conn, &m.into())?;
+                        }
+                    }
+                    Err(e) => tracing::warn!("connection {}: tip job {}: {e}", self.id, tip.job_id),
                 }
                 if let (Some(at), false) = (state.tip_at, self.group.is_empty()) {
                     self.shared.metrics.tip_to_job(at.elapsed());
@@ -387,12 +461,26 @@ impl<'s> Session<'s> {
         let latest = state.latest.iter().filter(|l| l.active_ntime.is_some());
         for j in latest.chain(&state.future) {
             if self.known.insert(j.job_id) {
-                for m in self.group.add_job(j.job_id, &j.job, j.active_ntime)? {
-                    self.queue(conn, &m)?;
-                }
+                self.add_job(conn, j.job_id, &j.job, j.active_ntime)?;
             }
         }
         Ok(())
+    }
+
+    fn add_job(
+        &mut self,
+        conn: &mut Connection,
+        job_id: u32,
+        job: &Arc<sv2::channels::server::Job>,
+        active_ntime: Option<u32>,
+    ) -> Result<(), End> {
+        match self.group.add_job(job_id, job, active_ntime) {
+            Ok(msgs) => msgs.iter().try_for_each(|m| self.queue(conn, m)),
+            Err(e) => {
+                tracing::warn!("connection {}: job {job_id}: {e}", self.id);
+                Ok(())
+            }
+        }
     }
 
     /// Gives a channel just opened the jobs the rest of the group has: the tip's job as a
@@ -405,13 +493,18 @@ impl<'s> Session<'s> {
             .filter(|l| l.active_ntime.is_some() && l.job_id != tip.job_id)
             .chain(&state.future)
             .collect();
-        let ch = self.group.get_mut(channel_id).ok_or(sv2::channels::ChannelError::UnknownChannel)?;
-        ch.add_job(tip.job_id, tip.job.clone(), None)?;
-        let activate = ch.activate(tip.job_id, tip.prev)?;
-        for j in &later {
-            ch.add_job(j.job_id, j.job.clone(), j.active_ntime)?;
-        }
-        let ch = self.group.get(channel_id).ok_or(sv2::channels::ChannelError::UnknownChannel)?;
+        let Some(ch) = self.group.get_mut(channel_id) else { return Ok(()) };
+        let activate =
+            match ch.add_job(tip.job_id, tip.job.clone(), None).and_then(|()| ch.activate(tip.job_id, tip.prev)) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("connection {}: channel {channel_id}: tip job {}: {e}", self.id, tip.job_id);
+                    return Ok(());
+                }
+            };
+        let later: Vec<_> =
+            later.into_iter().filter(|j| ch.add_job(j.job_id, j.job.clone(), j.active_ntime).is_ok()).collect();
+        let Some(ch) = self.group.get(channel_id) else { return Ok(()) };
         let mut out: Vec<Message<'_>> = ch.job_message(tip.job_id, None).into_iter().collect();
         out.push(activate.into());
         out.extend(later.iter().filter_map(|j| ch.job_message(j.job_id, j.active_ntime)));
@@ -473,9 +566,13 @@ impl<'s> Session<'s> {
                     vec![m.channel_id]
                 };
                 for id in ids {
-                    if self.group.remove(id).is_some() {
+                    if let Some(c) = self.group.remove(id) {
+                        self.release(&c);
                         self.shared.metrics.channels_open.fetch_sub(1, Ordering::Relaxed);
                     }
+                }
+                if self.group.is_empty() {
+                    self.idle_since = Some(tokio::time::Instant::now());
                 }
                 Ok(())
             }
@@ -494,6 +591,11 @@ impl<'s> Session<'s> {
                 Ok(())
             }
         }
+    }
+
+    /// Gives a closed channel's extranonce prefix back to the pool.
+    fn release(&self, channel: &ServerChannel) {
+        self.shared.allocator.lock().unwrap_or_else(|e| e.into_inner()).release(channel.extranonce_prefix());
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -529,6 +631,10 @@ impl<'s> Session<'s> {
         if !rate.is_finite() || rate < 0.0 {
             return refuse(self, conn, "invalid-nominal-hashrate");
         }
+        // Channel ids are never reused on a connection; four billion opens is no miner.
+        let Some(next_channel_id) = self.next_channel_id.checked_add(1) else {
+            return refuse(self, conn, "too-many-channels");
+        };
         let (prefix, kind) = {
             let mut alloc = self.shared.allocator.lock().unwrap_or_else(|e| e.into_inner());
             let rollable = alloc.extended_rollable() as u16;
@@ -550,16 +656,10 @@ impl<'s> Session<'s> {
         let rate = if rate > 0.0 { rate } else { config.default_hashrate };
         let target = vardiff.initial_target(rate, max_target);
         let channel_id = self.next_channel_id;
-        self.next_channel_id += 1;
-        let channel = sv2::channels::server::ServerChannel::new(
-            channel_id,
-            kind,
-            &identity,
-            prefix.clone(),
-            target,
-            max_target,
-            vardiff,
-        );
+        self.next_channel_id = next_channel_id;
+        let channel = ServerChannel::new(channel_id, kind, &identity, prefix.clone(), target, max_target, vardiff)
+            .with_easiest_target(target_for_difficulty(config.min_difficulty));
+        let target = channel.target();
         let prefix_field = Bytes::new(&prefix).map_err(|e| End::Protocol(e.to_string()))?;
         let success: Message<'_> = match kind {
             ChannelKind::Standard => OpenStandardMiningChannelSuccess {
@@ -585,6 +685,7 @@ impl<'s> Session<'s> {
         let state = self.shared.jobs.borrow().clone();
         self.sync(conn, &state)?;
         self.group.add(channel)?;
+        self.idle_since = None;
         self.shared.metrics.channels_open.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("connection {}: channel {channel_id} ({kind:?}) for {identity}", self.id);
         self.catch_up(conn, channel_id, &state)
@@ -598,28 +699,32 @@ impl<'s> Session<'s> {
         share: Share<'_>,
         arrived: Instant,
     ) -> Result<(), End> {
-        let identity = self.group.get(channel_id).map(|c| c.user_identity().to_string()).unwrap_or_default();
-        let mut record = ShareRecord {
-            run: 0,
-            time_ms: now_ms(),
-            identity,
-            connection: self.id,
-            channel_id,
-            sequence_number,
-            job_id: share.job_id,
-            nonce: share.nonce,
-            ntime: share.ntime,
-            version: share.version,
-            extranonce: share.extranonce.to_vec(),
-            difficulty: 0.0,
-            error: None,
-            hash: None,
-        };
         let metrics = &self.shared.metrics;
         match self.group.validate(channel_id, &share, sequence_number, unix_now()) {
             Ok(accepted) => {
-                record.difficulty = difficulty(&accepted.target);
-                record.hash = Some(accepted.hash);
+                self.invalid.count(true, self.shared.config.max_invalid_shares_per_minute);
+                let channel = self.group.get(channel_id).ok_or(End::Protocol("channel vanished".into()))?;
+                if channel.shares_on_tip() > MAX_SHARES_PER_TIP {
+                    return Err(End::Protocol(format!(
+                        "channel {channel_id}: over {MAX_SHARES_PER_TIP} shares on one tip"
+                    )));
+                }
+                let record = ShareRecord {
+                    run: 0,
+                    time_ms: now_ms(),
+                    identity: channel.user_identity().to_string(),
+                    connection: self.id,
+                    channel_id,
+                    sequence_number,
+                    job_id: share.job_id,
+                    nonce: share.nonce,
+                    ntime: share.ntime,
+                    version: share.version,
+                    extranonce: share.extranonce.to_vec(),
+                    difficulty: accepted.credit,
+                    error: None,
+                    hash: Some(accepted.hash),
+                };
                 metrics.accepted(&record.identity, record.difficulty);
                 if let Some(block) = accepted.block {
                     metrics.blocks_found.fetch_add(1, Ordering::Relaxed);
@@ -645,14 +750,29 @@ impl<'s> Session<'s> {
             }
             Err(e) => {
                 metrics.rejected(e);
-                record.error = Some(e.code().to_string());
-                self.shared.store.record_share(record).await.map_err(End::Protocol)?;
+                // Counted per worker and code, written with the next commit: a flood of bad
+                // shares costs no database row each. Shares for no channel count only here.
+                if let Some(c) = self.group.get(channel_id) {
+                    *self.rejected.entry((c.user_identity().to_string(), e.code())).or_default() += 1;
+                }
                 let answer = SubmitSharesError { channel_id, sequence_number, error_code: text(e.code()) };
                 self.queue(conn, &answer.into())?;
                 metrics.share_answer_us_sum.fetch_add(arrived.elapsed().as_micros() as u64, Ordering::Relaxed);
                 metrics.share_answer_count.fetch_add(1, Ordering::Relaxed);
+                if self.invalid.count(false, self.shared.config.max_invalid_shares_per_minute) {
+                    metrics.connections_closed_invalid.fetch_add(1, Ordering::Relaxed);
+                    return Err(End::Protocol(format!("{} invalid shares within a minute", self.invalid.invalid)));
+                }
                 Ok(())
             }
         }
+    }
+}
+
+/// Sleeps until `at`, or forever when it is None.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -1,5 +1,6 @@
-//! Share accounting in SQLite: every share received (accepted or rejected, with its error
-//! code), totals per user and worker, and found blocks, in `pool.sqlite` in the data directory.
+//! Share accounting in SQLite: every accepted share, rejected shares counted per worker and
+//! error code (a flood of invalid shares costs no row each), totals per user and worker, and
+//! found blocks, in `pool.sqlite` in the data directory.
 //!
 //! One writer thread owns the database. It commits whatever is waiting as one transaction
 //! (WAL, `synchronous = FULL`) and only then answers the connections that wait for it, so a
@@ -48,6 +49,13 @@ CREATE TABLE IF NOT EXISTS workers (
     difficulty REAL NOT NULL,
     PRIMARY KEY (user, worker)
 );
+CREATE TABLE IF NOT EXISTS rejections (
+    user TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    code TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (user, worker, code)
+);
 CREATE TABLE IF NOT EXISTS blocks (
     id INTEGER PRIMARY KEY,
     run INTEGER NOT NULL,
@@ -94,6 +102,17 @@ pub struct ShareRecord {
     pub hash: Option<[u8; 32]>,
 }
 
+/// Shares of one worker rejected with one error code.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rejections {
+    /// User identity of the channel (`user.worker`).
+    pub identity: String,
+    /// The error code sent.
+    pub code: String,
+    /// How many.
+    pub count: u64,
+}
+
 /// A block found by a share.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockRecord {
@@ -133,6 +152,7 @@ pub fn split_identity(identity: &str) -> (&str, &str) {
 
 enum Op {
     Share(ShareRecord),
+    Rejected(Rejections),
     Block(BlockRecord),
     BlockAccepted([u8; 32]),
 }
@@ -215,19 +235,22 @@ impl StoreWriter {
         self.tx.send(Request { ops, ack }).await.map_err(|_| "share database closed".to_string())
     }
 
-    /// Queues shares and returns a receiver that answers once they are committed to disk.
-    pub async fn commit_shares(
+    /// Queues shares and rejection counts, and returns a receiver that answers once they are
+    /// committed to disk.
+    pub async fn commit(
         &self,
         shares: Vec<ShareRecord>,
+        rejections: Vec<Rejections>,
     ) -> Result<oneshot::Receiver<Result<(), String>>, String> {
         let (ack, rx) = oneshot::channel();
-        self.send(shares.into_iter().map(Op::Share).collect(), Some(ack)).await?;
+        let ops = shares.into_iter().map(Op::Share).chain(rejections.into_iter().map(Op::Rejected)).collect();
+        self.send(ops, Some(ack)).await?;
         Ok(rx)
     }
 
-    /// Queues a rejected share (nothing waits for its commit).
-    pub async fn record_share(&self, share: ShareRecord) -> Result<(), String> {
-        self.send(vec![Op::Share(share)], None).await
+    /// Queues rejection counts (nothing waits for their commit).
+    pub async fn record_rejections(&self, rejections: Vec<Rejections>) -> Result<(), String> {
+        self.send(rejections.into_iter().map(Op::Rejected).collect(), None).await
     }
 
     /// Records a found block and waits for the commit.
@@ -282,6 +305,10 @@ fn write_group(db: &mut Connection, group: &[Request], run: i64) -> rusqlite::Re
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let mut accepted = tx.prepare_cached("UPDATE blocks SET accepted = 1 WHERE hash = ?1")?;
+        let mut rejected = tx.prepare_cached(
+            "INSERT INTO rejections (user, worker, code, count) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (user, worker, code) DO UPDATE SET count = count + excluded.count",
+        )?;
         for op in group.iter().flat_map(|r| &r.ops) {
             match op {
                 Op::Share(s) => {
@@ -305,6 +332,11 @@ fn write_group(db: &mut Connection, group: &[Request], run: i64) -> rusqlite::Re
                     ])?;
                     let ok = s.error.is_none();
                     totals.execute(params![user, worker, ok as i64, (!ok) as i64, s.difficulty])?;
+                }
+                Op::Rejected(r) => {
+                    let (user, worker) = split_identity(&r.identity);
+                    rejected.execute(params![user, worker, r.code, r.count as i64])?;
+                    totals.execute(params![user, worker, 0i64, r.count as i64, 0.0])?;
                 }
                 Op::Block(b) => {
                     let (user, worker) = split_identity(&b.identity);
@@ -332,8 +364,10 @@ fn write_group(db: &mut Connection, group: &[Request], run: i64) -> rusqlite::Re
 /// may be running).
 #[derive(Debug, Clone, Default)]
 pub struct Records {
-    /// Every share, in the order received.
+    /// Every accepted share, in the order received.
     pub shares: Vec<ShareRecord>,
+    /// Rejected shares counted per worker and error code, sorted.
+    pub rejections: Vec<Rejections>,
     /// Totals per user and worker.
     pub workers: Vec<WorkerTotals>,
     /// Found blocks, in the order found.
@@ -398,6 +432,21 @@ pub fn read(path: &Path) -> Result<Records, String> {
         .map_err(e)?
         .collect::<Result<_, _>>()
         .map_err(e)?;
+    let mut q =
+        db.prepare("SELECT user, worker, code, count FROM rejections ORDER BY user, worker, code").map_err(e)?;
+    out.rejections = q
+        .query_map([], |r| {
+            let user: String = r.get(0)?;
+            let worker: String = r.get(1)?;
+            Ok(Rejections {
+                identity: if worker.is_empty() { user } else { format!("{user}.{worker}") },
+                code: r.get(2)?,
+                count: r.get::<_, i64>(3)? as u64,
+            })
+        })
+        .map_err(e)?
+        .collect::<Result<_, _>>()
+        .map_err(e)?;
     let mut q = db
         .prepare("SELECT time_ms, user, worker, hash, template_id, merkle_path_len, accepted FROM blocks ORDER BY id")
         .map_err(e)?;
@@ -452,9 +501,18 @@ mod tests {
         let path = dir.join("pool.sqlite");
         let store = Store::open(&path).unwrap();
         let w = store.writer();
-        let ack = w.commit_shares(vec![share("alice.rig1", 1, None), share("alice.rig1", 2, None)]).await.unwrap();
-        w.record_share(share("alice.rig1", 3, Some("stale-share"))).await.unwrap();
-        w.record_share(share("bob", 1, Some("difficulty-too-low"))).await.unwrap();
+        let rejected =
+            |identity: &str, code: &str| Rejections { identity: identity.into(), code: code.into(), count: 1 };
+        let ack = w
+            .commit(
+                vec![share("alice.rig1", 1, None), share("alice.rig1", 2, None)],
+                vec![rejected("alice.rig1", "stale-share")],
+            )
+            .await
+            .unwrap();
+        w.record_rejections(vec![rejected("bob", "difficulty-too-low"), rejected("bob", "difficulty-too-low")])
+            .await
+            .unwrap();
         ack.await.unwrap().unwrap();
         w.record_block(BlockRecord {
             time_ms: 2,
@@ -474,14 +532,20 @@ mod tests {
         store.close();
         let r = read(&path).unwrap();
         assert_eq!(r.runs, 2);
-        assert_eq!(r.shares.len(), 4);
+        assert_eq!(r.shares.len(), 2);
         assert_eq!(r.shares[0], ShareRecord { run: 1, ..share("alice.rig1", 1, None) });
-        assert_eq!(r.shares[2].error.as_deref(), Some("stale-share"));
+        assert_eq!(
+            r.rejections,
+            vec![
+                rejected("alice.rig1", "stale-share"),
+                Rejections { count: 2, ..rejected("bob", "difficulty-too-low") }
+            ]
+        );
         assert_eq!(
             r.workers,
             vec![
                 WorkerTotals { user: "alice".into(), worker: "rig1".into(), accepted: 2, rejected: 1, difficulty: 5.0 },
-                WorkerTotals { user: "bob".into(), worker: "".into(), accepted: 0, rejected: 1, difficulty: 0.0 },
+                WorkerTotals { user: "bob".into(), worker: "".into(), accepted: 0, rejected: 2, difficulty: 0.0 },
             ]
         );
         assert!(r.blocks[0].accepted);

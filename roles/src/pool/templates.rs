@@ -131,6 +131,9 @@ async fn session(
         other => return Err(format!("unexpected {} before SetupConnection.Success", other.name())),
     }
     conn.send(&factory.coinbase_output_constraints().into()).await.map_err(|e| e.to_string())?;
+    // A new session's template ids may repeat the last one's; miners keep their current jobs
+    // (the last published state) until the new session's first tip.
+    factory.reset();
     metrics.tp_connections.fetch_add(1, Ordering::Relaxed);
     metrics.tp_connected.store(1, Ordering::Relaxed);
     tracing::info!("connected to the template provider at {}", config.tp_address);
@@ -173,7 +176,14 @@ async fn session(
                 jobs.send_replace(Arc::new(JobState::from_factory(factory, *tip_seq, tip_at)));
             }
             Some(block) = solutions.recv() => {
-                let Some(solution) = block.submit_solution() else { continue };
+                let Some(solution) = block.submit_solution() else {
+                    tracing::error!(
+                        "block {} not submitted: no template or a coinbase of {} bytes (over 64 KiB)",
+                        hex_hash(&block.hash()),
+                        block.coinbase.len()
+                    );
+                    continue;
+                };
                 conn.send(&solution.into()).await.map_err(|e| format!("SubmitSolution: {e}"))?;
                 recent.push_back(block.hash());
                 if recent.len() > RECENT_BLOCKS {

@@ -49,6 +49,8 @@ pub async fn start_tp(dir: &PathBuf, listen: SocketAddr) -> TpHandle {
 pub async fn start_pool(dir: &PathBuf, tp: &TpHandle, change: impl FnOnce(&mut PoolConfig)) -> PoolHandle {
     let mut config = PoolConfig::new(dir, tp.addr().to_string(), PAYOUT.to_vec());
     config.tp_authority = Some(tp.authority());
+    // Tests grind shares by hand: a few hashes each.
+    config.min_difficulty = 1e-12;
     change(&mut config);
     sv2_roles::pool::start(config).await.expect("pool starts")
 }
@@ -84,6 +86,10 @@ pub struct RawMiner {
     pub channels: ClientChannels,
     /// Every SetNewPrevHash seen, in order.
     pub tips: Vec<[u8; 32]>,
+    /// `new_shares_sum` of every SubmitShares.Success, in order.
+    pub share_sums: Vec<u64>,
+    /// Every SetTarget seen, in order.
+    pub set_targets: Vec<[u8; 32]>,
     pub setup_flags: u32,
 }
 
@@ -104,30 +110,36 @@ impl RawMiner {
             Message::SetupConnectionSuccess(s) => s.flags,
             other => panic!("expected SetupConnection.Success, got {other:?}"),
         };
-        RawMiner { conn, channels: ClientChannels::new(), tips: Vec::new(), setup_flags }
+        RawMiner {
+            conn,
+            channels: ClientChannels::new(),
+            tips: Vec::new(),
+            share_sums: Vec::new(),
+            set_targets: Vec::new(),
+            setup_flags,
+        }
     }
 
     /// Opens a standard or extended channel and returns its id once the pool has sent it an
     /// active job.
     pub async fn open(&mut self, extended: bool, user: &str) -> u32 {
+        self.open_with(extended, user, 1e3, MAX_TARGET).await
+    }
+
+    /// [`Self::open`] announcing `nominal_hash_rate` and `max_target`.
+    pub async fn open_with(&mut self, extended: bool, user: &str, nominal_hash_rate: f32, max_target: [u8; 32]) -> u32 {
         let user = Str0_255::from_str(user).unwrap();
         let msg: Message<'_> = if extended {
             OpenExtendedMiningChannel {
                 request_id: 7,
                 user_identity: user,
-                nominal_hash_rate: 1e3,
-                max_target: MAX_TARGET,
+                nominal_hash_rate,
+                max_target,
                 min_extranonce_size: 4,
             }
             .into()
         } else {
-            OpenStandardMiningChannel {
-                request_id: 7,
-                user_identity: user,
-                nominal_hash_rate: 1e3,
-                max_target: MAX_TARGET,
-            }
-            .into()
+            OpenStandardMiningChannel { request_id: 7, user_identity: user, nominal_hash_rate, max_target }.into()
         };
         self.conn.send(&msg).await.unwrap();
         let f = tokio::time::timeout(PATIENCE, self.conn.read_frame()).await.unwrap().unwrap();
@@ -165,11 +177,17 @@ impl RawMiner {
         if let Message::SetNewPrevHash(p) = &msg {
             self.tips.push(p.prev_hash);
         }
+        if let Message::SetTarget(t) = &msg {
+            self.set_targets.push(t.maximum_target);
+        }
         match msg {
-            Message::SubmitSharesSuccess(s) => Some(Answer::Accepted {
-                last_sequence_number: s.last_sequence_number,
-                count: s.new_submits_accepted_count,
-            }),
+            Message::SubmitSharesSuccess(s) => {
+                self.share_sums.push(s.new_shares_sum);
+                Some(Answer::Accepted {
+                    last_sequence_number: s.last_sequence_number,
+                    count: s.new_submits_accepted_count,
+                })
+            }
             Message::SubmitSharesError(e) => Some(Answer::Rejected {
                 sequence_number: e.sequence_number,
                 code: String::from_utf8_lossy(e.error_code.as_bytes()).into_owned(),

@@ -236,6 +236,11 @@ impl ServerChannel {
         self.target
     }
 
+    /// Shares accepted on the current previous hash (the duplicate set's size).
+    pub fn shares_on_tip(&self) -> usize {
+        self.seen.len()
+    }
+
     /// The previous hash jobs are mined on.
     pub fn prev_hash(&self) -> Option<&PrevHash> {
         self.prev.as_ref()
