@@ -16,6 +16,9 @@
 //!   [`noise::Session`].
 //! - `channels` (feature `channels`, default): standard, extended and group channels, jobs
 //!   from templates, extranonce allocation, vardiff and share validation.
+//! - `sv1` (feature `sv1`, default): Stratum V1 as mining firmware speaks it — bounded line
+//!   framing, JSON-RPC messages, and (with `channels`) a server session per device for a
+//!   translator.
 //!
 //! Bytes from a peer never cause a panic or an allocation larger than what the peer actually
 //! sent: every failure is a typed error.
@@ -30,6 +33,8 @@ pub mod channels;
 pub mod codec;
 pub mod messages;
 pub mod noise;
+#[cfg(feature = "sv1")]
+pub mod sv1;
 
 pub use codec::{CodecError, Frame, FrameDecoder, FrameHeader};
 pub use messages::{Message, Protocol};
