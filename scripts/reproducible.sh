@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# libsv2.a, libsv2.so and the sv2 binary are bit-identical across builds: reprotest (Debian's)
+# builds the offline source (guix/make-source.sh) twice with guix/build-offline.sh, the second
+# time at another path, as another user, under another time (faketime), locale, time zone,
+# umask, home, PATH and environment; diffoscope compares what was built. Needs root (a build
+# user is created) and apt (reprotest, diffoscope-minimal, faketime, sudo).
+#   bash scripts/reproducible.sh [WORK_DIR]
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work="${1:-${TMPDIR:-/tmp}/libsv2-reproducible}"
+
+need=()
+for tool in reprotest:reprotest diffoscope:diffoscope-minimal faketime:faketime sudo:sudo; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The varied build runs as this user, which cannot enter /root: it gets the toolchain that
+# builds here through a copy of rustc's sysroot (hard links when the file system allows).
+builder=sv2repro
+id "$builder" >/dev/null 2>&1 || useradd --system --user-group --no-create-home "$builder"
+sysroot="$(rustc --print sysroot)"
+toolchain="/opt/libsv2-reprotest/$(rustc --version | tr -c 'a-zA-Z0-9.\n' '-')"
+if [ ! -x "$toolchain/bin/cargo" ]; then
+  mkdir -p "$(dirname "$toolchain")"
+  cp -al "$sysroot" "$toolchain" 2>/dev/null || cp -a "$sysroot" "$toolchain"
+fi
+chmod -R a+rX "$(dirname "$toolchain")"
+
+rm -rf "$work"
+mkdir -p "$work"
+bash "$repo/guix/make-source.sh" "$work/src"
+chmod -R a+rX "$work"
+
+artifacts='stage/usr/lib/libsv2.a stage/usr/lib/libsv2.so.* stage/usr/bin/sv2 stage/usr/include/sv2.h stage/usr/include/sv2/*.h* stage/usr/lib/cmake/sv2/* stage/usr/lib/pkgconfig/*'
+start=$(date +%s)
+# PATH is set inside the command: the varied build's exec_path and user must still find the
+# same rustc, cargo, cmake and cc.
+(cd "$work" && reprotest --min-cpus="$(nproc)" \
+  --vary=-all,+build_path,+time,+user_group,+locales,+umask,+home,+timezone,+environment,+exec_path \
+  --vary=user_group.available+="$builder:$builder" \
+  --store-dir "$work/store" \
+  -c "PATH=$toolchain/bin:/usr/local/bin:/usr/bin:/bin sh guix/build-offline.sh" src "$artifacts")
+echo "reprotest: two builds identical in $(( $(date +%s) - start )) s"
+
+# Named, per file: the same bytes in the control build and the varied one.
+for f in stage/usr/lib/libsv2.a "stage/usr/lib/libsv2.so.*" stage/usr/bin/sv2; do
+  a=$(ls "$work"/store/control/$f | grep -v '\.so\.[0-9]*\.[0-9]*$' | head -1)
+  b="$work/store/experiment-1/${a#"$work"/store/control/}"
+  diffoscope --no-progress "$a" "$b" >/dev/null
+  echo "identical: ${a#"$work"/store/control/stage/usr/} $(sha256sum < "$a" | cut -c1-16)"
+done
