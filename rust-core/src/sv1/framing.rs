@@ -113,8 +113,11 @@ impl LineDecoder {
                 line = rest;
             }
             if line.len() > self.max_line {
-                // Only a '\r'-less line of exactly max + 1 bytes gets here.
+                // Only a '\r'-less line of exactly max + 1 bytes gets here. Drop what follows
+                // it, so that the error stays the last thing returned.
                 self.overflow = true;
+                self.buf.truncate(self.start);
+                self.partial_start = self.start;
                 return Err(LineTooLong { max: self.max_line });
             }
             if !line.is_empty() {
@@ -179,8 +182,9 @@ mod tests {
     #[test]
     fn a_line_of_exactly_the_maximum_passes() {
         let mut d = LineDecoder::new(4);
-        d.push(b"abcd\r\nabcde\n").unwrap();
+        d.push(b"abcd\r\nabcde\nok\n").unwrap();
         assert_eq!(d.next_line(), Ok(Some(&b"abcd"[..])));
         assert!(d.next_line().is_err());
+        assert!(d.next_line().is_err(), "sticky: the line after it is not returned");
     }
 }
