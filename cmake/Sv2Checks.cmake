@@ -1,5 +1,5 @@
-# sv2_add_program(NAME SOURCES... [ARGS ...] [NO_TEST]): a C or C++ program built with strict
-# warnings against libsv2.a. Unless NO_TEST, it is a ctest test, and again under valgrind
+# sv2_add_program(NAME SOURCES... [ARGS ...] [NO_TEST] [SHARED]): a C or C++ program built with
+# strict warnings against libsv2.a (libsv2.so with SHARED). Unless NO_TEST, it is a ctest test, and again under valgrind
 # (zero errors, zero leaks) when valgrind is installed and no sanitizer is on. SV2_SANITIZE
 # builds it with those sanitizers, which then fail the test on any finding.
 find_program(SV2_VALGRIND valgrind)
@@ -10,9 +10,13 @@ if(SV2_VALGRIND AND NOT SV2_SANITIZE)
 endif()
 
 function(sv2_add_program name)
-  cmake_parse_arguments(P "NO_TEST" "" "SOURCES;ARGS" ${ARGN})
+  cmake_parse_arguments(P "NO_TEST;SHARED" "" "SOURCES;ARGS" ${ARGN})
   add_executable(${name} ${P_SOURCES})
-  target_link_libraries(${name} PRIVATE sv2::sv2)
+  if(P_SHARED)
+    target_link_libraries(${name} PRIVATE sv2::sv2_shared)
+  else()
+    target_link_libraries(${name} PRIVATE sv2::sv2)
+  endif()
   target_compile_options(${name} PRIVATE -Wall -Wextra -Werror -pedantic)
   set_target_properties(${name} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF
                                            CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)

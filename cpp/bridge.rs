@@ -1,21 +1,27 @@
-//! The cxx bridge: the types C++ sees by value (every message, frame headers, TLVs, keys,
-//! certificates, work) and the functions and opaque types that `include/sv2/sv2.hpp` wraps.
+//! The cxx bridge, C++ namespace `sv2_bridge`: the types that cross between Rust and C++ by value
+//! (every message, frame headers, TLVs, keys, certificates, work) and the functions and opaque
+//! types behind `include/sv2/sv2.hpp`. Nothing of it is public C++: `src/sv2.cpp` converts
+//! these structs field by field to and from the standard-typed records of the public headers,
+//! and its generated header `sv2/bridge.rs.h` is not installed. (The namespace is outside
+//! `sv2` so that libsv2.so, which exports the C++ API as `sv2::*`, keeps the bridge local.)
 //!
-//! It sits at the crate root so that its generated header is `sv2/bridge.rs.h`, installed next
-//! to `sv2/sv2.hpp`, with cxx's own header at `sv2/rust/cxx.h` beside it.
+//! The two enums are the public headers' own (`sv2::ErrorCode`, `sv2::MessageType`): cxx
+//! checks at compile time that every value declared here is the C++ one, and `sv2::ErrorCode`
+//! takes its values from the C ABI's `sv2_result`.
 
 use crate::channel::*;
+use crate::error::take_error_code;
 use crate::jobs::*;
 use crate::keys::*;
 use crate::messages::*;
 use crate::server_channel::*;
 use crate::session::*;
 
-#[cxx::bridge(namespace = "sv2")]
+#[cxx::bridge(namespace = "sv2_bridge")]
 pub(crate) mod ffi {
-    /// Why a call failed: `sv2::Error::code()`. The numbers are those of the C ABI's
-    /// `sv2_result`, stable and never reused.
-    #[repr(u16)]
+    /// Why a call failed: `sv2::Error::code()`, the number of the C ABI's `sv2_result`.
+    #[namespace = "sv2"]
+    #[repr(i32)]
     #[derive(Debug)]
     enum ErrorCode {
         /// A bug inside libsv2 was caught before it reached C++.
@@ -105,6 +111,7 @@ pub(crate) mod ffi {
 
     /// Every message, in the order of the alternatives of `sv2::Message` (the value is the
     /// variant index).
+    #[namespace = "sv2"]
     #[repr(u8)]
     #[derive(Debug)]
     enum MessageType {
@@ -348,8 +355,8 @@ pub(crate) mod ffi {
         /// Extended: bytes the client rolls after the prefix (prefix and rolled part together
         /// make the factory's extranonce_len). Standard: must be 0.
         extranonce_size: u16,
-        /// The user (and worker) the channel mines for (at most 255 bytes).
-        user_identity: String,
+        /// The user (and worker) the channel mines for (at most 255 bytes of UTF-8).
+        user_identity: Vec<u8>,
         /// The channel's prefix from an ExtranonceAllocator (at most 32 bytes).
         extranonce_prefix: Vec<u8>,
         /// Initial share target (little-endian 256-bit), e.g. from target_for_hashrate().
@@ -364,7 +371,6 @@ pub(crate) mod ffi {
 
     /// Messages a channel call makes, in order: `order` holds each one's MessageType value,
     /// and the vectors the messages of each type, in that order.
-    #[namespace = "sv2::detail"]
     #[derive(Debug, Clone, Default)]
     struct ChannelMessages {
         order: Vec<u8>,
@@ -377,7 +383,6 @@ pub(crate) mod ffi {
     }
 
     /// What share validation found.
-    #[namespace = "sv2::detail"]
     #[derive(Debug, Clone)]
     struct ShareVerdict {
         accepted: bool,
@@ -406,18 +411,18 @@ pub(crate) mod ffi {
         max_version: u16,
         /// Sub-protocol specific flags.
         flags: u32,
-        /// Host the client dialled.
-        endpoint_host: String,
+        /// Host the client dialled. STR0_255: raw bytes.
+        endpoint_host: Vec<u8>,
         /// Port the client dialled.
         endpoint_port: u16,
-        /// Device vendor and firmware.
-        vendor: String,
-        /// Hardware version.
-        hardware_version: String,
-        /// Firmware version.
-        firmware: String,
-        /// Device identifier.
-        device_id: String,
+        /// Device vendor and firmware. STR0_255: raw bytes.
+        vendor: Vec<u8>,
+        /// Hardware version. STR0_255: raw bytes.
+        hardware_version: Vec<u8>,
+        /// Firmware version. STR0_255: raw bytes.
+        firmware: Vec<u8>,
+        /// Device identifier. STR0_255: raw bytes.
+        device_id: Vec<u8>,
     }
 
     /// The server accepts the connection.
@@ -434,8 +439,8 @@ pub(crate) mod ffi {
     struct SetupConnectionError {
         /// Requested flags the server does not support.
         flags: u32,
-        /// Printable error code.
-        error_code: String,
+        /// Printable error code. STR0_255: raw bytes.
+        error_code: Vec<u8>,
     }
 
     /// A proxy moved the channel; reset its extension state.
@@ -448,8 +453,8 @@ pub(crate) mod ffi {
     /// Reconnect to another endpoint of the same pool.
     #[derive(Debug, Clone, PartialEq)]
     struct Reconnect {
-        /// New host (empty: the same).
-        new_host: String,
+        /// New host (empty: the same). STR0_255: raw bytes.
+        new_host: Vec<u8>,
         /// New port (0: the same).
         new_port: u16,
     }
@@ -461,8 +466,8 @@ pub(crate) mod ffi {
     struct OpenStandardMiningChannel {
         /// Client-chosen id, echoed in the reply.
         request_id: u32,
-        /// User and worker the channel mines for.
-        user_identity: String,
+        /// User and worker the channel mines for. STR0_255: raw bytes.
+        user_identity: Vec<u8>,
         /// Expected hashrate in h/s.
         nominal_hash_rate: f32,
         /// Easiest target the device accepts.
@@ -489,8 +494,8 @@ pub(crate) mod ffi {
     struct OpenMiningChannelError {
         /// Echoed request id.
         request_id: u32,
-        /// Printable error code.
-        error_code: String,
+        /// Printable error code. STR0_255: raw bytes.
+        error_code: Vec<u8>,
     }
 
     /// Opens an extended channel.
@@ -498,8 +503,8 @@ pub(crate) mod ffi {
     struct OpenExtendedMiningChannel {
         /// Client-chosen id, echoed in the reply.
         request_id: u32,
-        /// User and worker the channel mines for.
-        user_identity: String,
+        /// User and worker the channel mines for. STR0_255: raw bytes.
+        user_identity: Vec<u8>,
         /// Expected hashrate in h/s.
         nominal_hash_rate: f32,
         /// Easiest target the client accepts.
@@ -556,8 +561,8 @@ pub(crate) mod ffi {
     struct UpdateChannelError {
         /// The channel.
         channel_id: u32,
-        /// Printable error code.
-        error_code: String,
+        /// Printable error code. STR0_255: raw bytes.
+        error_code: Vec<u8>,
     }
 
     /// Closes a channel.
@@ -565,8 +570,8 @@ pub(crate) mod ffi {
     struct CloseChannel {
         /// The channel or group.
         channel_id: u32,
-        /// Printable reason.
-        reason_code: String,
+        /// Printable reason. STR0_255: raw bytes.
+        reason_code: Vec<u8>,
     }
 
     /// Replaces the channel's extranonce prefix.
@@ -634,8 +639,8 @@ pub(crate) mod ffi {
         channel_id: u32,
         /// Sequence number of the rejected share.
         sequence_number: u32,
-        /// Printable error code.
-        error_code: String,
+        /// Printable error code. STR0_255: raw bytes.
+        error_code: Vec<u8>,
     }
 
     /// A job for extended and group channels.
@@ -732,8 +737,8 @@ pub(crate) mod ffi {
         channel_id: u32,
         /// Echoed request id.
         request_id: u32,
-        /// Printable error code.
-        error_code: String,
+        /// Printable error code. STR0_255: raw bytes.
+        error_code: Vec<u8>,
     }
 
     /// Puts channels into a group.
@@ -750,8 +755,8 @@ pub(crate) mod ffi {
     /// The JDC asks for a token.
     #[derive(Debug, Clone, PartialEq)]
     struct AllocateMiningJobToken {
-        /// User the job is for.
-        user_identifier: String,
+        /// User the job is for. STR0_255: raw bytes.
+        user_identifier: Vec<u8>,
         /// Client-chosen id.
         request_id: u32,
     }
@@ -818,8 +823,8 @@ pub(crate) mod ffi {
     struct DeclareMiningJobError {
         /// Echoed request id.
         request_id: u32,
-        /// Printable error code.
-        error_code: String,
+        /// Printable error code. STR0_255: raw bytes.
+        error_code: Vec<u8>,
         /// Details (at most 65 535 bytes).
         error_details: Vec<u8>,
     }
@@ -917,8 +922,8 @@ pub(crate) mod ffi {
     struct RequestTransactionDataError {
         /// The template.
         template_id: u64,
-        /// Printable error code.
-        error_code: String,
+        /// Printable error code. STR0_255: raw bytes.
+        error_code: Vec<u8>,
     }
 
     /// A block solution on a template.
@@ -967,7 +972,15 @@ pub(crate) mod ffi {
         required_extensions: Vec<u16>,
     }
 
-    #[namespace = "sv2::detail"]
+    unsafe extern "C++" {
+        include!("sv2/error.hpp");
+        include!("sv2/messages.hpp");
+        #[namespace = "sv2"]
+        type ErrorCode;
+        #[namespace = "sv2"]
+        type MessageType;
+    }
+
     extern "Rust" {
         /// A Noise session (or a plaintext one) with its last received frame.
         type SessionImpl;
@@ -989,14 +1002,16 @@ pub(crate) mod ffi {
         fn message_type(extension_type: u16, msg_type: u8) -> Result<MessageType>;
         fn message_spec(t: MessageType) -> Result<MessageSpec>;
         fn message_name(t: MessageType) -> Result<&'static str>;
-        fn user_identity_tlv(identity: &str) -> Result<Tlv>;
+        fn user_identity_tlv(identity: &[u8]) -> Result<Tlv>;
+        /// The code of the last error returned to C++ on this thread (Internal if none).
+        fn take_error_code() -> ErrorCode;
         fn copy_bytes(bytes: &[u8]) -> Vec<u8>;
 
         // Keys and certificates.
         fn authority_keypair_generate() -> Result<AuthorityKeypair>;
         fn authority_keypair_from_secret(secret: &[u8; 32]) -> Result<AuthorityKeypair>;
         fn authority_key_to_text(public_key: &[u8; 32]) -> Result<String>;
-        fn authority_key_from_text(text: &str) -> Result<[u8; 32]>;
+        fn authority_key_from_text(text: &[u8]) -> Result<[u8; 32]>;
         fn server_credentials_generate(
             authority_secret: &[u8; 32],
             valid_from: u32,

@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
         const auto *open = std::get_if<sv2::OpenStandardMiningChannelSuccess>(&m);
         if (open == nullptr) throw std::runtime_error("expected OpenStandardMiningChannelSuccess");
         sv2::ClientChannel ch = sv2::ClientChannel::standard(open->channel_id, open->target,
-                                                             sv2::to_vector(open->extranonce_prefix), rolling);
+                                                             open->extranonce_prefix, rolling);
         // Jobs for the group reach the channel too (a server may send them when
         // REQUIRES_STANDARD_JOBS is not set).
         ch.set_group_channel_id(open->group_channel_id);

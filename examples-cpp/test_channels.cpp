@@ -5,7 +5,7 @@
 // and targets follow UpdateChannel and vardiff; then groups, extranonce allocation, and bad
 // input. Prints "N passed, N failed" and exits non-zero on any failure.
 #include <sv2.h>
-#include <sv2/sv2.hpp>
+#include "test_util.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -15,72 +15,21 @@
 #include <utility>
 #include <vector>
 
-// The C++ error codes carry the C ABI's numbers.
-#define SAME_CODE(cxx, c) static_assert(static_cast<int>(sv2::ErrorCode::cxx) == static_cast<int>(c), #cxx)
-SAME_CODE(InvalidChannelId, SV2_RESULT_INVALID_CHANNEL_ID);
-SAME_CODE(InvalidJobId, SV2_RESULT_INVALID_JOB_ID);
-SAME_CODE(StaleShare, SV2_RESULT_STALE_SHARE);
-SAME_CODE(DifficultyTooLow, SV2_RESULT_DIFFICULTY_TOO_LOW);
-SAME_CODE(DuplicateShare, SV2_RESULT_DUPLICATE_SHARE);
-SAME_CODE(BadExtranonceSize, SV2_RESULT_BAD_EXTRANONCE_SIZE);
-SAME_CODE(InvalidNonRollableVersionBit, SV2_RESULT_INVALID_NON_ROLLABLE_VERSION_BIT);
-SAME_CODE(VersionRollingNotAllowed, SV2_RESULT_VERSION_ROLLING_NOT_ALLOWED);
-SAME_CODE(NtimeOutOfRange, SV2_RESULT_NTIME_OUT_OF_RANGE);
-SAME_CODE(InvalidNominalHashrate, SV2_RESULT_INVALID_NOMINAL_HASHRATE);
-SAME_CODE(InvalidCoinbaseOutputs, SV2_RESULT_INVALID_COINBASE_OUTPUTS);
-SAME_CODE(ScriptSigTooLong, SV2_RESULT_SCRIPT_SIG_TOO_LONG);
-SAME_CODE(ExtranonceLayout, SV2_RESULT_EXTRANONCE_LAYOUT);
-SAME_CODE(ExtranonceExhausted, SV2_RESULT_EXTRANONCE_EXHAUSTED);
-SAME_CODE(ExtranonceMismatch, SV2_RESULT_EXTRANONCE_MISMATCH);
-SAME_CODE(UnknownJob, SV2_RESULT_UNKNOWN_JOB);
-SAME_CODE(NoPrevHash, SV2_RESULT_NO_PREV_HASH);
-SAME_CODE(JobTooLarge, SV2_RESULT_JOB_TOO_LARGE);
-
 namespace {
-
-int passed = 0;
-int failed = 0;
-
-void check(bool ok, const char *what, int line) {
-    if (ok) {
-        ++passed;
-    } else {
-        ++failed;
-        std::fprintf(stderr, "test_channels.cpp:%d: check failed: %s\n", line, what);
-    }
-}
-#define CHECK(cond) check((cond), #cond, __LINE__)
-
-template <class F>
-void check_throws(sv2::ErrorCode code, F &&f, const char *what, int line) {
-    try {
-        f();
-        check(false, what, line);
-    } catch (const sv2::Error &e) {
-        check(e.code() == code, what, line);
-    }
-}
-#define CHECK_THROWS(code, expr) check_throws(sv2::ErrorCode::code, [&] { (void)(expr); }, #expr, __LINE__)
 
 constexpr std::uint32_t NOW = 1700000000;
 const std::vector<std::uint8_t> SCRIPT = {0x51}; // OP_TRUE
 const std::vector<std::uint8_t> TAG = {'t', 'e', 's', 't'};
 const std::vector<std::uint8_t> ROLLED = {1, 2, 3, 4, 5, 6};
 
-sv2::Bytes32 filled(std::uint8_t b) {
-    sv2::Bytes32 a{};
-    a.fill(b);
-    return a;
-}
-
 sv2::Bytes32 share_target() { // half of all hashes meet it
-    sv2::Bytes32 t = filled(0xff);
+    sv2::Bytes32 t = test::filled(0xff);
     t[31] = 0x7f;
     return t;
 }
 
 const sv2::Bytes32 HARD{};           // nothing meets it
-const sv2::Bytes32 EASY = filled(0xff); // everything meets it
+const sv2::Bytes32 EASY = test::filled(0xff); // everything meets it
 
 // Sends `m` over a plaintext link and returns it as the other side decodes it.
 sv2::Message wire(sv2::Session &from, sv2::Session &to, const sv2::Message &m) {
@@ -100,13 +49,13 @@ sv2::NewTemplate new_template(std::uint64_t id, bool future) {
     t.coinbase_prefix = {0x01, 0x65};
     t.coinbase_tx_input_sequence = 0xffffffff;
     t.coinbase_tx_value_remaining = 5000000000u;
-    t.merkle_path.push_back(sv2::Hash256{filled(0x31)});
-    t.merkle_path.push_back(sv2::Hash256{filled(0x32)});
+    t.merkle_path.push_back(test::filled(0x31));
+    t.merkle_path.push_back(test::filled(0x32));
     return t;
 }
 
 sv2::SetNewPrevHashTdp prev_hash_tdp(std::uint64_t template_id, const sv2::Bytes32 &target) {
-    return sv2::SetNewPrevHashTdp{template_id, filled(static_cast<std::uint8_t>(template_id)), NOW, 0x207fffff,
+    return sv2::SetNewPrevHashTdp{template_id, test::filled(static_cast<std::uint8_t>(template_id)), NOW, 0x207fffff,
                                   target};
 }
 
@@ -166,7 +115,7 @@ sv2::ShareResult submit(Net &n, sv2::ServerChannel &ch, const sv2::Message &shar
 }
 
 bool rejected(const sv2::ShareResult &r, sv2::ErrorCode code, const char *text) {
-    return r.error == code && r.reply && std::string(r.reply->error_code) == text;
+    return r.error == code && r.reply && r.reply->error_code == text;
 }
 
 void channel_against_client(bool extended) {
@@ -193,7 +142,7 @@ void channel_against_client(bool extended) {
         p.extranonce_size = static_cast<std::uint16_t>(alloc.rollable());
         p.user_identity = got.user_identity;
         p.max_target = got.max_target;
-        p.extranonce_prefix = sv2::to_rust_vec(alloc.next_extended());
+        p.extranonce_prefix = alloc.next_extended();
     } else {
         sv2::OpenStandardMiningChannel open{};
         open.request_id = 7;
@@ -202,7 +151,7 @@ void channel_against_client(bool extended) {
         auto got = std::get<sv2::OpenStandardMiningChannel>(wire(n.miner, n.pool_mining, open));
         p.user_identity = got.user_identity;
         p.max_target = got.max_target;
-        p.extranonce_prefix = sv2::to_rust_vec(alloc.next_standard());
+        p.extranonce_prefix = alloc.next_standard();
     }
     p.target = share_target();
     p.shares_per_minute = 6;
@@ -222,14 +171,14 @@ void channel_against_client(bool extended) {
 
     // A future template and its tip.
     sv2::TemplateJob job = from_tp(n, f, new_template(1, true));
-    CHECK(!job.min_ntime.has_value && !job.new_tip);
+    CHECK(!job.min_ntime && !job.new_tip);
     sv2::Message out = ch.add_job(f, job.job_id, std::nullopt);
     CHECK(sv2::message_type(out) ==
           (extended ? sv2::MessageType::NewExtendedMiningJob : sv2::MessageType::NewMiningJob));
     to_miner(n, *client, out);
     CHECK(!client->work(ROLLED).has_value());
     sv2::TemplateJob tip = from_tp(n, f, prev_hash_tdp(1, HARD));
-    CHECK(tip.new_tip && tip.job_id == job.job_id && tip.min_ntime.has_value && tip.min_ntime.value == NOW);
+    CHECK(tip.new_tip && tip.job_id == job.job_id && tip.min_ntime == NOW);
     sv2::SetNewPrevHash snph = ch.activate(f);
     CHECK(snph.channel_id == id && snph.job_id == job.job_id);
     to_miner(n, *client, snph);
@@ -266,7 +215,7 @@ void channel_against_client(bool extended) {
                            })),
                    sv2::ErrorCode::InvalidChannelId, "invalid-channel-id"));
     sv2::SubmitSharesExtended wrong_size = client->submit_extended(w, 8, 0, w.min_ntime, w.version);
-    wrong_size.extranonce = sv2::to_rust_vec(std::vector<std::uint8_t>(extended ? 5 : 6));
+    wrong_size.extranonce = std::vector<std::uint8_t>(extended ? 5 : 6);
     CHECK(rejected(submit(n, ch, wrong_size), sv2::ErrorCode::BadExtranonceSize, "bad-extranonce-size"));
 
     // A new tip whose network target every hash meets: old shares are stale, and the next
@@ -296,7 +245,7 @@ void channel_against_client(bool extended) {
         sv2::Bytes32 root = sv2::sha256d(sol.coinbase_tx);
         for (std::uint8_t level : {0x31, 0x32}) {
             std::vector<std::uint8_t> pair(root.begin(), root.end());
-            sv2::Bytes32 sibling = filled(level);
+            sv2::Bytes32 sibling = test::filled(level);
             pair.insert(pair.end(), sibling.begin(), sibling.end());
             root = sv2::sha256d(pair);
         }
@@ -315,11 +264,11 @@ void channel_against_client(bool extended) {
     CHECK(!ch.update(u, 100).has_value());
     u.nominal_hash_rate = std::nanf("");
     reply = ch.update(u, 100);
-    CHECK(reply && std::string(std::get<sv2::UpdateChannelError>(*reply).error_code) == "invalid-nominal-hashrate");
+    CHECK(reply && std::get<sv2::UpdateChannelError>(*reply).error_code == "invalid-nominal-hashrate");
     if (reply) wire(n.pool_mining, n.miner, *reply);
     u.channel_id = 99;
     reply = ch.update(u, 100);
-    CHECK(reply && std::string(std::get<sv2::UpdateChannelError>(*reply).error_code) == "invalid-channel-id");
+    CHECK(reply && std::get<sv2::UpdateChannelError>(*reply).error_code == "invalid-channel-id");
 
     // Vardiff: a window without shares makes the target easier.
     CHECK(!ch.retarget(101));
@@ -382,7 +331,7 @@ void group_channels() {
     std::optional<sv2::Message> t = g.update(sv2::UpdateChannel{3, 1e15f, EASY}, 5);
     CHECK(t && std::get<sv2::SetTarget>(*t).channel_id == 3);
     t = g.update(sv2::UpdateChannel{9, 1e15f, EASY}, 5);
-    CHECK(t && std::string(std::get<sv2::UpdateChannelError>(*t).error_code) == "invalid-channel-id");
+    CHECK(t && std::get<sv2::UpdateChannelError>(*t).error_code == "invalid-channel-id");
     CHECK(g.retarget(100).size() == 2 && g.retarget(100).empty());
     sv2::ServerChannel back = g.remove(2);
     CHECK(back.channel_id() == 2 && g.size() == 1);
@@ -418,7 +367,7 @@ void factory_allocator_and_bad_input() {
     bad.coinbase_tx_outputs_count = 1;
     CHECK_THROWS(InvalidCoinbaseOutputs, f.handle(bad));
     bad = new_template(1, true);
-    for (int i = 0; i < 254; ++i) bad.merkle_path.push_back(sv2::Hash256{});
+    for (int i = 0; i < 254; ++i) bad.merkle_path.push_back(sv2::Bytes32{});
     CHECK_THROWS(TooLong, f.handle(bad));
     CHECK_THROWS(ScriptSigTooLong, sv2::JobFactory(SCRIPT, std::vector<std::uint8_t>(80), 8));
 
@@ -428,7 +377,7 @@ void factory_allocator_and_bad_input() {
     sv2::TemplateJob future = f.handle(new_template(3, true)).value();
     std::vector<sv2::TemplateJob> jobs = f.jobs();
     CHECK(jobs.size() == 3 && jobs[0].job_id == first.job_id && jobs[0].new_tip && jobs[1].job_id == later.job_id &&
-          jobs[1].min_ntime.has_value && jobs[2].job_id == future.job_id && !jobs[2].min_ntime.has_value);
+          jobs[1].min_ntime.has_value() && jobs[2].job_id == future.job_id && !jobs[2].min_ntime.has_value());
 
     sv2::ServerChannelParams p{};
     p.channel_id = 2;
@@ -440,12 +389,12 @@ void factory_allocator_and_bad_input() {
     p.max_target = EASY;
     p.shares_per_minute = 6;
     sv2::ServerChannel odd(p, 0);
-    CHECK_THROWS(ExtranonceMismatch, odd.add_job(f, later.job_id, later.min_ntime.value));
+    CHECK_THROWS(ExtranonceMismatch, odd.add_job(f, later.job_id, later.min_ntime));
     CHECK_THROWS(UnknownJob, odd.add_job(f, 4242, std::nullopt));
     CHECK_THROWS(InvalidArgument, odd.validate(sv2::SetTarget{}, NOW));
     sv2::SubmitSharesExtended long_extranonce{};
     long_extranonce.channel_id = 2;
-    long_extranonce.extranonce = sv2::to_rust_vec(std::vector<std::uint8_t>(40));
+    long_extranonce.extranonce = std::vector<std::uint8_t>(40);
     CHECK(odd.validate(long_extranonce, NOW).error == sv2::ErrorCode::InvalidJobId);
     p.extended = false;
     CHECK_THROWS(InvalidArgument, sv2::ServerChannel(p, 0));
@@ -453,11 +402,13 @@ void factory_allocator_and_bad_input() {
     p.shares_per_minute = 0;
     CHECK_THROWS(InvalidArgument, sv2::ServerChannel(p, 0));
     p.shares_per_minute = 6;
-    p.extranonce_prefix = sv2::to_rust_vec(std::vector<std::uint8_t>(33));
+    p.extranonce_prefix = std::vector<std::uint8_t>(33);
     CHECK_THROWS(TooLong, sv2::ServerChannel(p, 0));
     p.extranonce_prefix = {};
     p.user_identity = std::string(256, 'x');
     CHECK_THROWS(TooLong, sv2::ServerChannel(p, 0));
+    p.user_identity = "\xff" "bob"; // the channel keeps its user as text
+    CHECK_THROWS(InvalidArgument, sv2::ServerChannel(p, 0));
     CHECK_THROWS(NoPrevHash, sv2::ServerChannel(sv2::ServerChannelParams{0, false, 0, "u", {}, EASY, EASY, 1, 1}, 0)
                                  .activate(sv2::JobFactory(SCRIPT, {}, 8)));
 
@@ -483,6 +434,5 @@ int main() {
     channel_against_client(true);
     group_channels();
     factory_allocator_and_bad_input();
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return test::report();
 }

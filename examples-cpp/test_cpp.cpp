@@ -1,7 +1,9 @@
 // The C++ API test suite: every message through the wire, errors and their codes, the frame
 // decoder, keys and certificates, Noise sessions in memory, and the mining client channel.
 // Prints "N passed, N failed" and exits non-zero on any failure.
-#include <sv2/sv2.hpp>
+#include <sv2.h>
+
+#include "test_util.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -11,38 +13,6 @@
 #include <vector>
 
 namespace {
-
-int passed = 0;
-int failed = 0;
-
-void check(bool ok, const char *what, int line) {
-    if (ok) {
-        ++passed;
-    } else {
-        ++failed;
-        std::fprintf(stderr, "test_cpp.cpp:%d: check failed: %s\n", line, what);
-    }
-}
-#define CHECK(cond) check((cond), #cond, __LINE__)
-
-// Runs `f`, which must throw sv2::Error with `code`.
-template <class F>
-void check_throws(sv2::ErrorCode code, F &&f, const char *what, int line) {
-    try {
-        f();
-        check(false, what, line);
-    } catch (const sv2::Error &e) {
-        check(e.code() == code, what, line);
-        check(std::strlen(e.what()) > 0, what, line);
-    }
-}
-#define CHECK_THROWS(code, expr) check_throws(sv2::ErrorCode::code, [&] { (void)(expr); }, #expr, __LINE__)
-
-sv2::Bytes32 filled(std::uint8_t b) {
-    sv2::Bytes32 a{};
-    a.fill(b);
-    return a;
-}
 
 // Every alternative of sv2::Message: a value-initialized message encodes to a frame whose header
 // matches message_spec() of the alternative's index, and decodes back to an equal message.
@@ -103,28 +73,28 @@ void test_messages() {
     setup.firmware = "1.2.3";
     sv2::Message back = round_trip(setup);
     CHECK(std::get<sv2::SetupConnection>(back) == setup);
-    CHECK(std::string(std::get<sv2::SetupConnection>(back).vendor) == "acme");
+    CHECK(std::get<sv2::SetupConnection>(back).vendor == "acme");
 
     sv2::NewExtendedMiningJob job{};
     job.channel_id = 7;
     job.job_id = 9;
-    job.min_ntime = sv2::OptionU32{true, 1700000000};
+    job.min_ntime = 1700000000;
     job.version = 0x20000000;
     job.version_rolling_allowed = true;
-    job.merkle_path.push_back(sv2::Hash256{filled(1)});
-    job.merkle_path.push_back(sv2::Hash256{filled(2)});
-    job.coinbase_tx_prefix = sv2::to_rust_vec(std::vector<std::uint8_t>{1, 2, 3});
+    job.merkle_path.push_back(test::filled(1));
+    job.merkle_path.push_back(test::filled(2));
+    job.coinbase_tx_prefix = std::vector<std::uint8_t>{1, 2, 3};
     job.coinbase_tx_suffix = {4, 5};
     back = round_trip(job);
     CHECK(std::get<sv2::NewExtendedMiningJob>(back) == job);
-    CHECK(sv2::to_vector(std::get<sv2::NewExtendedMiningJob>(back).coinbase_tx_prefix) ==
+    CHECK(std::get<sv2::NewExtendedMiningJob>(back).coinbase_tx_prefix ==
           std::vector<std::uint8_t>({1, 2, 3}));
 
     sv2::RequestTransactionDataSuccess txs{};
     txs.template_id = 42;
     txs.excess_data = {9, 9};
-    txs.transaction_list.push_back(sv2::Transaction{{1, 2, 3, 4}});
-    txs.transaction_list.push_back(sv2::Transaction{{}});
+    txs.transaction_list.push_back(std::vector<std::uint8_t>{1, 2, 3, 4});
+    txs.transaction_list.push_back(std::vector<std::uint8_t>{});
     back = round_trip(txs);
     CHECK(std::get<sv2::RequestTransactionDataSuccess>(back) == txs);
 
@@ -163,7 +133,7 @@ void test_message_errors() {
     refused.error_code = std::string(256, 'x');
     CHECK_THROWS(TooLong, sv2::encode_frame(refused));
     sv2::OpenStandardMiningChannelSuccess open{};
-    open.extranonce_prefix = sv2::to_rust_vec(std::vector<std::uint8_t>(33));
+    open.extranonce_prefix = std::vector<std::uint8_t>(33);
     CHECK_THROWS(TooLong, sv2::encode_frame(open));
     CHECK_THROWS(TooLong, sv2::user_identity_tlv(std::string(33, 'u')));
 
@@ -326,8 +296,8 @@ void test_sessions() {
 
     // A client pinning another authority refuses the server.
     sv2::AuthorityKeypair other = sv2::generate_authority_keypair();
-    sv2::Session wary = sv2::Session::initiator(other.public_key, now, filled(3));
-    sv2::Session server2 = sv2::Session::responder(creds, filled(4));
+    sv2::Session wary = sv2::Session::initiator(other.public_key, now, test::filled(3));
+    sv2::Session server2 = sv2::Session::responder(creds, test::filled(4));
     server2.receive(wary.take_output());
     CHECK_THROWS(InvalidCertificateSignature, wary.receive(server2.take_output()));
 
@@ -355,7 +325,7 @@ void test_sessions() {
 
 void test_client_channel() {
     const std::vector<std::uint8_t> prefix = {0, 0, 0, 1};
-    sv2::Bytes32 target = filled(0xff);
+    sv2::Bytes32 target = test::filled(0xff);
     target[31] = 0x0f;
     sv2::ClientChannel ch = sv2::ClientChannel::standard(7, target, prefix, true);
     CHECK(ch.channel_id() == 7 && ch.extranonce_size() == 0 && ch.target() == target);
@@ -365,7 +335,7 @@ void test_client_channel() {
     job.channel_id = 7;
     job.job_id = 1;
     job.version = 0x20000000;
-    job.merkle_root = filled(0xab);
+    job.merkle_root = test::filled(0xab);
     CHECK(ch.handle(job));
     sv2::NewMiningJob foreign = job;
     foreign.channel_id = 8;
@@ -373,7 +343,7 @@ void test_client_channel() {
     CHECK(!ch.handle(sv2::SetupConnectionSuccess{}));
     CHECK(!ch.work().has_value()); // a future job waits for its previous hash
 
-    sv2::SetNewPrevHash prev{7, 1, filled(0x42), 1700000000, 0x207fffff};
+    sv2::SetNewPrevHash prev{7, 1, test::filled(0x42), 1700000000, 0x207fffff};
     CHECK(ch.handle(prev));
     std::optional<sv2::Work> w = ch.work();
     CHECK(w.has_value());
@@ -395,11 +365,11 @@ void test_client_channel() {
     le32(77);
     CHECK(sv2::header_hash(*w, w->version, w->min_ntime + 1, 77) == sv2::sha256d(header));
     CHECK(sv2::hash_meets_target(sv2::Bytes32{}, target));
-    CHECK(!sv2::hash_meets_target(filled(0xff), target));
+    CHECK(!sv2::hash_meets_target(test::filled(0xff), target));
     sv2::SubmitSharesStandard s = ch.submit_standard(*w, 5, 77, w->min_ntime + 1, w->version);
     CHECK(s.channel_id == 7 && s.sequence_number == 5 && s.job_id == 1 && s.nonce == 77);
 
-    sv2::SetTarget harder{7, filled(0x01)};
+    sv2::SetTarget harder{7, test::filled(0x01)};
     CHECK(ch.handle(harder));
     CHECK(ch.target() == harder.maximum_target);
 
@@ -410,37 +380,37 @@ void test_client_channel() {
 
 void test_extended_channel() {
     const std::vector<std::uint8_t> prefix = {0xaa, 0xbb};
-    sv2::ClientChannel ch = sv2::ClientChannel::extended(3, filled(0xff), prefix, 4);
+    sv2::ClientChannel ch = sv2::ClientChannel::extended(3, test::filled(0xff), prefix, 4);
     CHECK(ch.extranonce_size() == 4);
     sv2::NewExtendedMiningJob job{};
     job.channel_id = 3;
     job.job_id = 11;
     job.version = 0x20000000;
     job.version_rolling_allowed = false;
-    job.merkle_path.push_back(sv2::Hash256{filled(5)});
+    job.merkle_path.push_back(test::filled(5));
     job.coinbase_tx_prefix = {1, 2, 3};
     job.coinbase_tx_suffix = {4, 5, 6};
     CHECK(ch.handle(job));
-    CHECK(ch.handle(sv2::SetNewPrevHash{3, 11, filled(9), 1, 0x207fffff}));
+    CHECK(ch.handle(sv2::SetNewPrevHash{3, 11, test::filled(9), 1, 0x207fffff}));
     const std::vector<std::uint8_t> rolled = {0x10, 0x20, 0x30, 0x40};
     std::optional<sv2::Work> w = ch.work(rolled);
     CHECK(w.has_value());
     if (!w) return;
     CHECK(w->version_mask == 0);
-    CHECK(sv2::to_vector(w->extranonce) == rolled);
+    CHECK(w->extranonce == rolled);
 
     // The merkle root is the coinbase txid folded with the path.
     std::vector<std::uint8_t> coinbase = {1, 2, 3, 0xaa, 0xbb, 0x10, 0x20, 0x30, 0x40, 4, 5, 6};
     sv2::Bytes32 txid = sv2::sha256d(coinbase);
     std::vector<std::uint8_t> pair(txid.begin(), txid.end());
-    pair.insert(pair.end(), job.merkle_path[0].bytes.begin(), job.merkle_path[0].bytes.end());
+    pair.insert(pair.end(), job.merkle_path[0].begin(), job.merkle_path[0].end());
     CHECK(w->merkle_root == sv2::sha256d(pair));
 
     sv2::SubmitSharesExtended s = ch.submit_extended(*w, 1, 2, 3, 4);
-    CHECK(s.channel_id == 3 && s.job_id == 11 && sv2::to_vector(s.extranonce) == rolled);
+    CHECK(s.channel_id == 3 && s.job_id == 11 && s.extranonce == rolled);
     CHECK_THROWS(InvalidArgument, ch.work(std::vector<std::uint8_t>(3)));
     sv2::Work too_long = *w;
-    too_long.extranonce = sv2::to_rust_vec(std::vector<std::uint8_t>(33));
+    too_long.extranonce = std::vector<std::uint8_t>(33);
     CHECK_THROWS(TooLong, ch.submit_extended(too_long, 1, 2, 3, 4));
 
     // A new prefix applies to jobs sent after it: the job being mined keeps its coinbase, the
@@ -452,11 +422,121 @@ void test_extended_channel() {
     std::optional<sv2::Work> w2 = ch.work(rolled);
     CHECK(w2.has_value() && w2->merkle_root == w->merkle_root);
     job.job_id = 12;
-    job.min_ntime.has_value = true;
-    job.min_ntime.value = 1;
+    job.min_ntime = 1;
     CHECK(ch.handle(job));
     w2 = ch.work(rolled);
     CHECK(w2.has_value() && w2->job_id == 12 && w2->merkle_root != w->merkle_root);
+}
+
+// STR0_255 fields are the wire's bytes in a std::string, whatever they are: not UTF-8, NULs.
+void test_raw_text() {
+    const std::string raw("a\xff\x00\xc3(b", 6);
+    sv2::CloseChannel close{};
+    close.channel_id = 9;
+    close.reason_code = raw;
+    std::vector<std::uint8_t> payload = sv2::encode_payload(close);
+    const std::vector<std::uint8_t> wire = {9, 0, 0, 0, 6, 'a', 0xff, 0x00, 0xc3, '(', 'b'};
+    CHECK(payload == wire);
+    sv2::Message back = sv2::decode_message(0x8000, 0x18, payload);
+    CHECK(std::get<sv2::CloseChannel>(back).reason_code == raw);
+    CHECK(std::get<sv2::CloseChannel>(back) == close);
+
+    sv2::SetupConnection setup{};
+    setup.vendor = std::string("\x80\x81", 2);
+    setup.device_id = std::string(255, '\xfe');
+    CHECK(std::get<sv2::SetupConnection>(round_trip(setup)) == setup);
+
+    // A user identity TLV takes bytes as they are too; text that is no key is refused as such.
+    CHECK(sv2::user_identity_tlv(raw).value == std::vector<std::uint8_t>(raw.begin(), raw.end()));
+    CHECK_THROWS(InvalidAuthorityKey, sv2::authority_key_from_text("\xff\xfe"));
+}
+
+// Errors carry the result number as a value, the same number the C ABI returns.
+void test_error_codes() {
+    try {
+        sv2::decode_message(0, 0x20, std::vector<std::uint8_t>(10));
+        CHECK(false);
+    } catch (const sv2::Error &e) {
+        CHECK(e.code() == sv2::ErrorCode::UnexpectedEnd);
+        CHECK(static_cast<int>(e.code()) == SV2_RESULT_UNEXPECTED_END);
+        CHECK(std::strchr("0123456789", e.what()[0]) == nullptr); // no number glued to the text
+    }
+    CHECK(static_cast<int>(sv2::ErrorCode::StaleShare) == SV2_RESULT_STALE_SHARE);
+    CHECK(static_cast<int>(sv2::ErrorCode::SessionFailed) == SV2_RESULT_SESSION_FAILED);
+    // Another library's exception handlers see a std::runtime_error.
+    try {
+        sv2::authority_key_from_text("no");
+        CHECK(false);
+    } catch (const std::runtime_error &e) {
+        CHECK(std::strlen(e.what()) > 0);
+    }
+}
+
+// A Template Distribution server as Bitcoin Core runs one: a Noise responder answers
+// SetupConnection and CoinbaseOutputConstraints, sends a template and its tip, answers
+// RequestTransactionData, and takes a SubmitSolution, all in standard types.
+void test_template_distribution_server() {
+    const std::uint32_t now = 1700000000;
+    sv2::AuthorityKeypair authority = sv2::generate_authority_keypair();
+    sv2::ServerCredentials creds = sv2::generate_server_credentials(authority.secret_key, now - 60, now + 3600);
+    sv2::Session node = sv2::Session::responder(creds);
+    sv2::Session pool = sv2::Session::initiator(authority.public_key, now);
+    pump(pool, node);
+    CHECK(node.established() && pool.established());
+
+    sv2::SetupConnection setup{};
+    setup.protocol = 2;
+    setup.min_version = 2;
+    setup.max_version = 2;
+    setup.endpoint_host = "127.0.0.1";
+    setup.endpoint_port = 8442;
+    pool.send(setup);
+    pool.send(sv2::CoinbaseOutputConstraints{100, 4});
+    pump(pool, node);
+    std::optional<sv2::Message> m = node.next_message();
+    CHECK(m && std::get<sv2::SetupConnection>(*m).protocol == 2 &&
+          std::get<sv2::SetupConnection>(*m).endpoint_host == "127.0.0.1");
+    node.send(sv2::SetupConnectionSuccess{2, 0});
+    m = node.next_message();
+    CHECK(m && std::get<sv2::CoinbaseOutputConstraints>(*m).coinbase_output_max_additional_size == 100);
+
+    sv2::NewTemplate t{};
+    t.template_id = 7;
+    t.future_template = true;
+    t.version = 0x20000000;
+    t.coinbase_tx_version = 2;
+    t.coinbase_prefix = {0x03, 0x10, 0x27, 0x00};
+    t.coinbase_tx_input_sequence = 0xffffffff;
+    t.coinbase_tx_value_remaining = 312500000;
+    t.merkle_path = {test::filled(1), test::filled(2)};
+    node.send(t);
+    sv2::SetNewPrevHashTdp tip{7, test::filled(0x42), now, 0x1703a30c, test::filled(0x11)};
+    node.send(tip);
+    pump(pool, node);
+    m = pool.next_message();
+    CHECK(m && std::get<sv2::SetupConnectionSuccess>(*m).used_version == 2);
+    m = pool.next_message();
+    CHECK(m && std::get<sv2::NewTemplate>(*m) == t);
+    m = pool.next_message();
+    CHECK(m && std::get<sv2::SetNewPrevHashTdp>(*m) == tip);
+
+    pool.send(sv2::RequestTransactionData{7});
+    pump(pool, node);
+    m = node.next_message();
+    CHECK(m && std::get<sv2::RequestTransactionData>(*m).template_id == 7);
+    sv2::RequestTransactionDataSuccess txs{};
+    txs.template_id = 7;
+    txs.transaction_list = {{0x02, 0x00, 0x00, 0x00}, std::vector<std::uint8_t>(70000, 0xab)};
+    node.send(txs);
+    pump(pool, node);
+    m = pool.next_message();
+    CHECK(m && std::get<sv2::RequestTransactionDataSuccess>(*m) == txs);
+
+    sv2::SubmitSolution solution{7, 0x20000000, now + 1, 12345, {0x02, 0x00, 0x00, 0x00, 0x01}};
+    pool.send(solution);
+    pump(pool, node);
+    m = node.next_message();
+    CHECK(m && std::get<sv2::SubmitSolution>(*m) == solution);
 }
 
 } // namespace
@@ -469,6 +549,8 @@ int main() {
     test_sessions();
     test_client_channel();
     test_extended_channel();
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    test_raw_text();
+    test_error_codes();
+    test_template_distribution_server();
+    return test::report();
 }

@@ -4,9 +4,10 @@
 # - CMake builds the Rust crates (dist profile), installs libsv2, and ctest runs every C and C++
 #   example and the C and C++ test suites plainly and under valgrind (zero errors, zero leaks);
 # - the same tests under AddressSanitizer + UndefinedBehaviorSanitizer, reusing that Rust build;
-# - libsv2.so carries a versioned SONAME and exports only sv2_ symbols (and secp256k1's own);
+# - libsv2.so carries a versioned SONAME and exports only the C ABI's sv2_ symbols and the
+#   C++ API's (namespace sv2);
 # - projects outside the tree, in C and in C++, build and run against the installed tree with
-#   find_package(sv2) and with `pkg-config --static --libs sv2`;
+#   find_package(sv2) and with pkg-config, on libsv2.a and on libsv2.so;
 # - libsv2.a built from a copy of the sources at another path has the same SHA-256.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,8 +47,10 @@ so="$lib/libsv2.so.$version"
 soname=$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 echo "SONAME $soname"
 [ "$soname" = "libsv2.so.${version%%.*}" ] && [ "$(readlink "$lib/$soname")" = "libsv2.so.$version" ]
-# secp256k1-sys exports its C callbacks under its own versioned prefix; nothing else may leak.
-foreign=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v -e '^sv2_' -e '^rustsecp256k1_v0_' || true)
+# The C ABI and the C++ API, matched mangled (c++filt gives up on the longest signatures):
+# functions and members of namespace sv2, and its typeinfo and vtables. Nothing else may leak.
+foreign=$(nm -D --defined-only "$so" | awk '{print $3}' |
+  grep -v -e '^sv2_' -e '^_ZN3sv2' -e '^_ZNK3sv2' -e '^_ZT[ISV]N3sv2' || true)
 [ -z "$foreign" ] || { echo "unexpected exported symbols:"; echo "$foreign"; exit 1; }
 
 step "consumer project: find_package(sv2) against the installed tree"
@@ -57,6 +60,8 @@ cmake --build "$work/consumer-cmake" -j "$jobs"
 "$work/consumer-cmake/consumer_cxx"
 "$work/consumer-cmake/consumer_c_shared"
 readelf -d "$work/consumer-cmake/consumer_c_shared" | grep -q "NEEDED.*\[$soname\]"
+"$work/consumer-cmake/consumer_cxx_shared"
+readelf -d "$work/consumer-cmake/consumer_cxx_shared" | grep -q "NEEDED.*\[$soname\]"
 
 step "consumer project: pkg-config --static --libs sv2"
 export PKG_CONFIG_PATH="$lib/pkgconfig"
@@ -70,6 +75,12 @@ cc -std=c11 -Wall -Wextra -Werror -pedantic examples-c/consumer/consumer.c -o "$
 c++ -std=c++17 -Wall -Wextra -Werror -pedantic examples-c/consumer/consumer.cpp \
     -o "$work/consumer_pc_cxx" $(pkg-config --cflags sv2) $(pkg-config --static --libs sv2)
 "$work/consumer_pc_cxx"
+# The C++ API from libsv2.so, through sv2-shared.pc.
+# shellcheck disable=SC2046
+c++ -std=c++17 -Wall -Wextra -Werror -pedantic examples-c/consumer/consumer.cpp \
+    -o "$work/consumer_pc_cxx_shared" $(pkg-config --cflags --libs sv2-shared) -Wl,-rpath,"$lib"
+"$work/consumer_pc_cxx_shared"
+readelf -d "$work/consumer_pc_cxx_shared" | grep -q "NEEDED.*\[$soname\]"
 
 step "libsv2.a is reproducible from another checkout path"
 other="$work/other-checkout"

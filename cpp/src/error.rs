@@ -1,8 +1,10 @@
 //! The error every bridge function returns. cxx turns it into a `rust::Error` whose message is
-//! this type's Display, `"<code>:<detail>"`; the C++ layer splits that back into
-//! `sv2::Error::code()` and `what()`. Every function that returns it runs behind [`guard`].
+//! this type's Display, the detail alone; the code travels beside it as a value: [`guard`],
+//! which every such function runs behind, leaves it for [`take_error_code`], which the C++
+//! layer calls on the same thread as soon as it catches the `rust::Error`.
 
 use core::fmt;
+use std::cell::Cell;
 
 use sv2::codec::CodecError;
 use sv2::noise::NoiseError;
@@ -29,16 +31,31 @@ impl Error {
     }
 }
 
-/// Runs a bridge function's body, turning a panic (a bug in libsv2) into an error: cxx would
-/// abort the whole process instead.
+thread_local! {
+    /// The code of the error this thread last returned to C++.
+    static LAST_CODE: Cell<ErrorCode> = const { Cell::new(ErrorCode::Internal) };
+}
+
+/// Runs a bridge function's body, turning a panic (a bug in libsv2) into an error (cxx would
+/// abort the whole process instead), and leaves an error's code for [`take_error_code`].
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .unwrap_or_else(|_| Err(Error::new(ErrorCode::Panic, "internal panic caught at the C++ boundary")))
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::new(ErrorCode::Panic, "internal panic caught at the C++ boundary")));
+    if let Err(e) = &r {
+        LAST_CODE.with(|c| c.set(e.code));
+    }
+    r
+}
+
+/// The code of the error this thread last returned to C++, which it takes (Internal when there
+/// is none, which would be a bug).
+pub(crate) fn take_error_code() -> ErrorCode {
+    LAST_CODE.with(|c| c.replace(ErrorCode::Internal))
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.code.repr, self.detail)
+        f.write_str(&self.detail)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Authority keys, server credentials and certificates.
 
 use sv2::noise::{
-    random_bytes, AuthorityKeypair as CoreKeypair, AuthorityPublicKey, Certificate as CoreCertificate,
+    random_bytes, AuthorityKeypair as CoreKeypair, AuthorityPublicKey, Certificate as CoreCertificate, NoiseError,
     ServerCredentials as CoreCredentials,
 };
 
@@ -55,8 +55,11 @@ pub(crate) fn authority_key_to_text(public_key: &[u8; 32]) -> Result<String, Err
 }
 
 /// Parses the base58check text.
-pub(crate) fn authority_key_from_text(text: &str) -> Result<[u8; 32], Error> {
-    guard(|| Ok(AuthorityPublicKey::from_base58check(text)?.to_bytes()))
+pub(crate) fn authority_key_from_text(text: &[u8]) -> Result<[u8; 32], Error> {
+    guard(|| {
+        let text = std::str::from_utf8(text).map_err(|_| NoiseError::InvalidAuthorityKeyText)?;
+        Ok(AuthorityPublicKey::from_base58check(text)?.to_bytes())
+    })
 }
 
 /// A fresh static key and its certificate.

@@ -2,7 +2,10 @@
 //! what C++ holds): one table of fields and how each converts, expanded into an encode and a
 //! decode function per message.
 
-use sv2::codec::{encode_frame, frame_len, Bytes, Decode, Reader, Seq, Tlv as CoreTlv, TlvList};
+use sv2::codec::{
+    encode_frame, frame_len, Bytes, Decode, Reader, Seq, Tlv as CoreTlv, TlvList, EXTENSION_WORKER_HASHRATE_TRACKING,
+    FIELD_USER_IDENTITY, USER_IDENTITY_MAX,
+};
 use sv2::messages as core;
 use sv2::messages::ALL_MESSAGE_IDS;
 use sv2::Message;
@@ -15,10 +18,7 @@ macro_rules! from_core {
     (v, $e:expr) => {
         $e
     };
-    // STR0_255 need not be UTF-8; C++ gets replacement characters for invalid sequences.
-    (s, $e:expr) => {
-        String::from_utf8_lossy($e.as_bytes()).into_owned()
-    };
+    // STR0_255 too: its raw bytes, UTF-8 or not.
     (b, $e:expr) => {
         $e.as_bytes().to_vec()
     };
@@ -54,9 +54,6 @@ macro_rules! stage {
 macro_rules! to_core {
     (v, $x:expr) => {
         *$x
-    };
-    (s, $x:expr) => {
-        Bytes::new($x.as_bytes())?
     };
     (b, $x:expr) => {
         Bytes::new($x)?
@@ -123,28 +120,28 @@ macro_rules! messages {
 
 messages! {
     SetupConnection: encode_setup_connection, decode_setup_connection {
-        protocol: v, min_version: v, max_version: v, flags: v, endpoint_host: s, endpoint_port: v, vendor: s,
-        hardware_version: s, firmware: s, device_id: s,
+        protocol: v, min_version: v, max_version: v, flags: v, endpoint_host: b, endpoint_port: v, vendor: b,
+        hardware_version: b, firmware: b, device_id: b,
     }
     SetupConnectionSuccess: encode_setup_connection_success, decode_setup_connection_success {
         used_version: v, flags: v,
     }
-    SetupConnectionError: encode_setup_connection_error, decode_setup_connection_error { flags: v, error_code: s }
+    SetupConnectionError: encode_setup_connection_error, decode_setup_connection_error { flags: v, error_code: b }
     ChannelEndpointChanged: encode_channel_endpoint_changed, decode_channel_endpoint_changed { channel_id: v }
-    Reconnect: encode_reconnect, decode_reconnect { new_host: s, new_port: v }
+    Reconnect: encode_reconnect, decode_reconnect { new_host: b, new_port: v }
 
     OpenStandardMiningChannel: encode_open_standard_mining_channel, decode_open_standard_mining_channel {
-        request_id: v, user_identity: s, nominal_hash_rate: v, max_target: v,
+        request_id: v, user_identity: b, nominal_hash_rate: v, max_target: v,
     }
     OpenStandardMiningChannelSuccess: encode_open_standard_mining_channel_success,
         decode_open_standard_mining_channel_success {
         request_id: v, channel_id: v, target: v, extranonce_prefix: b, group_channel_id: v,
     }
     OpenMiningChannelError: encode_open_mining_channel_error, decode_open_mining_channel_error {
-        request_id: v, error_code: s,
+        request_id: v, error_code: b,
     }
     OpenExtendedMiningChannel: encode_open_extended_mining_channel, decode_open_extended_mining_channel {
-        request_id: v, user_identity: s, nominal_hash_rate: v, max_target: v, min_extranonce_size: v,
+        request_id: v, user_identity: b, nominal_hash_rate: v, max_target: v, min_extranonce_size: v,
     }
     OpenExtendedMiningChannelSuccess: encode_open_extended_mining_channel_success,
         decode_open_extended_mining_channel_success {
@@ -156,8 +153,8 @@ messages! {
     UpdateChannel: encode_update_channel, decode_update_channel {
         channel_id: v, nominal_hash_rate: v, maximum_target: v,
     }
-    UpdateChannelError: encode_update_channel_error, decode_update_channel_error { channel_id: v, error_code: s }
-    CloseChannel: encode_close_channel, decode_close_channel { channel_id: v, reason_code: s }
+    UpdateChannelError: encode_update_channel_error, decode_update_channel_error { channel_id: v, error_code: b }
+    CloseChannel: encode_close_channel, decode_close_channel { channel_id: v, reason_code: b }
     SetExtranoncePrefix: encode_set_extranonce_prefix, decode_set_extranonce_prefix {
         channel_id: v, extranonce_prefix: b,
     }
@@ -171,7 +168,7 @@ messages! {
         channel_id: v, last_sequence_number: v, new_submits_accepted_count: v, new_shares_sum: v,
     }
     SubmitSharesError: encode_submit_shares_error, decode_submit_shares_error {
-        channel_id: v, sequence_number: v, error_code: s,
+        channel_id: v, sequence_number: v, error_code: b,
     }
     NewExtendedMiningJob: encode_new_extended_mining_job, decode_new_extended_mining_job {
         channel_id: v, job_id: v, min_ntime: opt, version: v, version_rolling_allowed: v, merkle_path: hashes,
@@ -190,12 +187,12 @@ messages! {
         channel_id: v, request_id: v, job_id: v,
     }
     SetCustomMiningJobError: encode_set_custom_mining_job_error, decode_set_custom_mining_job_error {
-        channel_id: v, request_id: v, error_code: s,
+        channel_id: v, request_id: v, error_code: b,
     }
     SetGroupChannel: encode_set_group_channel, decode_set_group_channel { group_channel_id: v, channel_ids: seq }
 
     AllocateMiningJobToken: encode_allocate_mining_job_token, decode_allocate_mining_job_token {
-        user_identifier: s, request_id: v,
+        user_identifier: b, request_id: v,
     }
     AllocateMiningJobTokenSuccess: encode_allocate_mining_job_token_success,
         decode_allocate_mining_job_token_success {
@@ -216,7 +213,7 @@ messages! {
         request_id: v, new_mining_job_token: b,
     }
     DeclareMiningJobError: encode_declare_mining_job_error, decode_declare_mining_job_error {
-        request_id: v, error_code: s, error_details: b,
+        request_id: v, error_code: b, error_details: b,
     }
     PushSolution: encode_push_solution, decode_push_solution {
         extranonce: b, prev_hash: v, nonce: v, ntime: v, nbits: v, version: v,
@@ -239,7 +236,7 @@ messages! {
         template_id: v, excess_data: b, transaction_list: txs,
     }
     RequestTransactionDataError: encode_request_transaction_data_error, decode_request_transaction_data_error {
-        template_id: v, error_code: s,
+        template_id: v, error_code: b,
     }
     SubmitSolution: encode_submit_solution, decode_submit_solution {
         template_id: v, version: v, header_timestamp: v, header_nonce: v, coinbase_tx: b,
@@ -308,8 +305,11 @@ pub(crate) fn message_name(t: MessageType) -> Result<&'static str, Error> {
 }
 
 /// The 0x0002 `user_identity` TLV of SubmitSharesExtended.
-pub(crate) fn user_identity_tlv(identity: &str) -> Result<Tlv, Error> {
-    guard(|| Ok(tlv_from_core(CoreTlv::user_identity(identity)?)))
+pub(crate) fn user_identity_tlv(identity: &[u8]) -> Result<Tlv, Error> {
+    guard(|| {
+        let value = Bytes::<USER_IDENTITY_MAX>::new(identity)?.as_bytes().to_vec();
+        Ok(Tlv { extension_type: EXTENSION_WORKER_HASHRATE_TRACKING, field_type: FIELD_USER_IDENTITY, value })
+    })
 }
 
 /// A copy of `bytes` that C++ can put into a message field.

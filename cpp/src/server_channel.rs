@@ -55,7 +55,7 @@ impl ChannelMessages {
                 MessageType::SetTarget
             }
             Message::UpdateChannelError(x) => {
-                let error_code = String::from_utf8_lossy(x.error_code.as_bytes()).into_owned();
+                let error_code = x.error_code.as_bytes().to_vec();
                 self.update_channel_error.push(UpdateChannelError { channel_id: x.channel_id, error_code });
                 MessageType::UpdateChannelError
             }
@@ -129,7 +129,7 @@ fn verdict(channel_id: u32, sequence_number: u32, r: Result<AcceptedShare, Share
     let mut v = ShareVerdict {
         accepted: r.is_ok(),
         error: ErrorCode::Internal,
-        reply: SubmitSharesError { channel_id, sequence_number, error_code: String::new() },
+        reply: SubmitSharesError { channel_id, sequence_number, error_code: Vec::new() },
         hash: [0; 32],
         target: [0; 32],
         difficulty: 0.0,
@@ -159,7 +159,7 @@ fn verdict(channel_id: u32, sequence_number: u32, r: Result<AcceptedShare, Share
         }
         Err(e) => {
             v.error = share_error_code(e);
-            v.reply.error_code = e.code().to_string();
+            v.reply.error_code = e.code().as_bytes().to_vec();
         }
     }
     v
@@ -204,9 +204,12 @@ pub struct ServerChannelImpl(ServerChannel);
 /// Opens a server channel at monotonic time `now`.
 pub(crate) fn server_channel_new(p: &ServerChannelParams, now: u64) -> Result<Box<ServerChannelImpl>, Error> {
     guard(|| {
-        Bytes::<255>::new(p.user_identity.as_bytes())?;
+        let user = Bytes::<255>::new(&p.user_identity)?;
         let prefix = Bytes::<32>::new(&p.extranonce_prefix)?;
         let invalid = |what: &str| Err(Error::new(ErrorCode::InvalidArgument, what));
+        let Ok(user) = std::str::from_utf8(user.as_bytes()) else {
+            return invalid("the user identity is not UTF-8");
+        };
         let kind = match (p.extended, p.extranonce_size) {
             (true, extranonce_size) => ChannelKind::Extended { extranonce_size },
             (false, 0) => ChannelKind::Standard,
@@ -220,15 +223,8 @@ pub(crate) fn server_channel_new(p: &ServerChannelParams, now: u64) -> Result<Bo
             return invalid("shares per minute must be positive and finite");
         }
         let vardiff = Vardiff::new(spm, p.vardiff_window_secs, now);
-        let ch = ServerChannel::new(
-            p.channel_id,
-            kind,
-            &p.user_identity,
-            p.extranonce_prefix.clone(),
-            p.target,
-            p.max_target,
-            vardiff,
-        );
+        let ch =
+            ServerChannel::new(p.channel_id, kind, user, p.extranonce_prefix.clone(), p.target, p.max_target, vardiff);
         Ok(Box::new(ServerChannelImpl(ch)))
     })
 }

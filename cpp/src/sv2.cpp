@@ -1,59 +1,66 @@
-// The out-of-line parts of the C++ API (include/sv2/sv2.hpp): turning the bridge's rust::Error
-// into sv2::Error, the message variant's encode/decode dispatch, and the class members that
-// can fail. Compiled into libsv2.a with the generated bridge.
+// The out-of-line C++ API (include/sv2/sv2.hpp) over the cxx bridge: records converted to and
+// from the bridge's structs (convert.hpp), rust::Error turned into sv2::Error with the code
+// the bridge left for it, the message variant's encode/decode dispatch, and every class
+// member. Compiled into libsv2 with the generated bridge; nothing here is in a public header.
+#include <sv2.h>
+
 #include "sv2/sv2.hpp"
 
-#include <cstdlib>
-#include <iterator>
+#include "convert.hpp"
 
 namespace sv2 {
+
+namespace bridge = ::sv2_bridge;
+namespace convert = ::sv2_bridge::convert;
+using convert::from_bridge;
+using convert::slice;
+using convert::to_bridge;
+
+// The public codes are the C ABI's by definition (sv2/error.hpp); cxx checks the bridge's.
+static_assert(static_cast<std::int32_t>(ErrorCode::JobTooLarge) == SV2_RESULT_JOB_TOO_LARGE);
+
+Error::~Error() = default;
+
 namespace {
 
-// Bridge errors arrive as rust::Error with the message "<code>:<detail>" (cpp/src/error.rs).
-[[noreturn]] void rethrow(const rust::Error &e) {
-    std::string_view what(e.what());
-    std::size_t colon = what.find(':');
-    unsigned long code = 299; // Internal, should the format ever not match
-    if (colon != std::string_view::npos && colon > 0) {
-        std::string digits(what.substr(0, colon));
-        char *end = nullptr;
-        unsigned long parsed = std::strtoul(digits.c_str(), &end, 10);
-        if (end == digits.c_str() + digits.size()) {
-            code = parsed;
-            what.remove_prefix(colon + 1);
-        }
-    }
-    throw Error(static_cast<ErrorCode>(code), std::string(what));
-}
-
+// Every bridge function that returns a Result has left its error's code for
+// take_error_code() on this thread before cxx threw the rust::Error.
 template <class F>
 decltype(auto) guarded(F &&f) {
     try {
         return f();
     } catch (const rust::Error &e) {
-        rethrow(e);
+        throw Error(bridge::take_error_code(), e.what());
     }
 }
 
-std::vector<Tlv> from_rust(rust::Vec<Tlv> &tlvs) {
-    return std::vector<Tlv>(std::make_move_iterator(tlvs.begin()), std::make_move_iterator(tlvs.end()));
+template <class T>
+detail::Owned<T> own(rust::Box<T> b) noexcept {
+    return detail::Owned<T>(b.into_raw());
 }
 
-rust::Slice<const Tlv> slice(const std::vector<Tlv> &tlvs) noexcept { return {tlvs.data(), tlvs.size()}; }
+rust::Vec<bridge::Tlv> bridge_tlvs(const std::vector<Tlv> &tlvs) {
+    rust::Vec<bridge::Tlv> out;
+    convert::put(out, tlvs);
+    return out;
+}
 
-// Encodes the whole frame for `m` into `out` (replacing its contents).
+// The whole frame for `m` into `out` (replacing its contents).
 void encode_into(const Message &m, const std::vector<Tlv> &tlvs, rust::Vec<std::uint8_t> &out) {
-    guarded([&] { std::visit([&](const auto &msg) { detail::encode(msg, slice(tlvs), out); }, m); });
+    rust::Vec<bridge::Tlv> t = bridge_tlvs(tlvs);
+    rust::Slice<const bridge::Tlv> ts(t.data(), t.size());
+    std::visit([&](const auto &msg) { guarded([&] { bridge::encode(to_bridge(msg), ts, out); }); }, m);
 }
 
 // Decoding picks the alternative by index: MessageType's value is the variant index.
-using Decoder = Message (*)(rust::Slice<const std::uint8_t>, rust::Vec<Tlv> &);
+using Decoder = Message (*)(rust::Slice<const std::uint8_t>, rust::Vec<bridge::Tlv> &);
 
 template <std::size_t I>
-Message decode_as(rust::Slice<const std::uint8_t> payload, rust::Vec<Tlv> &tlvs) {
-    std::variant_alternative_t<I, Message> out{};
-    detail::decode(payload, tlvs, out);
-    return Message(std::in_place_index<I>, std::move(out));
+Message decode_as(rust::Slice<const std::uint8_t> payload, rust::Vec<bridge::Tlv> &tlvs) {
+    using P = std::variant_alternative_t<I, Message>;
+    convert::bridge_t<P> out{};
+    guarded([&] { bridge::decode(payload, tlvs, out); });
+    return Message(std::in_place_index<I>, from_bridge<P>(out));
 }
 
 template <std::size_t... I>
@@ -62,36 +69,56 @@ constexpr std::array<Decoder, sizeof...(I)> decoders(std::index_sequence<I...>) 
 }
 
 constexpr auto DECODERS = decoders(std::make_index_sequence<std::variant_size_v<Message>>());
-static_assert(DECODERS.size() == static_cast<std::size_t>(MessageType::RequestExtensionsError) + 1,
-              "sv2::Message must have one alternative per sv2::MessageType, in order");
+
+Message decode(std::uint16_t extension_type, std::uint8_t msg_type, rust::Slice<const std::uint8_t> payload,
+               std::vector<Tlv> *tlvs) {
+    MessageType t = guarded([&] { return bridge::message_type(extension_type, msg_type); });
+    rust::Vec<bridge::Tlv> found;
+    Message m = DECODERS.at(static_cast<std::size_t>(t))(payload, found);
+    if (tlvs != nullptr) *tlvs = from_bridge<Tlv>(found);
+    return m;
+}
+
+std::string_view view(rust::Str s) noexcept { return std::string_view(s.data(), s.size()); }
+
+template <class Impl>
+std::optional<Frame> last_frame(Impl &impl) {
+    if (!guarded([&] { return impl.next_frame(); })) return std::nullopt;
+    auto payload = impl.frame_payload();
+    return Frame{from_bridge<FrameHeader>(impl.frame_header()),
+                 std::vector<std::uint8_t>(payload.begin(), payload.end())};
+}
 
 } // namespace
 
-namespace detail {
-Message decode_message(std::uint16_t extension_type, std::uint8_t msg_type, rust::Slice<const std::uint8_t> payload,
-                       std::vector<Tlv> *tlvs) {
-    return guarded([&] {
-        MessageType t = detail::message_type(extension_type, msg_type);
-        rust::Vec<Tlv> found;
-        Message m = DECODERS.at(static_cast<std::size_t>(t))(payload, found);
-        if (tlvs != nullptr) *tlvs = from_rust(found);
-        return m;
-    });
-}
-} // namespace detail
+// ---- Freeing the bridge's objects ----
 
-std::string_view version() noexcept {
-    rust::Str v = detail::version();
-    return std::string_view(v.data(), v.size());
-}
+#define SV2_DROP(T)                                                                                \
+    void detail::Drop::operator()(sv2_bridge::T *p) const noexcept { (void)rust::Box<bridge::T>::from_raw(p); }
+SV2_DROP(SessionImpl)
+SV2_DROP(FrameDecoderImpl)
+SV2_DROP(ClientChannelImpl)
+SV2_DROP(JobFactoryImpl)
+SV2_DROP(ExtranonceAllocatorImpl)
+SV2_DROP(ServerChannelImpl)
+SV2_DROP(GroupChannelImpl)
+#undef SV2_DROP
+
+// ---- Messages ----
+
+std::string_view version() noexcept { return view(bridge::version()); }
 
 MessageSpec message_spec(MessageType t) {
-    return guarded([&] { return detail::message_spec(t); });
+    return from_bridge<MessageSpec>(guarded([&] { return bridge::message_spec(t); }));
 }
 
 std::string_view message_name(MessageType t) {
-    rust::Str name = guarded([&] { return detail::message_name(t); });
-    return std::string_view(name.data(), name.size());
+    return view(guarded([&] { return bridge::message_name(t); }));
+}
+
+Message detail::decode_message(std::uint16_t extension_type, std::uint8_t msg_type, ByteView payload,
+                               std::vector<Tlv> *tlvs) {
+    return decode(extension_type, msg_type, slice(payload), tlvs);
 }
 
 std::vector<std::uint8_t> encode_frame(const Message &m, const std::vector<Tlv> &tlvs) {
@@ -108,42 +135,50 @@ std::vector<std::uint8_t> encode_payload(const Message &m, const std::vector<Tlv
 }
 
 Tlv user_identity_tlv(std::string_view identity) {
-    return guarded([&] { return detail::user_identity_tlv(rust::Str(identity.data(), identity.size())); });
+    return from_bridge<Tlv>(guarded([&] { return bridge::user_identity_tlv(slice(identity)); }));
 }
 
 Message Frame::message(std::vector<Tlv> *tlvs) const {
-    return detail::decode_message(header.extension_type, header.msg_type, {payload.data(), payload.size()}, tlvs);
+    return decode(header.extension_type, header.msg_type, rust::Slice<const std::uint8_t>(payload.data(), payload.size()),
+                  tlvs);
 }
 
 // ---- FrameDecoder ----
 
-FrameDecoder::FrameDecoder(std::size_t max_payload) : impl_(detail::frame_decoder_new(max_payload)) {}
+FrameDecoder::FrameDecoder(std::size_t max_payload) : impl_(own(bridge::frame_decoder_new(max_payload))) {}
 
-std::optional<Frame> FrameDecoder::next_frame() {
-    if (!guarded([&] { return impl_->next_frame(); })) return std::nullopt;
-    auto payload = impl_->frame_payload();
-    return Frame{impl_->frame_header(), std::vector<std::uint8_t>(payload.begin(), payload.end())};
-}
+void FrameDecoder::push_view(detail::ByteView bytes) { impl_->push(slice(bytes)); }
+
+std::optional<Frame> FrameDecoder::next_frame() { return last_frame(*impl_); }
+
+std::size_t FrameDecoder::buffered() const noexcept { return impl_->buffered(); }
 
 // ---- Session ----
 
 Session Session::initiator(const Bytes32 &authority_public_key, std::uint32_t now) {
-    return Session(guarded([&] { return detail::session_initiator(authority_public_key, now); }));
+    return Session(own(guarded([&] { return bridge::session_initiator(authority_public_key, now); })));
 }
 
 Session Session::initiator(const Bytes32 &authority_public_key, std::uint32_t now, const Bytes32 &entropy) {
-    return Session(guarded([&] { return detail::session_initiator_with_entropy(authority_public_key, entropy, now); }));
+    return Session(
+        own(guarded([&] { return bridge::session_initiator_with_entropy(authority_public_key, entropy, now); })));
 }
 
 Session Session::responder(const ServerCredentials &credentials) {
-    return Session(guarded([&] { return detail::session_responder(credentials); }));
+    bridge::ServerCredentials c = to_bridge(credentials);
+    return Session(own(guarded([&] { return bridge::session_responder(c); })));
 }
 
 Session Session::responder(const ServerCredentials &credentials, const Bytes32 &entropy) {
-    return Session(guarded([&] { return detail::session_responder_with_entropy(credentials, entropy); }));
+    bridge::ServerCredentials c = to_bridge(credentials);
+    return Session(own(guarded([&] { return bridge::session_responder_with_entropy(c, entropy); })));
 }
 
-Session Session::plaintext() { return Session(detail::session_plaintext()); }
+Session Session::plaintext() { return Session(own(bridge::session_plaintext())); }
+
+void Session::set_max_payload(std::size_t max) noexcept { impl_->set_max_payload(max); }
+
+bool Session::established() const noexcept { return impl_->is_established(); }
 
 std::optional<Bytes32> Session::handshake_hash() const {
     Bytes32 hash{};
@@ -152,35 +187,39 @@ std::optional<Bytes32> Session::handshake_hash() const {
 }
 
 std::optional<HandshakeInfo> Session::handshake_info() const {
-    HandshakeInfo info{};
+    bridge::HandshakeInfo info{};
     if (!impl_->handshake_info(info)) return std::nullopt;
-    return info;
+    return from_bridge<HandshakeInfo>(info);
 }
 
-void Session::receive_slice(rust::Slice<const std::uint8_t> bytes) {
-    guarded([&] { impl_->receive(bytes); });
+void Session::receive_view(detail::ByteView bytes) {
+    guarded([&] { impl_->receive(slice(bytes)); });
 }
 
-std::optional<Frame> Session::next_frame() {
-    if (!guarded([&] { return impl_->next_frame(); })) return std::nullopt;
-    auto payload = impl_->frame_payload();
-    return Frame{impl_->frame_header(), std::vector<std::uint8_t>(payload.begin(), payload.end())};
-}
+std::optional<Frame> Session::next_frame() { return last_frame(*impl_); }
 
 std::optional<Message> Session::next_message(std::vector<Tlv> *tlvs) {
     if (!guarded([&] { return impl_->next_frame(); })) return std::nullopt;
-    FrameHeader h = impl_->frame_header();
-    return detail::decode_message(h.extension_type, h.msg_type, impl_->frame_payload(), tlvs);
+    bridge::FrameHeader h = impl_->frame_header();
+    return decode(h.extension_type, h.msg_type, impl_->frame_payload(), tlvs);
 }
 
 void Session::send(const Message &m, const std::vector<Tlv> &tlvs) {
-    encode_into(m, tlvs, scratch_);
-    guarded([&] { impl_->send_encoded({scratch_.data(), scratch_.size()}); });
+    rust::Vec<std::uint8_t> frame;
+    encode_into(m, tlvs, frame);
+    guarded([&] { impl_->send_encoded({frame.data(), frame.size()}); });
 }
 
-void Session::send_frame_slice(const FrameHeader &header, rust::Slice<const std::uint8_t> payload) {
-    guarded([&] { impl_->send_frame(header, payload); });
+void Session::send_frame_view(const FrameHeader &header, detail::ByteView payload) {
+    guarded([&] { impl_->send_frame(to_bridge(header), slice(payload)); });
 }
+
+detail::ByteView Session::pending_view() const noexcept {
+    auto s = impl_->pending_output();
+    return detail::ByteView(s.data(), s.size());
+}
+
+void Session::consume_output(std::size_t n) noexcept { impl_->consume_output(n); }
 
 std::vector<std::uint8_t> Session::take_output() {
     auto pending = impl_->pending_output();
@@ -191,26 +230,28 @@ std::vector<std::uint8_t> Session::take_output() {
 
 // ---- ClientChannel ----
 
-bool ClientChannel::handle(const Message &m) {
-    const std::uint32_t id = impl_->channel_id();
-    // A group's NewExtendedMiningJob, SetNewPrevHash and SetTarget reach every member; a
-    // NewMiningJob and SetExtranoncePrefix are only ever for the channel itself.
-    if (auto *job = std::get_if<NewMiningJob>(&m); job && job->channel_id == id) {
-        impl_->on_new_mining_job(*job);
-    } else if (auto *ext = std::get_if<NewExtendedMiningJob>(&m); ext && impl_->is_addressed_by(ext->channel_id)) {
-        guarded([&] { impl_->on_new_extended_job(*ext); });
-    } else if (auto *prev = std::get_if<SetNewPrevHash>(&m); prev && impl_->is_addressed_by(prev->channel_id)) {
-        impl_->on_set_new_prev_hash(*prev);
-    } else if (auto *target = std::get_if<SetTarget>(&m); target && impl_->is_addressed_by(target->channel_id)) {
-        impl_->on_set_target(*target);
-    } else if (auto *prefix = std::get_if<SetExtranoncePrefix>(&m); prefix && prefix->channel_id == id) {
-        impl_->on_set_extranonce_prefix(*prefix);
-    } else if (auto *group = std::get_if<SetGroupChannel>(&m)) {
-        return impl_->on_set_group_channel(*group);
-    } else {
-        return false;
-    }
-    return true;
+ClientChannel ClientChannel::standard_view(std::uint32_t channel_id, const Bytes32 &target,
+                                           detail::ByteView extranonce_prefix, bool allow_version_rolling) {
+    return ClientChannel(own(guarded([&] {
+        return bridge::client_channel_standard(channel_id, target, slice(extranonce_prefix), allow_version_rolling);
+    })));
+}
+
+ClientChannel ClientChannel::extended_view(std::uint32_t channel_id, const Bytes32 &target,
+                                           detail::ByteView extranonce_prefix, std::uint16_t extranonce_size) {
+    return ClientChannel(own(guarded([&] {
+        return bridge::client_channel_extended(channel_id, target, slice(extranonce_prefix), extranonce_size);
+    })));
+}
+
+std::uint32_t ClientChannel::channel_id() const noexcept { return impl_->channel_id(); }
+
+std::size_t ClientChannel::extranonce_size() const noexcept { return impl_->extranonce_size(); }
+
+Bytes32 ClientChannel::target() const noexcept { return impl_->target(); }
+
+void ClientChannel::set_group_channel_id(std::uint32_t group_channel_id) noexcept {
+    impl_->set_group_channel_id(group_channel_id);
 }
 
 std::optional<std::uint32_t> ClientChannel::group_channel_id() const noexcept {
@@ -219,45 +260,91 @@ std::optional<std::uint32_t> ClientChannel::group_channel_id() const noexcept {
     return group;
 }
 
-std::optional<Work> ClientChannel::work_slice(rust::Slice<const std::uint8_t> extranonce) const {
-    Work w{};
-    if (!guarded([&] { return impl_->work(extranonce, w); })) return std::nullopt;
-    return w;
+bool ClientChannel::handle(const Message &m) {
+    const std::uint32_t id = impl_->channel_id();
+    // A group's NewExtendedMiningJob, SetNewPrevHash and SetTarget reach every member; a
+    // NewMiningJob and SetExtranoncePrefix are only ever for the channel itself.
+    if (auto *job = std::get_if<NewMiningJob>(&m); job && job->channel_id == id) {
+        impl_->on_new_mining_job(to_bridge(*job));
+    } else if (auto *ext = std::get_if<NewExtendedMiningJob>(&m); ext && impl_->is_addressed_by(ext->channel_id)) {
+        bridge::NewExtendedMiningJob b = to_bridge(*ext);
+        guarded([&] { impl_->on_new_extended_job(b); });
+    } else if (auto *prev = std::get_if<SetNewPrevHash>(&m); prev && impl_->is_addressed_by(prev->channel_id)) {
+        impl_->on_set_new_prev_hash(to_bridge(*prev));
+    } else if (auto *target = std::get_if<SetTarget>(&m); target && impl_->is_addressed_by(target->channel_id)) {
+        impl_->on_set_target(to_bridge(*target));
+    } else if (auto *prefix = std::get_if<SetExtranoncePrefix>(&m); prefix && prefix->channel_id == id) {
+        impl_->on_set_extranonce_prefix(to_bridge(*prefix));
+    } else if (auto *group = std::get_if<SetGroupChannel>(&m)) {
+        return impl_->on_set_group_channel(to_bridge(*group));
+    } else {
+        return false;
+    }
+    return true;
+}
+
+std::optional<Work> ClientChannel::work_view(detail::ByteView extranonce) const {
+    bridge::Work w{};
+    if (!guarded([&] { return impl_->work(slice(extranonce), w); })) return std::nullopt;
+    return from_bridge<Work>(w);
+}
+
+SubmitSharesStandard ClientChannel::submit_standard(const Work &work, std::uint32_t sequence_number,
+                                                    std::uint32_t nonce, std::uint32_t ntime,
+                                                    std::uint32_t version) const {
+    return from_bridge<SubmitSharesStandard>(
+        impl_->submit_standard(to_bridge(work), sequence_number, nonce, ntime, version));
 }
 
 SubmitSharesExtended ClientChannel::submit_extended(const Work &work, std::uint32_t sequence_number,
                                                     std::uint32_t nonce, std::uint32_t ntime,
                                                     std::uint32_t version) const {
-    return guarded([&] { return impl_->submit_extended(work, sequence_number, nonce, ntime, version); });
+    bridge::Work w = to_bridge(work);
+    return from_bridge<SubmitSharesExtended>(
+        guarded([&] { return impl_->submit_extended(w, sequence_number, nonce, ntime, version); }));
 }
+
+Bytes32 detail::sha256d(ByteView data) noexcept { return bridge::sha256d(slice(data)); }
+
+Bytes32 header_hash(const Work &work, std::uint32_t version, std::uint32_t ntime, std::uint32_t nonce) {
+    return bridge::header_hash(to_bridge(work), version, ntime, nonce);
+}
+
+bool hash_meets_target(const Bytes32 &hash, const Bytes32 &target) noexcept {
+    return bridge::hash_meets_target(hash, target);
+}
+
+Bytes32 target_from_nbits(std::uint32_t nbits) noexcept { return bridge::target_from_nbits(nbits); }
 
 // ---- Pool side ----
 
 namespace {
 
 // The messages of a channel call, in the order it made them.
-std::vector<Message> unpack(detail::ChannelMessages &m) {
+std::vector<Message> unpack(const bridge::ChannelMessages &m) {
     std::vector<Message> out;
     std::size_t standard = 0, extended = 0, target = 0, update_error = 0, open_standard = 0, open_extended = 0;
     for (std::uint8_t t : m.order) {
         switch (static_cast<MessageType>(t)) {
         case MessageType::NewMiningJob:
-            out.emplace_back(std::move(m.new_mining_job.at(standard++)));
+            out.emplace_back(from_bridge<NewMiningJob>(m.new_mining_job.at(standard++)));
             break;
         case MessageType::NewExtendedMiningJob:
-            out.emplace_back(std::move(m.new_extended_mining_job.at(extended++)));
+            out.emplace_back(from_bridge<NewExtendedMiningJob>(m.new_extended_mining_job.at(extended++)));
             break;
         case MessageType::SetTarget:
-            out.emplace_back(std::move(m.set_target.at(target++)));
+            out.emplace_back(from_bridge<SetTarget>(m.set_target.at(target++)));
             break;
         case MessageType::UpdateChannelError:
-            out.emplace_back(std::move(m.update_channel_error.at(update_error++)));
+            out.emplace_back(from_bridge<UpdateChannelError>(m.update_channel_error.at(update_error++)));
             break;
         case MessageType::OpenStandardMiningChannelSuccess:
-            out.emplace_back(std::move(m.open_standard_mining_channel_success.at(open_standard++)));
+            out.emplace_back(from_bridge<OpenStandardMiningChannelSuccess>(
+                m.open_standard_mining_channel_success.at(open_standard++)));
             break;
         case MessageType::OpenExtendedMiningChannelSuccess:
-            out.emplace_back(std::move(m.open_extended_mining_channel_success.at(open_extended++)));
+            out.emplace_back(from_bridge<OpenExtendedMiningChannelSuccess>(
+                m.open_extended_mining_channel_success.at(open_extended++)));
             break;
         default:
             throw Error(ErrorCode::Internal, "a channel made an unexpected message");
@@ -266,62 +353,72 @@ std::vector<Message> unpack(detail::ChannelMessages &m) {
     return out;
 }
 
-std::optional<Message> first(detail::ChannelMessages &m) {
+std::optional<Message> first(const bridge::ChannelMessages &m) {
     std::vector<Message> all = unpack(m);
     if (all.empty()) return std::nullopt;
     return std::move(all.front());
 }
 
-OptionU32 option(std::optional<std::uint32_t> v) noexcept { return OptionU32{v.has_value(), v.value_or(0)}; }
+bridge::OptionU32 option(std::optional<std::uint32_t> v) noexcept { return bridge::OptionU32{v.has_value(), v.value_or(0)}; }
 
-ShareResult share_result(detail::ShareVerdict &v) {
+ShareResult share_result(const bridge::ShareVerdict &v) {
     ShareResult r;
     if (!v.accepted) {
         r.error = v.error;
-        r.reply = std::move(v.reply);
+        r.reply = from_bridge<SubmitSharesError>(v.reply);
         return r;
     }
     r.hash = v.hash;
     r.target = v.target;
     r.difficulty = v.difficulty;
-    if (v.block) r.solution = std::move(v.solution);
+    if (v.block) r.solution = from_bridge<SubmitSolution>(v.solution);
     return r;
 }
 
-// Validates `submit` with `standard` or `extended` by its type.
-template <class Standard, class Extended>
-ShareResult validate_share(const Message &submit, Standard &&standard, Extended &&extended) {
-    detail::ShareVerdict v = guarded([&] {
-        if (auto *s = std::get_if<SubmitSharesStandard>(&submit)) return standard(*s);
-        if (auto *e = std::get_if<SubmitSharesExtended>(&submit)) return extended(*e);
-        throw Error(ErrorCode::InvalidArgument, "validate takes SubmitSharesStandard or SubmitSharesExtended");
-    });
-    return share_result(v);
+// Validates `submit` on `impl` (a server or group channel) by its type.
+template <class Impl>
+ShareResult validate_share(Impl &impl, const Message &submit, std::uint32_t now) {
+    if (auto *s = std::get_if<SubmitSharesStandard>(&submit)) {
+        bridge::SubmitSharesStandard b = to_bridge(*s);
+        return share_result(guarded([&] { return impl.validate_standard(b, now); }));
+    }
+    if (auto *e = std::get_if<SubmitSharesExtended>(&submit)) {
+        bridge::SubmitSharesExtended b = to_bridge(*e);
+        return share_result(guarded([&] { return impl.validate_extended(b, now); }));
+    }
+    throw Error(ErrorCode::InvalidArgument, "validate takes SubmitSharesStandard or SubmitSharesExtended");
 }
 
 } // namespace
 
-rust::Box<detail::JobFactoryImpl> JobFactory::make(rust::Slice<const std::uint8_t> payout_script,
-                                                   rust::Slice<const std::uint8_t> pool_tag,
-                                                   std::size_t extranonce_len, bool version_rolling) {
-    return guarded([&] { return detail::job_factory_new(payout_script, pool_tag, extranonce_len, version_rolling); });
+JobFactory::JobFactory(detail::ByteView payout_script, detail::ByteView pool_tag, std::size_t extranonce_len,
+                       bool version_rolling)
+    : impl_(own(guarded([&] {
+          return bridge::job_factory_new(slice(payout_script), slice(pool_tag), extranonce_len, version_rolling);
+      }))) {}
+
+CoinbaseOutputConstraints JobFactory::coinbase_output_constraints() const noexcept {
+    return from_bridge<CoinbaseOutputConstraints>(impl_->coinbase_output_constraints());
 }
 
 std::optional<TemplateJob> JobFactory::handle(const Message &m) {
-    if (auto *t = std::get_if<NewTemplate>(&m)) return guarded([&] { return impl_->on_new_template(*t); });
-    if (auto *p = std::get_if<SetNewPrevHashTdp>(&m)) return guarded([&] { return impl_->on_set_new_prev_hash(*p); });
+    if (auto *t = std::get_if<NewTemplate>(&m)) {
+        bridge::NewTemplate b = to_bridge(*t);
+        return from_bridge<TemplateJob>(guarded([&] { return impl_->on_new_template(b); }));
+    }
+    if (auto *p = std::get_if<SetNewPrevHashTdp>(&m)) {
+        bridge::SetNewPrevHashTdp b = to_bridge(*p);
+        return from_bridge<TemplateJob>(guarded([&] { return impl_->on_set_new_prev_hash(b); }));
+    }
     return std::nullopt;
 }
 
-std::vector<TemplateJob> JobFactory::jobs() const {
-    rust::Vec<TemplateJob> jobs = impl_->jobs();
-    return std::vector<TemplateJob>(jobs.begin(), jobs.end());
-}
+std::vector<TemplateJob> JobFactory::jobs() const { return from_bridge<TemplateJob>(impl_->jobs()); }
 
-rust::Box<detail::ExtranonceAllocatorImpl> ExtranonceAllocator::make(rust::Slice<const std::uint8_t> upstream,
-                                                                     std::size_t counter_len, std::size_t full_len) {
-    return guarded([&] { return detail::extranonce_allocator_new(upstream, counter_len, full_len); });
-}
+ExtranonceAllocator::ExtranonceAllocator(detail::ByteView upstream, std::size_t counter_len, std::size_t full_len)
+    : impl_(own(guarded([&] { return bridge::extranonce_allocator_new(slice(upstream), counter_len, full_len); }))) {}
+
+std::size_t ExtranonceAllocator::rollable() const noexcept { return impl_->rollable(); }
 
 std::vector<std::uint8_t> ExtranonceAllocator::next_extended() {
     rust::Vec<std::uint8_t> p = guarded([&] { return impl_->next_extended(); });
@@ -334,125 +431,150 @@ std::vector<std::uint8_t> ExtranonceAllocator::next_standard() {
 }
 
 Bytes32 target_for_hashrate(double hashrate, double shares_per_minute, const Bytes32 &max_target) {
-    return guarded([&] { return detail::target_for_hashrate(hashrate, shares_per_minute, max_target); });
+    return guarded([&] { return bridge::target_for_hashrate(hashrate, shares_per_minute, max_target); });
 }
 
 ServerChannel::ServerChannel(const ServerChannelParams &params, std::uint64_t now)
-    : impl_(guarded([&] { return detail::server_channel_new(params, now); })) {}
+    : impl_(own(guarded([&] { return bridge::server_channel_new(to_bridge(params), now); }))) {}
+
+std::uint32_t ServerChannel::channel_id() const noexcept { return impl_->channel_id(); }
+
+Bytes32 ServerChannel::target() const noexcept { return impl_->target(); }
 
 Message ServerChannel::open_success(std::uint32_t request_id, std::uint32_t group_channel_id) const {
-    detail::ChannelMessages m;
+    bridge::ChannelMessages m;
     guarded([&] { impl_->open_success(request_id, group_channel_id, m); });
     return unpack(m).at(0);
 }
 
 Message ServerChannel::add_job(const JobFactory &factory, std::uint32_t job_id,
                                std::optional<std::uint32_t> min_ntime) {
-    detail::ChannelMessages m;
+    bridge::ChannelMessages m;
     guarded([&] { impl_->add_job(*factory.impl_, job_id, option(min_ntime), m); });
     return unpack(m).at(0);
 }
 
 SetNewPrevHash ServerChannel::activate(const JobFactory &factory) {
-    return guarded([&] { return impl_->activate(*factory.impl_); });
+    return from_bridge<SetNewPrevHash>(guarded([&] { return impl_->activate(*factory.impl_); }));
 }
 
 ShareResult ServerChannel::validate(const Message &submit, std::uint32_t now) {
-    return validate_share(
-        submit, [&](const SubmitSharesStandard &s) { return impl_->validate_standard(s, now); },
-        [&](const SubmitSharesExtended &e) { return impl_->validate_extended(e, now); });
+    return validate_share(*impl_, submit, now);
 }
 
 std::optional<SubmitSharesSuccess> ServerChannel::take_success() {
-    SubmitSharesSuccess s{};
+    bridge::SubmitSharesSuccess s{};
     if (!impl_->take_success(s)) return std::nullopt;
-    return s;
+    return from_bridge<SubmitSharesSuccess>(s);
+}
+
+SetTarget ServerChannel::set_target(const Bytes32 &target) noexcept {
+    return from_bridge<SetTarget>(impl_->set_target(target));
 }
 
 std::optional<Message> ServerChannel::update(const UpdateChannel &m, std::uint64_t now) {
-    detail::ChannelMessages out;
-    guarded([&] { impl_->update(m, now, out); });
+    bridge::ChannelMessages out;
+    bridge::UpdateChannel b = to_bridge(m);
+    guarded([&] { impl_->update(b, now, out); });
     return first(out);
 }
 
 std::optional<SetTarget> ServerChannel::retarget(std::uint64_t now) {
-    SetTarget t{};
+    bridge::SetTarget t{};
     if (!impl_->retarget(now, t)) return std::nullopt;
-    return t;
+    return from_bridge<SetTarget>(t);
 }
+
+GroupChannel::GroupChannel(std::uint32_t group_id, bool requires_standard_jobs)
+    : impl_(own(bridge::group_channel_new(group_id, requires_standard_jobs))) {}
+
+std::uint32_t GroupChannel::group_id() const noexcept { return impl_->group_id(); }
+
+std::size_t GroupChannel::size() const noexcept { return impl_->size(); }
 
 void GroupChannel::add(ServerChannel &&channel) {
     // Checked first: once moved, the channel cannot come back.
     if (!impl_->can_add(channel.channel_id()))
         throw Error(ErrorCode::InvalidChannelId, "channel id is the group's or a member's");
-    guarded([&] { impl_->add(std::move(channel.impl_)); });
+    guarded([&] { impl_->add(rust::Box<bridge::ServerChannelImpl>::from_raw(channel.impl_.release())); });
 }
 
 ServerChannel GroupChannel::remove(std::uint32_t channel_id) {
-    return ServerChannel(guarded([&] { return impl_->remove(channel_id); }));
+    return ServerChannel(own(guarded([&] { return impl_->remove(channel_id); })));
 }
 
 std::vector<Message> GroupChannel::add_job(const JobFactory &factory, std::uint32_t job_id,
                                            std::optional<std::uint32_t> min_ntime) {
-    detail::ChannelMessages m;
+    bridge::ChannelMessages m;
     guarded([&] { impl_->add_job(*factory.impl_, job_id, option(min_ntime), m); });
     return unpack(m);
 }
 
 std::vector<SetNewPrevHash> GroupChannel::activate(const JobFactory &factory) {
-    return from_rust(guarded([&] { return impl_->activate(*factory.impl_); }));
+    return from_bridge<SetNewPrevHash>(guarded([&] { return impl_->activate(*factory.impl_); }));
+}
+
+SetTarget GroupChannel::set_target(const Bytes32 &target) noexcept {
+    return from_bridge<SetTarget>(impl_->set_target(target));
 }
 
 ShareResult GroupChannel::validate(const Message &submit, std::uint32_t now) {
-    return validate_share(
-        submit, [&](const SubmitSharesStandard &s) { return impl_->validate_standard(s, now); },
-        [&](const SubmitSharesExtended &e) { return impl_->validate_extended(e, now); });
+    return validate_share(*impl_, submit, now);
+}
+
+std::vector<SubmitSharesSuccess> GroupChannel::take_successes() {
+    return from_bridge<SubmitSharesSuccess>(impl_->take_successes());
 }
 
 std::optional<Message> GroupChannel::update(const UpdateChannel &m, std::uint64_t now) {
-    detail::ChannelMessages out;
-    guarded([&] { impl_->update(m, now, out); });
+    bridge::ChannelMessages out;
+    bridge::UpdateChannel b = to_bridge(m);
+    guarded([&] { impl_->update(b, now, out); });
     return first(out);
 }
+
+std::vector<SetTarget> GroupChannel::retarget(std::uint64_t now) { return from_bridge<SetTarget>(impl_->retarget(now)); }
 
 // ---- Keys and certificates ----
 
 AuthorityKeypair generate_authority_keypair() {
-    return guarded([] { return detail::authority_keypair_generate(); });
+    return from_bridge<AuthorityKeypair>(guarded([] { return bridge::authority_keypair_generate(); }));
 }
 
 AuthorityKeypair authority_keypair_from_secret(const Bytes32 &secret_key) {
-    return guarded([&] { return detail::authority_keypair_from_secret(secret_key); });
+    return from_bridge<AuthorityKeypair>(guarded([&] { return bridge::authority_keypair_from_secret(secret_key); }));
 }
 
 std::string authority_key_to_text(const Bytes32 &public_key) {
-    return std::string(guarded([&] { return detail::authority_key_to_text(public_key); }));
+    return std::string(guarded([&] { return bridge::authority_key_to_text(public_key); }));
 }
 
 Bytes32 authority_key_from_text(std::string_view text) {
-    return guarded([&] { return detail::authority_key_from_text(rust::Str(text.data(), text.size())); });
+    return guarded([&] { return bridge::authority_key_from_text(slice(text)); });
 }
 
 ServerCredentials generate_server_credentials(const Bytes32 &authority_secret_key, std::uint32_t valid_from,
                                               std::uint32_t not_valid_after) {
-    return guarded(
-        [&] { return detail::server_credentials_generate(authority_secret_key, valid_from, not_valid_after); });
+    return from_bridge<ServerCredentials>(guarded(
+        [&] { return bridge::server_credentials_generate(authority_secret_key, valid_from, not_valid_after); }));
 }
 
 ServerCredentials issue_server_credentials(const Bytes32 &authority_secret_key, const Bytes32 &static_secret_key,
                                            std::uint32_t valid_from, std::uint32_t not_valid_after) {
-    return guarded([&] {
-        return detail::server_credentials_issue(authority_secret_key, static_secret_key, valid_from, not_valid_after);
-    });
+    return from_bridge<ServerCredentials>(guarded([&] {
+        return bridge::server_credentials_issue(authority_secret_key, static_secret_key, valid_from, not_valid_after);
+    }));
 }
 
 Bytes32 server_public_key(const ServerCredentials &credentials) {
-    return guarded([&] { return detail::server_public_key(credentials); });
+    bridge::ServerCredentials c = to_bridge(credentials);
+    return guarded([&] { return bridge::server_public_key(c); });
 }
 
 void verify_certificate(const Certificate &certificate, const Bytes32 &authority_public_key, const Bytes32 &server_key,
                         std::uint32_t now) {
-    guarded([&] { detail::certificate_verify(certificate, authority_public_key, server_key, now); });
+    bridge::Certificate c = to_bridge(certificate);
+    guarded([&] { bridge::certificate_verify(c, authority_public_key, server_key, now); });
 }
 
 } // namespace sv2

@@ -1,6 +1,6 @@
-// A C++ program outside the libsv2 tree: links the installed libsv2.a (through find_package or
-// `pkg-config --static --libs sv2`) and uses the C++ API (a Noise handshake between two
-// sessions, then one message) next to the C ABI.
+// A C++ program outside the libsv2 tree: links the installed libsv2.a or libsv2.so (through
+// find_package or pkg-config) and uses the C++ API (a Noise handshake between two sessions,
+// then one message) next to the C ABI.
 #include <cstdio>
 #include <ctime>
 

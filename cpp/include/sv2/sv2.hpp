@@ -1,9 +1,9 @@
-// sv2/sv2.hpp — the C++ API of libsv2 (Stratum V2).
+// sv2/sv2.hpp — the C++ API of libsv2 (Stratum V2). Standard C++17 (std::span with C++20):
+// nothing here or in the headers it includes comes from Rust or cxx.
 //
 // Everything is in namespace sv2:
-//   - every message of every sub-protocol as a struct (SetupConnection, NewTemplate, ...;
-//     defined in sv2/bridge.rs.h), and sv2::Message, a std::variant of all of them;
-//   - decode_message / encode_frame between messages and wire bytes;
+//   - every message of every sub-protocol as a struct, and sv2::Message, a std::variant of
+//     all of them (sv2/messages.hpp); decode_message / encode_frame between them and bytes;
 //   - Session (Noise NX handshake, then encrypted frames; or plaintext), FrameDecoder
 //     (plaintext frames from a byte stream) and ClientChannel (work and shares on a mining
 //     channel), all RAII and movable;
@@ -13,23 +13,17 @@
 //
 // Bytes go in as sv2::ByteSpan (std::span<const std::uint8_t> in C++20; a small span-like
 // class with the same conversions in C++17) and come out as std::vector<std::uint8_t>,
-// std::array or std::string. Every failure throws sv2::Error, whose code() is stable (the
-// numbers of the C ABI's sv2_result).
-//
-// Message structs hold rust::String and rust::Vec fields (cxx's types, see sv2/rust/cxx.h):
-// assign a std::string or a string literal to a rust::String, sv2::to_rust_vec(bytes) or an
-// initializer list to a rust::Vec, and value-initialize structs (`sv2::NewTemplate t{};`) so
-// that their byte arrays start zeroed. None of these calls are thread-safe on one object;
-// separate objects may be used from separate threads.
+// std::array or std::string. Every failure throws sv2::Error (sv2/error.hpp), whose code() is
+// the result number of the C ABI. None of these calls are thread-safe on one object; separate
+// objects may be used from separate threads.
 #ifndef SV2_SV2_HPP
 #define SV2_SV2_HPP
 
 #include <array>
 #include <cstddef>
-#include <iterator>
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -40,14 +34,10 @@
 #include <span>
 #endif
 
-// cxx's runtime header (rust::String, rust::Vec, ...), then the generated bridge.
-#include "rust/cxx.h"
-#include "sv2/bridge.rs.h"
+#include "sv2/error.hpp"
+#include "sv2/messages.hpp"
 
 namespace sv2 {
-
-/// 32 bytes: keys, hashes, targets (little-endian 256-bit integers).
-using Bytes32 = std::array<std::uint8_t, 32>;
 
 /// Largest payload a frame can carry (U24).
 inline constexpr std::size_t max_payload_len = 0xFFFFFF;
@@ -81,31 +71,157 @@ private:
 };
 #endif
 
-/// What every failing call throws. what() says what happened; code() says which kind of
-/// failure it was, with the stable numbers of the C ABI.
-class Error : public std::runtime_error {
-public:
-    Error(ErrorCode code, const std::string &what) : std::runtime_error(what), code_(code) {}
-    /// The kind of failure.
-    ErrorCode code() const noexcept { return code_; }
+// ---- Records of keys, work and channels (see "Records" in sv2/messages.hpp) ----
 
-private:
-    ErrorCode code_;
+/// A pool authority's key pair: it signs server certificates; clients pin its public key.
+struct AuthorityKeypair {
+    /// The secret key (keep it secret).
+    Bytes32 secret_key{};
+    /// The x-only public key clients pin.
+    Bytes32 public_key{};
+    static constexpr std::size_t field_count = 2; ///< How many fields (see "Records").
 };
 
-/// Any message. The alternatives are in the order of sv2::MessageType, so that
-/// `static_cast<MessageType>(m.index())` names the one held.
-using Message = std::variant<
-    SetupConnection, SetupConnectionSuccess, SetupConnectionError, ChannelEndpointChanged, Reconnect,
-    OpenStandardMiningChannel, OpenStandardMiningChannelSuccess, OpenMiningChannelError, OpenExtendedMiningChannel,
-    OpenExtendedMiningChannelSuccess, NewMiningJob, UpdateChannel, UpdateChannelError, CloseChannel,
-    SetExtranoncePrefix, SubmitSharesStandard, SubmitSharesExtended, SubmitSharesSuccess, SubmitSharesError,
-    NewExtendedMiningJob, SetNewPrevHash, SetTarget, SetCustomMiningJob, SetCustomMiningJobSuccess,
-    SetCustomMiningJobError, SetGroupChannel, AllocateMiningJobToken, AllocateMiningJobTokenSuccess,
-    ProvideMissingTransactions, ProvideMissingTransactionsSuccess, DeclareMiningJob, DeclareMiningJobSuccess,
-    DeclareMiningJobError, PushSolution, CoinbaseOutputConstraints, NewTemplate, SetNewPrevHashTdp,
-    RequestTransactionData, RequestTransactionDataSuccess, RequestTransactionDataError, SubmitSolution,
-    RequestExtensions, RequestExtensionsSuccess, RequestExtensionsError>;
+/// A server certificate: the authority's signature over the server's static key and a
+/// validity window.
+struct Certificate {
+    /// Format version (0).
+    std::uint16_t version{};
+    /// Unix time from which it is valid.
+    std::uint32_t valid_from{};
+    /// Unix time after which it is not.
+    std::uint32_t not_valid_after{};
+    /// BIP340 signature by the authority.
+    std::array<std::uint8_t, 64> signature{};
+    static constexpr std::size_t field_count = 4; ///< How many fields (see "Records").
+};
+
+/// What a responder needs: its static secret key and a certificate for it. Store both to
+/// keep the same server identity across restarts.
+struct ServerCredentials {
+    /// The static secret key (keep it secret).
+    Bytes32 static_secret{};
+    /// The certificate for its public key.
+    Certificate certificate{};
+    static constexpr std::size_t field_count = 2; ///< How many fields (see "Records").
+};
+
+/// What a client learned about the server in the handshake.
+struct HandshakeInfo {
+    /// The server's x-only static key.
+    Bytes32 server_static_key{};
+    /// The certificate it presented (already checked against the pinned authority).
+    Certificate certificate{};
+    /// The final handshake hash (channel binding).
+    Bytes32 handshake_hash{};
+    static constexpr std::size_t field_count = 3; ///< How many fields (see "Records").
+};
+
+/// Work to hash on a mining client channel: the header fields and the share target.
+struct Work {
+    /// Job id to submit shares for.
+    std::uint32_t job_id{};
+    /// Header version to start from.
+    std::uint32_t version{};
+    /// Version bits that may be rolled (0: none).
+    std::uint32_t version_mask{};
+    /// Previous block hash.
+    Bytes32 prev_hash{};
+    /// Merkle root for the extranonce given.
+    Bytes32 merkle_root{};
+    /// First nTime.
+    std::uint32_t min_ntime{};
+    /// Compact network target.
+    std::uint32_t nbits{};
+    /// Share target of this job (little-endian 256-bit integer): the channel's when the job
+    /// arrived, or the last SetTarget before a future job was activated.
+    Bytes32 target{};
+    /// The rolled extranonce this work was built with (empty on standard channels).
+    std::vector<std::uint8_t> extranonce{};
+    static constexpr std::size_t field_count = 9; ///< How many fields (see "Records").
+};
+
+/// A job a template made, by id: give it to every channel (`ServerChannel::add_job`,
+/// `GroupChannel::add_job`).
+struct TemplateJob {
+    /// The job's id, the same on every channel.
+    std::uint32_t job_id{};
+    /// None: a future job, minable once its tip arrives. A value: minable now, from this
+    /// nTime on.
+    std::optional<std::uint32_t> min_ntime{};
+    /// The job of a new tip (a SetNewPrevHashTdp made it current): every channel activates
+    /// it, which makes every other job stale.
+    bool new_tip{};
+    static constexpr std::size_t field_count = 3; ///< How many fields (see "Records").
+};
+
+/// What a server channel is opened with.
+struct ServerChannelParams {
+    /// The channel id (unique on the connection, and not the group's).
+    std::uint32_t channel_id{};
+    /// False: a standard channel; true: an extended one.
+    bool extended{};
+    /// Extended: bytes the client rolls after the prefix (prefix and rolled part together
+    /// make the factory's extranonce_len). Standard: must be 0.
+    std::uint16_t extranonce_size{};
+    /// The user (and worker) the channel mines for (at most 255 bytes).
+    std::string user_identity{};
+    /// The channel's prefix from an ExtranonceAllocator (at most 32 bytes).
+    std::vector<std::uint8_t> extranonce_prefix{};
+    /// Initial share target (little-endian 256-bit), e.g. from target_for_hashrate().
+    Bytes32 target{};
+    /// The easiest target the client accepts (its Open*MiningChannel.max_target).
+    Bytes32 max_target{};
+    /// Vardiff aims at this many shares a minute (positive).
+    double shares_per_minute{};
+    /// Vardiff judges the share rate over windows of at least this many seconds.
+    std::uint64_t vardiff_window_secs{};
+    static constexpr std::size_t field_count = 9; ///< How many fields (see "Records").
+};
+
+} // namespace sv2
+
+// The library's state behind each class: opaque here, freed by the library.
+namespace sv2_bridge {
+struct SessionImpl;
+struct FrameDecoderImpl;
+struct ClientChannelImpl;
+struct JobFactoryImpl;
+struct ExtranonceAllocatorImpl;
+struct ServerChannelImpl;
+struct GroupChannelImpl;
+} // namespace sv2_bridge
+
+namespace sv2 {
+
+namespace detail {
+/// Bytes as the library's own functions take them: one type in C++17 and C++20, so that the
+/// library's symbols do not depend on which ByteSpan the caller has.
+/// Never built implicitly, so that it does not compete with ByteSpan in overloads.
+struct ByteView {
+    explicit ByteView(const std::uint8_t *d, std::size_t n) noexcept : data(d), size(n) {}
+    const std::uint8_t *data;
+    std::size_t size;
+};
+inline ByteView view(ByteSpan b) noexcept { return ByteView(b.data(), b.size()); }
+
+Message decode_message(std::uint16_t extension_type, std::uint8_t msg_type, ByteView payload, std::vector<Tlv> *tlvs);
+Bytes32 sha256d(ByteView data) noexcept;
+
+/// Frees the library's state of one object.
+struct Drop {
+    void operator()(sv2_bridge::SessionImpl *p) const noexcept;
+    void operator()(sv2_bridge::FrameDecoderImpl *p) const noexcept;
+    void operator()(sv2_bridge::ClientChannelImpl *p) const noexcept;
+    void operator()(sv2_bridge::JobFactoryImpl *p) const noexcept;
+    void operator()(sv2_bridge::ExtranonceAllocatorImpl *p) const noexcept;
+    void operator()(sv2_bridge::ServerChannelImpl *p) const noexcept;
+    void operator()(sv2_bridge::GroupChannelImpl *p) const noexcept;
+};
+/// The owner of one object's state.
+template <class T>
+using Owned = std::unique_ptr<T, Drop>;
+} // namespace detail
 
 /// A received frame, owning its payload.
 struct Frame {
@@ -119,24 +235,17 @@ struct Frame {
     Message message(std::vector<Tlv> *tlvs = nullptr) const;
 };
 
-namespace detail {
-inline rust::Slice<const std::uint8_t> slice(ByteSpan b) noexcept { return {b.data(), b.size()}; }
-Message decode_message(std::uint16_t extension_type, std::uint8_t msg_type, rust::Slice<const std::uint8_t> payload,
-                       std::vector<Tlv> *tlvs);
-} // namespace detail
-
 // ---- Messages ----
 
 /// The version of libsv2, e.g. "0.1.0".
 std::string_view version() noexcept;
 
-/// Which message `m` holds.
-inline MessageType message_type(const Message &m) noexcept { return static_cast<MessageType>(m.index()); }
-
 /// Where messages of type `t` sit on the wire (extension type, message type, channel bit).
+/// Throws sv2::Error (InvalidArgument) for a value that names no type.
 MessageSpec message_spec(MessageType t);
 
-/// The spec's name of messages of type `t`, e.g. "SetupConnection".
+/// The spec's name of messages of type `t`, e.g. "SetupConnection". Throws sv2::Error
+/// (InvalidArgument) for a value that names no type.
 std::string_view message_name(MessageType t);
 
 /// Decodes a frame payload as the message (extension_type, msg_type) names; the channel bit
@@ -144,7 +253,7 @@ std::string_view message_name(MessageType t);
 /// tlvs is not null. Throws sv2::Error (UnknownMessage, UnexpectedEnd, InvalidTlv, ...).
 inline Message decode_message(std::uint16_t extension_type, std::uint8_t msg_type, ByteSpan payload,
                               std::vector<Tlv> *tlvs = nullptr) {
-    return detail::decode_message(extension_type, msg_type, detail::slice(payload), tlvs);
+    return detail::decode_message(extension_type, msg_type, detail::view(payload), tlvs);
 }
 
 /// The whole frame (6-byte header, message, TLV records) for `m`. Throws sv2::Error when a
@@ -154,16 +263,9 @@ std::vector<std::uint8_t> encode_frame(const Message &m, const std::vector<Tlv> 
 /// The frame payload for `m` (its fields, then the TLV records), without the header.
 std::vector<std::uint8_t> encode_payload(const Message &m, const std::vector<Tlv> &tlvs = {});
 
-/// The `user_identity` TLV of extension 0x0002 for SubmitSharesExtended (at most 32 bytes).
+/// The `user_identity` TLV of extension 0x0002 for SubmitSharesExtended (at most 32 bytes,
+/// taken as they are). Throws sv2::Error (TooLong).
 Tlv user_identity_tlv(std::string_view identity);
-
-/// A copy of `bytes` for a message's rust::Vec<std::uint8_t> field.
-inline rust::Vec<std::uint8_t> to_rust_vec(ByteSpan bytes) { return detail::copy_bytes(detail::slice(bytes)); }
-
-/// A copy of a message's byte field.
-inline std::vector<std::uint8_t> to_vector(const rust::Vec<std::uint8_t> &bytes) {
-    return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
-}
 
 // ---- Streams and sessions ----
 
@@ -175,15 +277,17 @@ public:
     explicit FrameDecoder(std::size_t max_payload = max_payload_len);
 
     /// Appends received bytes.
-    void push(ByteSpan bytes) { impl_->push(detail::slice(bytes)); }
+    void push(ByteSpan bytes) { push_view(detail::view(bytes)); }
     /// The next whole frame, or nullopt until more bytes arrive. Throws sv2::Error
     /// (FrameTooLarge) when the next frame is over the limit: the stream cannot recover.
     std::optional<Frame> next_frame();
     /// Bytes buffered and not yet returned as frames.
-    std::size_t buffered() const noexcept { return impl_->buffered(); }
+    std::size_t buffered() const noexcept;
 
 private:
-    rust::Box<detail::FrameDecoderImpl> impl_;
+    void push_view(detail::ByteView bytes);
+
+    detail::Owned<sv2_bridge::FrameDecoderImpl> impl_;
 };
 
 /// One side of a Stratum V2 connection, without I/O: feed it the bytes read from the socket
@@ -205,16 +309,16 @@ public:
     static Session plaintext();
 
     /// Refuses frames with payloads over `max` bytes (default and ceiling: max_payload_len).
-    void set_max_payload(std::size_t max) noexcept { impl_->set_max_payload(max); }
+    void set_max_payload(std::size_t max) noexcept;
     /// True once the handshake is complete (always for plaintext sessions).
-    bool established() const noexcept { return impl_->is_established(); }
+    bool established() const noexcept;
     /// The final handshake hash, once established over Noise.
     std::optional<Bytes32> handshake_hash() const;
     /// For a client: the server's static key and certificate, once established.
     std::optional<HandshakeInfo> handshake_info() const;
 
     /// Takes bytes read from the peer (handshake or frames). Throws sv2::Error.
-    void receive(ByteSpan bytes) { receive_slice(detail::slice(bytes)); }
+    void receive(ByteSpan bytes) { receive_view(detail::view(bytes)); }
     /// The next whole frame, or nullopt until more bytes arrive. Throws sv2::Error.
     std::optional<Frame> next_frame();
     /// The next whole frame decoded as a message (TLV records into *tlvs when not null), or
@@ -226,25 +330,25 @@ public:
     void send(const Message &m, const std::vector<Tlv> &tlvs = {});
     /// Queues a frame given as a header and its payload, e.g. to forward a frame unchanged;
     /// header.msg_length must equal payload.size().
-    void send_frame(const FrameHeader &header, ByteSpan payload) { send_frame_slice(header, detail::slice(payload)); }
+    void send_frame(const FrameHeader &header, ByteSpan payload) { send_frame_view(header, detail::view(payload)); }
 
     /// Bytes waiting to be written to the peer; valid until the next non-const call.
     ByteSpan pending_output() const noexcept {
-        auto s = impl_->pending_output();
-        return ByteSpan(s.data(), s.size());
+        detail::ByteView v = pending_view();
+        return ByteSpan(v.data, v.size);
     }
     /// Marks the first n pending bytes as written.
-    void consume_output(std::size_t n) noexcept { impl_->consume_output(n); }
+    void consume_output(std::size_t n) noexcept;
     /// Takes every pending byte.
     std::vector<std::uint8_t> take_output();
 
 private:
-    explicit Session(rust::Box<detail::SessionImpl> impl) noexcept : impl_(std::move(impl)) {}
-    void receive_slice(rust::Slice<const std::uint8_t> bytes);
-    void send_frame_slice(const FrameHeader &header, rust::Slice<const std::uint8_t> payload);
+    explicit Session(detail::Owned<sv2_bridge::SessionImpl> impl) noexcept : impl_(std::move(impl)) {}
+    void receive_view(detail::ByteView bytes);
+    void send_frame_view(const FrameHeader &header, detail::ByteView payload);
+    detail::ByteView pending_view() const noexcept;
 
-    rust::Box<detail::SessionImpl> impl_;
-    rust::Vec<std::uint8_t> scratch_; // encoded frames before they are queued
+    detail::Owned<sv2_bridge::SessionImpl> impl_;
 };
 
 // ---- Mining client ----
@@ -254,31 +358,31 @@ private:
 class ClientChannel {
 public:
     /// A standard channel from OpenStandardMiningChannelSuccess's fields;
-    /// allow_version_rolling is false when the server set REQUIRES_FIXED_VERSION.
+    /// allow_version_rolling is false when the server set REQUIRES_FIXED_VERSION. Throws
+    /// sv2::Error (TooLong for a prefix over 32 bytes).
     static ClientChannel standard(std::uint32_t channel_id, const Bytes32 &target, ByteSpan extranonce_prefix,
                                   bool allow_version_rolling) {
-        return ClientChannel(detail::client_channel_standard(channel_id, target, detail::slice(extranonce_prefix),
-                                                             allow_version_rolling));
+        return standard_view(channel_id, target, detail::view(extranonce_prefix), allow_version_rolling);
     }
-    /// An extended channel from OpenExtendedMiningChannelSuccess's fields.
+    /// An extended channel from OpenExtendedMiningChannelSuccess's fields. Throws sv2::Error
+    /// (TooLong for a prefix over 32 bytes).
     static ClientChannel extended(std::uint32_t channel_id, const Bytes32 &target, ByteSpan extranonce_prefix,
                                   std::uint16_t extranonce_size) {
-        return ClientChannel(detail::client_channel_extended(channel_id, target, detail::slice(extranonce_prefix),
-                                                             extranonce_size));
+        return extended_view(channel_id, target, detail::view(extranonce_prefix), extranonce_size);
     }
 
     /// The channel id.
-    std::uint32_t channel_id() const noexcept { return impl_->channel_id(); }
+    std::uint32_t channel_id() const noexcept;
     /// Bytes of extranonce the client rolls (0 on standard channels).
-    std::size_t extranonce_size() const noexcept { return impl_->extranonce_size(); }
+    std::size_t extranonce_size() const noexcept;
     /// The share target for jobs received from now on. The active job keeps the target in
     /// force when it arrived (Work::target); SetTarget also reaches future jobs not yet active.
-    Bytes32 target() const noexcept { return impl_->target(); }
+    Bytes32 target() const noexcept;
     /// Puts the channel in group `group_channel_id` (OpenStandardMiningChannelSuccess's or
     /// OpenExtendedMiningChannelSuccess's group_channel_id), so that jobs, previous hashes and
     /// targets sent to the group reach it; a standard channel builds a group job's merkle root
     /// with its own extranonce prefix. The channel's own id means no group.
-    void set_group_channel_id(std::uint32_t group_channel_id) noexcept { impl_->set_group_channel_id(group_channel_id); }
+    void set_group_channel_id(std::uint32_t group_channel_id) noexcept;
     /// The channel's group, or nullopt when it is in no group but its own.
     std::optional<std::uint32_t> group_channel_id() const noexcept;
 
@@ -290,35 +394,34 @@ public:
     /// The work to hash now with `extranonce` rolled (exactly extranonce_size() bytes; ignored
     /// on standard channels), or nullopt until a job is active. Throws sv2::Error
     /// (InvalidArgument) for an extranonce of the wrong size.
-    std::optional<Work> work(ByteSpan extranonce = {}) const { return work_slice(detail::slice(extranonce)); }
+    std::optional<Work> work(ByteSpan extranonce = {}) const { return work_view(detail::view(extranonce)); }
     /// SubmitSharesStandard for solved `work`.
     SubmitSharesStandard submit_standard(const Work &work, std::uint32_t sequence_number, std::uint32_t nonce,
-                                         std::uint32_t ntime, std::uint32_t version) const noexcept {
-        return impl_->submit_standard(work, sequence_number, nonce, ntime, version);
-    }
-    /// SubmitSharesExtended for solved `work` (with its extranonce).
+                                         std::uint32_t ntime, std::uint32_t version) const;
+    /// SubmitSharesExtended for solved `work` (with its extranonce). Throws sv2::Error
+    /// (TooLong for an extranonce over 32 bytes).
     SubmitSharesExtended submit_extended(const Work &work, std::uint32_t sequence_number, std::uint32_t nonce,
                                          std::uint32_t ntime, std::uint32_t version) const;
 
 private:
-    explicit ClientChannel(rust::Box<detail::ClientChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
-    std::optional<Work> work_slice(rust::Slice<const std::uint8_t> extranonce) const;
+    explicit ClientChannel(detail::Owned<sv2_bridge::ClientChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
+    static ClientChannel standard_view(std::uint32_t channel_id, const Bytes32 &target, detail::ByteView prefix,
+                                       bool allow_version_rolling);
+    static ClientChannel extended_view(std::uint32_t channel_id, const Bytes32 &target, detail::ByteView prefix,
+                                       std::uint16_t extranonce_size);
+    std::optional<Work> work_view(detail::ByteView extranonce) const;
 
-    rust::Box<detail::ClientChannelImpl> impl_;
+    detail::Owned<sv2_bridge::ClientChannelImpl> impl_;
 };
 
 /// SHA-256d of `data`.
-inline Bytes32 sha256d(ByteSpan data) noexcept { return detail::sha256d(detail::slice(data)); }
+inline Bytes32 sha256d(ByteSpan data) noexcept { return detail::sha256d(detail::view(data)); }
 /// SHA-256d of the block header built from `work` with these version, nTime and nonce.
-inline Bytes32 header_hash(const Work &work, std::uint32_t version, std::uint32_t ntime, std::uint32_t nonce) noexcept {
-    return detail::header_hash(work, version, ntime, nonce);
-}
+Bytes32 header_hash(const Work &work, std::uint32_t version, std::uint32_t ntime, std::uint32_t nonce);
 /// Whether `hash` (raw SHA-256d, a little-endian integer) is at or below `target`.
-inline bool hash_meets_target(const Bytes32 &hash, const Bytes32 &target) noexcept {
-    return detail::hash_meets_target(hash, target);
-}
+bool hash_meets_target(const Bytes32 &hash, const Bytes32 &target) noexcept;
 /// The network target a compact nbits encodes.
-inline Bytes32 target_from_nbits(std::uint32_t nbits) noexcept { return detail::target_from_nbits(nbits); }
+Bytes32 target_from_nbits(std::uint32_t nbits) noexcept;
 
 // ---- Pool side: jobs, extranonces, server and group channels ----
 
@@ -332,12 +435,10 @@ public:
     /// (for a server that sets REQUIRES_FIXED_VERSION). Throws sv2::Error (ScriptSigTooLong,
     /// InvalidCoinbaseOutputs).
     JobFactory(ByteSpan payout_script, ByteSpan pool_tag, std::size_t extranonce_len, bool version_rolling = true)
-        : impl_(make(detail::slice(payout_script), detail::slice(pool_tag), extranonce_len, version_rolling)) {}
+        : JobFactory(detail::view(payout_script), detail::view(pool_tag), extranonce_len, version_rolling) {}
 
     /// The CoinbaseOutputConstraints to send the template provider.
-    CoinbaseOutputConstraints coinbase_output_constraints() const noexcept {
-        return impl_->coinbase_output_constraints();
-    }
+    CoinbaseOutputConstraints coinbase_output_constraints() const noexcept;
     /// Feeds a NewTemplate (a job: future, or minable now on the current tip) or a
     /// SetNewPrevHashTdp (its future job becomes the tip's, `new_tip`; every other job is
     /// dropped) and returns the job; nullopt for any other message. Throws sv2::Error
@@ -349,11 +450,10 @@ public:
     std::vector<TemplateJob> jobs() const;
 
 private:
-    static rust::Box<detail::JobFactoryImpl> make(rust::Slice<const std::uint8_t> payout_script,
-                                                  rust::Slice<const std::uint8_t> pool_tag,
-                                                  std::size_t extranonce_len, bool version_rolling);
+    JobFactory(detail::ByteView payout_script, detail::ByteView pool_tag, std::size_t extranonce_len,
+               bool version_rolling);
 
-    rust::Box<detail::JobFactoryImpl> impl_;
+    detail::Owned<sv2_bridge::JobFactoryImpl> impl_;
     friend class ServerChannel;
     friend class GroupChannel;
 };
@@ -366,10 +466,10 @@ public:
     /// for a pool) then a `counter_len`-byte counter (1–8). Throws sv2::Error
     /// (ExtranonceLayout).
     ExtranonceAllocator(ByteSpan upstream, std::size_t counter_len, std::size_t full_len)
-        : impl_(make(detail::slice(upstream), counter_len, full_len)) {}
+        : ExtranonceAllocator(detail::view(upstream), counter_len, full_len) {}
 
     /// Bytes an extended channel rolls after its prefix.
-    std::size_t rollable() const noexcept { return impl_->rollable(); }
+    std::size_t rollable() const noexcept;
     /// The next prefix for an extended channel. Throws sv2::Error (ExtranonceExhausted).
     std::vector<std::uint8_t> next_extended();
     /// The next prefix for a standard channel, padded with zeros to the full length. Throws
@@ -377,10 +477,9 @@ public:
     std::vector<std::uint8_t> next_standard();
 
 private:
-    static rust::Box<detail::ExtranonceAllocatorImpl> make(rust::Slice<const std::uint8_t> upstream,
-                                                           std::size_t counter_len, std::size_t full_len);
+    ExtranonceAllocator(detail::ByteView upstream, std::size_t counter_len, std::size_t full_len);
 
-    rust::Box<detail::ExtranonceAllocatorImpl> impl_;
+    detail::Owned<sv2_bridge::ExtranonceAllocatorImpl> impl_;
 };
 
 /// The share target for a device of `hashrate` h/s to find `shares_per_minute` shares a
@@ -413,14 +512,15 @@ struct ShareResult {
 class ServerChannel {
 public:
     /// Opens a channel at monotonic time `now` (seconds, the clock vardiff runs on). Throws
-    /// sv2::Error (InvalidArgument for a standard channel with an extranonce_size, a prefix and
-    /// size over 32 bytes together or shares_per_minute not positive; TooLong).
+    /// sv2::Error (InvalidArgument for a user identity that is not UTF-8, a standard channel
+    /// with an extranonce_size, a prefix and size over 32 bytes together or shares_per_minute
+    /// not positive; TooLong).
     ServerChannel(const ServerChannelParams &params, std::uint64_t now);
 
     /// The channel id.
-    std::uint32_t channel_id() const noexcept { return impl_->channel_id(); }
+    std::uint32_t channel_id() const noexcept;
     /// The current share target (for jobs sent from now on).
-    Bytes32 target() const noexcept { return impl_->target(); }
+    Bytes32 target() const noexcept;
     /// The OpenStandardMiningChannelSuccess or OpenExtendedMiningChannelSuccess that answers
     /// the request that opened the channel.
     Message open_success(std::uint32_t request_id, std::uint32_t group_channel_id) const;
@@ -440,7 +540,7 @@ public:
     /// The SubmitShares.Success for the shares accepted since the last one, if any.
     std::optional<SubmitSharesSuccess> take_success();
     /// Sets the target for jobs sent from now on; returns the SetTarget to send.
-    SetTarget set_target(const Bytes32 &target) noexcept { return impl_->set_target(target); }
+    SetTarget set_target(const Bytes32 &target) noexcept;
     /// Applies an UpdateChannel at monotonic time `now`: a SetTarget when the target changes,
     /// an UpdateChannelError ("invalid-nominal-hashrate", "invalid-channel-id") for a bad
     /// request, nullopt when there is nothing to send.
@@ -450,9 +550,9 @@ public:
     std::optional<SetTarget> retarget(std::uint64_t now);
 
 private:
-    explicit ServerChannel(rust::Box<detail::ServerChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
+    explicit ServerChannel(detail::Owned<sv2_bridge::ServerChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
 
-    rust::Box<detail::ServerChannelImpl> impl_;
+    detail::Owned<sv2_bridge::ServerChannelImpl> impl_;
     friend class GroupChannel;
 };
 
@@ -462,13 +562,12 @@ private:
 class GroupChannel {
 public:
     /// An empty group.
-    GroupChannel(std::uint32_t group_id, bool requires_standard_jobs)
-        : impl_(detail::group_channel_new(group_id, requires_standard_jobs)) {}
+    GroupChannel(std::uint32_t group_id, bool requires_standard_jobs);
 
     /// The group's channel id.
-    std::uint32_t group_id() const noexcept { return impl_->group_id(); }
+    std::uint32_t group_id() const noexcept;
     /// The number of members.
-    std::size_t size() const noexcept { return impl_->size(); }
+    std::size_t size() const noexcept;
     /// Moves `channel` into the group (give a new channel its jobs first, so it gets them
     /// once). Throws sv2::Error (InvalidChannelId) when its id is the group's or a member's;
     /// the channel is then left as it was.
@@ -482,44 +581,40 @@ public:
     /// the group for its broadcast members, one per other member).
     std::vector<SetNewPrevHash> activate(const JobFactory &factory);
     /// Sets `target` on every member; returns the SetTarget to the group.
-    SetTarget set_target(const Bytes32 &target) noexcept { return impl_->set_target(target); }
+    SetTarget set_target(const Bytes32 &target) noexcept;
     /// Validates a share on the member it names (InvalidChannelId for others, the group's id
     /// included).
     ShareResult validate(const Message &submit, std::uint32_t now);
     /// Each member's SubmitShares.Success for the shares it accepted since its last one.
-    std::vector<SubmitSharesSuccess> take_successes() { return from_rust(impl_->take_successes()); }
+    std::vector<SubmitSharesSuccess> take_successes();
     /// Applies an UpdateChannel to the member it names, as ServerChannel::update does.
     std::optional<Message> update(const UpdateChannel &m, std::uint64_t now);
     /// Runs vardiff on every member: the SetTarget messages to send.
-    std::vector<SetTarget> retarget(std::uint64_t now) { return from_rust(impl_->retarget(now)); }
+    std::vector<SetTarget> retarget(std::uint64_t now);
 
 private:
-    template <class T>
-    static std::vector<T> from_rust(rust::Vec<T> v) {
-        return std::vector<T>(std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
-    }
-
-    rust::Box<detail::GroupChannelImpl> impl_;
+    detail::Owned<sv2_bridge::GroupChannelImpl> impl_;
 };
 
 // ---- Keys and certificates ----
 
-/// A new random authority key pair.
+/// A new random authority key pair. Throws sv2::Error (Entropy).
 AuthorityKeypair generate_authority_keypair();
 /// The key pair of a stored secret key. Throws sv2::Error (InvalidKey).
 AuthorityKeypair authority_keypair_from_secret(const Bytes32 &secret_key);
-/// The base58check text of an authority public key, as pools publish it.
+/// The base58check text of an authority public key, as pools publish it. Throws sv2::Error
+/// (InvalidKey).
 std::string authority_key_to_text(const Bytes32 &public_key);
 /// Parses that text. Throws sv2::Error (InvalidAuthorityKey).
 Bytes32 authority_key_from_text(std::string_view text);
 /// A fresh random static key with a certificate signed by the authority, valid over
-/// [valid_from, not_valid_after] (unix seconds).
+/// [valid_from, not_valid_after] (unix seconds). Throws sv2::Error (InvalidKey, Entropy).
 ServerCredentials generate_server_credentials(const Bytes32 &authority_secret_key, std::uint32_t valid_from,
                                               std::uint32_t not_valid_after);
-/// A certificate for a stored static key.
+/// A certificate for a stored static key. Throws sv2::Error (InvalidKey).
 ServerCredentials issue_server_credentials(const Bytes32 &authority_secret_key, const Bytes32 &static_secret_key,
                                            std::uint32_t valid_from, std::uint32_t not_valid_after);
-/// The x-only public key of the credentials' static key.
+/// The x-only public key of the credentials' static key. Throws sv2::Error (InvalidKey).
 Bytes32 server_public_key(const ServerCredentials &credentials);
 /// Checks that `certificate` is signed by the authority for `server_key` and valid at `now`.
 /// Throws sv2::Error (InvalidCertificateSignature, CertificateNotYetValid, CertificateExpired).

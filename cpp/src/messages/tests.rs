@@ -37,11 +37,6 @@ impl Sample for [u8; 32] {
         std::array::from_fn(|i| seed ^ i as u8)
     }
 }
-impl Sample for String {
-    fn sample(seed: u8) -> Self {
-        format!("text-{seed}-é")
-    }
-}
 impl<T: Sample> Sample for Vec<T> {
     fn sample(seed: u8) -> Self {
         (0..2 + seed % 4).map(|i| T::sample(seed.wrapping_add(i))).collect()
@@ -104,7 +99,7 @@ fn every_message_round_trips_through_its_frame() {
 fn fields_over_their_limits_are_refused() {
     let mut out = Vec::new();
     let mut m = ffi::SetupConnection::sample_for_test();
-    m.vendor = "v".repeat(256);
+    m.vendor = vec![b'v'; 256];
     assert_eq!(encode_setup_connection(&m, &[], &mut out).unwrap_err().code(), ErrorCode::TooLong);
 
     let share = ffi::SubmitSharesExtended {
@@ -125,7 +120,7 @@ fn fields_over_their_limits_are_refused() {
     let tlv = Tlv { extension_type: 2, field_type: 1, value: vec![0; 70_000] };
     let ok = ffi::SetupConnectionSuccess { used_version: 2, flags: 0 };
     assert_eq!(encode_setup_connection_success(&ok, &[tlv], &mut out).unwrap_err().code(), ErrorCode::TooLong);
-    assert_eq!(user_identity_tlv(&"u".repeat(33)).unwrap_err().code(), ErrorCode::TooLong);
+    assert_eq!(user_identity_tlv(&[b'u'; 33]).unwrap_err().code(), ErrorCode::TooLong);
 }
 
 #[test]
@@ -139,7 +134,7 @@ fn tlvs_travel_after_the_fields() {
         version: 6,
         extranonce: vec![9; 8],
     };
-    let tlv = user_identity_tlv("worker.1").unwrap();
+    let tlv = user_identity_tlv(b"worker.1").unwrap();
     let mut frame = Vec::new();
     encode_submit_shares_extended(&share, std::slice::from_ref(&tlv), &mut frame).unwrap();
     let mut back = share.clone();
@@ -179,19 +174,30 @@ fn bad_payloads_are_errors() {
 }
 
 #[test]
-fn text_that_is_not_utf8_decodes_lossily() {
-    // CloseChannel: channel_id, then STR0_255 reason with an invalid byte.
+fn text_keeps_its_raw_bytes() {
+    // CloseChannel: channel_id, then a STR0_255 reason that is not UTF-8.
     let payload = [1, 0, 0, 0, 3, b'a', 0xff, b'b'];
-    let mut out = ffi::CloseChannel { channel_id: 0, reason_code: String::new() };
+    let mut out = ffi::CloseChannel { channel_id: 0, reason_code: Vec::new() };
     decode_close_channel(&payload, &mut Vec::new(), &mut out).unwrap();
     assert_eq!(out.channel_id, 1);
-    assert_eq!(out.reason_code, "a\u{fffd}b");
+    assert_eq!(out.reason_code, [b'a', 0xff, b'b']);
+    let mut frame = Vec::new();
+    encode_close_channel(&out, &[], &mut frame).unwrap();
+    assert_eq!(frame[6..], payload);
 }
 
 #[test]
-fn errors_carry_their_code_in_front() {
-    let e: Error = sv2::codec::CodecError::InvalidTlv.into();
-    assert_eq!(e.to_string(), format!("{}:trailing bytes are not valid TLV records", ErrorCode::InvalidTlv.repr));
+fn errors_leave_their_code_beside_the_message() {
+    let r = decode_close_channel(
+        &[1, 0],
+        &mut Vec::new(),
+        &mut ffi::CloseChannel { channel_id: 0, reason_code: Vec::new() },
+    );
+    let e = r.unwrap_err();
+    assert!(e.to_string().starts_with("input ends early"), "the message is the detail alone: {e}");
+    assert_eq!(crate::error::take_error_code(), ErrorCode::UnexpectedEnd);
+    // Taken once: a second look finds no error.
+    assert_eq!(crate::error::take_error_code(), ErrorCode::Internal);
 }
 
 impl ffi::SetupConnection {
@@ -201,12 +207,12 @@ impl ffi::SetupConnection {
             min_version: 2,
             max_version: 2,
             flags: 0,
-            endpoint_host: "pool".into(),
+            endpoint_host: b"pool".to_vec(),
             endpoint_port: 3333,
-            vendor: "acme".into(),
-            hardware_version: String::new(),
-            firmware: String::new(),
-            device_id: String::new(),
+            vendor: b"acme".to_vec(),
+            hardware_version: Vec::new(),
+            firmware: Vec::new(),
+            device_id: Vec::new(),
         }
     }
 }
