@@ -13,7 +13,7 @@ root="$PWD"
 
 secs="${FUZZ_SECONDS:-25}"
 jobs="${FUZZ_JOBS:-2}"
-targets=(${FUZZ_TARGETS:-frame_decoder message_dispatch decode_reencode noise_responder noise_initiator noise_transport})
+targets=(${FUZZ_TARGETS:-frame_decoder message_dispatch decode_reencode noise_responder noise_initiator noise_transport sv1_lines})
 
 # Fuzz builds get their own target dir so they never invalidate the main build.
 export CARGO_TARGET_DIR="$root/target/fuzz"

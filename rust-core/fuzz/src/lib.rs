@@ -451,6 +451,17 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             s.push(vec![0, 0, 0x21, 1, 2, 0, 1, 0x80, 0x11, 0x00]);
             s
         }
+        "sv1_lines" => [
+            &b"{\"id\":1,\"method\":\"mining.configure\",\"params\":[[\"version-rolling\"],{\"version-rolling.mask\":\"1fffe000\",\"version-rolling.min-bit-count\":16}]}\n"[..],
+            b"{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[\"bosminer/1\",null,\"h:3333\",null]}\r\n",
+            b"{\"id\":\"3\",\"method\":\"mining.submit\",\"params\":[\"u.w\",\"1a\",\"00000001\",\"6553f100\",\"deadbeef\",\"00002000\"]}\n",
+            b"{\"id\":null,\"method\":\"mining.suggest_difficulty\",\"params\":512}\n",
+            b"{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"1\",\"0000000000000000000000000000000000000000000000000000000000000000\",\"01\",\"02\",[],\"20000000\",\"207fffff\",\"6553f100\",true]}\n",
+            b"{\"id\":4,\"result\":false,\"error\":[23,\"Low difficulty share\",null]}\n",
+        ]
+        .iter()
+        .flat_map(|line| [prefixed(&[0, 0, 0x21], line), prefixed(&[1, 8, 0x03], line)])
+        .collect(),
         _ => Vec::new(),
     }
 }
