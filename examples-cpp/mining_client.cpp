@@ -63,8 +63,8 @@ int main(int argc, char **argv) {
         m = example::next_message(s, sock);
         const auto *open = std::get_if<sv2::OpenStandardMiningChannelSuccess>(&m);
         if (open == nullptr) throw std::runtime_error("expected OpenStandardMiningChannelSuccess");
-        sv2::ClientChannel ch = sv2::ClientChannel::standard(open->channel_id, open->target,
-                                                             open->extranonce_prefix, rolling);
+        sv2::ClientChannel ch =
+            sv2::ClientChannel::standard(open->channel_id, open->target, open->extranonce_prefix, rolling);
         // Jobs for the group reach the channel too (a server may send them when
         // REQUIRES_STANDARD_JOBS is not set).
         ch.set_group_channel_id(open->group_channel_id);
@@ -87,7 +87,8 @@ int main(int argc, char **argv) {
                     break;
                 }
             }
-            std::printf("share %u accepted (job %u)\n", static_cast<unsigned>(sequence), static_cast<unsigned>(w->job_id));
+            std::printf("share %u accepted (job %u)\n", static_cast<unsigned>(sequence),
+                        static_cast<unsigned>(w->job_id));
             std::optional<sv2::Work> next = ch.work();
             if (next && next->job_id != w->job_id) nonce = 0;
             w = std::move(next);

@@ -22,7 +22,7 @@ inline std::uint32_t unix_now() { return static_cast<std::uint32_t>(std::time(nu
 
 /// A socket that closes itself.
 class Socket {
-public:
+  public:
     explicit Socket(int fd) : fd_(fd) {
         if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
     }
@@ -33,7 +33,7 @@ public:
     }
     int fd() const noexcept { return fd_; }
 
-private:
+  private:
     int fd_;
 };
 

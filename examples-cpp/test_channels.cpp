@@ -28,7 +28,7 @@ sv2::Bytes32 share_target() { // half of all hashes meet it
     return t;
 }
 
-const sv2::Bytes32 HARD{};           // nothing meets it
+const sv2::Bytes32 HARD{};                    // nothing meets it
 const sv2::Bytes32 EASY = test::filled(0xff); // everything meets it
 
 // Sends `m` over a plaintext link and returns it as the other side decodes it.
@@ -90,8 +90,7 @@ sv2::Message make_share(const sv2::ClientChannel &c, bool extended, std::uint32_
 }
 
 // Edits the fields every share has, whichever kind `m` holds.
-template <class F>
-sv2::Message edited(sv2::Message m, F &&f) {
+template <class F> sv2::Message edited(sv2::Message m, F &&f) {
     std::visit(
         [&](auto &s) {
             using T = std::decay_t<decltype(s)>;
@@ -201,19 +200,17 @@ void channel_against_client(bool extended) {
     CHECK(rejected(submit(n, ch, make_share(*client, extended, 4, 1, true, w)),
                    sv2::ErrorCode::InvalidNonRollableVersionBit, "invalid-non-rollable-version-bit"));
     auto fresh = [&](std::uint32_t seq) { return make_share(*client, extended, seq, 0, true, w); };
-    CHECK(rejected(submit(n, ch, edited(fresh(5), [](std::uint32_t &, std::uint32_t &job_id, std::uint32_t &) {
-                               job_id = 9999;
-                           })),
-                   sv2::ErrorCode::InvalidJobId, "invalid-job-id"));
+    CHECK(rejected(
+        submit(n, ch, edited(fresh(5), [](std::uint32_t &, std::uint32_t &job_id, std::uint32_t &) { job_id = 9999; })),
+        sv2::ErrorCode::InvalidJobId, "invalid-job-id"));
     for (std::uint32_t ntime : {NOW - 1, NOW + 7201}) {
         auto late = [&](std::uint32_t &, std::uint32_t &, std::uint32_t &t) { t = ntime; };
         auto r2 = submit(n, ch, edited(fresh(6), late));
         CHECK(rejected(r2, sv2::ErrorCode::NtimeOutOfRange, "invalid-timestamp"));
     }
-    CHECK(rejected(submit(n, ch, edited(fresh(7), [](std::uint32_t &channel, std::uint32_t &, std::uint32_t &) {
-                               channel = 77;
-                           })),
-                   sv2::ErrorCode::InvalidChannelId, "invalid-channel-id"));
+    CHECK(rejected(
+        submit(n, ch, edited(fresh(7), [](std::uint32_t &channel, std::uint32_t &, std::uint32_t &) { channel = 77; })),
+        sv2::ErrorCode::InvalidChannelId, "invalid-channel-id"));
     sv2::SubmitSharesExtended wrong_size = client->submit_extended(w, 8, 0, w.min_ntime, w.version);
     wrong_size.extranonce = std::vector<std::uint8_t>(extended ? 5 : 6);
     CHECK(rejected(submit(n, ch, wrong_size), sv2::ErrorCode::BadExtranonceSize, "bad-extranonce-size"));
@@ -354,7 +351,8 @@ void group_channels() {
     CHECK(member.work().has_value());
     // (A rolled version bit: ca's share on the same work and tip was already credited.)
     CHECK(shared.validate(make_share(member, false, 2, 1u << 6, true, w), NOW).accepted());
-    CHECK(member.handle(sv2::SetGroupChannel{11, {2}}) && member.group_channel_id() == std::optional<std::uint32_t>(11));
+    CHECK(member.handle(sv2::SetGroupChannel{11, {2}}) &&
+          member.group_channel_id() == std::optional<std::uint32_t>(11));
 }
 
 void factory_allocator_and_bad_input() {
@@ -407,7 +405,8 @@ void factory_allocator_and_bad_input() {
     p.extranonce_prefix = {};
     p.user_identity = std::string(256, 'x');
     CHECK_THROWS(TooLong, sv2::ServerChannel(p, 0));
-    p.user_identity = "\xff" "bob"; // the channel keeps its user as text
+    p.user_identity = "\xff"
+                      "bob"; // the channel keeps its user as text
     CHECK_THROWS(InvalidArgument, sv2::ServerChannel(p, 0));
     CHECK_THROWS(NoPrevHash, sv2::ServerChannel(sv2::ServerChannelParams{0, false, 0, "u", {}, EASY, EASY, 1, 1}, 0)
                                  .activate(sv2::JobFactory(SCRIPT, {}, 8)));

@@ -16,8 +16,7 @@ namespace {
 
 // Every alternative of sv2::Message: a value-initialized message encodes to a frame whose header
 // matches message_spec() of the alternative's index, and decodes back to an equal message.
-template <std::size_t I>
-void default_message_round_trips() {
+template <std::size_t I> void default_message_round_trips() {
     using T = std::variant_alternative_t<I, sv2::Message>;
     const auto type = static_cast<sv2::MessageType>(I);
     sv2::Message m{std::in_place_index<I>, T{}};
@@ -37,8 +36,7 @@ void default_message_round_trips() {
     CHECK(!sv2::message_name(type).empty());
 }
 
-template <std::size_t... I>
-void every_default_message_round_trips(std::index_sequence<I...>) {
+template <std::size_t... I> void every_default_message_round_trips(std::index_sequence<I...>) {
     (default_message_round_trips<I>(), ...);
 }
 
@@ -87,8 +85,7 @@ void test_messages() {
     job.coinbase_tx_suffix = {4, 5};
     back = round_trip(job);
     CHECK(std::get<sv2::NewExtendedMiningJob>(back) == job);
-    CHECK(std::get<sv2::NewExtendedMiningJob>(back).coinbase_tx_prefix ==
-          std::vector<std::uint8_t>({1, 2, 3}));
+    CHECK(std::get<sv2::NewExtendedMiningJob>(back).coinbase_tx_prefix == std::vector<std::uint8_t>({1, 2, 3}));
 
     sv2::RequestTransactionDataSuccess txs{};
     txs.template_id = 42;
@@ -198,7 +195,8 @@ void test_keys() {
     sv2::ServerCredentials creds = sv2::generate_server_credentials(authority.secret_key, 1000, 2000);
     sv2::Bytes32 server_key = sv2::server_public_key(creds);
     sv2::verify_certificate(creds.certificate, authority.public_key, server_key, 1500);
-    CHECK_THROWS(CertificateExpired, sv2::verify_certificate(creds.certificate, authority.public_key, server_key, 3000));
+    CHECK_THROWS(CertificateExpired,
+                 sv2::verify_certificate(creds.certificate, authority.public_key, server_key, 3000));
     CHECK_THROWS(CertificateNotYetValid,
                  sv2::verify_certificate(creds.certificate, authority.public_key, server_key, 100));
     sv2::AuthorityKeypair other = sv2::generate_authority_keypair();

@@ -24,8 +24,7 @@ inline void check(bool ok, const char *what, const char *file, int line) {
 }
 
 // Runs `f`, which must throw sv2::Error with `code` and a description.
-template <class F>
-void check_throws(sv2::ErrorCode code, F &&f, const char *what, const char *file, int line) {
+template <class F> void check_throws(sv2::ErrorCode code, F &&f, const char *what, const char *file, int line) {
     try {
         f();
         check(false, what, file, line);
@@ -50,7 +49,8 @@ inline int report() {
 } // namespace test
 
 #define CHECK(cond) test::check((cond), #cond, __FILE__, __LINE__)
-#define CHECK_THROWS(code, expr)                                                                   \
-    test::check_throws(sv2::ErrorCode::code, [&] { (void)(expr); }, #expr, __FILE__, __LINE__)
+#define CHECK_THROWS(code, expr) \
+    test::check_throws(          \
+        sv2::ErrorCode::code, [&] { (void)(expr); }, #expr, __FILE__, __LINE__)
 
 #endif // SV2_TEST_UTIL_HPP

@@ -20,75 +20,72 @@
 namespace sv2_bridge::convert {
 
 /// Every record that has a bridge struct of the same name.
-#define SV2_RECORDS(X) \
-    X(MessageSpec) \
-    X(FrameHeader) \
-    X(Tlv) \
-    X(AuthorityKeypair) \
-    X(Certificate) \
-    X(ServerCredentials) \
-    X(HandshakeInfo) \
-    X(Work) \
-    X(TemplateJob) \
-    X(ServerChannelParams) \
-    X(SetupConnection) \
-    X(SetupConnectionSuccess) \
-    X(SetupConnectionError) \
-    X(ChannelEndpointChanged) \
-    X(Reconnect) \
-    X(OpenStandardMiningChannel) \
-    X(OpenStandardMiningChannelSuccess) \
-    X(OpenMiningChannelError) \
-    X(OpenExtendedMiningChannel) \
-    X(OpenExtendedMiningChannelSuccess) \
-    X(NewMiningJob) \
-    X(UpdateChannel) \
-    X(UpdateChannelError) \
-    X(CloseChannel) \
-    X(SetExtranoncePrefix) \
-    X(SubmitSharesStandard) \
-    X(SubmitSharesExtended) \
-    X(SubmitSharesSuccess) \
-    X(SubmitSharesError) \
-    X(NewExtendedMiningJob) \
-    X(SetNewPrevHash) \
-    X(SetTarget) \
-    X(SetCustomMiningJob) \
-    X(SetCustomMiningJobSuccess) \
-    X(SetCustomMiningJobError) \
-    X(SetGroupChannel) \
-    X(AllocateMiningJobToken) \
-    X(AllocateMiningJobTokenSuccess) \
-    X(ProvideMissingTransactions) \
+#define SV2_RECORDS(X)                   \
+    X(MessageSpec)                       \
+    X(FrameHeader)                       \
+    X(Tlv)                               \
+    X(AuthorityKeypair)                  \
+    X(Certificate)                       \
+    X(ServerCredentials)                 \
+    X(HandshakeInfo)                     \
+    X(Work)                              \
+    X(TemplateJob)                       \
+    X(ServerChannelParams)               \
+    X(SetupConnection)                   \
+    X(SetupConnectionSuccess)            \
+    X(SetupConnectionError)              \
+    X(ChannelEndpointChanged)            \
+    X(Reconnect)                         \
+    X(OpenStandardMiningChannel)         \
+    X(OpenStandardMiningChannelSuccess)  \
+    X(OpenMiningChannelError)            \
+    X(OpenExtendedMiningChannel)         \
+    X(OpenExtendedMiningChannelSuccess)  \
+    X(NewMiningJob)                      \
+    X(UpdateChannel)                     \
+    X(UpdateChannelError)                \
+    X(CloseChannel)                      \
+    X(SetExtranoncePrefix)               \
+    X(SubmitSharesStandard)              \
+    X(SubmitSharesExtended)              \
+    X(SubmitSharesSuccess)               \
+    X(SubmitSharesError)                 \
+    X(NewExtendedMiningJob)              \
+    X(SetNewPrevHash)                    \
+    X(SetTarget)                         \
+    X(SetCustomMiningJob)                \
+    X(SetCustomMiningJobSuccess)         \
+    X(SetCustomMiningJobError)           \
+    X(SetGroupChannel)                   \
+    X(AllocateMiningJobToken)            \
+    X(AllocateMiningJobTokenSuccess)     \
+    X(ProvideMissingTransactions)        \
     X(ProvideMissingTransactionsSuccess) \
-    X(DeclareMiningJob) \
-    X(DeclareMiningJobSuccess) \
-    X(DeclareMiningJobError) \
-    X(PushSolution) \
-    X(CoinbaseOutputConstraints) \
-    X(NewTemplate) \
-    X(SetNewPrevHashTdp) \
-    X(RequestTransactionData) \
-    X(RequestTransactionDataSuccess) \
-    X(RequestTransactionDataError) \
-    X(SubmitSolution) \
-    X(RequestExtensions) \
-    X(RequestExtensionsSuccess) \
+    X(DeclareMiningJob)                  \
+    X(DeclareMiningJobSuccess)           \
+    X(DeclareMiningJobError)             \
+    X(PushSolution)                      \
+    X(CoinbaseOutputConstraints)         \
+    X(NewTemplate)                       \
+    X(SetNewPrevHashTdp)                 \
+    X(RequestTransactionData)            \
+    X(RequestTransactionDataSuccess)     \
+    X(RequestTransactionDataError)       \
+    X(SubmitSolution)                    \
+    X(RequestExtensions)                 \
+    X(RequestExtensionsSuccess)          \
     X(RequestExtensionsError)
 
 /// The bridge struct of public record P.
-template <class P>
-struct bridge_of;
-#define SV2_BRIDGE_OF(name)                                                                         \
-    template <>                                                                                     \
-    struct bridge_of<sv2::name> {                                                                   \
-        static_assert(sv2::detail::is_record<sv2::name>::value, #name " has a field_count");              \
-        using type = sv2_bridge::name;                                                                  \
+template <class P> struct bridge_of;
+#define SV2_BRIDGE_OF(name)                                                                  \
+    template <> struct bridge_of<sv2::name> {                                                \
+        static_assert(sv2::detail::is_record<sv2::name>::value, #name " has a field_count"); \
+        using type = sv2_bridge::name;                                                       \
     };
 SV2_RECORDS(SV2_BRIDGE_OF)
 #undef SV2_BRIDGE_OF
-template <class P>
-using bridge_t = typename bridge_of<P>::type;
+template <class P> using bridge_t = typename bridge_of<P>::type;
 
 inline rust::Slice<const std::uint8_t> slice(sv2::detail::ByteView b) noexcept { return {b.data, b.size}; }
 inline rust::Slice<const std::uint8_t> slice(std::string_view s) noexcept {
@@ -96,8 +93,7 @@ inline rust::Slice<const std::uint8_t> slice(std::string_view s) noexcept {
 }
 
 // One field, `out` from `in`. Every overload is declared before any definition uses one.
-template <class T>
-void put(T &out, const T &in);
+template <class T> void put(T &out, const T &in);
 void put(rust::Vec<std::uint8_t> &out, const std::vector<std::uint8_t> &in);
 void put(std::vector<std::uint8_t> &out, const rust::Vec<std::uint8_t> &in);
 void put(rust::Vec<std::uint8_t> &out, const std::string &in);
@@ -108,18 +104,13 @@ void put(Hash256 &out, const sv2::Bytes32 &in) noexcept;
 void put(sv2::Bytes32 &out, const Hash256 &in) noexcept;
 void put(Transaction &out, const std::vector<std::uint8_t> &in);
 void put(std::vector<std::uint8_t> &out, const Transaction &in);
+template <class O, class I> void put(rust::Vec<O> &out, const std::vector<I> &in);
+template <class O, class I> void put(std::vector<O> &out, const rust::Vec<I> &in);
 template <class O, class I>
-void put(rust::Vec<O> &out, const std::vector<I> &in);
-template <class O, class I>
-void put(std::vector<O> &out, const rust::Vec<I> &in);
-template <class O, class I>
-std::enable_if_t<!std::is_same_v<O, I> && (sv2::detail::is_record<O>::value || sv2::detail::is_record<I>::value)> put(
-    O &out, const I &in);
+std::enable_if_t<!std::is_same_v<O, I> && (sv2::detail::is_record<O>::value || sv2::detail::is_record<I>::value)>
+put(O &out, const I &in);
 
-template <class T>
-void put(T &out, const T &in) {
-    out = in;
-}
+template <class T> void put(T &out, const T &in) { out = in; }
 inline void put(rust::Vec<std::uint8_t> &out, const std::vector<std::uint8_t> &in) {
     out = copy_bytes({in.data(), in.size()});
 }
@@ -138,8 +129,7 @@ inline void put(sv2::Bytes32 &out, const Hash256 &in) noexcept { out = in.bytes;
 inline void put(Transaction &out, const std::vector<std::uint8_t> &in) { put(out.bytes, in); }
 inline void put(std::vector<std::uint8_t> &out, const Transaction &in) { put(out, in.bytes); }
 
-template <class O, class I>
-void put(rust::Vec<O> &out, const std::vector<I> &in) {
+template <class O, class I> void put(rust::Vec<O> &out, const std::vector<I> &in) {
     out.clear();
     out.reserve(in.size());
     for (const I &x : in) {
@@ -149,8 +139,7 @@ void put(rust::Vec<O> &out, const std::vector<I> &in) {
     }
 }
 
-template <class O, class I>
-void put(std::vector<O> &out, const rust::Vec<I> &in) {
+template <class O, class I> void put(std::vector<O> &out, const rust::Vec<I> &in) {
     out.clear();
     out.reserve(in.size());
     for (const I &x : in) {
@@ -160,39 +149,35 @@ void put(std::vector<O> &out, const rust::Vec<I> &in) {
     }
 }
 
-template <class Dst, class Src, std::size_t... I>
-void put_each(Dst &&dst, const Src &src, std::index_sequence<I...>) {
+template <class Dst, class Src, std::size_t... I> void put_each(Dst &&dst, const Src &src, std::index_sequence<I...>) {
     (put(std::get<I>(dst), std::get<I>(src)), ...);
 }
 
 // A record from its bridge struct or the other way: the public side says how many fields.
 template <class O, class I>
-std::enable_if_t<!std::is_same_v<O, I> && (sv2::detail::is_record<O>::value || sv2::detail::is_record<I>::value)> put(
-    O &out, const I &in) {
+std::enable_if_t<!std::is_same_v<O, I> && (sv2::detail::is_record<O>::value || sv2::detail::is_record<I>::value)>
+put(O &out, const I &in) {
     using Public = std::conditional_t<sv2::detail::is_record<O>::value, O, I>;
     constexpr std::size_t n = Public::field_count;
     put_each(sv2::detail::fields_of<n>(out), sv2::detail::fields_of<n>(in), std::make_index_sequence<n>());
 }
 
 /// The bridge struct for public record `p`.
-template <class P>
-bridge_t<P> to_bridge(const P &p) {
+template <class P> bridge_t<P> to_bridge(const P &p) {
     bridge_t<P> b{};
     put(b, p);
     return b;
 }
 
 /// The public record P for bridge struct `b`.
-template <class P>
-P from_bridge(const bridge_t<P> &b) {
+template <class P> P from_bridge(const bridge_t<P> &b) {
     P p{};
     put(p, b);
     return p;
 }
 
 /// The public records P for bridge structs `v`.
-template <class P>
-std::vector<P> from_bridge(const rust::Vec<bridge_t<P>> &v) {
+template <class P> std::vector<P> from_bridge(const rust::Vec<bridge_t<P>> &v) {
     std::vector<P> out;
     put(out, v);
     return out;

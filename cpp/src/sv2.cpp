@@ -25,8 +25,7 @@ namespace {
 
 // Every bridge function that returns a Result has left its error's code for
 // take_error_code() on this thread before cxx threw the rust::Error.
-template <class F>
-decltype(auto) guarded(F &&f) {
+template <class F> decltype(auto) guarded(F &&f) {
     try {
         return f();
     } catch (const rust::Error &e) {
@@ -34,10 +33,7 @@ decltype(auto) guarded(F &&f) {
     }
 }
 
-template <class T>
-detail::Owned<T> own(rust::Box<T> b) noexcept {
-    return detail::Owned<T>(b.into_raw());
-}
+template <class T> detail::Owned<T> own(rust::Box<T> b) noexcept { return detail::Owned<T>(b.into_raw()); }
 
 rust::Vec<bridge::Tlv> bridge_tlvs(const std::vector<Tlv> &tlvs) {
     rust::Vec<bridge::Tlv> out;
@@ -55,16 +51,14 @@ void encode_into(const Message &m, const std::vector<Tlv> &tlvs, rust::Vec<std::
 // Decoding picks the alternative by index: MessageType's value is the variant index.
 using Decoder = Message (*)(rust::Slice<const std::uint8_t>, rust::Vec<bridge::Tlv> &);
 
-template <std::size_t I>
-Message decode_as(rust::Slice<const std::uint8_t> payload, rust::Vec<bridge::Tlv> &tlvs) {
+template <std::size_t I> Message decode_as(rust::Slice<const std::uint8_t> payload, rust::Vec<bridge::Tlv> &tlvs) {
     using P = std::variant_alternative_t<I, Message>;
     convert::bridge_t<P> out{};
     guarded([&] { bridge::decode(payload, tlvs, out); });
     return Message(std::in_place_index<I>, from_bridge<P>(out));
 }
 
-template <std::size_t... I>
-constexpr std::array<Decoder, sizeof...(I)> decoders(std::index_sequence<I...>) {
+template <std::size_t... I> constexpr std::array<Decoder, sizeof...(I)> decoders(std::index_sequence<I...>) {
     return {&decode_as<I>...};
 }
 
@@ -81,8 +75,7 @@ Message decode(std::uint16_t extension_type, std::uint8_t msg_type, rust::Slice<
 
 std::string_view view(rust::Str s) noexcept { return std::string_view(s.data(), s.size()); }
 
-template <class Impl>
-std::optional<Frame> last_frame(Impl &impl) {
+template <class Impl> std::optional<Frame> last_frame(Impl &impl) {
     if (!guarded([&] { return impl.next_frame(); })) return std::nullopt;
     auto payload = impl.frame_payload();
     return Frame{from_bridge<FrameHeader>(impl.frame_header()),
@@ -93,7 +86,7 @@ std::optional<Frame> last_frame(Impl &impl) {
 
 // ---- Freeing the bridge's objects ----
 
-#define SV2_DROP(T)                                                                                \
+#define SV2_DROP(T) \
     void detail::Drop::operator()(sv2_bridge::T *p) const noexcept { (void)rust::Box<bridge::T>::from_raw(p); }
 SV2_DROP(SessionImpl)
 SV2_DROP(FrameDecoderImpl)
@@ -139,8 +132,8 @@ Tlv user_identity_tlv(std::string_view identity) {
 }
 
 Message Frame::message(std::vector<Tlv> *tlvs) const {
-    return decode(header.extension_type, header.msg_type, rust::Slice<const std::uint8_t>(payload.data(), payload.size()),
-                  tlvs);
+    return decode(header.extension_type, header.msg_type,
+                  rust::Slice<const std::uint8_t>(payload.data(), payload.size()), tlvs);
 }
 
 // ---- FrameDecoder ----
@@ -332,9 +325,7 @@ std::vector<Message> unpack(const bridge::ChannelMessages &m) {
         case MessageType::NewExtendedMiningJob:
             out.emplace_back(from_bridge<NewExtendedMiningJob>(m.new_extended_mining_job.at(extended++)));
             break;
-        case MessageType::SetTarget:
-            out.emplace_back(from_bridge<SetTarget>(m.set_target.at(target++)));
-            break;
+        case MessageType::SetTarget: out.emplace_back(from_bridge<SetTarget>(m.set_target.at(target++))); break;
         case MessageType::UpdateChannelError:
             out.emplace_back(from_bridge<UpdateChannelError>(m.update_channel_error.at(update_error++)));
             break;
@@ -346,8 +337,7 @@ std::vector<Message> unpack(const bridge::ChannelMessages &m) {
             out.emplace_back(from_bridge<OpenExtendedMiningChannelSuccess>(
                 m.open_extended_mining_channel_success.at(open_extended++)));
             break;
-        default:
-            throw Error(ErrorCode::Internal, "a channel made an unexpected message");
+        default: throw Error(ErrorCode::Internal, "a channel made an unexpected message");
         }
     }
     return out;
@@ -359,7 +349,9 @@ std::optional<Message> first(const bridge::ChannelMessages &m) {
     return std::move(all.front());
 }
 
-bridge::OptionU32 option(std::optional<std::uint32_t> v) noexcept { return bridge::OptionU32{v.has_value(), v.value_or(0)}; }
+bridge::OptionU32 option(std::optional<std::uint32_t> v) noexcept {
+    return bridge::OptionU32{v.has_value(), v.value_or(0)};
+}
 
 ShareResult share_result(const bridge::ShareVerdict &v) {
     ShareResult r;
@@ -376,8 +368,7 @@ ShareResult share_result(const bridge::ShareVerdict &v) {
 }
 
 // Validates `submit` on `impl` (a server or group channel) by its type.
-template <class Impl>
-ShareResult validate_share(Impl &impl, const Message &submit, std::uint32_t now) {
+template <class Impl> ShareResult validate_share(Impl &impl, const Message &submit, std::uint32_t now) {
     if (auto *s = std::get_if<SubmitSharesStandard>(&submit)) {
         bridge::SubmitSharesStandard b = to_bridge(*s);
         return share_result(guarded([&] { return impl.validate_standard(b, now); }));
@@ -533,7 +524,9 @@ std::optional<Message> GroupChannel::update(const UpdateChannel &m, std::uint64_
     return first(out);
 }
 
-std::vector<SetTarget> GroupChannel::retarget(std::uint64_t now) { return from_bridge<SetTarget>(impl_->retarget(now)); }
+std::vector<SetTarget> GroupChannel::retarget(std::uint64_t now) {
+    return from_bridge<SetTarget>(impl_->retarget(now));
+}
 
 // ---- Keys and certificates ----
 

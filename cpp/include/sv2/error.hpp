@@ -113,7 +113,7 @@ enum class ErrorCode : std::int32_t {
 /// What every failing call throws: code() is the result number, what() a description for
 /// people (its wording may change; compare codes, not text).
 class Error : public std::runtime_error {
-public:
+  public:
     /// An error with `code` and a description.
     Error(ErrorCode code, const std::string &what) : std::runtime_error(what), code_(code) {}
     Error(const Error &) = default;
@@ -123,7 +123,7 @@ public:
     /// The result number.
     ErrorCode code() const noexcept { return code_; }
 
-private:
+  private:
     ErrorCode code_;
 };
 

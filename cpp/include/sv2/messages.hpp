@@ -33,64 +33,61 @@ using Bytes32 = std::array<std::uint8_t, 32>;
 /// Every message, in the order of the alternatives of sv2::Message (the value is the
 /// variant index).
 enum class MessageType : std::uint8_t {
-    SetupConnection, ///< Common 0x00.
-    SetupConnectionSuccess, ///< Common 0x01.
-    SetupConnectionError, ///< Common 0x02.
-    ChannelEndpointChanged, ///< Common 0x03.
-    Reconnect, ///< Common 0x04.
-    OpenStandardMiningChannel, ///< Mining 0x10.
-    OpenStandardMiningChannelSuccess, ///< Mining 0x11.
-    OpenMiningChannelError, ///< Mining 0x12.
-    OpenExtendedMiningChannel, ///< Mining 0x13.
-    OpenExtendedMiningChannelSuccess, ///< Mining 0x14.
-    NewMiningJob, ///< Mining 0x15.
-    UpdateChannel, ///< Mining 0x16.
-    UpdateChannelError, ///< Mining 0x17.
-    CloseChannel, ///< Mining 0x18.
-    SetExtranoncePrefix, ///< Mining 0x19.
-    SubmitSharesStandard, ///< Mining 0x1a.
-    SubmitSharesExtended, ///< Mining 0x1b.
-    SubmitSharesSuccess, ///< Mining 0x1c.
-    SubmitSharesError, ///< Mining 0x1d.
-    NewExtendedMiningJob, ///< Mining 0x1f.
-    SetNewPrevHash, ///< Mining 0x20.
-    SetTarget, ///< Mining 0x21.
-    SetCustomMiningJob, ///< Mining 0x22.
-    SetCustomMiningJobSuccess, ///< Mining 0x23.
-    SetCustomMiningJobError, ///< Mining 0x24.
-    SetGroupChannel, ///< Mining 0x25.
-    AllocateMiningJobToken, ///< Job Declaration 0x50.
-    AllocateMiningJobTokenSuccess, ///< Job Declaration 0x51.
-    ProvideMissingTransactions, ///< Job Declaration 0x55.
+    SetupConnection,                   ///< Common 0x00.
+    SetupConnectionSuccess,            ///< Common 0x01.
+    SetupConnectionError,              ///< Common 0x02.
+    ChannelEndpointChanged,            ///< Common 0x03.
+    Reconnect,                         ///< Common 0x04.
+    OpenStandardMiningChannel,         ///< Mining 0x10.
+    OpenStandardMiningChannelSuccess,  ///< Mining 0x11.
+    OpenMiningChannelError,            ///< Mining 0x12.
+    OpenExtendedMiningChannel,         ///< Mining 0x13.
+    OpenExtendedMiningChannelSuccess,  ///< Mining 0x14.
+    NewMiningJob,                      ///< Mining 0x15.
+    UpdateChannel,                     ///< Mining 0x16.
+    UpdateChannelError,                ///< Mining 0x17.
+    CloseChannel,                      ///< Mining 0x18.
+    SetExtranoncePrefix,               ///< Mining 0x19.
+    SubmitSharesStandard,              ///< Mining 0x1a.
+    SubmitSharesExtended,              ///< Mining 0x1b.
+    SubmitSharesSuccess,               ///< Mining 0x1c.
+    SubmitSharesError,                 ///< Mining 0x1d.
+    NewExtendedMiningJob,              ///< Mining 0x1f.
+    SetNewPrevHash,                    ///< Mining 0x20.
+    SetTarget,                         ///< Mining 0x21.
+    SetCustomMiningJob,                ///< Mining 0x22.
+    SetCustomMiningJobSuccess,         ///< Mining 0x23.
+    SetCustomMiningJobError,           ///< Mining 0x24.
+    SetGroupChannel,                   ///< Mining 0x25.
+    AllocateMiningJobToken,            ///< Job Declaration 0x50.
+    AllocateMiningJobTokenSuccess,     ///< Job Declaration 0x51.
+    ProvideMissingTransactions,        ///< Job Declaration 0x55.
     ProvideMissingTransactionsSuccess, ///< Job Declaration 0x56.
-    DeclareMiningJob, ///< Job Declaration 0x57.
-    DeclareMiningJobSuccess, ///< Job Declaration 0x58.
-    DeclareMiningJobError, ///< Job Declaration 0x59.
-    PushSolution, ///< Job Declaration 0x60.
-    CoinbaseOutputConstraints, ///< Template Distribution 0x70.
-    NewTemplate, ///< Template Distribution 0x71.
-    SetNewPrevHashTdp, ///< Template Distribution 0x72.
-    RequestTransactionData, ///< Template Distribution 0x73.
-    RequestTransactionDataSuccess, ///< Template Distribution 0x74.
-    RequestTransactionDataError, ///< Template Distribution 0x75.
-    SubmitSolution, ///< Template Distribution 0x76.
-    RequestExtensions, ///< Extensions Negotiation (0x0001) 0x00.
-    RequestExtensionsSuccess, ///< Extensions Negotiation (0x0001) 0x01.
-    RequestExtensionsError, ///< Extensions Negotiation (0x0001) 0x02.
+    DeclareMiningJob,                  ///< Job Declaration 0x57.
+    DeclareMiningJobSuccess,           ///< Job Declaration 0x58.
+    DeclareMiningJobError,             ///< Job Declaration 0x59.
+    PushSolution,                      ///< Job Declaration 0x60.
+    CoinbaseOutputConstraints,         ///< Template Distribution 0x70.
+    NewTemplate,                       ///< Template Distribution 0x71.
+    SetNewPrevHashTdp,                 ///< Template Distribution 0x72.
+    RequestTransactionData,            ///< Template Distribution 0x73.
+    RequestTransactionDataSuccess,     ///< Template Distribution 0x74.
+    RequestTransactionDataError,       ///< Template Distribution 0x75.
+    SubmitSolution,                    ///< Template Distribution 0x76.
+    RequestExtensions,                 ///< Extensions Negotiation (0x0001) 0x00.
+    RequestExtensionsSuccess,          ///< Extensions Negotiation (0x0001) 0x01.
+    RequestExtensionsError,            ///< Extensions Negotiation (0x0001) 0x02.
 };
 
 namespace detail {
 
 /// Whether T is one of the library's records (it has a static field_count).
-template <class T, class = void>
-struct is_record : std::false_type {};
-template <class T>
-struct is_record<T, std::void_t<decltype(T::field_count)>> : std::true_type {};
+template <class T, class = void> struct is_record : std::false_type {};
+template <class T> struct is_record<T, std::void_t<decltype(T::field_count)>> : std::true_type {};
 
 /// The N fields of aggregate `r` as a tuple of references, in declaration order (a
 /// compile-time error when `r` has another number of fields).
-template <std::size_t N, class T>
-auto fields_of(T &r) noexcept {
+template <std::size_t N, class T> auto fields_of(T &r) noexcept {
     static_assert(N >= 1 && N <= 13, "records have 1 to 13 fields");
     if constexpr (N == 1) {
         auto &[a] = r;
@@ -135,22 +132,17 @@ auto fields_of(T &r) noexcept {
 }
 
 /// The fields of record `r` as a tuple of references.
-template <class T>
-auto fields(T &r) noexcept {
-    return fields_of<std::remove_const_t<T>::field_count>(r);
-}
+template <class T> auto fields(T &r) noexcept { return fields_of<std::remove_const_t<T>::field_count>(r); }
 
 } // namespace detail
 
 /// Records are equal when every field is.
-template <class T, class = std::enable_if_t<detail::is_record<T>::value>>
-bool operator==(const T &a, const T &b) {
+template <class T, class = std::enable_if_t<detail::is_record<T>::value>> bool operator==(const T &a, const T &b) {
     return detail::fields(a) == detail::fields(b);
 }
 
 /// Records differ when any field does.
-template <class T, class = std::enable_if_t<detail::is_record<T>::value>>
-bool operator!=(const T &a, const T &b) {
+template <class T, class = std::enable_if_t<detail::is_record<T>::value>> bool operator!=(const T &a, const T &b) {
     return !(a == b);
 }
 
@@ -767,17 +759,18 @@ struct RequestExtensionsError {
 
 /// Any message. The alternatives are in the order of sv2::MessageType, so that
 /// `static_cast<MessageType>(m.index())` names the one held.
-using Message = std::variant<
-    SetupConnection, SetupConnectionSuccess, SetupConnectionError, ChannelEndpointChanged, Reconnect,
-    OpenStandardMiningChannel, OpenStandardMiningChannelSuccess, OpenMiningChannelError, OpenExtendedMiningChannel,
-    OpenExtendedMiningChannelSuccess, NewMiningJob, UpdateChannel, UpdateChannelError, CloseChannel,
-    SetExtranoncePrefix, SubmitSharesStandard, SubmitSharesExtended, SubmitSharesSuccess, SubmitSharesError,
-    NewExtendedMiningJob, SetNewPrevHash, SetTarget, SetCustomMiningJob, SetCustomMiningJobSuccess,
-    SetCustomMiningJobError, SetGroupChannel, AllocateMiningJobToken, AllocateMiningJobTokenSuccess,
-    ProvideMissingTransactions, ProvideMissingTransactionsSuccess, DeclareMiningJob, DeclareMiningJobSuccess,
-    DeclareMiningJobError, PushSolution, CoinbaseOutputConstraints, NewTemplate, SetNewPrevHashTdp,
-    RequestTransactionData, RequestTransactionDataSuccess, RequestTransactionDataError, SubmitSolution,
-    RequestExtensions, RequestExtensionsSuccess, RequestExtensionsError>;
+using Message =
+    std::variant<SetupConnection, SetupConnectionSuccess, SetupConnectionError, ChannelEndpointChanged, Reconnect,
+                 OpenStandardMiningChannel, OpenStandardMiningChannelSuccess, OpenMiningChannelError,
+                 OpenExtendedMiningChannel, OpenExtendedMiningChannelSuccess, NewMiningJob, UpdateChannel,
+                 UpdateChannelError, CloseChannel, SetExtranoncePrefix, SubmitSharesStandard, SubmitSharesExtended,
+                 SubmitSharesSuccess, SubmitSharesError, NewExtendedMiningJob, SetNewPrevHash, SetTarget,
+                 SetCustomMiningJob, SetCustomMiningJobSuccess, SetCustomMiningJobError, SetGroupChannel,
+                 AllocateMiningJobToken, AllocateMiningJobTokenSuccess, ProvideMissingTransactions,
+                 ProvideMissingTransactionsSuccess, DeclareMiningJob, DeclareMiningJobSuccess, DeclareMiningJobError,
+                 PushSolution, CoinbaseOutputConstraints, NewTemplate, SetNewPrevHashTdp, RequestTransactionData,
+                 RequestTransactionDataSuccess, RequestTransactionDataError, SubmitSolution, RequestExtensions,
+                 RequestExtensionsSuccess, RequestExtensionsError>;
 
 static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::RequestExtensionsError) + 1,
               "sv2::Message has one alternative per sv2::MessageType, in order");

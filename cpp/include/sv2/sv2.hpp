@@ -49,13 +49,12 @@ using ByteSpan = std::span<const std::uint8_t>;
 /// Bytes passed in: a view the callee reads during the call and does not keep. Converts from
 /// (pointer, size), from arrays and from any contiguous container of std::uint8_t.
 class ByteSpan {
-public:
+  public:
     constexpr ByteSpan() noexcept = default;
     constexpr ByteSpan(const std::uint8_t *data, std::size_t size) noexcept : data_(data), size_(size) {}
-    template <std::size_t N>
-    constexpr ByteSpan(const std::uint8_t (&a)[N]) noexcept : data_(a), size_(N) {}
-    template <class C, class = std::enable_if_t<std::is_convertible_v<
-                           decltype(std::declval<const C &>().data()), const std::uint8_t *>>>
+    template <std::size_t N> constexpr ByteSpan(const std::uint8_t (&a)[N]) noexcept : data_(a), size_(N) {}
+    template <class C, class = std::enable_if_t<
+                           std::is_convertible_v<decltype(std::declval<const C &>().data()), const std::uint8_t *>>>
     constexpr ByteSpan(const C &c) noexcept : data_(c.data()), size_(c.size()) {}
 
     constexpr const std::uint8_t *data() const noexcept { return data_; }
@@ -65,7 +64,7 @@ public:
     constexpr const std::uint8_t *end() const noexcept { return data_ + size_; }
     constexpr const std::uint8_t &operator[](std::size_t i) const noexcept { return data_[i]; }
 
-private:
+  private:
     const std::uint8_t *data_ = nullptr;
     std::size_t size_ = 0;
 };
@@ -219,8 +218,7 @@ struct Drop {
     void operator()(sv2_bridge::GroupChannelImpl *p) const noexcept;
 };
 /// The owner of one object's state.
-template <class T>
-using Owned = std::unique_ptr<T, Drop>;
+template <class T> using Owned = std::unique_ptr<T, Drop>;
 } // namespace detail
 
 /// A received frame, owning its payload.
@@ -273,7 +271,7 @@ Tlv user_identity_tlv(std::string_view identity);
 /// only with the bytes pushed; a frame announcing more than max_payload bytes is refused as
 /// soon as its header is seen.
 class FrameDecoder {
-public:
+  public:
     explicit FrameDecoder(std::size_t max_payload = max_payload_len);
 
     /// Appends received bytes.
@@ -284,7 +282,7 @@ public:
     /// Bytes buffered and not yet returned as frames.
     std::size_t buffered() const noexcept;
 
-private:
+  private:
     void push_view(detail::ByteView bytes);
 
     detail::Owned<sv2_bridge::FrameDecoderImpl> impl_;
@@ -295,7 +293,7 @@ private:
 /// with send(), and write pending_output() to the socket. Any sv2::Error is fatal to the
 /// connection: close it.
 class Session {
-public:
+  public:
     /// A client that pins the pool's authority public key and checks the server certificate
     /// at unix time `now`. Its first handshake message is queued at once.
     static Session initiator(const Bytes32 &authority_public_key, std::uint32_t now);
@@ -342,7 +340,7 @@ public:
     /// Takes every pending byte.
     std::vector<std::uint8_t> take_output();
 
-private:
+  private:
     explicit Session(detail::Owned<sv2_bridge::SessionImpl> impl) noexcept : impl_(std::move(impl)) {}
     void receive_view(detail::ByteView bytes);
     void send_frame_view(const FrameHeader &header, detail::ByteView payload);
@@ -356,7 +354,7 @@ private:
 /// A standard or extended channel as a mining client sees it: feed it every message of the
 /// connection, ask it for work to hash, build shares from solved work.
 class ClientChannel {
-public:
+  public:
     /// A standard channel from OpenStandardMiningChannelSuccess's fields;
     /// allow_version_rolling is false when the server set REQUIRES_FIXED_VERSION. Throws
     /// sv2::Error (TooLong for a prefix over 32 bytes).
@@ -403,7 +401,7 @@ public:
     SubmitSharesExtended submit_extended(const Work &work, std::uint32_t sequence_number, std::uint32_t nonce,
                                          std::uint32_t ntime, std::uint32_t version) const;
 
-private:
+  private:
     explicit ClientChannel(detail::Owned<sv2_bridge::ClientChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
     static ClientChannel standard_view(std::uint32_t channel_id, const Bytes32 &target, detail::ByteView prefix,
                                        bool allow_version_rolling);
@@ -428,7 +426,7 @@ Bytes32 target_from_nbits(std::uint32_t nbits) noexcept;
 /// Turns Template Distribution messages into jobs paying one pool script, and tracks the tip.
 /// Job ids are unique for the life of the factory, so one id names one job on every channel.
 class JobFactory {
-public:
+  public:
     /// Pays every block to `payout_script` (a scriptPubKey), pushes `pool_tag` in the coinbase
     /// scriptSig and leaves an extranonce hole of `extranonce_len` bytes (1–32: every channel's
     /// prefix and rolled part together). version_rolling false makes jobs that forbid rolling
@@ -449,7 +447,7 @@ public:
     /// activate it), the newest job on the tip if another, then the future jobs.
     std::vector<TemplateJob> jobs() const;
 
-private:
+  private:
     JobFactory(detail::ByteView payout_script, detail::ByteView pool_tag, std::size_t extranonce_len,
                bool version_rolling);
 
@@ -460,7 +458,7 @@ private:
 
 /// Extranonce prefixes that never collide: `upstream ‖ counter`.
 class ExtranonceAllocator {
-public:
+  public:
     /// For channels whose full extranonce (prefix and rolled part) is `full_len` bytes (at most
     /// 32, the factory's extranonce_len): `upstream` (the prefix this server was given; empty
     /// for a pool) then a `counter_len`-byte counter (1–8). Throws sv2::Error
@@ -476,7 +474,7 @@ public:
     /// sv2::Error (ExtranonceExhausted).
     std::vector<std::uint8_t> next_standard();
 
-private:
+  private:
     ExtranonceAllocator(detail::ByteView upstream, std::size_t counter_len, std::size_t full_len);
 
     detail::Owned<sv2_bridge::ExtranonceAllocatorImpl> impl_;
@@ -510,7 +508,7 @@ struct ShareResult {
 /// A standard or extended channel as a pool keeps it: jobs, the tip, the share target,
 /// vardiff, and the shares accepted since the last SubmitShares.Success.
 class ServerChannel {
-public:
+  public:
     /// Opens a channel at monotonic time `now` (seconds, the clock vardiff runs on). Throws
     /// sv2::Error (InvalidArgument for a user identity that is not UTF-8, a standard channel
     /// with an extranonce_size, a prefix and size over 32 bytes together or shares_per_minute
@@ -549,7 +547,7 @@ public:
     /// rate calls for a new target. Call it every few seconds.
     std::optional<SetTarget> retarget(std::uint64_t now);
 
-private:
+  private:
     explicit ServerChannel(detail::Owned<sv2_bridge::ServerChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
 
     detail::Owned<sv2_bridge::ServerChannelImpl> impl_;
@@ -560,7 +558,7 @@ private:
 /// NewExtendedMiningJob to the group for its standard members, unless the connection set
 /// REQUIRES_STANDARD_JOBS), one per extended member.
 class GroupChannel {
-public:
+  public:
     /// An empty group.
     GroupChannel(std::uint32_t group_id, bool requires_standard_jobs);
 
@@ -592,7 +590,7 @@ public:
     /// Runs vardiff on every member: the SetTarget messages to send.
     std::vector<SetTarget> retarget(std::uint64_t now);
 
-private:
+  private:
     detail::Owned<sv2_bridge::GroupChannelImpl> impl_;
 };
 
