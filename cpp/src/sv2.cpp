@@ -2,8 +2,6 @@
 // from the bridge's structs (convert.hpp), rust::Error turned into sv2::Error with the code
 // the bridge left for it, the message variant's encode/decode dispatch, and every class
 // member. Compiled into libsv2 with the generated bridge; nothing here is in a public header.
-#include <sv2.h>
-
 #include "sv2/sv2.hpp"
 
 #include "convert.hpp"
@@ -15,9 +13,6 @@ namespace convert = ::sv2_bridge::convert;
 using convert::from_bridge;
 using convert::slice;
 using convert::to_bridge;
-
-// The public codes are the C ABI's by definition (sv2/error.hpp); cxx checks the bridge's.
-static_assert(static_cast<std::int32_t>(ErrorCode::JobTooLarge) == SV2_RESULT_JOB_TOO_LARGE);
 
 Error::~Error() = default;
 
