@@ -14,11 +14,9 @@ tarball="${2:-}"
 
 rm -rf "$dir"
 mkdir -p "$dir"
-# Tracked and new (not ignored) files as they are in the working tree: what is being tested.
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard |
-  while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
-  xargs -0 cp --parents -t "$dir")
-# Fuzz and no_std check crates are separate workspaces the builds here do not need.
+# The committed tree (HEAD): a source release is what the history holds, not a checkout's
+# uncommitted edits.
+git -C "$repo" archive --format=tar HEAD | tar -x -C "$dir"
 mkdir -p "$dir/.cargo"
 (cd "$dir" && cargo vendor --locked --versioned-dirs vendor > .cargo/config.toml.new 2>/dev/null)
 {
