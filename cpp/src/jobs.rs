@@ -29,6 +29,7 @@ impl From<ChannelError> for Error {
             ChannelError::JobTooLarge => ErrorCode::JobTooLarge,
             ChannelError::InvalidHashrate => ErrorCode::InvalidNominalHashrate,
             ChannelError::UnknownChannel => ErrorCode::InvalidChannelId,
+            _ => ErrorCode::Internal,
         };
         Error::new(code, e.to_string())
     }

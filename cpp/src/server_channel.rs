@@ -121,6 +121,7 @@ fn share_error_code(e: ShareError) -> ErrorCode {
         ShareError::InvalidNonRollableVersionBit => ErrorCode::InvalidNonRollableVersionBit,
         ShareError::VersionRollingNotAllowed => ErrorCode::VersionRollingNotAllowed,
         ShareError::NtimeOutOfRange => ErrorCode::NtimeOutOfRange,
+        _ => ErrorCode::Internal,
     }
 }
 

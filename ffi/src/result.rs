@@ -153,6 +153,7 @@ impl From<ShareError> for sv2_result {
             ShareError::InvalidNonRollableVersionBit => sv2_result::InvalidNonRollableVersionBit,
             ShareError::VersionRollingNotAllowed => sv2_result::VersionRollingNotAllowed,
             ShareError::NtimeOutOfRange => sv2_result::NtimeOutOfRange,
+            _ => sv2_result::Internal,
         }
     }
 }
@@ -170,6 +171,7 @@ impl From<ChannelError> for sv2_result {
             ChannelError::JobTooLarge => sv2_result::JobTooLarge,
             ChannelError::InvalidHashrate => sv2_result::InvalidNominalHashrate,
             ChannelError::UnknownChannel => sv2_result::InvalidChannelId,
+            _ => sv2_result::Internal,
         }
     }
 }

@@ -35,6 +35,7 @@ pub const MAX_NTIME_AHEAD_SECS: u32 = 7200;
 
 /// A setup or configuration problem in channel logic (not a peer's share).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChannelError {
     /// Template or pool outputs are not valid serialized outputs.
     InvalidCoinbaseOutputs,
@@ -80,6 +81,7 @@ impl std::error::Error for ChannelError {}
 /// Why a share was rejected. [`ShareError::code`] gives the error code sent in
 /// SubmitShares.Error (the strings existing pools and proxies use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ShareError {
     /// No such channel on this connection.
     InvalidChannelId,

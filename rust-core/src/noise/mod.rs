@@ -90,11 +90,34 @@ impl fmt::Display for NoiseError {
     }
 }
 
+// `Codec` also names its cause in Display, for callers that print only the outermost error.
 #[cfg(feature = "std")]
-impl std::error::Error for NoiseError {}
+impl std::error::Error for NoiseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NoiseError::Codec(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<CodecError> for NoiseError {
     fn from(e: CodecError) -> Self {
         NoiseError::Codec(e)
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn a_wrapped_codec_error_is_the_source() {
+        let codec = CodecError::FrameTooLarge { len: 70_000, max: 65_535 };
+        let e = NoiseError::from(codec);
+        let source = e.source().and_then(|s| s.downcast_ref::<CodecError>());
+        assert_eq!(source, Some(&codec));
+        assert!(NoiseError::DecryptFailed.source().is_none());
     }
 }

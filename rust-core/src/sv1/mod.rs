@@ -56,6 +56,7 @@ pub mod codes {
 
 /// Why a line is not a usable Stratum V1 message.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseError {
     /// Not valid JSON (serde_json's description).
     Json(String),

@@ -252,6 +252,7 @@ pub enum Event {
 
 /// Why a session failed, or refused a caller's call.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionError {
     /// A line over the maximum (fatal: close the connection).
     LineTooLong(LineTooLong),
