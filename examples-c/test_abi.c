@@ -10,23 +10,48 @@ static const struct {
     uint16_t ext;
     uint8_t type;
 } IDS[] = {
-    {0, SV2_MSG_SETUP_CONNECTION}, {0, SV2_MSG_SETUP_CONNECTION_SUCCESS}, {0, SV2_MSG_SETUP_CONNECTION_ERROR},
-    {0, SV2_MSG_CHANNEL_ENDPOINT_CHANGED}, {0, SV2_MSG_RECONNECT},
-    {0, SV2_MSG_OPEN_STANDARD_MINING_CHANNEL}, {0, SV2_MSG_OPEN_STANDARD_MINING_CHANNEL_SUCCESS},
-    {0, SV2_MSG_OPEN_MINING_CHANNEL_ERROR}, {0, SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL},
-    {0, SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL_SUCCESS}, {0, SV2_MSG_NEW_MINING_JOB}, {0, SV2_MSG_UPDATE_CHANNEL},
-    {0, SV2_MSG_UPDATE_CHANNEL_ERROR}, {0, SV2_MSG_CLOSE_CHANNEL}, {0, SV2_MSG_SET_EXTRANONCE_PREFIX},
-    {0, SV2_MSG_SUBMIT_SHARES_STANDARD}, {0, SV2_MSG_SUBMIT_SHARES_EXTENDED}, {0, SV2_MSG_SUBMIT_SHARES_SUCCESS},
-    {0, SV2_MSG_SUBMIT_SHARES_ERROR}, {0, SV2_MSG_NEW_EXTENDED_MINING_JOB}, {0, SV2_MSG_SET_NEW_PREV_HASH},
-    {0, SV2_MSG_SET_TARGET}, {0, SV2_MSG_SET_CUSTOM_MINING_JOB}, {0, SV2_MSG_SET_CUSTOM_MINING_JOB_SUCCESS},
-    {0, SV2_MSG_SET_CUSTOM_MINING_JOB_ERROR}, {0, SV2_MSG_SET_GROUP_CHANNEL},
-    {0, SV2_MSG_ALLOCATE_MINING_JOB_TOKEN}, {0, SV2_MSG_ALLOCATE_MINING_JOB_TOKEN_SUCCESS},
-    {0, SV2_MSG_PROVIDE_MISSING_TRANSACTIONS}, {0, SV2_MSG_PROVIDE_MISSING_TRANSACTIONS_SUCCESS},
-    {0, SV2_MSG_DECLARE_MINING_JOB}, {0, SV2_MSG_DECLARE_MINING_JOB_SUCCESS}, {0, SV2_MSG_DECLARE_MINING_JOB_ERROR},
-    {0, SV2_MSG_PUSH_SOLUTION}, {0, SV2_MSG_COINBASE_OUTPUT_CONSTRAINTS}, {0, SV2_MSG_NEW_TEMPLATE},
-    {0, SV2_MSG_SET_NEW_PREV_HASH_TDP}, {0, SV2_MSG_REQUEST_TRANSACTION_DATA},
-    {0, SV2_MSG_REQUEST_TRANSACTION_DATA_SUCCESS}, {0, SV2_MSG_REQUEST_TRANSACTION_DATA_ERROR},
-    {0, SV2_MSG_SUBMIT_SOLUTION}, {SV2_EXTENSION_NEGOTIATION, SV2_MSG_REQUEST_EXTENSIONS},
+    {0, SV2_MSG_SETUP_CONNECTION},
+    {0, SV2_MSG_SETUP_CONNECTION_SUCCESS},
+    {0, SV2_MSG_SETUP_CONNECTION_ERROR},
+    {0, SV2_MSG_CHANNEL_ENDPOINT_CHANGED},
+    {0, SV2_MSG_RECONNECT},
+    {0, SV2_MSG_OPEN_STANDARD_MINING_CHANNEL},
+    {0, SV2_MSG_OPEN_STANDARD_MINING_CHANNEL_SUCCESS},
+    {0, SV2_MSG_OPEN_MINING_CHANNEL_ERROR},
+    {0, SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL},
+    {0, SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL_SUCCESS},
+    {0, SV2_MSG_NEW_MINING_JOB},
+    {0, SV2_MSG_UPDATE_CHANNEL},
+    {0, SV2_MSG_UPDATE_CHANNEL_ERROR},
+    {0, SV2_MSG_CLOSE_CHANNEL},
+    {0, SV2_MSG_SET_EXTRANONCE_PREFIX},
+    {0, SV2_MSG_SUBMIT_SHARES_STANDARD},
+    {0, SV2_MSG_SUBMIT_SHARES_EXTENDED},
+    {0, SV2_MSG_SUBMIT_SHARES_SUCCESS},
+    {0, SV2_MSG_SUBMIT_SHARES_ERROR},
+    {0, SV2_MSG_NEW_EXTENDED_MINING_JOB},
+    {0, SV2_MSG_SET_NEW_PREV_HASH},
+    {0, SV2_MSG_SET_TARGET},
+    {0, SV2_MSG_SET_CUSTOM_MINING_JOB},
+    {0, SV2_MSG_SET_CUSTOM_MINING_JOB_SUCCESS},
+    {0, SV2_MSG_SET_CUSTOM_MINING_JOB_ERROR},
+    {0, SV2_MSG_SET_GROUP_CHANNEL},
+    {0, SV2_MSG_ALLOCATE_MINING_JOB_TOKEN},
+    {0, SV2_MSG_ALLOCATE_MINING_JOB_TOKEN_SUCCESS},
+    {0, SV2_MSG_PROVIDE_MISSING_TRANSACTIONS},
+    {0, SV2_MSG_PROVIDE_MISSING_TRANSACTIONS_SUCCESS},
+    {0, SV2_MSG_DECLARE_MINING_JOB},
+    {0, SV2_MSG_DECLARE_MINING_JOB_SUCCESS},
+    {0, SV2_MSG_DECLARE_MINING_JOB_ERROR},
+    {0, SV2_MSG_PUSH_SOLUTION},
+    {0, SV2_MSG_COINBASE_OUTPUT_CONSTRAINTS},
+    {0, SV2_MSG_NEW_TEMPLATE},
+    {0, SV2_MSG_SET_NEW_PREV_HASH_TDP},
+    {0, SV2_MSG_REQUEST_TRANSACTION_DATA},
+    {0, SV2_MSG_REQUEST_TRANSACTION_DATA_SUCCESS},
+    {0, SV2_MSG_REQUEST_TRANSACTION_DATA_ERROR},
+    {0, SV2_MSG_SUBMIT_SOLUTION},
+    {SV2_EXTENSION_NEGOTIATION, SV2_MSG_REQUEST_EXTENSIONS},
     {SV2_EXTENSION_NEGOTIATION, SV2_MSG_REQUEST_EXTENSIONS_SUCCESS},
     {SV2_EXTENSION_NEGOTIATION, SV2_MSG_REQUEST_EXTENSIONS_ERROR},
 };
@@ -82,8 +107,8 @@ static void every_message(void) {
     memset(zeros, 0, sizeof zeros);
     for (size_t i = 0; i < N_IDS; i++) {
         size_t min = 0;
-        while (min < 200 && sv2_message_decode(IDS[i].ext, IDS[i].type, zeros, min, &(sv2_message){0}, NULL) !=
-                                SV2_RESULT_OK)
+        while (min < 200 &&
+               sv2_message_decode(IDS[i].ext, IDS[i].type, zeros, min, &(sv2_message){0}, NULL) != SV2_RESULT_OK)
             min++;
         EXPECT_TRUE(min < 200);
         EXPECT(check_payload(IDS[i].ext, IDS[i].type, zeros, min), SV2_RESULT_OK);
@@ -382,6 +407,20 @@ static void *session_thread(void *arg) {
     return ok ? arg : NULL;
 }
 
+/* The ABI's fixed shapes: sv2_result is 32 bits whatever the compiler does with enums, and
+ * the library linked is the version this header describes (numerically and as text). */
+static void abi_shape(void) {
+    _Static_assert(sizeof(sv2_result) == 4, "sv2_result is an int32_t");
+    _Static_assert(SV2_VERSION_NUMBER == SV2_VERSION_MAJOR * 1000000 + SV2_VERSION_MINOR * 1000 + SV2_VERSION_PATCH,
+                   "SV2_VERSION_NUMBER");
+    char text[32];
+    snprintf(text, sizeof text, "%d.%d.%d", SV2_VERSION_MAJOR, SV2_VERSION_MINOR, SV2_VERSION_PATCH);
+    EXPECT_TRUE(strcmp(sv2_version(), text) == 0);
+    EXPECT_TRUE(sv2_version_number() == SV2_VERSION_NUMBER);
+    sv2_result r = SV2_RESULT_JOB_TOO_LARGE;
+    EXPECT_TRUE(r == 327 && strcmp(sv2_result_message(r), "unknown result") != 0);
+}
+
 static void threads(void) {
     pthread_t t[4];
     int tag[4];
@@ -393,6 +432,7 @@ static void threads(void) {
 }
 
 int main(void) {
+    abi_shape();
     every_message();
     garbage_streams();
     null_arguments();
@@ -404,7 +444,8 @@ int main(void) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
     }
-    printf("C test suite: %zu message ids, garbage, NULL arguments, short buffers, bad keys, Noise errors, threads ok\n",
+    printf("C test suite: ABI shape, %zu message ids, garbage, NULL arguments, short buffers, bad keys, Noise errors, "
+           "threads ok\n",
            (size_t)N_IDS);
     return 0;
 }

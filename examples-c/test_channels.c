@@ -10,7 +10,7 @@
 #define OK SV2_RESULT_OK
 #define NOW 1700000000u
 
-static uint8_t PATH[64];          /* two merkle path entries: 0x31..., 0x32... */
+static uint8_t PATH[64]; /* two merkle path entries: 0x31..., 0x32... */
 static const uint8_t ROLLED[6] = {1, 2, 3, 4, 5, 6};
 static uint8_t share_target[32]; /* half of all hashes meet it */
 static const uint8_t HARD[32];   /* nothing meets it */
@@ -194,6 +194,7 @@ static void channel_against_client(bool extended) {
     wire(n.miner, n.pool_mining, &m, &got);
     sv2_server_channel_params p;
     memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
     uint8_t prefix[SV2_EXTRANONCE_MAX_LEN];
     size_t prefix_len = 0, rollable = 0;
     EXPECT(sv2_extranonce_allocator_rollable(alloc, &rollable), OK);
@@ -390,6 +391,7 @@ static void group_channels(void) {
     EXPECT(sv2_group_channel_new(1, true, &g), OK);
     sv2_server_channel_params p;
     memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
     p.channel_id = 2;
     p.user_identity = cstr("bob");
     p.extranonce_prefix = (sv2_bytes){pa, 8};
@@ -485,6 +487,7 @@ static void broadcast_group(void) {
     EXPECT(sv2_group_channel_new(10, false, &g), OK);
     sv2_server_channel_params p;
     memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
     p.channel_id = 2;
     p.user_identity = cstr("bob");
     p.extranonce_prefix = (sv2_bytes){pa, 8};
@@ -636,6 +639,7 @@ static void null_and_garbage(void) {
 
     sv2_server_channel_params p;
     memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
     p.channel_id = 2;
     p.shares_per_minute = 6;
     memcpy(p.target, easy, 32);

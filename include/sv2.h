@@ -3,7 +3,8 @@
  *
  * Conventions
  * - Every function returns an sv2_result (SV2_RESULT_OK = 0) unless it frees or names
- *   something. Result numbers are stable and never reused. sv2_result_message() names one.
+ *   something. sv2_result is an int32_t; its numbers are stable and never reused.
+ *   sv2_result_message() names one. Ignoring one is a compiler warning (SV2_NODISCARD).
  * - Out-parameters are written only when the function returns SV2_RESULT_OK.
  * - A NULL pointer argument gives SV2_RESULT_NULL_PARAMETER, except that a NULL data pointer
  *   with a zero length is an empty input, and every _free(NULL) does nothing.
@@ -24,6 +25,12 @@
  *   so do the views of a message a channel hands out.
  * - Messages passed to encode or send functions are only read during the call.
  *
+ * Every parameter of every function is documented with @param (Doxygen). A pointer marked
+ * [in] is only read, [out] is written on success only, [in,out] both; parameters without a
+ * direction are passed by value. @return lists the results particular to the function; any
+ * of them may also give SV2_RESULT_NULL_PARAMETER and SV2_RESULT_PANIC. docs/ABI.md says
+ * what may change between versions.
+ *
  * Threads
  * - A handle may be used from any thread but by one thread at a time. Distinct handles are
  *   independent. Functions without a handle are thread-safe.
@@ -37,1105 +44,2033 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifndef SV2_API
+#if defined(__GNUC__) || defined(__clang__)
+#define SV2_API __attribute__((visibility("default")))
+#else
+#define SV2_API
+#endif
+#endif
 
-// Most jobs sv2_job_factory_jobs() lists: the tip, the newest job on it and 16 future jobs.
+#ifndef SV2_NODISCARD
+#if defined(__GNUC__) || defined(__clang__)
+#define SV2_NODISCARD __attribute__((warn_unused_result))
+#elif defined(__cplusplus) && __cplusplus >= 201703L
+#define SV2_NODISCARD [[nodiscard]]
+#else
+#define SV2_NODISCARD
+#endif
+#endif
+
+/**
+ * Most jobs sv2_job_factory_jobs() lists: the tip, the newest job on it and 16 future jobs.
+ */
 #define SV2_MAX_TEMPLATE_JOBS 18
 
-// Longest extranonce (and extranonce prefix) a channel can have.
+/**
+ * Longest extranonce (and extranonce prefix) a channel can have.
+ */
 #define SV2_EXTRANONCE_MAX_LEN 32
 
-// Size of a certificate (SIGNATURE_NOISE_MESSAGE).
+/**
+ * Size of a certificate (SIGNATURE_NOISE_MESSAGE).
+ */
 #define SV2_CERTIFICATE_LEN 74
 
-// Size of the base58check text of an authority key, without the NUL.
+/**
+ * Size of the base58check text of an authority key, without the NUL.
+ */
 #define SV2_AUTHORITY_KEY_TEXT_MAX 52
 
-// `SetupConnection.protocol`: Mining Protocol.
+/**
+ * `SetupConnection.protocol`: Mining Protocol.
+ */
 #define SV2_PROTOCOL_MINING 0
 
-// `SetupConnection.protocol`: Job Declaration Protocol.
+/**
+ * `SetupConnection.protocol`: Job Declaration Protocol.
+ */
 #define SV2_PROTOCOL_JOB_DECLARATION 1
 
-// `SetupConnection.protocol`: Template Distribution Protocol.
+/**
+ * `SetupConnection.protocol`: Template Distribution Protocol.
+ */
 #define SV2_PROTOCOL_TEMPLATE_DISTRIBUTION 2
 
-// SetupConnection.flags (Mining): the client needs standard jobs.
+/**
+ * SetupConnection.flags (Mining): the client needs standard jobs.
+ */
 #define SV2_MINING_FLAG_REQUIRES_STANDARD_JOBS (1 << 0)
 
-// SetupConnection.flags (Mining): the client will send SetCustomMiningJob.
+/**
+ * SetupConnection.flags (Mining): the client will send SetCustomMiningJob.
+ */
 #define SV2_MINING_FLAG_REQUIRES_WORK_SELECTION (1 << 1)
 
-// SetupConnection.flags (Mining): the client needs version rolling.
+/**
+ * SetupConnection.flags (Mining): the client needs version rolling.
+ */
 #define SV2_MINING_FLAG_REQUIRES_VERSION_ROLLING (1 << 2)
 
-// SetupConnection.Success.flags (Mining): the server rejects any change to the version.
+/**
+ * SetupConnection.Success.flags (Mining): the server rejects any change to the version.
+ */
 #define SV2_MINING_SUCCESS_FLAG_REQUIRES_FIXED_VERSION (1 << 0)
 
-// SetupConnection.Success.flags (Mining): the server refuses standard channels.
+/**
+ * SetupConnection.Success.flags (Mining): the server refuses standard channels.
+ */
 #define SV2_MINING_SUCCESS_FLAG_REQUIRES_EXTENDED_CHANNELS (1 << 1)
 
-// SetupConnection.flags (Job Declaration): the client will reveal the template's
-// transactions.
+/**
+ * SetupConnection.flags (Job Declaration): the client will reveal the template's
+ * transactions.
+ */
 #define SV2_JD_FLAG_DECLARE_TX_DATA (1 << 0)
 
-// Message id of SetupConnection.
+/**
+ * Message id of SetupConnection.
+ */
 #define SV2_MSG_SETUP_CONNECTION 0
 
-// Message id of SetupConnection.Success.
+/**
+ * Message id of SetupConnection.Success.
+ */
 #define SV2_MSG_SETUP_CONNECTION_SUCCESS 1
 
-// Message id of SetupConnection.Error.
+/**
+ * Message id of SetupConnection.Error.
+ */
 #define SV2_MSG_SETUP_CONNECTION_ERROR 2
 
-// Message id of ChannelEndpointChanged.
+/**
+ * Message id of ChannelEndpointChanged.
+ */
 #define SV2_MSG_CHANNEL_ENDPOINT_CHANGED 3
 
-// Message id of Reconnect.
+/**
+ * Message id of Reconnect.
+ */
 #define SV2_MSG_RECONNECT 4
 
-// Extension id of Extensions Negotiation (the extension_type of its messages).
+/**
+ * Extension id of Extensions Negotiation (the extension_type of its messages).
+ */
 #define SV2_EXTENSION_NEGOTIATION 1
 
-// Extension id of Worker-Specific Hashrate Tracking (a TLV on SubmitSharesExtended).
+/**
+ * Extension id of Worker-Specific Hashrate Tracking (a TLV on SubmitSharesExtended).
+ */
 #define SV2_EXTENSION_WORKER_HASHRATE_TRACKING 2
 
-// Field type of the 0x0002 `user_identity` TLV.
+/**
+ * Field type of the 0x0002 `user_identity` TLV.
+ */
 #define SV2_TLV_FIELD_USER_IDENTITY 1
 
-// Maximum length of the 0x0002 `user_identity` TLV value.
+/**
+ * Maximum length of the 0x0002 `user_identity` TLV value.
+ */
 #define SV2_TLV_USER_IDENTITY_MAX 32
 
-// Message id of RequestExtensions (extension_type SV2_EXTENSION_NEGOTIATION).
+/**
+ * Message id of RequestExtensions (extension_type SV2_EXTENSION_NEGOTIATION).
+ */
 #define SV2_MSG_REQUEST_EXTENSIONS 0
 
-// Message id of RequestExtensions.Success (extension_type SV2_EXTENSION_NEGOTIATION).
+/**
+ * Message id of RequestExtensions.Success (extension_type SV2_EXTENSION_NEGOTIATION).
+ */
 #define SV2_MSG_REQUEST_EXTENSIONS_SUCCESS 1
 
-// Message id of RequestExtensions.Error (extension_type SV2_EXTENSION_NEGOTIATION).
+/**
+ * Message id of RequestExtensions.Error (extension_type SV2_EXTENSION_NEGOTIATION).
+ */
 #define SV2_MSG_REQUEST_EXTENSIONS_ERROR 2
 
-// Message id of AllocateMiningJobToken.
+/**
+ * Message id of AllocateMiningJobToken.
+ */
 #define SV2_MSG_ALLOCATE_MINING_JOB_TOKEN 80
 
-// Message id of AllocateMiningJobToken.Success.
+/**
+ * Message id of AllocateMiningJobToken.Success.
+ */
 #define SV2_MSG_ALLOCATE_MINING_JOB_TOKEN_SUCCESS 81
 
-// Message id of ProvideMissingTransactions.
+/**
+ * Message id of ProvideMissingTransactions.
+ */
 #define SV2_MSG_PROVIDE_MISSING_TRANSACTIONS 85
 
-// Message id of ProvideMissingTransactions.Success.
+/**
+ * Message id of ProvideMissingTransactions.Success.
+ */
 #define SV2_MSG_PROVIDE_MISSING_TRANSACTIONS_SUCCESS 86
 
-// Message id of DeclareMiningJob.
+/**
+ * Message id of DeclareMiningJob.
+ */
 #define SV2_MSG_DECLARE_MINING_JOB 87
 
-// Message id of DeclareMiningJob.Success.
+/**
+ * Message id of DeclareMiningJob.Success.
+ */
 #define SV2_MSG_DECLARE_MINING_JOB_SUCCESS 88
 
-// Message id of DeclareMiningJob.Error.
+/**
+ * Message id of DeclareMiningJob.Error.
+ */
 #define SV2_MSG_DECLARE_MINING_JOB_ERROR 89
 
-// Message id of PushSolution.
+/**
+ * Message id of PushSolution.
+ */
 #define SV2_MSG_PUSH_SOLUTION 96
 
-// Message id of OpenStandardMiningChannel.
+/**
+ * Message id of OpenStandardMiningChannel.
+ */
 #define SV2_MSG_OPEN_STANDARD_MINING_CHANNEL 16
 
-// Message id of OpenStandardMiningChannel.Success.
+/**
+ * Message id of OpenStandardMiningChannel.Success.
+ */
 #define SV2_MSG_OPEN_STANDARD_MINING_CHANNEL_SUCCESS 17
 
-// Message id of OpenMiningChannel.Error.
+/**
+ * Message id of OpenMiningChannel.Error.
+ */
 #define SV2_MSG_OPEN_MINING_CHANNEL_ERROR 18
 
-// Message id of OpenExtendedMiningChannel.
+/**
+ * Message id of OpenExtendedMiningChannel.
+ */
 #define SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL 19
 
-// Message id of OpenExtendedMiningChannel.Success.
+/**
+ * Message id of OpenExtendedMiningChannel.Success.
+ */
 #define SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL_SUCCESS 20
 
-// Message id of NewMiningJob.
+/**
+ * Message id of NewMiningJob.
+ */
 #define SV2_MSG_NEW_MINING_JOB 21
 
-// Message id of UpdateChannel.
+/**
+ * Message id of UpdateChannel.
+ */
 #define SV2_MSG_UPDATE_CHANNEL 22
 
-// Message id of UpdateChannel.Error.
+/**
+ * Message id of UpdateChannel.Error.
+ */
 #define SV2_MSG_UPDATE_CHANNEL_ERROR 23
 
-// Message id of CloseChannel.
+/**
+ * Message id of CloseChannel.
+ */
 #define SV2_MSG_CLOSE_CHANNEL 24
 
-// Message id of SetExtranoncePrefix.
+/**
+ * Message id of SetExtranoncePrefix.
+ */
 #define SV2_MSG_SET_EXTRANONCE_PREFIX 25
 
-// Message id of SubmitSharesStandard.
+/**
+ * Message id of SubmitSharesStandard.
+ */
 #define SV2_MSG_SUBMIT_SHARES_STANDARD 26
 
-// Message id of SubmitSharesExtended.
+/**
+ * Message id of SubmitSharesExtended.
+ */
 #define SV2_MSG_SUBMIT_SHARES_EXTENDED 27
 
-// Message id of SubmitShares.Success.
+/**
+ * Message id of SubmitShares.Success.
+ */
 #define SV2_MSG_SUBMIT_SHARES_SUCCESS 28
 
-// Message id of SubmitShares.Error.
+/**
+ * Message id of SubmitShares.Error.
+ */
 #define SV2_MSG_SUBMIT_SHARES_ERROR 29
 
-// Message id of NewExtendedMiningJob.
+/**
+ * Message id of NewExtendedMiningJob.
+ */
 #define SV2_MSG_NEW_EXTENDED_MINING_JOB 31
 
-// Message id of the Mining Protocol's SetNewPrevHash.
+/**
+ * Message id of the Mining Protocol's SetNewPrevHash.
+ */
 #define SV2_MSG_SET_NEW_PREV_HASH 32
 
-// Message id of SetTarget.
+/**
+ * Message id of SetTarget.
+ */
 #define SV2_MSG_SET_TARGET 33
 
-// Message id of SetCustomMiningJob.
+/**
+ * Message id of SetCustomMiningJob.
+ */
 #define SV2_MSG_SET_CUSTOM_MINING_JOB 34
 
-// Message id of SetCustomMiningJob.Success.
+/**
+ * Message id of SetCustomMiningJob.Success.
+ */
 #define SV2_MSG_SET_CUSTOM_MINING_JOB_SUCCESS 35
 
-// Message id of SetCustomMiningJob.Error.
+/**
+ * Message id of SetCustomMiningJob.Error.
+ */
 #define SV2_MSG_SET_CUSTOM_MINING_JOB_ERROR 36
 
-// Message id of SetGroupChannel.
+/**
+ * Message id of SetGroupChannel.
+ */
 #define SV2_MSG_SET_GROUP_CHANNEL 37
 
-// Message id of CoinbaseOutputConstraints.
+/**
+ * Message id of CoinbaseOutputConstraints.
+ */
 #define SV2_MSG_COINBASE_OUTPUT_CONSTRAINTS 112
 
-// Message id of NewTemplate.
+/**
+ * Message id of NewTemplate.
+ */
 #define SV2_MSG_NEW_TEMPLATE 113
 
-// Message id of the Template Distribution Protocol's SetNewPrevHash.
+/**
+ * Message id of the Template Distribution Protocol's SetNewPrevHash.
+ */
 #define SV2_MSG_SET_NEW_PREV_HASH_TDP 114
 
-// Message id of RequestTransactionData.
+/**
+ * Message id of RequestTransactionData.
+ */
 #define SV2_MSG_REQUEST_TRANSACTION_DATA 115
 
-// Message id of RequestTransactionData.Success.
+/**
+ * Message id of RequestTransactionData.Success.
+ */
 #define SV2_MSG_REQUEST_TRANSACTION_DATA_SUCCESS 116
 
-// Message id of RequestTransactionData.Error.
+/**
+ * Message id of RequestTransactionData.Error.
+ */
 #define SV2_MSG_REQUEST_TRANSACTION_DATA_ERROR 117
 
-// Message id of SubmitSolution.
+/**
+ * Message id of SubmitSolution.
+ */
 #define SV2_MSG_SUBMIT_SOLUTION 118
 
-// Major version of the header (and the library it was made for).
+/**
+ * Major version of the header (and the library it was made for).
+ */
 #define SV2_VERSION_MAJOR 0
 
-// Minor version.
+/**
+ * Minor version.
+ */
 #define SV2_VERSION_MINOR 1
 
-// Patch version.
+/**
+ * Patch version.
+ */
 #define SV2_VERSION_PATCH 0
 
-// What a function did. The numbers are stable and never reused.
-typedef enum sv2_result {
-  // Success.
-  SV2_RESULT_OK = 0,
-  // A required pointer argument was NULL.
-  SV2_RESULT_NULL_PARAMETER = 1,
-  // A bug inside libsv2 was caught before it reached C.
-  SV2_RESULT_PANIC = 2,
-  // The caller's output buffer is too small; nothing was written.
-  SV2_RESULT_INSUFFICIENT_SIZE = 3,
-  // An argument is out of range (a string longer than its type allows, an unknown id).
-  SV2_RESULT_INVALID_ARGUMENT = 4,
-  // No whole frame yet: feed more bytes. Not an error.
-  SV2_RESULT_NEED_MORE_DATA = 5,
-  // The item looked for is not there.
-  SV2_RESULT_NOT_FOUND = 6,
-  // Input ended inside a value.
-  SV2_RESULT_UNEXPECTED_END = 100,
-  // A length or count exceeds its type's maximum.
-  SV2_RESULT_TOO_LONG = 101,
-  // An OPTION count other than 0 or 1.
-  SV2_RESULT_INVALID_OPTION = 102,
-  // A value outside its type's range.
-  SV2_RESULT_OUT_OF_RANGE = 103,
-  // Bytes left after a value that must fill its input.
-  SV2_RESULT_TRAILING_BYTES = 104,
-  // Bytes after a message's fields that are not whole TLV records.
-  SV2_RESULT_INVALID_TLV = 105,
-  // No message has this (extension_type, msg_type).
-  SV2_RESULT_UNKNOWN_MESSAGE = 106,
-  // A frame announces a payload over the configured limit.
-  SV2_RESULT_FRAME_TOO_LARGE = 107,
-  // A handshake message failed authentication.
-  SV2_RESULT_HANDSHAKE_FAILED = 200,
-  // The server certificate is not signed by the pinned authority.
-  SV2_RESULT_INVALID_CERTIFICATE_SIGNATURE = 201,
-  // The server certificate is not valid yet.
-  SV2_RESULT_CERTIFICATE_NOT_YET_VALID = 202,
-  // The server certificate has expired.
-  SV2_RESULT_CERTIFICATE_EXPIRED = 203,
-  // A transport frame failed authentication.
-  SV2_RESULT_DECRYPT_FAILED = 204,
-  // The transport nonces are used up.
-  SV2_RESULT_NONCE_EXHAUSTED = 205,
-  // Bytes that are not a valid secp256k1 key.
-  SV2_RESULT_INVALID_KEY = 206,
-  // Text that is not a base58check authority key.
-  SV2_RESULT_INVALID_AUTHORITY_KEY = 207,
-  // The operating system's random generator failed.
-  SV2_RESULT_ENTROPY = 208,
-  // The handshake has not completed.
-  SV2_RESULT_NOT_ESTABLISHED = 209,
-  // An earlier error ended this session.
-  SV2_RESULT_SESSION_FAILED = 210,
-  // An invariant inside libsv2 was broken.
-  SV2_RESULT_INTERNAL = 299,
-  // No such channel here (spec error code `invalid-channel-id`).
-  SV2_RESULT_INVALID_CHANNEL_ID = 300,
-  // A share's job id is unknown, or a future job not activated yet (`invalid-job-id`).
-  SV2_RESULT_INVALID_JOB_ID = 301,
-  // A share for a job made stale by a newer previous hash (`stale-share`).
-  SV2_RESULT_STALE_SHARE = 302,
-  // A share whose hash does not meet the job's target (`difficulty-too-low`).
-  SV2_RESULT_DIFFICULTY_TOO_LOW = 303,
-  // A share accepted before (`duplicate-share`).
-  SV2_RESULT_DUPLICATE_SHARE = 304,
-  // A share whose extranonce is not the channel's rollable size (`bad-extranonce-size`).
-  SV2_RESULT_BAD_EXTRANONCE_SIZE = 305,
-  // A share that changes a version bit outside the rollable mask
-  // (`invalid-non-rollable-version-bit`).
-  SV2_RESULT_INVALID_NON_ROLLABLE_VERSION_BIT = 306,
-  // A share that changes the version of a job that forbids rolling
-  // (`version-rolling-not-allowed`).
-  SV2_RESULT_VERSION_ROLLING_NOT_ALLOWED = 307,
-  // A share's nTime is below the job's minimum or over two hours ahead (`invalid-timestamp`).
-  SV2_RESULT_NTIME_OUT_OF_RANGE = 308,
-  // A nominal hashrate that is negative, infinite or NaN (`invalid-nominal-hashrate`).
-  SV2_RESULT_INVALID_NOMINAL_HASHRATE = 309,
-  // Template or pool outputs that are not valid serialized outputs.
-  SV2_RESULT_INVALID_COINBASE_OUTPUTS = 320,
-  // The coinbase scriptSig would exceed 100 bytes.
-  SV2_RESULT_SCRIPT_SIG_TOO_LONG = 321,
-  // Extranonce sizes that do not fit together.
-  SV2_RESULT_EXTRANONCE_LAYOUT = 322,
-  // Every extranonce prefix has been handed out.
-  SV2_RESULT_EXTRANONCE_EXHAUSTED = 323,
-  // A job whose extranonce hole differs from the channel's full extranonce length.
-  SV2_RESULT_EXTRANONCE_MISMATCH = 324,
-  // A job or template id that is not known (or not a future job) here.
-  SV2_RESULT_UNKNOWN_JOB = 325,
-  // No previous hash yet: no job can be active.
-  SV2_RESULT_NO_PREV_HASH = 326,
-  // A coinbase part over 64 KiB or a merkle path over 255 levels.
-  SV2_RESULT_JOB_TOO_LARGE = 327,
-} sv2_result;
+/**
+ * The header's version as one number, MAJOR * 1000000 + MINOR * 1000 + PATCH, to compare
+ * with sv2_version_number() or in `#if`.
+ */
+#define SV2_VERSION_NUMBER (((SV2_VERSION_MAJOR * 1000000) + (SV2_VERSION_MINOR * 1000)) + SV2_VERSION_PATCH)
 
-// A standard or extended channel as a mining client tracks it.
+/**
+ * What a function did. The numbers are stable and never reused. A 32-bit signed integer on
+ * every compiler (`int32_t` in C; in C++ an enum whose underlying type is `int32_t`), so
+ * that the ABI does not depend on how a compiler sizes an enum.
+ */
+enum sv2_result
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Success.
+   */
+  SV2_RESULT_OK = 0,
+  /**
+   * A required pointer argument was NULL.
+   */
+  SV2_RESULT_NULL_PARAMETER = 1,
+  /**
+   * A bug inside libsv2 was caught before it reached C.
+   */
+  SV2_RESULT_PANIC = 2,
+  /**
+   * The caller's output buffer is too small; nothing was written.
+   */
+  SV2_RESULT_INSUFFICIENT_SIZE = 3,
+  /**
+   * An argument is out of range (a string longer than its type allows, an unknown id).
+   */
+  SV2_RESULT_INVALID_ARGUMENT = 4,
+  /**
+   * No whole frame yet: feed more bytes. Not an error.
+   */
+  SV2_RESULT_NEED_MORE_DATA = 5,
+  /**
+   * The item looked for is not there.
+   */
+  SV2_RESULT_NOT_FOUND = 6,
+  /**
+   * Input ended inside a value.
+   */
+  SV2_RESULT_UNEXPECTED_END = 100,
+  /**
+   * A length or count exceeds its type's maximum.
+   */
+  SV2_RESULT_TOO_LONG = 101,
+  /**
+   * An OPTION count other than 0 or 1.
+   */
+  SV2_RESULT_INVALID_OPTION = 102,
+  /**
+   * A value outside its type's range.
+   */
+  SV2_RESULT_OUT_OF_RANGE = 103,
+  /**
+   * Bytes left after a value that must fill its input.
+   */
+  SV2_RESULT_TRAILING_BYTES = 104,
+  /**
+   * Bytes after a message's fields that are not whole TLV records.
+   */
+  SV2_RESULT_INVALID_TLV = 105,
+  /**
+   * No message has this (extension_type, msg_type).
+   */
+  SV2_RESULT_UNKNOWN_MESSAGE = 106,
+  /**
+   * A frame announces a payload over the configured limit.
+   */
+  SV2_RESULT_FRAME_TOO_LARGE = 107,
+  /**
+   * A handshake message failed authentication.
+   */
+  SV2_RESULT_HANDSHAKE_FAILED = 200,
+  /**
+   * The server certificate is not signed by the pinned authority.
+   */
+  SV2_RESULT_INVALID_CERTIFICATE_SIGNATURE = 201,
+  /**
+   * The server certificate is not valid yet.
+   */
+  SV2_RESULT_CERTIFICATE_NOT_YET_VALID = 202,
+  /**
+   * The server certificate has expired.
+   */
+  SV2_RESULT_CERTIFICATE_EXPIRED = 203,
+  /**
+   * A transport frame failed authentication.
+   */
+  SV2_RESULT_DECRYPT_FAILED = 204,
+  /**
+   * The transport nonces are used up.
+   */
+  SV2_RESULT_NONCE_EXHAUSTED = 205,
+  /**
+   * Bytes that are not a valid secp256k1 key.
+   */
+  SV2_RESULT_INVALID_KEY = 206,
+  /**
+   * Text that is not a base58check authority key.
+   */
+  SV2_RESULT_INVALID_AUTHORITY_KEY = 207,
+  /**
+   * The operating system's random generator failed.
+   */
+  SV2_RESULT_ENTROPY = 208,
+  /**
+   * The handshake has not completed.
+   */
+  SV2_RESULT_NOT_ESTABLISHED = 209,
+  /**
+   * An earlier error ended this session.
+   */
+  SV2_RESULT_SESSION_FAILED = 210,
+  /**
+   * An invariant inside libsv2 was broken.
+   */
+  SV2_RESULT_INTERNAL = 299,
+  /**
+   * No such channel here (spec error code `invalid-channel-id`).
+   */
+  SV2_RESULT_INVALID_CHANNEL_ID = 300,
+  /**
+   * A share's job id is unknown, or a future job not activated yet (`invalid-job-id`).
+   */
+  SV2_RESULT_INVALID_JOB_ID = 301,
+  /**
+   * A share for a job made stale by a newer previous hash (`stale-share`).
+   */
+  SV2_RESULT_STALE_SHARE = 302,
+  /**
+   * A share whose hash does not meet the job's target (`difficulty-too-low`).
+   */
+  SV2_RESULT_DIFFICULTY_TOO_LOW = 303,
+  /**
+   * A share accepted before (`duplicate-share`).
+   */
+  SV2_RESULT_DUPLICATE_SHARE = 304,
+  /**
+   * A share whose extranonce is not the channel's rollable size (`bad-extranonce-size`).
+   */
+  SV2_RESULT_BAD_EXTRANONCE_SIZE = 305,
+  /**
+   * A share that changes a version bit outside the rollable mask
+   * (`invalid-non-rollable-version-bit`).
+   */
+  SV2_RESULT_INVALID_NON_ROLLABLE_VERSION_BIT = 306,
+  /**
+   * A share that changes the version of a job that forbids rolling
+   * (`version-rolling-not-allowed`).
+   */
+  SV2_RESULT_VERSION_ROLLING_NOT_ALLOWED = 307,
+  /**
+   * A share's nTime is below the job's minimum or over two hours ahead (`invalid-timestamp`).
+   */
+  SV2_RESULT_NTIME_OUT_OF_RANGE = 308,
+  /**
+   * A nominal hashrate that is negative, infinite or NaN (`invalid-nominal-hashrate`).
+   */
+  SV2_RESULT_INVALID_NOMINAL_HASHRATE = 309,
+  /**
+   * Template or pool outputs that are not valid serialized outputs.
+   */
+  SV2_RESULT_INVALID_COINBASE_OUTPUTS = 320,
+  /**
+   * The coinbase scriptSig would exceed 100 bytes.
+   */
+  SV2_RESULT_SCRIPT_SIG_TOO_LONG = 321,
+  /**
+   * Extranonce sizes that do not fit together.
+   */
+  SV2_RESULT_EXTRANONCE_LAYOUT = 322,
+  /**
+   * Every extranonce prefix has been handed out.
+   */
+  SV2_RESULT_EXTRANONCE_EXHAUSTED = 323,
+  /**
+   * A job whose extranonce hole differs from the channel's full extranonce length.
+   */
+  SV2_RESULT_EXTRANONCE_MISMATCH = 324,
+  /**
+   * A job or template id that is not known (or not a future job) here.
+   */
+  SV2_RESULT_UNKNOWN_JOB = 325,
+  /**
+   * No previous hash yet: no job can be active.
+   */
+  SV2_RESULT_NO_PREV_HASH = 326,
+  /**
+   * A coinbase part over 64 KiB or a merkle path over 255 levels.
+   */
+  SV2_RESULT_JOB_TOO_LARGE = 327,
+};
+#ifndef __cplusplus
+typedef int32_t sv2_result;
+#endif // __cplusplus
+
+/**
+ * A standard or extended channel as a mining client tracks it.
+ */
 typedef struct sv2_client_channel sv2_client_channel;
 
-// Hands out extranonce prefixes that never collide: `upstream ‖ counter`.
+/**
+ * Hands out extranonce prefixes that never collide: `upstream ‖ counter`.
+ */
 typedef struct sv2_extranonce_allocator sv2_extranonce_allocator;
 
-// Buffers bytes until whole plaintext frames are available.
+/**
+ * Buffers bytes until whole plaintext frames are available.
+ */
 typedef struct sv2_frame_decoder sv2_frame_decoder;
 
-// A connection's channels as one group: each job goes out once per group where it can.
+/**
+ * A connection's channels as one group: each job goes out once per group where it can.
+ */
 typedef struct sv2_group_channel sv2_group_channel;
 
-// Turns templates into jobs paying one pool script, and tracks the tip.
+/**
+ * Turns templates into jobs paying one pool script, and tracks the tip.
+ */
 typedef struct sv2_job_factory sv2_job_factory;
 
-// A standard or extended channel as the server keeps it: jobs, tip, target, vardiff and the
-// shares it has accepted.
+/**
+ * A standard or extended channel as the server keeps it: jobs, tip, target, vardiff and the
+ * shares it has accepted.
+ */
 typedef struct sv2_server_channel sv2_server_channel;
 
-// A server's static key and its certificate: what a responder session needs.
+/**
+ * A server's static key and its certificate: what a responder session needs.
+ */
 typedef struct sv2_server_credentials sv2_server_credentials;
 
-// A connection without I/O: feed it received bytes, take frames, queue messages, write its
-// pending output to the socket. Any error except NEED_MORE_DATA is fatal: close the
-// connection and free the session.
+/**
+ * A connection without I/O: feed it received bytes, take frames, queue messages, write its
+ * pending output to the socket. Any error except NEED_MORE_DATA is fatal: close the
+ * connection and free the session.
+ */
 typedef struct sv2_session sv2_session;
 
-// A byte string: `len` bytes at `data` (NULL allowed when `len` is 0). Not NUL-terminated.
+/**
+ * A byte string: `len` bytes at `data` (NULL allowed when `len` is 0). Not NUL-terminated.
+ */
 typedef struct sv2_bytes {
-  // First byte.
+  /**
+   * First byte.
+   */
   const uint8_t *data;
-  // Number of bytes.
+  /**
+   * Number of bytes.
+   */
   size_t len;
 } sv2_bytes;
 
-// SetupConnection: the client's first message (protocol, versions, flags, device).
+/**
+ * SetupConnection: the client's first message (protocol, versions, flags, device).
+ */
 typedef struct sv2_setup_connection {
-  // 0 Mining, 1 Job Declaration, 2 Template Distribution.
+  /**
+   * 0 Mining, 1 Job Declaration, 2 Template Distribution.
+   */
   uint8_t protocol;
-  // Lowest supported version (2).
+  /**
+   * Lowest supported version (2).
+   */
   uint16_t min_version;
-  // Highest supported version (2).
+  /**
+   * Highest supported version (2).
+   */
   uint16_t max_version;
-  // Sub-protocol flags.
+  /**
+   * Sub-protocol flags.
+   */
   uint32_t flags;
-  // Host the client dialled.
+  /**
+   * Host the client dialled.
+   */
   struct sv2_bytes endpoint_host;
-  // Port the client dialled.
+  /**
+   * Port the client dialled.
+   */
   uint16_t endpoint_port;
-  // Vendor.
+  /**
+   * Vendor.
+   */
   struct sv2_bytes vendor;
-  // Hardware version.
+  /**
+   * Hardware version.
+   */
   struct sv2_bytes hardware_version;
-  // Firmware version.
+  /**
+   * Firmware version.
+   */
   struct sv2_bytes firmware;
-  // Device id.
+  /**
+   * Device id.
+   */
   struct sv2_bytes device_id;
 } sv2_setup_connection;
 
-// SetupConnection.Success.
+/**
+ * SetupConnection.Success.
+ */
 typedef struct sv2_setup_connection_success {
-  // Version chosen.
+  /**
+   * Version chosen.
+   */
   uint16_t used_version;
-  // Server flags.
+  /**
+   * Server flags.
+   */
   uint32_t flags;
 } sv2_setup_connection_success;
 
-// SetupConnection.Error.
+/**
+ * SetupConnection.Error.
+ */
 typedef struct sv2_setup_connection_error {
-  // Unsupported requested flags (0: another cause).
+  /**
+   * Unsupported requested flags (0: another cause).
+   */
   uint32_t flags;
-  // Error code.
+  /**
+   * Error code.
+   */
   struct sv2_bytes error_code;
 } sv2_setup_connection_error;
 
-// ChannelEndpointChanged.
+/**
+ * ChannelEndpointChanged.
+ */
 typedef struct sv2_channel_endpoint_changed {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
 } sv2_channel_endpoint_changed;
 
-// Reconnect.
+/**
+ * Reconnect.
+ */
 typedef struct sv2_reconnect {
-  // New host (empty: the same).
+  /**
+   * New host (empty: the same).
+   */
   struct sv2_bytes new_host;
-  // New port (0: the same).
+  /**
+   * New port (0: the same).
+   */
   uint16_t new_port;
 } sv2_reconnect;
 
-// OpenStandardMiningChannel: opens a standard (header-only) channel.
+/**
+ * OpenStandardMiningChannel: opens a standard (header-only) channel.
+ */
 typedef struct sv2_open_standard_mining_channel {
-  // Client-chosen id, echoed in the reply.
+  /**
+   * Client-chosen id, echoed in the reply.
+   */
   uint32_t request_id;
-  // User and worker the channel mines for (STR0_255).
+  /**
+   * User and worker the channel mines for (STR0_255).
+   */
   struct sv2_bytes user_identity;
-  // Expected hashrate in h/s.
+  /**
+   * Expected hashrate in h/s.
+   */
   float nominal_hash_rate;
-  // Easiest target the device accepts (little-endian 256-bit).
+  /**
+   * Easiest target the device accepts (little-endian 256-bit).
+   */
   uint8_t max_target[32];
 } sv2_open_standard_mining_channel;
 
-// OpenStandardMiningChannel.Success: the standard channel is open.
+/**
+ * OpenStandardMiningChannel.Success: the standard channel is open.
+ */
 typedef struct sv2_open_standard_mining_channel_success {
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint32_t request_id;
-  // The new channel.
+  /**
+   * The new channel.
+   */
   uint32_t channel_id;
-  // Initial share target (little-endian 256-bit).
+  /**
+   * Initial share target (little-endian 256-bit).
+   */
   uint8_t target[32];
-  // The channel's unique extranonce prefix (B0_32).
+  /**
+   * The channel's unique extranonce prefix (B0_32).
+   */
   struct sv2_bytes extranonce_prefix;
-  // The group the channel belongs to.
+  /**
+   * The group the channel belongs to.
+   */
   uint32_t group_channel_id;
 } sv2_open_standard_mining_channel_success;
 
-// OpenMiningChannel.Error: a standard or extended channel could not be opened.
+/**
+ * OpenMiningChannel.Error: a standard or extended channel could not be opened.
+ */
 typedef struct sv2_open_mining_channel_error {
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint32_t request_id;
-  // Error code (STR0_255).
+  /**
+   * Error code (STR0_255).
+   */
   struct sv2_bytes error_code;
 } sv2_open_mining_channel_error;
 
-// OpenExtendedMiningChannel: opens an extended channel (the client rolls extranonce).
+/**
+ * OpenExtendedMiningChannel: opens an extended channel (the client rolls extranonce).
+ */
 typedef struct sv2_open_extended_mining_channel {
-  // Client-chosen id, echoed in the reply.
+  /**
+   * Client-chosen id, echoed in the reply.
+   */
   uint32_t request_id;
-  // User and worker the channel mines for (STR0_255).
+  /**
+   * User and worker the channel mines for (STR0_255).
+   */
   struct sv2_bytes user_identity;
-  // Expected hashrate in h/s.
+  /**
+   * Expected hashrate in h/s.
+   */
   float nominal_hash_rate;
-  // Easiest target the client accepts.
+  /**
+   * Easiest target the client accepts.
+   */
   uint8_t max_target[32];
-  // Fewest extranonce bytes the client needs to roll.
+  /**
+   * Fewest extranonce bytes the client needs to roll.
+   */
   uint16_t min_extranonce_size;
 } sv2_open_extended_mining_channel;
 
-// OpenExtendedMiningChannel.Success: the extended channel is open.
+/**
+ * OpenExtendedMiningChannel.Success: the extended channel is open.
+ */
 typedef struct sv2_open_extended_mining_channel_success {
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint32_t request_id;
-  // The new channel.
+  /**
+   * The new channel.
+   */
   uint32_t channel_id;
-  // Initial share target.
+  /**
+   * Initial share target.
+   */
   uint8_t target[32];
-  // Bytes the client rolls.
+  /**
+   * Bytes the client rolls.
+   */
   uint16_t extranonce_size;
-  // The channel's unique extranonce prefix (B0_32).
+  /**
+   * The channel's unique extranonce prefix (B0_32).
+   */
   struct sv2_bytes extranonce_prefix;
-  // The group the channel belongs to.
+  /**
+   * The group the channel belongs to.
+   */
   uint32_t group_channel_id;
 } sv2_open_extended_mining_channel_success;
 
-// A flag in a struct libsv2 reads from C: 0 is false, any other byte true. libsv2 writes 0
-// or 1. (A C `bool` field could hold a byte other than 0 or 1, left by memset or a cast, and
-// Rust reading that as its `bool` is undefined behaviour; a byte is always a valid byte.)
+/**
+ * A flag in a struct libsv2 reads from C: 0 is false, any other byte true. libsv2 writes 0
+ * or 1. (A C `bool` field could hold a byte other than 0 or 1, left by memset or a cast, and
+ * Rust reading that as its `bool` is undefined behaviour; a byte is always a valid byte.)
+ */
 typedef uint8_t sv2_bool;
 
-// `OPTION[U32]`: `value` is meaningful only when `present`.
+/**
+ * `OPTION[U32]`: `value` is meaningful only when `present`.
+ */
 typedef struct sv2_option_u32 {
-  // Whether a value is present (0: absent, any other byte: present).
+  /**
+   * Whether a value is present (0: absent, any other byte: present).
+   */
   sv2_bool present;
-  // The value.
+  /**
+   * The value.
+   */
   uint32_t value;
 } sv2_option_u32;
 
-// NewMiningJob: a job for a standard channel (the merkle root is fixed).
+/**
+ * NewMiningJob: a job for a standard channel (the merkle root is fixed).
+ */
 typedef struct sv2_new_mining_job {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
-  // Job id, unique while the job is valid.
+  /**
+   * Job id, unique while the job is valid.
+   */
   uint32_t job_id;
-  // Absent: a future job; present: active now with this first nTime.
+  /**
+   * Absent: a future job; present: active now with this first nTime.
+   */
   struct sv2_option_u32 min_ntime;
-  // Block header version.
+  /**
+   * Block header version.
+   */
   uint32_t version;
-  // Merkle root for the header.
+  /**
+   * Merkle root for the header.
+   */
   uint8_t merkle_root[32];
 } sv2_new_mining_job;
 
-// UpdateChannel: the client reports a new hashrate or maximum target.
+/**
+ * UpdateChannel: the client reports a new hashrate or maximum target.
+ */
 typedef struct sv2_update_channel {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
-  // Expected hashrate in h/s.
+  /**
+   * Expected hashrate in h/s.
+   */
   float nominal_hash_rate;
-  // Easiest target the client accepts.
+  /**
+   * Easiest target the client accepts.
+   */
   uint8_t maximum_target[32];
 } sv2_update_channel;
 
-// UpdateChannel.Error: UpdateChannel was invalid.
+/**
+ * UpdateChannel.Error: UpdateChannel was invalid.
+ */
 typedef struct sv2_update_channel_error {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
-  // Error code (STR0_255).
+  /**
+   * Error code (STR0_255).
+   */
   struct sv2_bytes error_code;
 } sv2_update_channel_error;
 
-// CloseChannel: closes a channel (either side; a group id closes every member).
+/**
+ * CloseChannel: closes a channel (either side; a group id closes every member).
+ */
 typedef struct sv2_close_channel {
-  // The channel or group.
+  /**
+   * The channel or group.
+   */
   uint32_t channel_id;
-  // Reason (STR0_255).
+  /**
+   * Reason (STR0_255).
+   */
   struct sv2_bytes reason_code;
 } sv2_close_channel;
 
-// SetExtranoncePrefix: replaces the channel's extranonce prefix for jobs sent after it.
+/**
+ * SetExtranoncePrefix: replaces the channel's extranonce prefix for jobs sent after it.
+ */
 typedef struct sv2_set_extranonce_prefix {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
-  // New prefix (B0_32).
+  /**
+   * New prefix (B0_32).
+   */
   struct sv2_bytes extranonce_prefix;
 } sv2_set_extranonce_prefix;
 
-// SubmitSharesStandard: a share on a standard channel.
+/**
+ * SubmitSharesStandard: a share on a standard channel.
+ */
 typedef struct sv2_submit_shares_standard {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
-  // Client-side sequence number, echoed in replies.
+  /**
+   * Client-side sequence number, echoed in replies.
+   */
   uint32_t sequence_number;
-  // The job.
+  /**
+   * The job.
+   */
   uint32_t job_id;
-  // Header nonce.
+  /**
+   * Header nonce.
+   */
   uint32_t nonce;
-  // Header nTime.
+  /**
+   * Header nTime.
+   */
   uint32_t ntime;
-  // Header version.
+  /**
+   * Header version.
+   */
   uint32_t version;
 } sv2_submit_shares_standard;
 
-// SubmitSharesExtended: a share on an extended channel. Extension 0x0002 appends a
-// `user_identity` TLV (see sv2_tlv).
+/**
+ * SubmitSharesExtended: a share on an extended channel. Extension 0x0002 appends a
+ * `user_identity` TLV (see sv2_tlv).
+ */
 typedef struct sv2_submit_shares_extended {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
-  // Client-side sequence number, echoed in replies.
+  /**
+   * Client-side sequence number, echoed in replies.
+   */
   uint32_t sequence_number;
-  // The job.
+  /**
+   * The job.
+   */
   uint32_t job_id;
-  // Header nonce.
+  /**
+   * Header nonce.
+   */
   uint32_t nonce;
-  // Header nTime.
+  /**
+   * Header nTime.
+   */
   uint32_t ntime;
-  // Header version.
+  /**
+   * Header version.
+   */
   uint32_t version;
-  // The rolled extranonce: exactly the channel's extranonce_size bytes (B0_32).
+  /**
+   * The rolled extranonce: exactly the channel's extranonce_size bytes (B0_32).
+   */
   struct sv2_bytes extranonce;
 } sv2_submit_shares_extended;
 
-// SubmitShares.Success: acknowledges a batch of accepted shares.
+/**
+ * SubmitShares.Success: acknowledges a batch of accepted shares.
+ */
 typedef struct sv2_submit_shares_success {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
-  // Last sequence number acknowledged.
+  /**
+   * Last sequence number acknowledged.
+   */
   uint32_t last_sequence_number;
-  // Shares accepted in this batch.
+  /**
+   * Shares accepted in this batch.
+   */
   uint32_t new_submits_accepted_count;
-  // Sum of the difficulties of the shares in this batch.
+  /**
+   * Sum of the difficulties of the shares in this batch.
+   */
   uint64_t new_shares_sum;
 } sv2_submit_shares_success;
 
-// SubmitShares.Error: rejects one share.
+/**
+ * SubmitShares.Error: rejects one share.
+ */
 typedef struct sv2_submit_shares_error {
-  // The channel.
+  /**
+   * The channel.
+   */
   uint32_t channel_id;
-  // Sequence number of the rejected share.
+  /**
+   * Sequence number of the rejected share.
+   */
   uint32_t sequence_number;
-  // Error code (STR0_255).
+  /**
+   * Error code (STR0_255).
+   */
   struct sv2_bytes error_code;
 } sv2_submit_shares_error;
 
-// `SEQ[U256]`: `count` 32-byte items stored back to back at `data` (exactly their wire form).
+/**
+ * `SEQ[U256]`: `count` 32-byte items stored back to back at `data` (exactly their wire form).
+ */
 typedef struct sv2_u256_list {
-  // `count * 32` bytes.
+  /**
+   * `count * 32` bytes.
+   */
   const uint8_t *data;
-  // Number of 32-byte items.
+  /**
+   * Number of 32-byte items.
+   */
   size_t count;
 } sv2_u256_list;
 
-// NewExtendedMiningJob: a job for extended (and group) channels; the client builds the
-// coinbase and the merkle root.
+/**
+ * NewExtendedMiningJob: a job for extended (and group) channels; the client builds the
+ * coinbase and the merkle root.
+ */
 typedef struct sv2_new_extended_mining_job {
-  // The channel or group.
+  /**
+   * The channel or group.
+   */
   uint32_t channel_id;
-  // Job id, unique while the job is valid.
+  /**
+   * Job id, unique while the job is valid.
+   */
   uint32_t job_id;
-  // Absent: a future job; present: active now with this first nTime.
+  /**
+   * Absent: a future job; present: active now with this first nTime.
+   */
   struct sv2_option_u32 min_ntime;
-  // Block header version.
+  /**
+   * Block header version.
+   */
   uint32_t version;
-  // Whether the BIP320 version bits may be rolled.
+  /**
+   * Whether the BIP320 version bits may be rolled.
+   */
   sv2_bool version_rolling_allowed;
-  // Merkle path from the coinbase to the root, leaf level first (`SEQ0_255[U256]`).
+  /**
+   * Merkle path from the coinbase to the root, leaf level first (`SEQ0_255[U256]`).
+   */
   struct sv2_u256_list merkle_path;
-  // Coinbase bytes before the extranonce, witness data stripped (B0_64K).
+  /**
+   * Coinbase bytes before the extranonce, witness data stripped (B0_64K).
+   */
   struct sv2_bytes coinbase_tx_prefix;
-  // Coinbase bytes after the extranonce, witness data stripped (B0_64K).
+  /**
+   * Coinbase bytes after the extranonce, witness data stripped (B0_64K).
+   */
   struct sv2_bytes coinbase_tx_suffix;
 } sv2_new_extended_mining_job;
 
-// SetNewPrevHash (Mining Protocol): activates a job on a new previous block hash; every
-// other job becomes stale.
+/**
+ * SetNewPrevHash (Mining Protocol): activates a job on a new previous block hash; every
+ * other job becomes stale.
+ */
 typedef struct sv2_set_new_prev_hash {
-  // The channel or group.
+  /**
+   * The channel or group.
+   */
   uint32_t channel_id;
-  // The (future) job to mine now.
+  /**
+   * The (future) job to mine now.
+   */
   uint32_t job_id;
-  // Previous block hash, internal byte order.
+  /**
+   * Previous block hash, internal byte order.
+   */
   uint8_t prev_hash[32];
-  // Smallest nTime allowed.
+  /**
+   * Smallest nTime allowed.
+   */
   uint32_t min_ntime;
-  // Network target, compact form.
+  /**
+   * Network target, compact form.
+   */
   uint32_t nbits;
 } sv2_set_new_prev_hash;
 
-// SetTarget: new share target for jobs received after it.
+/**
+ * SetTarget: new share target for jobs received after it.
+ */
 typedef struct sv2_set_target {
-  // The channel or group.
+  /**
+   * The channel or group.
+   */
   uint32_t channel_id;
-  // New target (little-endian 256-bit).
+  /**
+   * New target (little-endian 256-bit).
+   */
   uint8_t maximum_target[32];
 } sv2_set_target;
 
-// SetCustomMiningJob: a job chosen by the client (job declaration).
+/**
+ * SetCustomMiningJob: a job chosen by the client (job declaration).
+ */
 typedef struct sv2_set_custom_mining_job {
-  // The channel or group.
+  /**
+   * The channel or group.
+   */
   uint32_t channel_id;
-  // Client-chosen id, echoed in the reply.
+  /**
+   * Client-chosen id, echoed in the reply.
+   */
   uint32_t request_id;
-  // Token from the job declarator (B0_255).
+  /**
+   * Token from the job declarator (B0_255).
+   */
   struct sv2_bytes mining_job_token;
-  // Block header version.
+  /**
+   * Block header version.
+   */
   uint32_t version;
-  // Previous block hash.
+  /**
+   * Previous block hash.
+   */
   uint8_t prev_hash[32];
-  // Smallest nTime allowed.
+  /**
+   * Smallest nTime allowed.
+   */
   uint32_t min_ntime;
-  // Network target, compact form.
+  /**
+   * Network target, compact form.
+   */
   uint32_t nbits;
-  // Coinbase transaction version.
+  /**
+   * Coinbase transaction version.
+   */
   uint32_t coinbase_tx_version;
-  // Start of the coinbase scriptSig; the extranonce follows (B0_255).
+  /**
+   * Start of the coinbase scriptSig; the extranonce follows (B0_255).
+   */
   struct sv2_bytes coinbase_prefix;
-  // Coinbase input nSequence.
+  /**
+   * Coinbase input nSequence.
+   */
   uint32_t coinbase_tx_input_nsequence;
-  // CompactSize output count followed by the serialized outputs (B0_64K).
+  /**
+   * CompactSize output count followed by the serialized outputs (B0_64K).
+   */
   struct sv2_bytes coinbase_tx_outputs;
-  // Coinbase lock time.
+  /**
+   * Coinbase lock time.
+   */
   uint32_t coinbase_tx_locktime;
-  // Merkle path, leaf level first (`SEQ0_255[U256]`).
+  /**
+   * Merkle path, leaf level first (`SEQ0_255[U256]`).
+   */
   struct sv2_u256_list merkle_path;
 } sv2_set_custom_mining_job;
 
-// SetCustomMiningJob.Success: the pool accepts the custom job.
+/**
+ * SetCustomMiningJob.Success: the pool accepts the custom job.
+ */
 typedef struct sv2_set_custom_mining_job_success {
-  // The channel or group.
+  /**
+   * The channel or group.
+   */
   uint32_t channel_id;
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint32_t request_id;
-  // Job id for shares on this job.
+  /**
+   * Job id for shares on this job.
+   */
   uint32_t job_id;
 } sv2_set_custom_mining_job_success;
 
-// SetCustomMiningJob.Error: the pool rejects the custom job.
+/**
+ * SetCustomMiningJob.Error: the pool rejects the custom job.
+ */
 typedef struct sv2_set_custom_mining_job_error {
-  // The channel or group.
+  /**
+   * The channel or group.
+   */
   uint32_t channel_id;
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint32_t request_id;
-  // Error code (STR0_255).
+  /**
+   * Error code (STR0_255).
+   */
   struct sv2_bytes error_code;
 } sv2_set_custom_mining_job_error;
 
-// `SEQ[U32]`, like sv2_u16_list with 4-byte items.
+/**
+ * `SEQ[U32]`, like sv2_u16_list with 4-byte items.
+ */
 typedef struct sv2_u32_list {
-  // Native items (used when not NULL).
+  /**
+   * Native items (used when not NULL).
+   */
   const uint32_t *items;
-  // Little-endian wire bytes (used when `items` is NULL).
+  /**
+   * Little-endian wire bytes (used when `items` is NULL).
+   */
   const uint8_t *wire;
-  // Number of items.
+  /**
+   * Number of items.
+   */
   size_t count;
 } sv2_u32_list;
 
-// SetGroupChannel: puts channels into a group.
+/**
+ * SetGroupChannel: puts channels into a group.
+ */
 typedef struct sv2_set_group_channel {
-  // The group.
+  /**
+   * The group.
+   */
   uint32_t group_channel_id;
-  // Its member channels (`SEQ0_64K[U32]`).
+  /**
+   * Its member channels (`SEQ0_64K[U32]`).
+   */
   struct sv2_u32_list channel_ids;
 } sv2_set_group_channel;
 
-// AllocateMiningJobToken: the job declarator client asks for a token.
+/**
+ * AllocateMiningJobToken: the job declarator client asks for a token.
+ */
 typedef struct sv2_allocate_mining_job_token {
-  // User the job is for (STR0_255).
+  /**
+   * User the job is for (STR0_255).
+   */
   struct sv2_bytes user_identifier;
-  // Client-chosen id, echoed in the reply.
+  /**
+   * Client-chosen id, echoed in the reply.
+   */
   uint32_t request_id;
 } sv2_allocate_mining_job_token;
 
-// AllocateMiningJobToken.Success: a token and the pool's coinbase outputs.
+/**
+ * AllocateMiningJobToken.Success: a token and the pool's coinbase outputs.
+ */
 typedef struct sv2_allocate_mining_job_token_success {
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint32_t request_id;
-  // The token (B0_255).
+  /**
+   * The token (B0_255).
+   */
   struct sv2_bytes mining_job_token;
-  // CompactSize count followed by the pool's outputs (B0_64K).
+  /**
+   * CompactSize count followed by the pool's outputs (B0_64K).
+   */
   struct sv2_bytes coinbase_tx_outputs;
 } sv2_allocate_mining_job_token_success;
 
-// `SEQ[U16]`. To send, point `items` at a native array. A decoded list has `items` NULL and
-// its `count * 2` little-endian wire bytes at `wire`: read items with sv2_u16_list_get().
+/**
+ * `SEQ[U16]`. To send, point `items` at a native array. A decoded list has `items` NULL and
+ * its `count * 2` little-endian wire bytes at `wire`: read items with sv2_u16_list_get().
+ */
 typedef struct sv2_u16_list {
-  // Native items (used when not NULL).
+  /**
+   * Native items (used when not NULL).
+   */
   const uint16_t *items;
-  // Little-endian wire bytes (used when `items` is NULL).
+  /**
+   * Little-endian wire bytes (used when `items` is NULL).
+   */
   const uint8_t *wire;
-  // Number of items.
+  /**
+   * Number of items.
+   */
   size_t count;
 } sv2_u16_list;
 
-// ProvideMissingTransactions: the server needs the full transactions at these positions.
+/**
+ * ProvideMissingTransactions: the server needs the full transactions at these positions.
+ */
 typedef struct sv2_provide_missing_transactions {
-  // The DeclareMiningJob's request id.
+  /**
+   * The DeclareMiningJob's request id.
+   */
   uint32_t request_id;
-  // 0-based positions in its wtxid_list (`SEQ0_64K[U16]`).
+  /**
+   * 0-based positions in its wtxid_list (`SEQ0_64K[U16]`).
+   */
   struct sv2_u16_list unknown_tx_position_list;
 } sv2_provide_missing_transactions;
 
-// `SEQ0_64K[B0_16M]` (transaction lists) in wire form: `count` items, each a 3-byte
-// little-endian length and its bytes, `wire_len` bytes in all. Walk the items with
-// sv2_bytes_list_next(), or read one with sv2_bytes_list_get(); build one with
-// sv2_bytes_list_encode().
+/**
+ * `SEQ0_64K[B0_16M]` (transaction lists) in wire form: `count` items, each a 3-byte
+ * little-endian length and its bytes, `wire_len` bytes in all. Walk the items with
+ * sv2_bytes_list_next(), or read one with sv2_bytes_list_get(); build one with
+ * sv2_bytes_list_encode().
+ */
 typedef struct sv2_bytes_list {
-  // The items' wire encoding.
+  /**
+   * The items' wire encoding.
+   */
   const uint8_t *wire;
-  // Bytes at `wire`.
+  /**
+   * Bytes at `wire`.
+   */
   size_t wire_len;
-  // Number of items.
+  /**
+   * Number of items.
+   */
   size_t count;
 } sv2_bytes_list;
 
-// ProvideMissingTransactions.Success: the requested transactions, in the requested order.
+/**
+ * ProvideMissingTransactions.Success: the requested transactions, in the requested order.
+ */
 typedef struct sv2_provide_missing_transactions_success {
-  // The DeclareMiningJob's request id.
+  /**
+   * The DeclareMiningJob's request id.
+   */
   uint32_t request_id;
-  // Serialized transactions (`SEQ0_64K[B0_16M]`).
+  /**
+   * Serialized transactions (`SEQ0_64K[B0_16M]`).
+   */
   struct sv2_bytes_list transaction_list;
 } sv2_provide_missing_transactions_success;
 
-// DeclareMiningJob: the client declares the job it wants to mine.
+/**
+ * DeclareMiningJob: the client declares the job it wants to mine.
+ */
 typedef struct sv2_declare_mining_job {
-  // Client-chosen id, echoed in the reply.
+  /**
+   * Client-chosen id, echoed in the reply.
+   */
   uint32_t request_id;
-  // Token from AllocateMiningJobToken.Success (B0_255).
+  /**
+   * Token from AllocateMiningJobToken.Success (B0_255).
+   */
   struct sv2_bytes mining_job_token;
-  // Block header version.
+  /**
+   * Block header version.
+   */
   uint32_t version;
-  // Coinbase bytes before the extranonce, witness data kept (B0_64K).
+  /**
+   * Coinbase bytes before the extranonce, witness data kept (B0_64K).
+   */
   struct sv2_bytes coinbase_tx_prefix;
-  // Coinbase bytes after the extranonce, witness data kept (B0_64K).
+  /**
+   * Coinbase bytes after the extranonce, witness data kept (B0_64K).
+   */
   struct sv2_bytes coinbase_tx_suffix;
-  // wtxids of every non-coinbase transaction in block order (`SEQ0_64K[U256]`).
+  /**
+   * wtxids of every non-coinbase transaction in block order (`SEQ0_64K[U256]`).
+   */
   struct sv2_u256_list wtxid_list;
-  // Opaque data from the template provider (B0_64K).
+  /**
+   * Opaque data from the template provider (B0_64K).
+   */
   struct sv2_bytes excess_data;
 } sv2_declare_mining_job;
 
-// DeclareMiningJob.Success: the job is accepted.
+/**
+ * DeclareMiningJob.Success: the job is accepted.
+ */
 typedef struct sv2_declare_mining_job_success {
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint32_t request_id;
-  // Token proving the declaration, for SetCustomMiningJob (B0_255).
+  /**
+   * Token proving the declaration, for SetCustomMiningJob (B0_255).
+   */
   struct sv2_bytes new_mining_job_token;
 } sv2_declare_mining_job_success;
 
-// DeclareMiningJob.Error: the job is rejected.
+/**
+ * DeclareMiningJob.Error: the job is rejected.
+ */
 typedef struct sv2_declare_mining_job_error {
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint32_t request_id;
-  // Error code (STR0_255).
+  /**
+   * Error code (STR0_255).
+   */
   struct sv2_bytes error_code;
-  // Details (B0_64K).
+  /**
+   * Details (B0_64K).
+   */
   struct sv2_bytes error_details;
 } sv2_declare_mining_job_error;
 
-// PushSolution: a block was found on the declared job.
+/**
+ * PushSolution: a block was found on the declared job.
+ */
 typedef struct sv2_push_solution {
-  // Full extranonce, prefix and rolled part (B0_32).
+  /**
+   * Full extranonce, prefix and rolled part (B0_32).
+   */
   struct sv2_bytes extranonce;
-  // Previous block hash.
+  /**
+   * Previous block hash.
+   */
   uint8_t prev_hash[32];
-  // Header nonce.
+  /**
+   * Header nonce.
+   */
   uint32_t nonce;
-  // Header nTime.
+  /**
+   * Header nTime.
+   */
   uint32_t ntime;
-  // Network target, compact form.
+  /**
+   * Network target, compact form.
+   */
   uint32_t nbits;
-  // Header version.
+  /**
+   * Header version.
+   */
   uint32_t version;
 } sv2_push_solution;
 
-// CoinbaseOutputConstraints: how much room the client needs in the coinbase.
+/**
+ * CoinbaseOutputConstraints: how much room the client needs in the coinbase.
+ */
 typedef struct sv2_coinbase_output_constraints {
-  // Serialized bytes of the outputs the client adds.
+  /**
+   * Serialized bytes of the outputs the client adds.
+   */
   uint32_t coinbase_output_max_additional_size;
-  // Sigops of the outputs the client adds.
+  /**
+   * Sigops of the outputs the client adds.
+   */
   uint16_t coinbase_output_max_additional_sigops;
 } sv2_coinbase_output_constraints;
 
-// NewTemplate: a block template.
+/**
+ * NewTemplate: a block template.
+ */
 typedef struct sv2_new_template {
-  // Strictly increasing id.
+  /**
+   * Strictly increasing id.
+   */
   uint64_t template_id;
-  // Set (not 0): for the next block, activated by a later SetNewPrevHash.
+  /**
+   * Set (not 0): for the next block, activated by a later SetNewPrevHash.
+   */
   sv2_bool future_template;
-  // Block header version.
+  /**
+   * Block header version.
+   */
   uint32_t version;
-  // Coinbase transaction version.
+  /**
+   * Coinbase transaction version.
+   */
   uint32_t coinbase_tx_version;
-  // Start of the coinbase scriptSig, the BIP34 height (B0_255).
+  /**
+   * Start of the coinbase scriptSig, the BIP34 height (B0_255).
+   */
   struct sv2_bytes coinbase_prefix;
-  // Coinbase input nSequence.
+  /**
+   * Coinbase input nSequence.
+   */
   uint32_t coinbase_tx_input_sequence;
-  // Satoshis available to the outputs the client adds.
+  /**
+   * Satoshis available to the outputs the client adds.
+   */
   uint64_t coinbase_tx_value_remaining;
-  // Number of outputs in coinbase_tx_outputs.
+  /**
+   * Number of outputs in coinbase_tx_outputs.
+   */
   uint32_t coinbase_tx_outputs_count;
-  // Serialized outputs that must end the coinbase, without a count (B0_64K).
+  /**
+   * Serialized outputs that must end the coinbase, without a count (B0_64K).
+   */
   struct sv2_bytes coinbase_tx_outputs;
-  // Coinbase lock time.
+  /**
+   * Coinbase lock time.
+   */
   uint32_t coinbase_tx_locktime;
-  // Merkle path, leaf level first (`SEQ0_255[U256]`).
+  /**
+   * Merkle path, leaf level first (`SEQ0_255[U256]`).
+   */
   struct sv2_u256_list merkle_path;
 } sv2_new_template;
 
-// SetNewPrevHash (Template Distribution Protocol): a new tip and the template to mine on it.
+/**
+ * SetNewPrevHash (Template Distribution Protocol): a new tip and the template to mine on it.
+ */
 typedef struct sv2_set_new_prev_hash_tdp {
-  // A future template built for this tip.
+  /**
+   * A future template built for this tip.
+   */
   uint64_t template_id;
-  // New previous block hash.
+  /**
+   * New previous block hash.
+   */
   uint8_t prev_hash[32];
-  // Suggested nTime.
+  /**
+   * Suggested nTime.
+   */
   uint32_t header_timestamp;
-  // Network target, compact form.
+  /**
+   * Network target, compact form.
+   */
   uint32_t nbits;
-  // Solution target (little-endian 256-bit; may be harder than nbits).
+  /**
+   * Solution target (little-endian 256-bit; may be harder than nbits).
+   */
   uint8_t target[32];
 } sv2_set_new_prev_hash_tdp;
 
-// RequestTransactionData: asks for a template's transactions.
+/**
+ * RequestTransactionData: asks for a template's transactions.
+ */
 typedef struct sv2_request_transaction_data {
-  // The template.
+  /**
+   * The template.
+   */
   uint64_t template_id;
 } sv2_request_transaction_data;
 
-// RequestTransactionData.Success: the template's transactions.
+/**
+ * RequestTransactionData.Success: the template's transactions.
+ */
 typedef struct sv2_request_transaction_data_success {
-  // The template.
+  /**
+   * The template.
+   */
   uint64_t template_id;
-  // Opaque extra data, usually the witness commitment data (B0_64K).
+  /**
+   * Opaque extra data, usually the witness commitment data (B0_64K).
+   */
   struct sv2_bytes excess_data;
-  // Every non-coinbase transaction, serialized with witness (`SEQ0_64K[B0_16M]`).
+  /**
+   * Every non-coinbase transaction, serialized with witness (`SEQ0_64K[B0_16M]`).
+   */
   struct sv2_bytes_list transaction_list;
 } sv2_request_transaction_data_success;
 
-// RequestTransactionData.Error: the transactions are not available.
+/**
+ * RequestTransactionData.Error: the transactions are not available.
+ */
 typedef struct sv2_request_transaction_data_error {
-  // The template.
+  /**
+   * The template.
+   */
   uint64_t template_id;
-  // `template-id-not-found` or `stale-template-id` (STR0_255).
+  /**
+   * `template-id-not-found` or `stale-template-id` (STR0_255).
+   */
   struct sv2_bytes error_code;
 } sv2_request_transaction_data_error;
 
-// SubmitSolution: a block solution on a template.
+/**
+ * SubmitSolution: a block solution on a template.
+ */
 typedef struct sv2_submit_solution {
-  // The template.
+  /**
+   * The template.
+   */
   uint64_t template_id;
-  // Header version.
+  /**
+   * Header version.
+   */
   uint32_t version;
-  // Header nTime.
+  /**
+   * Header nTime.
+   */
   uint32_t header_timestamp;
-  // Header nonce.
+  /**
+   * Header nonce.
+   */
   uint32_t header_nonce;
-  // Full serialized coinbase, witness included (B0_64K).
+  /**
+   * Full serialized coinbase, witness included (B0_64K).
+   */
   struct sv2_bytes coinbase_tx;
 } sv2_submit_solution;
 
-// RequestExtensions: sent right after SetupConnection.Success to negotiate extensions.
+/**
+ * RequestExtensions: sent right after SetupConnection.Success to negotiate extensions.
+ */
 typedef struct sv2_request_extensions {
-  // Client-chosen id, echoed in the reply.
+  /**
+   * Client-chosen id, echoed in the reply.
+   */
   uint16_t request_id;
-  // Extension ids the client wants (`SEQ0_64K[U16]`).
+  /**
+   * Extension ids the client wants (`SEQ0_64K[U16]`).
+   */
   struct sv2_u16_list requested_extensions;
 } sv2_request_extensions;
 
-// RequestExtensions.Success: the extensions the server will use on this connection.
+/**
+ * RequestExtensions.Success: the extensions the server will use on this connection.
+ */
 typedef struct sv2_request_extensions_success {
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint16_t request_id;
-  // Extensions both sides will use (`SEQ0_64K[U16]`).
+  /**
+   * Extensions both sides will use (`SEQ0_64K[U16]`).
+   */
   struct sv2_u16_list supported_extensions;
 } sv2_request_extensions_success;
 
-// RequestExtensions.Error: the server supports none of the requested extensions, or
-// requires others.
+/**
+ * RequestExtensions.Error: the server supports none of the requested extensions, or
+ * requires others.
+ */
 typedef struct sv2_request_extensions_error {
-  // Echoed request id.
+  /**
+   * Echoed request id.
+   */
   uint16_t request_id;
-  // Requested extensions the server does not support (`SEQ0_64K[U16]`).
+  /**
+   * Requested extensions the server does not support (`SEQ0_64K[U16]`).
+   */
   struct sv2_u16_list unsupported_extensions;
-  // Extensions the server requires that were not requested (`SEQ0_64K[U16]`).
+  /**
+   * Extensions the server requires that were not requested (`SEQ0_64K[U16]`).
+   */
   struct sv2_u16_list required_extensions;
 } sv2_request_extensions_error;
 
-// The body of an sv2_message: read the member that `msg_type` (and `extension_type`) name.
+/**
+ * The body of an sv2_message: read the member that `msg_type` (and `extension_type`) name.
+ * Its size is fixed at 256 bytes (`reserved`), so that messages added later do not change
+ * the size of the sv2_message a caller allocates (docs/ABI.md).
+ */
 typedef union sv2_message_body {
-  // SV2_MSG_SETUP_CONNECTION.
+  /**
+   * SV2_MSG_SETUP_CONNECTION.
+   */
   struct sv2_setup_connection setup_connection;
-  // SV2_MSG_SETUP_CONNECTION_SUCCESS.
+  /**
+   * SV2_MSG_SETUP_CONNECTION_SUCCESS.
+   */
   struct sv2_setup_connection_success setup_connection_success;
-  // SV2_MSG_SETUP_CONNECTION_ERROR.
+  /**
+   * SV2_MSG_SETUP_CONNECTION_ERROR.
+   */
   struct sv2_setup_connection_error setup_connection_error;
-  // SV2_MSG_CHANNEL_ENDPOINT_CHANGED.
+  /**
+   * SV2_MSG_CHANNEL_ENDPOINT_CHANGED.
+   */
   struct sv2_channel_endpoint_changed channel_endpoint_changed;
-  // SV2_MSG_RECONNECT.
+  /**
+   * SV2_MSG_RECONNECT.
+   */
   struct sv2_reconnect reconnect;
-  // SV2_MSG_OPEN_STANDARD_MINING_CHANNEL.
+  /**
+   * SV2_MSG_OPEN_STANDARD_MINING_CHANNEL.
+   */
   struct sv2_open_standard_mining_channel open_standard_mining_channel;
-  // SV2_MSG_OPEN_STANDARD_MINING_CHANNEL_SUCCESS.
+  /**
+   * SV2_MSG_OPEN_STANDARD_MINING_CHANNEL_SUCCESS.
+   */
   struct sv2_open_standard_mining_channel_success open_standard_mining_channel_success;
-  // SV2_MSG_OPEN_MINING_CHANNEL_ERROR.
+  /**
+   * SV2_MSG_OPEN_MINING_CHANNEL_ERROR.
+   */
   struct sv2_open_mining_channel_error open_mining_channel_error;
-  // SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL.
+  /**
+   * SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL.
+   */
   struct sv2_open_extended_mining_channel open_extended_mining_channel;
-  // SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL_SUCCESS.
+  /**
+   * SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL_SUCCESS.
+   */
   struct sv2_open_extended_mining_channel_success open_extended_mining_channel_success;
-  // SV2_MSG_NEW_MINING_JOB.
+  /**
+   * SV2_MSG_NEW_MINING_JOB.
+   */
   struct sv2_new_mining_job new_mining_job;
-  // SV2_MSG_UPDATE_CHANNEL.
+  /**
+   * SV2_MSG_UPDATE_CHANNEL.
+   */
   struct sv2_update_channel update_channel;
-  // SV2_MSG_UPDATE_CHANNEL_ERROR.
+  /**
+   * SV2_MSG_UPDATE_CHANNEL_ERROR.
+   */
   struct sv2_update_channel_error update_channel_error;
-  // SV2_MSG_CLOSE_CHANNEL.
+  /**
+   * SV2_MSG_CLOSE_CHANNEL.
+   */
   struct sv2_close_channel close_channel;
-  // SV2_MSG_SET_EXTRANONCE_PREFIX.
+  /**
+   * SV2_MSG_SET_EXTRANONCE_PREFIX.
+   */
   struct sv2_set_extranonce_prefix set_extranonce_prefix;
-  // SV2_MSG_SUBMIT_SHARES_STANDARD.
+  /**
+   * SV2_MSG_SUBMIT_SHARES_STANDARD.
+   */
   struct sv2_submit_shares_standard submit_shares_standard;
-  // SV2_MSG_SUBMIT_SHARES_EXTENDED.
+  /**
+   * SV2_MSG_SUBMIT_SHARES_EXTENDED.
+   */
   struct sv2_submit_shares_extended submit_shares_extended;
-  // SV2_MSG_SUBMIT_SHARES_SUCCESS.
+  /**
+   * SV2_MSG_SUBMIT_SHARES_SUCCESS.
+   */
   struct sv2_submit_shares_success submit_shares_success;
-  // SV2_MSG_SUBMIT_SHARES_ERROR.
+  /**
+   * SV2_MSG_SUBMIT_SHARES_ERROR.
+   */
   struct sv2_submit_shares_error submit_shares_error;
-  // SV2_MSG_NEW_EXTENDED_MINING_JOB.
+  /**
+   * SV2_MSG_NEW_EXTENDED_MINING_JOB.
+   */
   struct sv2_new_extended_mining_job new_extended_mining_job;
-  // SV2_MSG_SET_NEW_PREV_HASH.
+  /**
+   * SV2_MSG_SET_NEW_PREV_HASH.
+   */
   struct sv2_set_new_prev_hash set_new_prev_hash;
-  // SV2_MSG_SET_TARGET.
+  /**
+   * SV2_MSG_SET_TARGET.
+   */
   struct sv2_set_target set_target;
-  // SV2_MSG_SET_CUSTOM_MINING_JOB.
+  /**
+   * SV2_MSG_SET_CUSTOM_MINING_JOB.
+   */
   struct sv2_set_custom_mining_job set_custom_mining_job;
-  // SV2_MSG_SET_CUSTOM_MINING_JOB_SUCCESS.
+  /**
+   * SV2_MSG_SET_CUSTOM_MINING_JOB_SUCCESS.
+   */
   struct sv2_set_custom_mining_job_success set_custom_mining_job_success;
-  // SV2_MSG_SET_CUSTOM_MINING_JOB_ERROR.
+  /**
+   * SV2_MSG_SET_CUSTOM_MINING_JOB_ERROR.
+   */
   struct sv2_set_custom_mining_job_error set_custom_mining_job_error;
-  // SV2_MSG_SET_GROUP_CHANNEL.
+  /**
+   * SV2_MSG_SET_GROUP_CHANNEL.
+   */
   struct sv2_set_group_channel set_group_channel;
-  // SV2_MSG_ALLOCATE_MINING_JOB_TOKEN.
+  /**
+   * SV2_MSG_ALLOCATE_MINING_JOB_TOKEN.
+   */
   struct sv2_allocate_mining_job_token allocate_mining_job_token;
-  // SV2_MSG_ALLOCATE_MINING_JOB_TOKEN_SUCCESS.
+  /**
+   * SV2_MSG_ALLOCATE_MINING_JOB_TOKEN_SUCCESS.
+   */
   struct sv2_allocate_mining_job_token_success allocate_mining_job_token_success;
-  // SV2_MSG_PROVIDE_MISSING_TRANSACTIONS.
+  /**
+   * SV2_MSG_PROVIDE_MISSING_TRANSACTIONS.
+   */
   struct sv2_provide_missing_transactions provide_missing_transactions;
-  // SV2_MSG_PROVIDE_MISSING_TRANSACTIONS_SUCCESS.
+  /**
+   * SV2_MSG_PROVIDE_MISSING_TRANSACTIONS_SUCCESS.
+   */
   struct sv2_provide_missing_transactions_success provide_missing_transactions_success;
-  // SV2_MSG_DECLARE_MINING_JOB.
+  /**
+   * SV2_MSG_DECLARE_MINING_JOB.
+   */
   struct sv2_declare_mining_job declare_mining_job;
-  // SV2_MSG_DECLARE_MINING_JOB_SUCCESS.
+  /**
+   * SV2_MSG_DECLARE_MINING_JOB_SUCCESS.
+   */
   struct sv2_declare_mining_job_success declare_mining_job_success;
-  // SV2_MSG_DECLARE_MINING_JOB_ERROR.
+  /**
+   * SV2_MSG_DECLARE_MINING_JOB_ERROR.
+   */
   struct sv2_declare_mining_job_error declare_mining_job_error;
-  // SV2_MSG_PUSH_SOLUTION.
+  /**
+   * SV2_MSG_PUSH_SOLUTION.
+   */
   struct sv2_push_solution push_solution;
-  // SV2_MSG_COINBASE_OUTPUT_CONSTRAINTS.
+  /**
+   * SV2_MSG_COINBASE_OUTPUT_CONSTRAINTS.
+   */
   struct sv2_coinbase_output_constraints coinbase_output_constraints;
-  // SV2_MSG_NEW_TEMPLATE.
+  /**
+   * SV2_MSG_NEW_TEMPLATE.
+   */
   struct sv2_new_template new_template;
-  // SV2_MSG_SET_NEW_PREV_HASH_TDP.
+  /**
+   * SV2_MSG_SET_NEW_PREV_HASH_TDP.
+   */
   struct sv2_set_new_prev_hash_tdp set_new_prev_hash_tdp;
-  // SV2_MSG_REQUEST_TRANSACTION_DATA.
+  /**
+   * SV2_MSG_REQUEST_TRANSACTION_DATA.
+   */
   struct sv2_request_transaction_data request_transaction_data;
-  // SV2_MSG_REQUEST_TRANSACTION_DATA_SUCCESS.
+  /**
+   * SV2_MSG_REQUEST_TRANSACTION_DATA_SUCCESS.
+   */
   struct sv2_request_transaction_data_success request_transaction_data_success;
-  // SV2_MSG_REQUEST_TRANSACTION_DATA_ERROR.
+  /**
+   * SV2_MSG_REQUEST_TRANSACTION_DATA_ERROR.
+   */
   struct sv2_request_transaction_data_error request_transaction_data_error;
-  // SV2_MSG_SUBMIT_SOLUTION.
+  /**
+   * SV2_MSG_SUBMIT_SOLUTION.
+   */
   struct sv2_submit_solution submit_solution;
-  // SV2_MSG_REQUEST_EXTENSIONS with extension_type SV2_EXTENSION_NEGOTIATION.
+  /**
+   * SV2_MSG_REQUEST_EXTENSIONS with extension_type SV2_EXTENSION_NEGOTIATION.
+   */
   struct sv2_request_extensions request_extensions;
-  // SV2_MSG_REQUEST_EXTENSIONS_SUCCESS with extension_type SV2_EXTENSION_NEGOTIATION.
+  /**
+   * SV2_MSG_REQUEST_EXTENSIONS_SUCCESS with extension_type SV2_EXTENSION_NEGOTIATION.
+   */
   struct sv2_request_extensions_success request_extensions_success;
-  // SV2_MSG_REQUEST_EXTENSIONS_ERROR with extension_type SV2_EXTENSION_NEGOTIATION.
+  /**
+   * SV2_MSG_REQUEST_EXTENSIONS_ERROR with extension_type SV2_EXTENSION_NEGOTIATION.
+   */
   struct sv2_request_extensions_error request_extensions_error;
+  /**
+   * Room for messages added later; never read or written.
+   */
+  uint64_t reserved[32];
 } sv2_message_body;
 
-// A message: its ids and the union member they name. Decoded messages' views point into the
-// decoded payload.
+/**
+ * A message: its ids and the union member they name. Decoded messages' views point into the
+ * decoded payload.
+ */
 typedef struct sv2_message {
-  // Extension that defines the message (0 for core messages), without the channel bit.
+  /**
+   * Extension that defines the message (0 for core messages), without the channel bit.
+   */
   uint16_t extension_type;
-  // Message id (SV2_MSG_* constants).
+  /**
+   * Message id (SV2_MSG_* constants).
+   */
   uint8_t msg_type;
-  // The fields.
+  /**
+   * The fields.
+   */
   union sv2_message_body body;
 } sv2_message;
 
-// A job a template made, by id: give it to every channel with sv2_server_channel_add_job()
-// (or sv2_group_channel_add_job()).
+/**
+ * A job a template made, by id: give it to every channel with sv2_server_channel_add_job()
+ * (or sv2_group_channel_add_job()).
+ */
 typedef struct sv2_template_job {
-  // The job's id, the same on every channel.
+  /**
+   * The job's id, the same on every channel.
+   */
   uint32_t job_id;
-  // Absent: a future job, minable once its tip arrives. Present: minable now, from this
-  // nTime on.
+  /**
+   * Absent: a future job, minable once its tip arrives. Present: minable now, from this
+   * nTime on.
+   */
   struct sv2_option_u32 min_ntime;
-  // The job of a new tip (a SetNewPrevHash made it current): every channel activates it
-  // with sv2_server_channel_activate(), which makes every other job stale.
+  /**
+   * The job of a new tip (a SetNewPrevHash made it current): every channel activates it
+   * with sv2_server_channel_activate(), which makes every other job stale.
+   */
   bool new_tip;
 } sv2_template_job;
 
-// What a server channel is opened with (the views are read during sv2_server_channel_new()
-// only).
+/**
+ * What a server channel is opened with (the views are read during sv2_server_channel_new()
+ * only). The caller allocates it, so it carries its own size: zero it, set `struct_size` to
+ * `sizeof(sv2_server_channel_params)`, then the fields. Fields added in later versions go at
+ * the end, with zero meaning what the library did before them (docs/ABI.md).
+ */
 typedef struct sv2_server_channel_params {
-  // The channel id (unique on the connection, and not the group's).
+  /**
+   * `sizeof(sv2_server_channel_params)` as the caller's header declares it.
+   */
+  size_t struct_size;
+  /**
+   * The channel id (unique on the connection, and not the group's).
+   */
   uint32_t channel_id;
-  // False: a standard channel; true: an extended one.
-  bool extended;
-  // Extended: bytes the client rolls after the prefix (prefix and rolled part together make
-  // the factory's extranonce_len). Standard: must be 0.
+  /**
+   * 0: a standard channel; any other byte: an extended one.
+   */
+  sv2_bool extended;
+  /**
+   * Extended: bytes the client rolls after the prefix (prefix and rolled part together make
+   * the factory's extranonce_len). Standard: must be 0.
+   */
   uint16_t extranonce_size;
-  // The user (and worker) the channel mines for: UTF-8, at most 255 bytes.
+  /**
+   * The user (and worker) the channel mines for: UTF-8, at most 255 bytes.
+   */
   struct sv2_bytes user_identity;
-  // The channel's prefix from an sv2_extranonce_allocator (at most 32 bytes).
+  /**
+   * The channel's prefix from an sv2_extranonce_allocator (at most 32 bytes).
+   */
   struct sv2_bytes extranonce_prefix;
-  // Initial share target (little-endian 256-bit), e.g. from sv2_target_for_hashrate().
+  /**
+   * Initial share target (little-endian 256-bit), e.g. from sv2_target_for_hashrate().
+   */
   uint8_t target[32];
-  // The easiest target the client accepts (its Open*MiningChannel.max_target).
+  /**
+   * The easiest target the client accepts (its Open*MiningChannel.max_target).
+   */
   uint8_t max_target[32];
-  // Vardiff aims at this many shares a minute (positive).
+  /**
+   * Vardiff aims at this many shares a minute (positive).
+   */
   double shares_per_minute;
-  // Vardiff judges the share rate over windows of at least this many seconds.
+  /**
+   * Vardiff judges the share rate over windows of at least this many seconds.
+   */
   uint64_t vardiff_window_secs;
 } sv2_server_channel_params;
 
-// An accepted share.
+/**
+ * An accepted share.
+ */
 typedef struct sv2_accepted_share {
-  // The header hash (raw SHA-256d).
+  /**
+   * The header hash (raw SHA-256d).
+   */
   uint8_t hash[32];
-  // The target it met: the job's.
+  /**
+   * The target it met: the job's.
+   */
   uint8_t target[32];
-  // Difficulty of that target (difficulty 1 = 0x00000000FFFF0000…).
+  /**
+   * Difficulty of that target (difficulty 1 = 0x00000000FFFF0000…).
+   */
   double difficulty;
-  // The hash also meets the network target: a block. Take its SubmitSolution with
-  // sv2_server_channel_solution() (or sv2_group_channel_solution()) and send it to the
-  // template provider at once.
+  /**
+   * The hash also meets the network target: a block. Take its SubmitSolution with
+   * sv2_server_channel_solution() (or sv2_group_channel_solution()) and send it to the
+   * template provider at once.
+   */
   bool block;
 } sv2_accepted_share;
 
-// A received frame. `payload` points into the session's (or decoder's) buffer and is valid
-// until the next call on that handle.
+/**
+ * A received frame. `payload` points into the session's (or decoder's) buffer and is valid
+ * until the next call on that handle.
+ */
 typedef struct sv2_frame {
-  // Extension id, without the channel bit.
+  /**
+   * Extension id, without the channel bit.
+   */
   uint16_t extension_type;
-  // Message id.
+  /**
+   * Message id.
+   */
   uint8_t msg_type;
-  // Whether the channel_msg bit was set.
+  /**
+   * Whether the channel_msg bit was set.
+   */
   bool channel_msg;
-  // The payload.
+  /**
+   * The payload.
+   */
   struct sv2_bytes payload;
 } sv2_frame;
 
-// A TLV field to append after a message's core fields (extensions such as 0x0002).
+/**
+ * A TLV field to append after a message's core fields (extensions such as 0x0002).
+ */
 typedef struct sv2_tlv {
-  // Extension that defines the field.
+  /**
+   * Extension that defines the field.
+   */
   uint16_t extension_type;
-  // Field number within the extension.
+  /**
+   * Field number within the extension.
+   */
   uint8_t field_type;
-  // The value (at most 65 535 bytes).
+  /**
+   * The value (at most 65 535 bytes).
+   */
   struct sv2_bytes value;
 } sv2_tlv;
 
-// Work to hash: the header fields and the share target.
+/**
+ * Work to hash: the header fields and the share target.
+ */
 typedef struct sv2_work {
-  // Job id to submit shares for.
+  /**
+   * Job id to submit shares for.
+   */
   uint32_t job_id;
-  // Header version to start from.
+  /**
+   * Header version to start from.
+   */
   uint32_t version;
-  // Version bits that may be rolled (0: none).
+  /**
+   * Version bits that may be rolled (0: none).
+   */
   uint32_t version_mask;
-  // Previous block hash.
+  /**
+   * Previous block hash.
+   */
   uint8_t prev_hash[32];
-  // Merkle root (for the extranonce given).
+  /**
+   * Merkle root (for the extranonce given).
+   */
   uint8_t merkle_root[32];
-  // First nTime.
+  /**
+   * First nTime.
+   */
   uint32_t min_ntime;
-  // Compact network target.
+  /**
+   * Compact network target.
+   */
   uint32_t nbits;
-  // Share target of this job (little-endian 256-bit): the channel's when the job arrived,
-  // or the last SetTarget before a future job was activated.
+  /**
+   * Share target of this job (little-endian 256-bit): the channel's when the job arrived,
+   * or the last SetTarget before a future job was activated.
+   */
   uint8_t target[32];
 } sv2_work;
 
@@ -1143,806 +2078,1612 @@ typedef struct sv2_work {
 extern "C" {
 #endif // __cplusplus
 
-// A factory paying every block to `payout_script` (a scriptPubKey), pushing `tag` in the
-// coinbase scriptSig, with an extranonce hole of `extranonce_len` bytes (1–32: every
-// channel's extranonce prefix and rolled part together). `version_rolling` false makes jobs
-// that forbid version rolling (for a server that sets REQUIRES_FIXED_VERSION).
-// SV2_RESULT_SCRIPT_SIG_TOO_LONG when the tag and the extranonce cannot fit a scriptSig;
-// SV2_RESULT_INVALID_COINBASE_OUTPUTS for a script over 10 000 bytes.
-//
-// # Safety
-// `payout_script` points to `payout_script_len` bytes, `tag` to `tag_len` bytes; `out` is
-// valid.
-enum sv2_result sv2_job_factory_new(const uint8_t *payout_script,
-                                    size_t payout_script_len,
-                                    const uint8_t *tag,
-                                    size_t tag_len,
-                                    size_t extranonce_len,
-                                    bool version_rolling,
-                                    struct sv2_job_factory **out);
+/**
+ * A factory paying every block to `payout_script` (a scriptPubKey), pushing `tag` in the
+ * coinbase scriptSig, with an extranonce hole of `extranonce_len` bytes (1–32: every
+ * channel's extranonce prefix and rolled part together). `version_rolling` false makes jobs
+ * that forbid version rolling (for a server that sets REQUIRES_FIXED_VERSION).
+ * SV2_RESULT_SCRIPT_SIG_TOO_LONG when the tag and the extranonce cannot fit a scriptSig;
+ * SV2_RESULT_INVALID_COINBASE_OUTPUTS for a script over 10 000 bytes.
+ *
+ * @param[in] payout_script  the scriptPubKey every block pays to (at most 10 000 bytes)
+ * @param payout_script_len  bytes at `payout_script`
+ * @param[in] tag  bytes pushed in the coinbase scriptSig (NULL when `tag_len` is 0)
+ * @param tag_len  bytes at `tag`
+ * @param extranonce_len  size of the extranonce hole, 1–32
+ * @param version_rolling  whether jobs allow version rolling
+ * @param[out] out  receives the factory; free it with sv2_job_factory_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_SCRIPT_SIG_TOO_LONG (also for an extranonce_len outside
+ * 1–32), SV2_RESULT_INVALID_COINBASE_OUTPUTS
+ *
+ * # Safety
+ * `payout_script` points to `payout_script_len` bytes, `tag` to `tag_len` bytes; `out` is
+ * valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_job_factory_new(const uint8_t *payout_script,
+                               size_t payout_script_len,
+                               const uint8_t *tag,
+                               size_t tag_len,
+                               size_t extranonce_len,
+                               bool version_rolling,
+                               struct sv2_job_factory **out);
 
-// The CoinbaseOutputConstraints message to send the template provider: the size and sigops
-// of the pool's payout output.
-//
-// # Safety
-// `factory` and `out` are valid.
-enum sv2_result sv2_job_factory_coinbase_output_constraints(const struct sv2_job_factory *factory,
-                                                            struct sv2_message *out);
+/**
+ * The CoinbaseOutputConstraints message to send the template provider: the size and sigops
+ * of the pool's payout output.
+ *
+ * @param[in] factory  the factory
+ * @param[out] out  receives the CoinbaseOutputConstraints message (no views)
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `factory` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_job_factory_coinbase_output_constraints(const struct sv2_job_factory *factory,
+                                                       struct sv2_message *out);
 
-// Feeds a Template Distribution message. NewTemplate makes a job (future, or minable now on
-// the current tip); SetNewPrevHash (SV2_MSG_SET_NEW_PREV_HASH_TDP) makes its future job the
-// tip's (`new_tip`) and drops every other job. The job goes to `out`. Any other message is
-// SV2_RESULT_INVALID_ARGUMENT. SV2_RESULT_NO_PREV_HASH for a non-future template before the
-// first tip; SV2_RESULT_UNKNOWN_JOB for a SetNewPrevHash naming no future template kept.
-//
-// # Safety
-// `factory`, `msg` and `out` are valid; the message's views are valid during the call.
-enum sv2_result sv2_job_factory_handle(struct sv2_job_factory *factory,
-                                       const struct sv2_message *msg,
-                                       struct sv2_template_job *out);
+/**
+ * Feeds a Template Distribution message. NewTemplate makes a job (future, or minable now on
+ * the current tip); SetNewPrevHash (SV2_MSG_SET_NEW_PREV_HASH_TDP) makes its future job the
+ * tip's (`new_tip`) and drops every other job. The job goes to `out`. Any other message is
+ * SV2_RESULT_INVALID_ARGUMENT. SV2_RESULT_NO_PREV_HASH for a non-future template before the
+ * first tip; SV2_RESULT_UNKNOWN_JOB for a SetNewPrevHash naming no future template kept.
+ *
+ * @param[in,out] factory  the factory
+ * @param[in] msg  a NewTemplate or SetNewPrevHash (Template Distribution) message
+ * @param[out] out  receives the job the message made
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT, SV2_RESULT_NO_PREV_HASH,
+ * SV2_RESULT_UNKNOWN_JOB, SV2_RESULT_JOB_TOO_LARGE, SV2_RESULT_INVALID_COINBASE_OUTPUTS
+ *
+ * # Safety
+ * `factory`, `msg` and `out` are valid; the message's views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_job_factory_handle(struct sv2_job_factory *factory,
+                                  const struct sv2_message *msg,
+                                  struct sv2_template_job *out);
 
-// Every job a channel opened now needs, in the order to give them, into `out` (room for
-// `cap`, SV2_MAX_TEMPLATE_JOBS always enough); their number goes to `written`. First the tip's
-// job (`new_tip`): add it with an absent min_ntime, then activate it. Then the newest job on
-// the tip, if another (present min_ntime), and the future jobs (absent min_ntime). Before the
-// first tip, only future jobs.
-//
-// # Safety
-// `factory` and `written` are valid; `out` points to `cap` writable items.
-enum sv2_result sv2_job_factory_jobs(const struct sv2_job_factory *factory,
-                                     struct sv2_template_job *out,
+/**
+ * Every job a channel opened now needs, in the order to give them, into `out` (room for
+ * `cap`, SV2_MAX_TEMPLATE_JOBS always enough); their number goes to `written`. First the tip's
+ * job (`new_tip`): add it with an absent min_ntime, then activate it. Then the newest job on
+ * the tip, if another (present min_ntime), and the future jobs (absent min_ntime). Before the
+ * first tip, only future jobs.
+ *
+ * @param[in] factory  the factory
+ * @param[out] out  array of `cap` jobs, written from the start
+ * @param cap  room at `out`
+ * @param[out] written  receives how many jobs were written
+ * @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE (nothing written) when `cap` is too small
+ *
+ * # Safety
+ * `factory` and `written` are valid; `out` points to `cap` writable items.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_job_factory_jobs(const struct sv2_job_factory *factory,
+                                struct sv2_template_job *out,
+                                size_t cap,
+                                size_t *written);
+
+/**
+ * Releases a job factory (NULL does nothing). Channels keep the jobs they were given.
+ *
+ * @param[in] factory  a factory from sv2_job_factory_new(), or NULL
+ *
+ * # Safety
+ * `factory` is NULL or came from sv2_job_factory_new() and is freed once.
+ */
+SV2_API void sv2_job_factory_free(struct sv2_job_factory *factory);
+
+/**
+ * An allocator for channels whose full extranonce (prefix and rolled part) is `full_len`
+ * bytes (at most 32, the factory's extranonce_len): each prefix is `upstream` (the prefix this
+ * server was given; empty for a pool) followed by a `counter_len`-byte counter (1–8).
+ * SV2_RESULT_EXTRANONCE_LAYOUT when the sizes do not fit.
+ *
+ * @param[in] upstream  the prefix this server was given (NULL when `upstream_len` is 0)
+ * @param upstream_len  bytes at `upstream`
+ * @param counter_len  bytes of the counter after `upstream`, 1–8
+ * @param full_len  the channels' full extranonce length, at most 32
+ * @param[out] out  receives the allocator; free it with sv2_extranonce_allocator_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_EXTRANONCE_LAYOUT
+ *
+ * # Safety
+ * `upstream` points to `upstream_len` bytes; `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_extranonce_allocator_new(const uint8_t *upstream,
+                                        size_t upstream_len,
+                                        size_t counter_len,
+                                        size_t full_len,
+                                        struct sv2_extranonce_allocator **out);
+
+/**
+ * Bytes an extended channel rolls: the full length minus its prefix.
+ *
+ * @param[in] allocator  the allocator
+ * @param[out] out  receives the number of bytes an extended channel rolls
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `allocator` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_extranonce_allocator_rollable(const struct sv2_extranonce_allocator *allocator,
+                                             size_t *out);
+
+/**
+ * The next prefix for an extended channel (the channel rolls
+ * sv2_extranonce_allocator_rollable() bytes after it), into `(out, cap)`; its length goes to
+ * `written`. SV2_RESULT_EXTRANONCE_EXHAUSTED when every counter value is used.
+ *
+ * @param[in,out] allocator  the allocator
+ * @param[out] out  buffer for the prefix
+ * @param cap  bytes at `out` (SV2_EXTRANONCE_MAX_LEN is always enough)
+ * @param[out] written  receives the prefix's length
+ * @return SV2_RESULT_OK; SV2_RESULT_EXTRANONCE_EXHAUSTED, SV2_RESULT_INSUFFICIENT_SIZE
+ *
+ * # Safety
+ * `allocator` and `written` are valid; `out` points to `cap` writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_extranonce_allocator_next_extended(struct sv2_extranonce_allocator *allocator,
+                                                  uint8_t *out,
+                                                  size_t cap,
+                                                  size_t *written);
+
+/**
+ * The next prefix for a standard channel: unique, padded with zeros to the full length (a
+ * standard channel rolls nothing). As sv2_extranonce_allocator_next_extended() otherwise.
+ *
+ * @param[in,out] allocator  the allocator
+ * @param[out] out  buffer for the prefix
+ * @param cap  bytes at `out` (SV2_EXTRANONCE_MAX_LEN is always enough)
+ * @param[out] written  receives the prefix's length
+ * @return SV2_RESULT_OK; SV2_RESULT_EXTRANONCE_EXHAUSTED, SV2_RESULT_INSUFFICIENT_SIZE
+ *
+ * # Safety
+ * `allocator` and `written` are valid; `out` points to `cap` writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_extranonce_allocator_next_standard(struct sv2_extranonce_allocator *allocator,
+                                                  uint8_t *out,
+                                                  size_t cap,
+                                                  size_t *written);
+
+/**
+ * Releases an allocator (NULL does nothing).
+ *
+ * @param[in] allocator  an allocator from sv2_extranonce_allocator_new(), or NULL
+ *
+ * # Safety
+ * `allocator` is NULL or came from sv2_extranonce_allocator_new() and is freed once.
+ */
+SV2_API void sv2_extranonce_allocator_free(struct sv2_extranonce_allocator *allocator);
+
+/**
+ * The share target for a device of `hashrate` h/s to find `shares_per_minute` shares a
+ * minute, never easier than `max_target` (a channel's initial target from the nominal
+ * hashrate of its Open*MiningChannel). A zero hashrate gives `max_target`.
+ * SV2_RESULT_INVALID_NOMINAL_HASHRATE for a negative, infinite or NaN hashrate;
+ * SV2_RESULT_INVALID_ARGUMENT unless `shares_per_minute` is positive and finite.
+ *
+ * @param hashrate  the device's hashrate in hashes per second
+ * @param shares_per_minute  the share rate to aim at
+ * @param[in] max_target  32 bytes: the easiest target allowed
+ * @param[out] out  32 bytes: receives the target
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_NOMINAL_HASHRATE, SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `max_target` points to 32 bytes; `out` to 32 writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_target_for_hashrate(double hashrate,
+                                   double shares_per_minute,
+                                   const uint8_t *max_target,
+                                   uint8_t *out);
+
+/**
+ * Opens a server channel at monotonic time `now` (seconds, the clock vardiff runs on).
+ * SV2_RESULT_INVALID_ARGUMENT for a `struct_size` other than the size of this header's
+ * sv2_server_channel_params, a user identity that is not UTF-8, a standard channel with
+ * an extranonce_size, a prefix and size over 32 bytes together, or shares_per_minute not
+ * positive; SV2_RESULT_TOO_LONG for a view over its type's limit.
+ *
+ * @param[in] params  what the channel is (read during the call only)
+ * @param now  monotonic time in seconds
+ * @param[out] out  receives the channel; free it with sv2_server_channel_free() or move it
+ * into a group with sv2_group_channel_add()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT, SV2_RESULT_TOO_LONG
+ *
+ * # Safety
+ * `params` and `out` are valid; the views in `params` are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_new(const struct sv2_server_channel_params *params,
+                                  uint64_t now,
+                                  struct sv2_server_channel **out);
+
+/**
+ * The channel's current share target (for jobs sent from now on) into 32 bytes at `out`.
+ *
+ * @param[in] channel  the channel
+ * @param[out] out  32 bytes: receives the target
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `channel` is valid; `out` points to 32 writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_target(const struct sv2_server_channel *channel,
+                                     uint8_t *out);
+
+/**
+ * The answer to the Open*MiningChannel that opened the channel: OpenStandardMiningChannel
+ * .Success or OpenExtendedMiningChannel.Success with its id, target, extranonce prefix (a view
+ * into the channel, valid until the next call on it) and `group_channel_id`.
+ *
+ * @param[in] channel  the channel
+ * @param request_id  the request_id of the Open*MiningChannel being answered
+ * @param group_channel_id  the group the channel is in (its own id when none)
+ * @param[out] out  receives the Success message; its views point into `channel`
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `channel` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_open_success(const struct sv2_server_channel *channel,
+                                           uint32_t request_id,
+                                           uint32_t group_channel_id,
+                                           struct sv2_message *out);
+
+/**
+ * Gives the channel the factory's job `job_id`: a future job when `min_ntime` is absent
+ * (activated later by sv2_server_channel_activate()), minable now from `min_ntime` when
+ * present. The message that carries it to the client (NewMiningJob on a standard channel,
+ * NewExtendedMiningJob on an extended one) goes to `out`; its views point into the channel
+ * and stay valid until the next call on it. SV2_RESULT_UNKNOWN_JOB when the factory no longer
+ * keeps the job, SV2_RESULT_EXTRANONCE_MISMATCH when its extranonce hole differs from the
+ * channel's prefix and size, SV2_RESULT_NO_PREV_HASH for an active job before any tip.
+ *
+ * @param[in,out] channel  the channel
+ * @param[in] factory  the factory that made the job
+ * @param job_id  the job, as sv2_job_factory_handle() or sv2_job_factory_jobs() gave it
+ * @param min_ntime  absent for a future job, present for a job minable now
+ * @param[out] out  receives the job message; its views point into `channel`
+ * @return SV2_RESULT_OK; SV2_RESULT_UNKNOWN_JOB, SV2_RESULT_EXTRANONCE_MISMATCH,
+ * SV2_RESULT_JOB_TOO_LARGE
+ *
+ * # Safety
+ * `channel`, `factory` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_add_job(struct sv2_server_channel *channel,
+                                      const struct sv2_job_factory *factory,
+                                      uint32_t job_id,
+                                      struct sv2_option_u32 min_ntime,
+                                      struct sv2_message *out);
+
+/**
+ * Activates the factory's tip on the channel: its job (given to the channel before as a
+ * future job) becomes the one to mine and every other job is stale. The SetNewPrevHash to
+ * send goes to `out`. SV2_RESULT_NO_PREV_HASH before the factory's first tip,
+ * SV2_RESULT_UNKNOWN_JOB when the channel does not have the tip's job.
+ *
+ * @param[in,out] channel  the channel
+ * @param[in] factory  the factory whose tip to activate
+ * @param[out] out  receives the SetNewPrevHash message
+ * @return SV2_RESULT_OK; SV2_RESULT_NO_PREV_HASH, SV2_RESULT_UNKNOWN_JOB
+ *
+ * # Safety
+ * `channel`, `factory` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_activate(struct sv2_server_channel *channel,
+                                       const struct sv2_job_factory *factory,
+                                       struct sv2_message *out);
+
+/**
+ * Validates a SubmitSharesStandard or SubmitSharesExtended at unix time `now` (seconds).
+ * SV2_RESULT_OK: accepted, details in `out`; it counts towards vardiff and the next
+ * sv2_server_channel_take_success(). A rejected share gives the result that names the
+ * spec's error (SV2_RESULT_INVALID_CHANNEL_ID, _INVALID_JOB_ID, _STALE_SHARE,
+ * _DIFFICULTY_TOO_LOW, _DUPLICATE_SHARE, _BAD_EXTRANONCE_SIZE,
+ * _INVALID_NON_ROLLABLE_VERSION_BIT, _VERSION_ROLLING_NOT_ALLOWED, _NTIME_OUT_OF_RANGE):
+ * answer it with sv2_channel_error_reply(); sv2_result_error_code() gives the text. Any other
+ * message is SV2_RESULT_INVALID_ARGUMENT.
+ *
+ * @param[in,out] channel  the channel the share was sent on
+ * @param[in] submit  a SubmitSharesStandard or SubmitSharesExtended message
+ * @param now  unix time in seconds
+ * @param[out] out  receives the accepted share
+ * @return SV2_RESULT_OK when accepted; a result 300–309 naming the spec's error when rejected;
+ * SV2_RESULT_INVALID_ARGUMENT for another message
+ *
+ * # Safety
+ * `channel`, `submit` and `out` are valid; the message's views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_validate(struct sv2_server_channel *channel,
+                                       const struct sv2_message *submit,
+                                       uint32_t now,
+                                       struct sv2_accepted_share *out);
+
+/**
+ * The SubmitSolution (for the template provider) of the block the last validated share
+ * found, into `out`; its coinbase view points into the channel and stays valid until the
+ * next call on it. SV2_RESULT_NOT_FOUND when that share found no block.
+ *
+ * @param[in] channel  the channel
+ * @param[out] out  receives the SubmitSolution message; its views point into `channel`
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_JOB_TOO_LARGE
+ *
+ * # Safety
+ * `channel` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_solution(const struct sv2_server_channel *channel,
+                                       struct sv2_message *out);
+
+/**
+ * The SubmitShares.Success for the shares accepted since the last call, into `out`; the
+ * batch starts over. SV2_RESULT_NOT_FOUND when there are none.
+ *
+ * @param[in,out] channel  the channel
+ * @param[out] out  receives the SubmitShares.Success message
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `channel` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_take_success(struct sv2_server_channel *channel,
+                                           struct sv2_message *out);
+
+/**
+ * Sets the share target for jobs sent from now on (and future jobs not yet active); the
+ * SetTarget to send goes to `out`.
+ *
+ * @param[in,out] channel  the channel
+ * @param[in] target  32 bytes: the new share target
+ * @param[out] out  receives the SetTarget message
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `channel` and `out` are valid; `target` points to 32 bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_set_target(struct sv2_server_channel *channel,
+                                         const uint8_t *target,
+                                         struct sv2_message *out);
+
+/**
+ * Applies an UpdateChannel at monotonic time `now`: the target vardiff aims at for the new
+ * nominal hashrate, never easier than the new maximum target. The SetTarget to send goes to
+ * `out`; SV2_RESULT_NOT_FOUND when the target stays (nothing to send).
+ * SV2_RESULT_INVALID_NOMINAL_HASHRATE (channel unchanged) or SV2_RESULT_INVALID_CHANNEL_ID:
+ * answer with sv2_channel_error_reply(). Any other message is SV2_RESULT_INVALID_ARGUMENT.
+ *
+ * @param[in,out] channel  the channel
+ * @param[in] update_channel  an UpdateChannel message
+ * @param now  monotonic time in seconds
+ * @param[out] out  receives the SetTarget message
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_INVALID_NOMINAL_HASHRATE,
+ * SV2_RESULT_INVALID_CHANNEL_ID, SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `channel`, `update_channel` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_update(struct sv2_server_channel *channel,
+                                     const struct sv2_message *update_channel,
+                                     uint64_t now,
+                                     struct sv2_message *out);
+
+/**
+ * Runs vardiff at monotonic time `now`: the SetTarget to send when the observed share rate
+ * calls for a new target, into `out`; SV2_RESULT_NOT_FOUND otherwise. Call it every few
+ * seconds.
+ *
+ * @param[in,out] channel  the channel
+ * @param now  monotonic time in seconds
+ * @param[out] out  receives the SetTarget message
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `channel` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_channel_retarget(struct sv2_server_channel *channel,
+                                       uint64_t now,
+                                       struct sv2_message *out);
+
+/**
+ * Releases a server channel (NULL does nothing).
+ *
+ * @param[in] channel  a channel from sv2_server_channel_new() or sv2_group_channel_remove(), or NULL
+ *
+ * # Safety
+ * `channel` is NULL or came from sv2_server_channel_new() or sv2_group_channel_remove(), is
+ * not in a group, and is freed once.
+ */
+SV2_API
+void sv2_server_channel_free(struct sv2_server_channel *channel);
+
+/**
+ * The reply that rejects `request` with `result`'s spec error code: SubmitShares.Error for a
+ * SubmitSharesStandard or SubmitSharesExtended, UpdateChannel.Error for an UpdateChannel.
+ * Its error_code view is a static string. SV2_RESULT_INVALID_ARGUMENT for another message or
+ * a result without an error code (see sv2_result_error_code()).
+ *
+ * @param[in] request  the SubmitShares* or UpdateChannel message to reject
+ * @param result  why: a result with a spec error code
+ * @param[out] out  receives the error message; its views point into `request` and static memory
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `request` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_channel_error_reply(const struct sv2_message *request,
+                                   int32_t result,
+                                   struct sv2_message *out);
+
+/**
+ * An empty group `group_id`. `requires_standard_jobs`: the connection's SetupConnection set
+ * REQUIRES_STANDARD_JOBS, so each standard member gets its own NewMiningJob; otherwise one
+ * NewExtendedMiningJob addressed to the group carries a job to every standard member.
+ *
+ * @param group_id  the group's channel id
+ * @param requires_standard_jobs  the connection asked for standard jobs
+ * @param[out] out  receives the group; free it with sv2_group_channel_free()
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_new(uint32_t group_id,
+                                 bool requires_standard_jobs,
+                                 struct sv2_group_channel **out);
+
+/**
+ * Moves `*channel` into the group and sets `*channel` to NULL: the group owns it from now on.
+ * Give a new channel the jobs it needs first (sv2_job_factory_jobs()), so that it gets them
+ * once. SV2_RESULT_INVALID_CHANNEL_ID (and `*channel` untouched) when its id is the group's or
+ * a member's.
+ *
+ * @param[in,out] group  the group
+ * @param[in,out] channel  points to the channel to move in; set to NULL once the group owns it
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID
+ *
+ * # Safety
+ * `group` is valid; `channel` points to a valid channel handle not in any group.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_add(struct sv2_group_channel *group,
+                                 struct sv2_server_channel **channel);
+
+/**
+ * Takes member `channel_id` out of the group (CloseChannel) into a handle of its own at
+ * `out`, to free with sv2_server_channel_free(). SV2_RESULT_INVALID_CHANNEL_ID when it is not
+ * a member.
+ *
+ * @param[in,out] group  the group
+ * @param channel_id  the member to take out
+ * @param[out] out  receives the member's own handle
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID
+ *
+ * # Safety
+ * `group` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_remove(struct sv2_group_channel *group,
+                                    uint32_t channel_id,
+                                    struct sv2_server_channel **out);
+
+/**
+ * The number of members. Functions that give several messages need room for one more than
+ * this.
+ *
+ * @param[in] group  the group
+ * @param[out] out  receives the number of members
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `group` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_len(const struct sv2_group_channel *group,
+                                 size_t *out);
+
+/**
+ * Gives every member the factory's job `job_id` (`min_ntime` as in
+ * sv2_server_channel_add_job()). The messages that carry it go to `out` (room for `cap`, at
+ * least sv2_group_channel_len() + 1), their number to `written`: one NewExtendedMiningJob to
+ * the group for its standard members (or one NewMiningJob each with REQUIRES_STANDARD_JOBS)
+ * and one NewExtendedMiningJob per extended member. Their views point into the group and stay
+ * valid until the next call on it. On an error members before the failing one keep the job.
+ *
+ * @param[in,out] group  the group
+ * @param[in] factory  the factory that made the job
+ * @param job_id  the job
+ * @param min_ntime  absent for a future job, present for a job minable now
+ * @param[out] out  array of `cap` messages, written from the start; their views point into
+ * `group`
+ * @param cap  room at `out`
+ * @param[out] written  receives how many messages were written
+ * @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, and the results of
+ * sv2_server_channel_add_job()
+ *
+ * # Safety
+ * `group`, `factory` and `written` are valid; `out` points to `cap` writable messages.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_add_job(struct sv2_group_channel *group,
+                                     const struct sv2_job_factory *factory,
+                                     uint32_t job_id,
+                                     struct sv2_option_u32 min_ntime,
+                                     struct sv2_message *out,
                                      size_t cap,
                                      size_t *written);
 
-// Releases a job factory (NULL does nothing). Channels keep the jobs they were given.
-//
-// # Safety
-// `factory` is NULL or came from sv2_job_factory_new() and is freed once.
-void sv2_job_factory_free(struct sv2_job_factory *factory);
+/**
+ * Activates the factory's tip on every member. The SetNewPrevHash messages go to `out` (room
+ * for `cap`, at least sv2_group_channel_len() + 1), their number to `written`: one to the
+ * group for its broadcast members and one per other member.
+ *
+ * @param[in,out] group  the group
+ * @param[in] factory  the factory whose tip to activate
+ * @param[out] out  array of `cap` messages, written from the start
+ * @param cap  room at `out`
+ * @param[out] written  receives how many messages were written
+ * @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, SV2_RESULT_NO_PREV_HASH,
+ * SV2_RESULT_UNKNOWN_JOB
+ *
+ * # Safety
+ * `group`, `factory` and `written` are valid; `out` points to `cap` writable messages.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_activate(struct sv2_group_channel *group,
+                                      const struct sv2_job_factory *factory,
+                                      struct sv2_message *out,
+                                      size_t cap,
+                                      size_t *written);
 
-// An allocator for channels whose full extranonce (prefix and rolled part) is `full_len`
-// bytes (at most 32, the factory's extranonce_len): each prefix is `upstream` (the prefix this
-// server was given; empty for a pool) followed by a `counter_len`-byte counter (1–8).
-// SV2_RESULT_EXTRANONCE_LAYOUT when the sizes do not fit.
-//
-// # Safety
-// `upstream` points to `upstream_len` bytes; `out` is valid.
-enum sv2_result sv2_extranonce_allocator_new(const uint8_t *upstream,
-                                             size_t upstream_len,
-                                             size_t counter_len,
-                                             size_t full_len,
-                                             struct sv2_extranonce_allocator **out);
-
-// Bytes an extended channel rolls: the full length minus its prefix.
-//
-// # Safety
-// `allocator` and `out` are valid.
-enum sv2_result sv2_extranonce_allocator_rollable(const struct sv2_extranonce_allocator *allocator,
-                                                  size_t *out);
-
-// The next prefix for an extended channel (the channel rolls
-// sv2_extranonce_allocator_rollable() bytes after it), into `(out, cap)`; its length goes to
-// `written`. SV2_RESULT_EXTRANONCE_EXHAUSTED when every counter value is used.
-//
-// # Safety
-// `allocator` and `written` are valid; `out` points to `cap` writable bytes.
-enum sv2_result sv2_extranonce_allocator_next_extended(struct sv2_extranonce_allocator *allocator,
-                                                       uint8_t *out,
-                                                       size_t cap,
-                                                       size_t *written);
-
-// The next prefix for a standard channel: unique, padded with zeros to the full length (a
-// standard channel rolls nothing). As sv2_extranonce_allocator_next_extended() otherwise.
-//
-// # Safety
-// `allocator` and `written` are valid; `out` points to `cap` writable bytes.
-enum sv2_result sv2_extranonce_allocator_next_standard(struct sv2_extranonce_allocator *allocator,
-                                                       uint8_t *out,
-                                                       size_t cap,
-                                                       size_t *written);
-
-// Releases an allocator (NULL does nothing).
-//
-// # Safety
-// `allocator` is NULL or came from sv2_extranonce_allocator_new() and is freed once.
-void sv2_extranonce_allocator_free(struct sv2_extranonce_allocator *allocator);
-
-// The share target for a device of `hashrate` h/s to find `shares_per_minute` shares a
-// minute, never easier than `max_target` (a channel's initial target from the nominal
-// hashrate of its Open*MiningChannel). A zero hashrate gives `max_target`.
-// SV2_RESULT_INVALID_NOMINAL_HASHRATE for a negative, infinite or NaN hashrate;
-// SV2_RESULT_INVALID_ARGUMENT unless `shares_per_minute` is positive and finite.
-//
-// # Safety
-// `max_target` points to 32 bytes; `out` to 32 writable bytes.
-enum sv2_result sv2_target_for_hashrate(double hashrate,
-                                        double shares_per_minute,
-                                        const uint8_t *max_target,
-                                        uint8_t *out);
-
-// Opens a server channel at monotonic time `now` (seconds, the clock vardiff runs on).
-// SV2_RESULT_INVALID_ARGUMENT for a user identity that is not UTF-8, a standard channel with
-// an extranonce_size, a prefix and size over 32 bytes together, or shares_per_minute not
-// positive; SV2_RESULT_TOO_LONG for a view over its type's limit.
-//
-// # Safety
-// `params` and `out` are valid; the views in `params` are valid during the call.
-enum sv2_result sv2_server_channel_new(const struct sv2_server_channel_params *params,
-                                       uint64_t now,
-                                       struct sv2_server_channel **out);
-
-// The channel's current share target (for jobs sent from now on) into 32 bytes at `out`.
-//
-// # Safety
-// `channel` is valid; `out` points to 32 writable bytes.
-enum sv2_result sv2_server_channel_target(const struct sv2_server_channel *channel, uint8_t *out);
-
-// The answer to the Open*MiningChannel that opened the channel: OpenStandardMiningChannel
-// .Success or OpenExtendedMiningChannel.Success with its id, target, extranonce prefix (a view
-// into the channel, valid until the next call on it) and `group_channel_id`.
-//
-// # Safety
-// `channel` and `out` are valid.
-enum sv2_result sv2_server_channel_open_success(const struct sv2_server_channel *channel,
-                                                uint32_t request_id,
-                                                uint32_t group_channel_id,
-                                                struct sv2_message *out);
-
-// Gives the channel the factory's job `job_id`: a future job when `min_ntime` is absent
-// (activated later by sv2_server_channel_activate()), minable now from `min_ntime` when
-// present. The message that carries it to the client (NewMiningJob on a standard channel,
-// NewExtendedMiningJob on an extended one) goes to `out`; its views point into the channel
-// and stay valid until the next call on it. SV2_RESULT_UNKNOWN_JOB when the factory no longer
-// keeps the job, SV2_RESULT_EXTRANONCE_MISMATCH when its extranonce hole differs from the
-// channel's prefix and size, SV2_RESULT_NO_PREV_HASH for an active job before any tip.
-//
-// # Safety
-// `channel`, `factory` and `out` are valid.
-enum sv2_result sv2_server_channel_add_job(struct sv2_server_channel *channel,
-                                           const struct sv2_job_factory *factory,
-                                           uint32_t job_id,
-                                           struct sv2_option_u32 min_ntime,
-                                           struct sv2_message *out);
-
-// Activates the factory's tip on the channel: its job (given to the channel before as a
-// future job) becomes the one to mine and every other job is stale. The SetNewPrevHash to
-// send goes to `out`. SV2_RESULT_NO_PREV_HASH before the factory's first tip,
-// SV2_RESULT_UNKNOWN_JOB when the channel does not have the tip's job.
-//
-// # Safety
-// `channel`, `factory` and `out` are valid.
-enum sv2_result sv2_server_channel_activate(struct sv2_server_channel *channel,
-                                            const struct sv2_job_factory *factory,
-                                            struct sv2_message *out);
-
-// Validates a SubmitSharesStandard or SubmitSharesExtended at unix time `now` (seconds).
-// SV2_RESULT_OK: accepted, details in `out`; it counts towards vardiff and the next
-// sv2_server_channel_take_success(). A rejected share gives the result that names the
-// spec's error (SV2_RESULT_INVALID_CHANNEL_ID, _INVALID_JOB_ID, _STALE_SHARE,
-// _DIFFICULTY_TOO_LOW, _DUPLICATE_SHARE, _BAD_EXTRANONCE_SIZE,
-// _INVALID_NON_ROLLABLE_VERSION_BIT, _VERSION_ROLLING_NOT_ALLOWED, _NTIME_OUT_OF_RANGE):
-// answer it with sv2_channel_error_reply(); sv2_result_error_code() gives the text. Any other
-// message is SV2_RESULT_INVALID_ARGUMENT.
-//
-// # Safety
-// `channel`, `submit` and `out` are valid; the message's views are valid during the call.
-enum sv2_result sv2_server_channel_validate(struct sv2_server_channel *channel,
-                                            const struct sv2_message *submit,
-                                            uint32_t now,
-                                            struct sv2_accepted_share *out);
-
-// The SubmitSolution (for the template provider) of the block the last validated share
-// found, into `out`; its coinbase view points into the channel and stays valid until the
-// next call on it. SV2_RESULT_NOT_FOUND when that share found no block.
-//
-// # Safety
-// `channel` and `out` are valid.
-enum sv2_result sv2_server_channel_solution(const struct sv2_server_channel *channel,
-                                            struct sv2_message *out);
-
-// The SubmitShares.Success for the shares accepted since the last call, into `out`; the
-// batch starts over. SV2_RESULT_NOT_FOUND when there are none.
-//
-// # Safety
-// `channel` and `out` are valid.
-enum sv2_result sv2_server_channel_take_success(struct sv2_server_channel *channel,
-                                                struct sv2_message *out);
-
-// Sets the share target for jobs sent from now on (and future jobs not yet active); the
-// SetTarget to send goes to `out`.
-//
-// # Safety
-// `channel` and `out` are valid; `target` points to 32 bytes.
-enum sv2_result sv2_server_channel_set_target(struct sv2_server_channel *channel,
-                                              const uint8_t *target,
-                                              struct sv2_message *out);
-
-// Applies an UpdateChannel at monotonic time `now`: the target vardiff aims at for the new
-// nominal hashrate, never easier than the new maximum target. The SetTarget to send goes to
-// `out`; SV2_RESULT_NOT_FOUND when the target stays (nothing to send).
-// SV2_RESULT_INVALID_NOMINAL_HASHRATE (channel unchanged) or SV2_RESULT_INVALID_CHANNEL_ID:
-// answer with sv2_channel_error_reply(). Any other message is SV2_RESULT_INVALID_ARGUMENT.
-//
-// # Safety
-// `channel`, `update_channel` and `out` are valid.
-enum sv2_result sv2_server_channel_update(struct sv2_server_channel *channel,
-                                          const struct sv2_message *update_channel,
-                                          uint64_t now,
-                                          struct sv2_message *out);
-
-// Runs vardiff at monotonic time `now`: the SetTarget to send when the observed share rate
-// calls for a new target, into `out`; SV2_RESULT_NOT_FOUND otherwise. Call it every few
-// seconds.
-//
-// # Safety
-// `channel` and `out` are valid.
-enum sv2_result sv2_server_channel_retarget(struct sv2_server_channel *channel,
-                                            uint64_t now,
-                                            struct sv2_message *out);
-
-// Releases a server channel (NULL does nothing).
-//
-// # Safety
-// `channel` is NULL or came from sv2_server_channel_new() or sv2_group_channel_remove(), is
-// not in a group, and is freed once.
-void sv2_server_channel_free(struct sv2_server_channel *channel);
-
-// The reply that rejects `request` with `result`'s spec error code: SubmitShares.Error for a
-// SubmitSharesStandard or SubmitSharesExtended, UpdateChannel.Error for an UpdateChannel.
-// Its error_code view is a static string. SV2_RESULT_INVALID_ARGUMENT for another message or
-// a result without an error code (see sv2_result_error_code()).
-//
-// # Safety
-// `request` and `out` are valid.
-enum sv2_result sv2_channel_error_reply(const struct sv2_message *request,
-                                        int32_t result,
+/**
+ * Sets `target` on every member; the SetTarget to the group goes to `out`.
+ *
+ * @param[in,out] group  the group
+ * @param[in] target  32 bytes: the new share target
+ * @param[out] out  receives the SetTarget message
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `group` and `out` are valid; `target` points to 32 bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_set_target(struct sv2_group_channel *group,
+                                        const uint8_t *target,
                                         struct sv2_message *out);
 
-// An empty group `group_id`. `requires_standard_jobs`: the connection's SetupConnection set
-// REQUIRES_STANDARD_JOBS, so each standard member gets its own NewMiningJob; otherwise one
-// NewExtendedMiningJob addressed to the group carries a job to every standard member.
-//
-// # Safety
-// `out` is valid.
-enum sv2_result sv2_group_channel_new(uint32_t group_id,
-                                      bool requires_standard_jobs,
-                                      struct sv2_group_channel **out);
+/**
+ * Validates a share on the member it names, as sv2_server_channel_validate() does
+ * (SV2_RESULT_INVALID_CHANNEL_ID for a channel that is not a member, the group's id included).
+ *
+ * @param[in,out] group  the group
+ * @param[in] submit  a SubmitSharesStandard or SubmitSharesExtended message
+ * @param now  unix time in seconds
+ * @param[out] out  receives the accepted share
+ * @return as sv2_server_channel_validate()
+ *
+ * # Safety
+ * `group`, `submit` and `out` are valid; the message's views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_validate(struct sv2_group_channel *group,
+                                      const struct sv2_message *submit,
+                                      uint32_t now,
+                                      struct sv2_accepted_share *out);
 
-// Moves `*channel` into the group and sets `*channel` to NULL: the group owns it from now on.
-// Give a new channel the jobs it needs first (sv2_job_factory_jobs()), so that it gets them
-// once. SV2_RESULT_INVALID_CHANNEL_ID (and `*channel` untouched) when its id is the group's or
-// a member's.
-//
-// # Safety
-// `group` is valid; `channel` points to a valid channel handle not in any group.
-enum sv2_result sv2_group_channel_add(struct sv2_group_channel *group,
-                                      struct sv2_server_channel **channel);
+/**
+ * As sv2_server_channel_solution(), for the last share validated on the group.
+ *
+ * @param[in] group  the group
+ * @param[out] out  receives the SubmitSolution message; its views point into `group`
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_JOB_TOO_LARGE
+ *
+ * # Safety
+ * `group` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_solution(const struct sv2_group_channel *group,
+                                      struct sv2_message *out);
 
-// Takes member `channel_id` out of the group (CloseChannel) into a handle of its own at
-// `out`, to free with sv2_server_channel_free(). SV2_RESULT_INVALID_CHANNEL_ID when it is not
-// a member.
-//
-// # Safety
-// `group` and `out` are valid.
-enum sv2_result sv2_group_channel_remove(struct sv2_group_channel *group,
-                                         uint32_t channel_id,
-                                         struct sv2_server_channel **out);
+/**
+ * The next member's SubmitShares.Success for the shares it accepted since its last one, into
+ * `out`; SV2_RESULT_NOT_FOUND when no member has any. Call until NOT_FOUND.
+ *
+ * @param[in,out] group  the group
+ * @param[out] out  receives a SubmitShares.Success message
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `group` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_take_success(struct sv2_group_channel *group,
+                                          struct sv2_message *out);
 
-// The number of members. Functions that give several messages need room for one more than
-// this.
-//
-// # Safety
-// `group` and `out` are valid.
-enum sv2_result sv2_group_channel_len(const struct sv2_group_channel *group, size_t *out);
+/**
+ * Applies an UpdateChannel to the member it names, as sv2_server_channel_update() does.
+ *
+ * @param[in,out] group  the group
+ * @param[in] update_channel  an UpdateChannel message
+ * @param now  monotonic time in seconds
+ * @param[out] out  receives the SetTarget message
+ * @return as sv2_server_channel_update()
+ *
+ * # Safety
+ * `group`, `update_channel` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_update(struct sv2_group_channel *group,
+                                    const struct sv2_message *update_channel,
+                                    uint64_t now,
+                                    struct sv2_message *out);
 
-// Gives every member the factory's job `job_id` (`min_ntime` as in
-// sv2_server_channel_add_job()). The messages that carry it go to `out` (room for `cap`, at
-// least sv2_group_channel_len() + 1), their number to `written`: one NewExtendedMiningJob to
-// the group for its standard members (or one NewMiningJob each with REQUIRES_STANDARD_JOBS)
-// and one NewExtendedMiningJob per extended member. Their views point into the group and stay
-// valid until the next call on it. On an error members before the failing one keep the job.
-//
-// # Safety
-// `group`, `factory` and `written` are valid; `out` points to `cap` writable messages.
-enum sv2_result sv2_group_channel_add_job(struct sv2_group_channel *group,
-                                          const struct sv2_job_factory *factory,
-                                          uint32_t job_id,
-                                          struct sv2_option_u32 min_ntime,
-                                          struct sv2_message *out,
-                                          size_t cap,
-                                          size_t *written);
+/**
+ * Runs vardiff on the members at monotonic time `now`: the next SetTarget to send, into
+ * `out`; SV2_RESULT_NOT_FOUND when no member needs one. Call until NOT_FOUND.
+ *
+ * @param[in,out] group  the group
+ * @param now  monotonic time in seconds
+ * @param[out] out  receives a SetTarget message
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `group` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_group_channel_retarget(struct sv2_group_channel *group,
+                                      uint64_t now,
+                                      struct sv2_message *out);
 
-// Activates the factory's tip on every member. The SetNewPrevHash messages go to `out` (room
-// for `cap`, at least sv2_group_channel_len() + 1), their number to `written`: one to the
-// group for its broadcast members and one per other member.
-//
-// # Safety
-// `group`, `factory` and `written` are valid; `out` points to `cap` writable messages.
-enum sv2_result sv2_group_channel_activate(struct sv2_group_channel *group,
-                                           const struct sv2_job_factory *factory,
-                                           struct sv2_message *out,
-                                           size_t cap,
-                                           size_t *written);
+/**
+ * Releases a group and every member in it (NULL does nothing).
+ *
+ * @param[in] group  a group from sv2_group_channel_new(), or NULL
+ *
+ * # Safety
+ * `group` is NULL or came from sv2_group_channel_new() and is freed once.
+ */
+SV2_API void sv2_group_channel_free(struct sv2_group_channel *group);
 
-// Sets `target` on every member; the SetTarget to the group goes to `out`.
-//
-// # Safety
-// `group` and `out` are valid; `target` points to 32 bytes.
-enum sv2_result sv2_group_channel_set_target(struct sv2_group_channel *group,
-                                             const uint8_t *target,
-                                             struct sv2_message *out);
+/**
+ * A decoder refusing payloads over `max_payload` bytes (at most 16 777 215).
+ *
+ * @param max_payload  the largest payload accepted; larger values mean 16 777 215
+ * @param[out] out  receives the decoder; free it with sv2_frame_decoder_free()
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_frame_decoder_new(size_t max_payload,
+                                 struct sv2_frame_decoder **out);
 
-// Validates a share on the member it names, as sv2_server_channel_validate() does
-// (SV2_RESULT_INVALID_CHANNEL_ID for a channel that is not a member, the group's id included).
-//
-// # Safety
-// `group`, `submit` and `out` are valid; the message's views are valid during the call.
-enum sv2_result sv2_group_channel_validate(struct sv2_group_channel *group,
-                                           const struct sv2_message *submit,
-                                           uint32_t now,
-                                           struct sv2_accepted_share *out);
+/**
+ * Appends received bytes.
+ *
+ * @param[in,out] decoder  the decoder
+ * @param[in] data  the received bytes (NULL when `len` is 0)
+ * @param len  bytes at `data`
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `decoder` is valid; `data` points to `len` readable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_frame_decoder_push(struct sv2_frame_decoder *decoder,
+                                  const uint8_t *data,
+                                  size_t len);
 
-// As sv2_server_channel_solution(), for the last share validated on the group.
-//
-// # Safety
-// `group` and `out` are valid.
-enum sv2_result sv2_group_channel_solution(const struct sv2_group_channel *group,
-                                           struct sv2_message *out);
+/**
+ * The next whole frame into `out`, or SV2_RESULT_NEED_MORE_DATA; SV2_RESULT_FRAME_TOO_LARGE
+ * when the next header announces more than the limit (close the connection).
+ *
+ * @param[in,out] decoder  the decoder
+ * @param[out] out  receives the frame; its payload points into `decoder`
+ * @return SV2_RESULT_OK; SV2_RESULT_NEED_MORE_DATA, SV2_RESULT_FRAME_TOO_LARGE
+ *
+ * # Safety
+ * `decoder` and `out` are valid. `out->payload` is valid until the next call on `decoder`.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_frame_decoder_next(struct sv2_frame_decoder *decoder,
+                                  struct sv2_frame *out);
 
-// The next member's SubmitShares.Success for the shares it accepted since its last one, into
-// `out`; SV2_RESULT_NOT_FOUND when no member has any. Call until NOT_FOUND.
-//
-// # Safety
-// `group` and `out` are valid.
-enum sv2_result sv2_group_channel_take_success(struct sv2_group_channel *group,
-                                               struct sv2_message *out);
+/**
+ * Releases a decoder (NULL does nothing).
+ *
+ * @param[in] decoder  a decoder from sv2_frame_decoder_new(), or NULL
+ *
+ * # Safety
+ * `decoder` is NULL or came from sv2_frame_decoder_new() and is freed once.
+ */
+SV2_API void sv2_frame_decoder_free(struct sv2_frame_decoder *decoder);
 
-// Applies an UpdateChannel to the member it names, as sv2_server_channel_update() does.
-//
-// # Safety
-// `group`, `update_channel` and `out` are valid.
-enum sv2_result sv2_group_channel_update(struct sv2_group_channel *group,
-                                         const struct sv2_message *update_channel,
-                                         uint64_t now,
-                                         struct sv2_message *out);
+/**
+ * Makes a new authority key pair from the OS generator: the 32-byte secret key (keep it
+ * offline) and the 32-byte x-only public key clients pin.
+ *
+ * @param[out] secret_out  32 bytes: receives the secret key, or NULL
+ * @param[out] public_out  32 bytes: receives the public key, or NULL
+ * @return SV2_RESULT_OK; SV2_RESULT_ENTROPY
+ *
+ * # Safety
+ * `secret_out` and `public_out` are NULL or point to 32 writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_authority_keypair_generate(uint8_t *secret_out,
+                                          uint8_t *public_out);
 
-// Runs vardiff on the members at monotonic time `now`: the next SetTarget to send, into
-// `out`; SV2_RESULT_NOT_FOUND when no member needs one. Call until NOT_FOUND.
-//
-// # Safety
-// `group` and `out` are valid.
-enum sv2_result sv2_group_channel_retarget(struct sv2_group_channel *group,
-                                           uint64_t now,
-                                           struct sv2_message *out);
+/**
+ * The x-only public key of an authority secret key.
+ *
+ * @param[in] secret  32 bytes: the secret key
+ * @param[out] public_out  32 bytes: receives the x-only public key
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY
+ *
+ * # Safety
+ * `secret` points to 32 readable bytes; `public_out` to 32 writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_authority_public_key(const uint8_t *secret,
+                                    uint8_t *public_out);
 
-// Releases a group and every member in it (NULL does nothing).
-//
-// # Safety
-// `group` is NULL or came from sv2_group_channel_new() and is freed once.
-void sv2_group_channel_free(struct sv2_group_channel *group);
+/**
+ * Parses an authority key's base58check text (NUL-terminated) into its 32 bytes.
+ *
+ * @param[in] text  NUL-terminated base58check text
+ * @param[out] public_out  32 bytes: receives the key
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_AUTHORITY_KEY
+ *
+ * # Safety
+ * `text` is a NUL-terminated string; `public_out` points to 32 writable bytes.
+ */
+SV2_API SV2_NODISCARD sv2_result sv2_authority_key_parse(const char *text, uint8_t *public_out);
 
-// A decoder refusing payloads over `max_payload` bytes (at most 16 777 215).
-//
-// # Safety
-// `out` is valid.
-enum sv2_result sv2_frame_decoder_new(size_t max_payload, struct sv2_frame_decoder **out);
+/**
+ * Writes an authority public key's base58check text, NUL-terminated, into `(out, cap)`;
+ * `written` gets its length without the NUL. A buffer of SV2_AUTHORITY_KEY_TEXT_MAX + 1
+ * bytes is always enough.
+ *
+ * @param[in] public_key  32 bytes: the x-only public key
+ * @param[out] out  buffer for the text and its NUL
+ * @param cap  bytes at `out`
+ * @param[out] written  receives the text's length without the NUL
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY, SV2_RESULT_INSUFFICIENT_SIZE
+ *
+ * # Safety
+ * `public_key` points to 32 bytes; `out` to `cap` writable bytes; `written` valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_authority_key_format(const uint8_t *public_key,
+                                    char *out,
+                                    size_t cap,
+                                    size_t *written);
 
-// Appends received bytes.
-//
-// # Safety
-// `decoder` is valid; `data` points to `len` readable bytes.
-enum sv2_result sv2_frame_decoder_push(struct sv2_frame_decoder *decoder,
-                                       const uint8_t *data,
-                                       size_t len);
+/**
+ * Issues credentials: a server static key (`static_secret`, or a fresh random one when NULL)
+ * with a certificate signed by the authority, valid over `[valid_from, not_valid_after]`
+ * (unix seconds). Free with sv2_server_credentials_free().
+ *
+ * @param[in] authority_secret  32 bytes: the authority's secret key
+ * @param[in] static_secret  32 bytes: the server's static secret key, or NULL for a fresh one
+ * @param valid_from  unix time the certificate starts being valid
+ * @param not_valid_after  unix time after which it is not
+ * @param[out] out  receives the credentials; free them with sv2_server_credentials_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY, SV2_RESULT_ENTROPY
+ *
+ * # Safety
+ * `authority_secret` points to 32 bytes; `static_secret` is NULL or points to 32 bytes;
+ * `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_credentials_issue(const uint8_t *authority_secret,
+                                        const uint8_t *static_secret,
+                                        uint32_t valid_from,
+                                        uint32_t not_valid_after,
+                                        struct sv2_server_credentials **out);
 
-// The next whole frame into `out`, or SV2_RESULT_NEED_MORE_DATA; SV2_RESULT_FRAME_TOO_LARGE
-// when the next header announces more than the limit (close the connection).
-//
-// # Safety
-// `decoder` and `out` are valid. `out->payload` is valid until the next call on `decoder`.
-enum sv2_result sv2_frame_decoder_next(struct sv2_frame_decoder *decoder, struct sv2_frame *out);
+/**
+ * Credentials from a static secret key and a certificate issued for it earlier (74 bytes).
+ *
+ * @param[in] static_secret  32 bytes: the server's static secret key
+ * @param[in] certificate  SV2_CERTIFICATE_LEN bytes: its certificate
+ * @param[out] out  receives the credentials; free them with sv2_server_credentials_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY
+ *
+ * # Safety
+ * `static_secret` points to 32 bytes, `certificate` to 74 bytes; `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_credentials_new(const uint8_t *static_secret,
+                                      const uint8_t *certificate,
+                                      struct sv2_server_credentials **out);
 
-// Releases a decoder (NULL does nothing).
-//
-// # Safety
-// `decoder` is NULL or came from sv2_frame_decoder_new() and is freed once.
-void sv2_frame_decoder_free(struct sv2_frame_decoder *decoder);
+/**
+ * The credentials' static secret key, x-only static public key and certificate; any output
+ * pointer may be NULL.
+ *
+ * @param[in] creds  the credentials
+ * @param[out] static_secret_out  32 bytes: receives the static secret key, or NULL
+ * @param[out] static_public_out  32 bytes: receives the static public key, or NULL
+ * @param[out] certificate_out  SV2_CERTIFICATE_LEN bytes: receives the certificate, or NULL
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `creds` is valid; non-NULL outputs point to 32, 32 and 74 writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_credentials_export(const struct sv2_server_credentials *creds,
+                                         uint8_t *static_secret_out,
+                                         uint8_t *static_public_out,
+                                         uint8_t *certificate_out);
 
-// Makes a new authority key pair from the OS generator: the 32-byte secret key (keep it
-// offline) and the 32-byte x-only public key clients pin.
-//
-// # Safety
-// `secret_out` and `public_out` are NULL or point to 32 writable bytes.
-enum sv2_result sv2_authority_keypair_generate(uint8_t *secret_out, uint8_t *public_out);
+/**
+ * Releases credentials (NULL does nothing).
+ *
+ * @param[in] creds  credentials from sv2_server_credentials_issue() or _new(), or NULL
+ *
+ * # Safety
+ * `creds` is NULL or came from an sv2_server_credentials_ constructor and is freed once.
+ */
+SV2_API void sv2_server_credentials_free(struct sv2_server_credentials *creds);
 
-// The x-only public key of an authority secret key.
-//
-// # Safety
-// `secret` points to 32 readable bytes; `public_out` to 32 writable bytes.
-enum sv2_result sv2_authority_public_key(const uint8_t *secret, uint8_t *public_out);
+/**
+ * Decodes `payload` as the message `(extension_type, msg_type)` into `out`; its views point
+ * into `payload`. The channel bit of `extension_type` is ignored. Bytes after the message's
+ * fields must be whole TLV records; their raw bytes go to `tlvs_out` when it is not NULL
+ * (read them with sv2_tlvs_find()).
+ *
+ * @param extension_type  the frame's extension_type (channel bit ignored)
+ * @param msg_type  the frame's msg_type
+ * @param[in] payload  the payload bytes (NULL when `payload_len` is 0)
+ * @param payload_len  bytes at `payload`
+ * @param[out] out  receives the message; its views point into `payload`
+ * @param[out] tlvs_out  receives the TLV bytes after the fields, or NULL to ignore them
+ * @return SV2_RESULT_OK; a decode error (100–107)
+ *
+ * # Safety
+ * `payload` points to `payload_len` readable bytes; `out` and `tlvs_out` are NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_message_decode(uint16_t extension_type,
+                              uint8_t msg_type,
+                              const uint8_t *payload,
+                              size_t payload_len,
+                              struct sv2_message *out,
+                              struct sv2_bytes *tlvs_out);
 
-// Parses an authority key's base58check text (NUL-terminated) into its 32 bytes.
-//
-// # Safety
-// `text` is a NUL-terminated string; `public_out` points to 32 writable bytes.
-enum sv2_result sv2_authority_key_parse(const char *text, uint8_t *public_out);
+/**
+ * The exact payload size of `msg` (without frame header) into `out_len`.
+ *
+ * @param[in] msg  the message
+ * @param[out] out_len  receives the payload size in bytes
+ * @return SV2_RESULT_OK; SV2_RESULT_TOO_LONG and the other errors of a view that does not fit
+ * its type
+ *
+ * # Safety
+ * `msg` and `out_len` are NULL or valid; the message's views are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_message_encoded_len(const struct sv2_message *msg,
+                                   size_t *out_len);
 
-// Writes an authority public key's base58check text, NUL-terminated, into `(out, cap)`;
-// `written` gets its length without the NUL. A buffer of SV2_AUTHORITY_KEY_TEXT_MAX + 1
-// bytes is always enough.
-//
-// # Safety
-// `public_key` points to 32 bytes; `out` to `cap` writable bytes; `written` valid.
-enum sv2_result sv2_authority_key_format(const uint8_t *public_key,
-                                         char *out,
-                                         size_t cap,
-                                         size_t *written);
+/**
+ * Encodes the payload of `msg` (without frame header) into `(out, cap)`; its length goes to
+ * `written`.
+ *
+ * @param[in] msg  the message
+ * @param[out] out  buffer for the payload
+ * @param cap  bytes at `out`
+ * @param[out] written  receives the payload's length
+ * @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, and the errors of
+ * sv2_message_encoded_len()
+ *
+ * # Safety
+ * `msg` valid; `out` points to `cap` writable bytes; `written` valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_message_encode(const struct sv2_message *msg,
+                              uint8_t *out,
+                              size_t cap,
+                              size_t *written);
 
-// Issues credentials: a server static key (`static_secret`, or a fresh random one when NULL)
-// with a certificate signed by the authority, valid over `[valid_from, not_valid_after]`
-// (unix seconds). Free with sv2_server_credentials_free().
-//
-// # Safety
-// `authority_secret` points to 32 bytes; `static_secret` is NULL or points to 32 bytes;
-// `out` is valid.
-enum sv2_result sv2_server_credentials_issue(const uint8_t *authority_secret,
-                                             const uint8_t *static_secret,
-                                             uint32_t valid_from,
-                                             uint32_t not_valid_after,
-                                             struct sv2_server_credentials **out);
-
-// Credentials from a static secret key and a certificate issued for it earlier (74 bytes).
-//
-// # Safety
-// `static_secret` points to 32 bytes, `certificate` to 74 bytes; `out` is valid.
-enum sv2_result sv2_server_credentials_new(const uint8_t *static_secret,
-                                           const uint8_t *certificate,
-                                           struct sv2_server_credentials **out);
-
-// The credentials' static secret key, x-only static public key and certificate; any output
-// pointer may be NULL.
-//
-// # Safety
-// `creds` is valid; non-NULL outputs point to 32, 32 and 74 writable bytes.
-enum sv2_result sv2_server_credentials_export(const struct sv2_server_credentials *creds,
-                                              uint8_t *static_secret_out,
-                                              uint8_t *static_public_out,
-                                              uint8_t *certificate_out);
-
-// Releases credentials (NULL does nothing).
-//
-// # Safety
-// `creds` is NULL or came from an sv2_server_credentials_ constructor and is freed once.
-void sv2_server_credentials_free(struct sv2_server_credentials *creds);
-
-// Decodes `payload` as the message `(extension_type, msg_type)` into `out`; its views point
-// into `payload`. The channel bit of `extension_type` is ignored. Bytes after the message's
-// fields must be whole TLV records; their raw bytes go to `tlvs_out` when it is not NULL
-// (read them with sv2_tlvs_find()).
-//
-// # Safety
-// `payload` points to `payload_len` readable bytes; `out` and `tlvs_out` are NULL or valid.
-enum sv2_result sv2_message_decode(uint16_t extension_type,
-                                   uint8_t msg_type,
-                                   const uint8_t *payload,
-                                   size_t payload_len,
-                                   struct sv2_message *out,
-                                   struct sv2_bytes *tlvs_out);
-
-// The exact payload size of `msg` (without frame header) into `out_len`.
-//
-// # Safety
-// `msg` and `out_len` are NULL or valid; the message's views are valid.
-enum sv2_result sv2_message_encoded_len(const struct sv2_message *msg, size_t *out_len);
-
-// Encodes the payload of `msg` (without frame header) into `(out, cap)`; its length goes to
-// `written`.
-//
-// # Safety
-// `msg` valid; `out` points to `cap` writable bytes; `written` valid.
-enum sv2_result sv2_message_encode(const struct sv2_message *msg,
-                                   uint8_t *out,
-                                   size_t cap,
-                                   size_t *written);
-
-// The size of the whole plaintext frame (6-byte header, message, TLVs) into `out_len`.
-//
-// # Safety
-// `msg` valid; `tlvs` points to `n_tlvs` valid TLVs (NULL when 0); `out_len` valid.
-enum sv2_result sv2_frame_encoded_len(const struct sv2_message *msg,
-                                      const struct sv2_tlv *tlvs,
-                                      size_t n_tlvs,
-                                      size_t *out_len);
-
-// Encodes a whole plaintext frame — header with the spec's channel bit, message, then TLVs —
-// into `(out, cap)`; its length goes to `written`.
-//
-// # Safety
-// `msg` valid; `tlvs` points to `n_tlvs` valid TLVs (NULL when 0); `out` points to `cap`
-// writable bytes; `written` valid.
-enum sv2_result sv2_frame_encode(const struct sv2_message *msg,
+/**
+ * The size of the whole plaintext frame (6-byte header, message, TLVs) into `out_len`.
+ *
+ * @param[in] msg  the message
+ * @param[in] tlvs  `n_tlvs` TLV fields to append (NULL when 0)
+ * @param n_tlvs  number of TLVs
+ * @param[out] out_len  receives the frame size in bytes
+ * @return SV2_RESULT_OK; SV2_RESULT_TOO_LONG
+ *
+ * # Safety
+ * `msg` valid; `tlvs` points to `n_tlvs` valid TLVs (NULL when 0); `out_len` valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_frame_encoded_len(const struct sv2_message *msg,
                                  const struct sv2_tlv *tlvs,
                                  size_t n_tlvs,
+                                 size_t *out_len);
+
+/**
+ * Encodes a whole plaintext frame — header with the spec's channel bit, message, then TLVs —
+ * into `(out, cap)`; its length goes to `written`.
+ *
+ * @param[in] msg  the message
+ * @param[in] tlvs  `n_tlvs` TLV fields to append (NULL when 0)
+ * @param n_tlvs  number of TLVs
+ * @param[out] out  buffer for the frame
+ * @param cap  bytes at `out`
+ * @param[out] written  receives the frame's length
+ * @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, SV2_RESULT_TOO_LONG
+ *
+ * # Safety
+ * `msg` valid; `tlvs` points to `n_tlvs` valid TLVs (NULL when 0); `out` points to `cap`
+ * writable bytes; `written` valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_frame_encode(const struct sv2_message *msg,
+                            const struct sv2_tlv *tlvs,
+                            size_t n_tlvs,
+                            uint8_t *out,
+                            size_t cap,
+                            size_t *written);
+
+/**
+ * Finds the TLV `(extension_type, field_type)` in TLV bytes returned by a decode, and points
+ * `out` at its value. SV2_RESULT_NOT_FOUND when absent.
+ *
+ * @param tlvs  the TLV bytes (`tlvs_out` of a decode)
+ * @param extension_type  the TLV's extension
+ * @param field_type  the TLV's field type within that extension
+ * @param[out] out  receives a view of the value, into `tlvs`
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_INVALID_TLV
+ *
+ * # Safety
+ * `tlvs.data` is valid for `tlvs.len` bytes; `out` valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_tlvs_find(struct sv2_bytes tlvs,
+                         uint16_t extension_type,
+                         uint8_t field_type,
+                         struct sv2_bytes *out);
+
+/**
+ * A standard channel from OpenStandardMiningChannel.Success's fields.
+ * `allow_version_rolling` is false when the server set REQUIRES_FIXED_VERSION.
+ *
+ * @param channel_id  the Success's channel_id
+ * @param[in] target  32 bytes: the Success's target
+ * @param[in] prefix  the Success's extranonce_prefix (NULL when `prefix_len` is 0)
+ * @param prefix_len  bytes at `prefix`, at most SV2_EXTRANONCE_MAX_LEN
+ * @param allow_version_rolling  whether the server allows version rolling
+ * @param[out] out  receives the channel; free it with sv2_client_channel_free()
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_channel_new_standard(uint32_t channel_id,
+                                           const uint8_t *target,
+                                           const uint8_t *prefix,
+                                           size_t prefix_len,
+                                           bool allow_version_rolling,
+                                           struct sv2_client_channel **out);
+
+/**
+ * An extended channel from OpenExtendedMiningChannel.Success's fields.
+ *
+ * @param channel_id  the Success's channel_id
+ * @param[in] target  32 bytes: the Success's target
+ * @param[in] prefix  the Success's extranonce_prefix (NULL when `prefix_len` is 0)
+ * @param prefix_len  bytes at `prefix`
+ * @param extranonce_size  the Success's extranonce_size: the bytes the client rolls
+ * @param[out] out  receives the channel; free it with sv2_client_channel_free()
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_channel_new_extended(uint32_t channel_id,
+                                           const uint8_t *target,
+                                           const uint8_t *prefix,
+                                           size_t prefix_len,
+                                           uint16_t extranonce_size,
+                                           struct sv2_client_channel **out);
+
+/**
+ * Feeds a received message. Job, previous-hash and target messages for this channel or its
+ * group, SetExtranoncePrefix for this channel, and SetGroupChannel listing it update it; any
+ * other message is ignored (SV2_RESULT_OK), CloseChannel included: compare its id with the
+ * channel's and with sv2_client_channel_group().
+ *
+ * @param[in,out] channel  the channel
+ * @param[in] msg  a received message (read during the call only)
+ * @return SV2_RESULT_OK (also for messages ignored); SV2_RESULT_TOO_LONG for a view over its
+ * type's limit
+ *
+ * # Safety
+ * `channel` and `msg` are valid; the message's views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_channel_handle(struct sv2_client_channel *channel,
+                                     const struct sv2_message *msg);
+
+/**
+ * Puts the channel in group `group_channel_id` (the group_channel_id of
+ * OpenStandardMiningChannel.Success or OpenExtendedMiningChannel.Success), so that jobs,
+ * previous hashes and targets sent to the group reach it. A standard channel builds the
+ * merkle root of a group's NewExtendedMiningJob with its own extranonce prefix. The
+ * channel's own id means no group.
+ *
+ * @param[in,out] channel  the channel
+ * @param group_channel_id  the group's id, or the channel's own for none
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `channel` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_channel_set_group(struct sv2_client_channel *channel,
+                                        uint32_t group_channel_id);
+
+/**
+ * The channel's group id into `out`, or SV2_RESULT_NOT_FOUND (nothing written) when it is in
+ * no group but its own.
+ *
+ * @param[in] channel  the channel
+ * @param[out] out  receives the group id
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `channel` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_channel_group(const struct sv2_client_channel *channel,
+                                    uint32_t *out);
+
+/**
+ * The work to hash now, with `extranonce` rolled (exactly the channel's extranonce size;
+ * ignored for standard channels). SV2_RESULT_NEED_MORE_DATA until a job is active.
+ *
+ * @param[in] channel  the channel
+ * @param[in] extranonce  the rolled extranonce (NULL when `extranonce_len` is 0)
+ * @param extranonce_len  bytes at `extranonce`
+ * @param[out] out  receives the work
+ * @return SV2_RESULT_OK; SV2_RESULT_NEED_MORE_DATA, SV2_RESULT_INVALID_ARGUMENT for an
+ * extranonce of the wrong size
+ *
+ * # Safety
+ * `channel` and `out` are valid; `extranonce` points to `extranonce_len` bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_channel_work(const struct sv2_client_channel *channel,
+                                   const uint8_t *extranonce,
+                                   size_t extranonce_len,
+                                   struct sv2_work *out);
+
+/**
+ * Releases a client channel (NULL does nothing).
+ *
+ * @param[in] channel  a channel from an sv2_client_channel_new_ function, or NULL
+ *
+ * # Safety
+ * `channel` is NULL or came from an sv2_client_channel_new_ function and is freed once.
+ */
+SV2_API void sv2_client_channel_free(struct sv2_client_channel *channel);
+
+/**
+ * SHA-256d of a block header built from `work` with `ntime`, `nonce` and `version`.
+ *
+ * @param[in] work  the work, from sv2_client_channel_work()
+ * @param version  the header's version (rolled within the job's mask, or the job's)
+ * @param ntime  the header's nTime
+ * @param nonce  the header's nonce
+ * @param[out] out  32 bytes: receives the hash
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `work` is valid; `out` points to 32 writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_work_hash(const struct sv2_work *work,
+                         uint32_t version,
+                         uint32_t ntime,
+                         uint32_t nonce,
+                         uint8_t *out);
+
+/**
+ * Whether `hash` (raw SHA-256d, little-endian integer) is at or below `target`.
+ *
+ * @param[in] hash  32 bytes: the hash
+ * @param[in] target  32 bytes: the target, little-endian
+ * @param[out] out  receives whether the hash meets the target
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `hash` and `target` point to 32 bytes; `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_hash_meets_target(const uint8_t *hash,
+                                 const uint8_t *target,
+                                 bool *out);
+
+/**
+ * SHA-256d of `len` bytes at `data`.
+ *
+ * @param[in] data  the bytes to hash (NULL when `len` is 0)
+ * @param len  bytes at `data`
+ * @param[out] out  32 bytes: receives the hash
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `data` points to `len` bytes; `out` to 32 writable bytes.
+ */
+SV2_API SV2_NODISCARD sv2_result sv2_sha256d(const uint8_t *data, size_t len, uint8_t *out);
+
+/**
+ * A static, NUL-terminated English description of `result` (never NULL; unknown numbers
+ * give "unknown result").
+ *
+ * @param result  any number, an sv2_result or not
+ * @return a static string, never NULL
+ */
+SV2_API const char *sv2_result_message(int32_t result);
+
+/**
+ * The spec's error code for `result` as a static, NUL-terminated string — the text a
+ * SubmitShares.Error or UpdateChannel.Error carries, e.g. "stale-share" for
+ * SV2_RESULT_STALE_SHARE — or NULL for results that have none.
+ *
+ * @param result  any number, an sv2_result or not
+ * @return a static string, or NULL
+ */
+SV2_API const char *sv2_result_error_code(int32_t result);
+
+/**
+ * A client session that pins the pool's authority key (32-byte x-only; see
+ * sv2_authority_key_parse()) and checks the server certificate at unix time `now`. The first
+ * handshake message is queued at once: write sv2_session_pending_output() to the socket.
+ *
+ * @param[in] authority_key  32 bytes: the authority's x-only public key
+ * @param now  unix time in seconds, to check the certificate's validity
+ * @param[out] out  receives the session; free it with sv2_session_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY, SV2_RESULT_ENTROPY
+ *
+ * # Safety
+ * `authority_key` points to 32 bytes; `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_new_initiator(const uint8_t *authority_key,
+                                     uint32_t now,
+                                     struct sv2_session **out);
+
+/**
+ * As sv2_session_new_initiator() with the caller's 32 bytes of entropy for the ephemeral key
+ * (for deterministic tests, or platforms with their own generator).
+ *
+ * @param[in] authority_key  32 bytes: the authority's x-only public key
+ * @param[in] entropy  32 bytes of entropy for the ephemeral key
+ * @param now  unix time in seconds, to check the certificate's validity
+ * @param[out] out  receives the session; free it with sv2_session_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY
+ *
+ * # Safety
+ * `authority_key` and `entropy` point to 32 bytes; `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_new_initiator_with_entropy(const uint8_t *authority_key,
+                                                  const uint8_t *entropy,
+                                                  uint32_t now,
+                                                  struct sv2_session **out);
+
+/**
+ * A server session answering with `creds` (which may be freed afterwards).
+ *
+ * @param[in] creds  the server's credentials
+ * @param[out] out  receives the session; free it with sv2_session_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_ENTROPY
+ *
+ * # Safety
+ * `creds` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_new_responder(const struct sv2_server_credentials *creds,
+                                     struct sv2_session **out);
+
+/**
+ * A session without encryption, for links where the operator owns both ends.
+ *
+ * @param[out] out  receives the session; free it with sv2_session_free()
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `out` is valid.
+ */
+SV2_API SV2_NODISCARD sv2_result sv2_session_new_plaintext(struct sv2_session **out);
+
+/**
+ * Refuses frames with payloads over `max` bytes (default and ceiling 16 777 215).
+ *
+ * @param[in,out] session  the session
+ * @param max  the largest payload accepted; larger values mean 16 777 215
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `session` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_set_max_payload(struct sv2_session *session,
+                                       size_t max);
+
+/**
+ * Feeds bytes received from the peer (any chunking). Completes the handshake when its
+ * message is whole; the answer, if any, is then pending output.
+ *
+ * @param[in,out] session  the session
+ * @param[in] data  the received bytes (NULL when `len` is 0)
+ * @param len  bytes at `data`
+ * @return SV2_RESULT_OK; a Noise error (200–210): close the connection
+ *
+ * # Safety
+ * `session` is valid; `data` points to `len` readable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_receive(struct sv2_session *session,
+                               const uint8_t *data,
+                               size_t len);
+
+/**
+ * The next whole received frame into `out`, or SV2_RESULT_NEED_MORE_DATA.
+ *
+ * @param[in,out] session  the session
+ * @param[out] out  receives the frame; its payload points into `session`
+ * @return SV2_RESULT_OK; SV2_RESULT_NEED_MORE_DATA, or an error that ends the session
+ *
+ * # Safety
+ * `session` and `out` are valid. `out->payload` is valid until the next call on `session`.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_next_frame(struct sv2_session *session,
+                                  struct sv2_frame *out);
+
+/**
+ * The next whole received frame decoded as a message into `out` (TLV bytes into `tlvs_out`
+ * when not NULL), or SV2_RESULT_NEED_MORE_DATA. A frame that does not decode is consumed and
+ * answered with the decode error (SV2_RESULT_UNKNOWN_MESSAGE for a message of an extension
+ * not negotiated); the session stays usable.
+ *
+ * @param[in,out] session  the session
+ * @param[out] out  receives the message; its views point into `session`
+ * @param[out] tlvs_out  receives the TLV bytes after the fields, or NULL to ignore them
+ * @return SV2_RESULT_OK; SV2_RESULT_NEED_MORE_DATA, a decode error (the frame is dropped, the
+ * session goes on), or an error that ends the session
+ *
+ * # Safety
+ * `session` and `out` are valid; `tlvs_out` is NULL or valid. The message's views are valid
+ * until the next call on `session`.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_next_message(struct sv2_session *session,
+                                    struct sv2_message *out,
+                                    struct sv2_bytes *tlvs_out);
+
+/**
+ * Queues `msg` (followed by `n_tlvs` TLV fields) as one frame, encrypted once the handshake
+ * is done. SV2_RESULT_NOT_ESTABLISHED before that.
+ *
+ * @param[in,out] session  the session
+ * @param[in] msg  the message (read during the call only)
+ * @param[in] tlvs  `n_tlvs` TLV fields to append (NULL when 0)
+ * @param n_tlvs  number of TLVs
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_ESTABLISHED, SV2_RESULT_TOO_LONG
+ *
+ * # Safety
+ * `session` and `msg` are valid; `tlvs` points to `n_tlvs` TLVs (NULL when 0).
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_send(struct sv2_session *session,
+                            const struct sv2_message *msg,
+                            const struct sv2_tlv *tlvs,
+                            size_t n_tlvs);
+
+/**
+ * Queues a frame given as ids and a raw payload (for forwarding frames unchanged).
+ *
+ * @param[in,out] session  the session
+ * @param extension_type  the frame's extension_type (without the channel bit)
+ * @param msg_type  the frame's msg_type
+ * @param channel_msg  whether to set the channel bit
+ * @param[in] payload  the payload (NULL when `len` is 0)
+ * @param len  bytes at `payload`
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_ESTABLISHED, SV2_RESULT_TOO_LONG
+ *
+ * # Safety
+ * `session` is valid; `payload` points to `len` readable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_send_frame(struct sv2_session *session,
+                                  uint16_t extension_type,
+                                  uint8_t msg_type,
+                                  bool channel_msg,
+                                  const uint8_t *payload,
+                                  size_t len);
+
+/**
+ * Points `data`/`len` at the bytes waiting to be written to the peer (valid until the next
+ * call on `session`). After writing some, call sv2_session_consume_output().
+ *
+ * @param[in] session  the session
+ * @param[out] data  receives a pointer to the pending bytes
+ * @param[out] len  receives their number (0: nothing to write)
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `session`, `data` and `len` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_pending_output(const struct sv2_session *session,
+                                      const uint8_t **data,
+                                      size_t *len);
+
+/**
+ * Marks the first `n` pending bytes as written (more than pending empties it).
+ *
+ * @param[in,out] session  the session
+ * @param n  bytes written to the socket
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `session` is valid.
+ */
+SV2_API SV2_NODISCARD sv2_result sv2_session_consume_output(struct sv2_session *session, size_t n);
+
+/**
+ * Whether frames can be sent and received yet.
+ *
+ * @param[in] session  the session
+ * @param[out] out  receives whether the handshake is done
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `session` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_is_established(const struct sv2_session *session,
+                                      bool *out);
+
+/**
+ * For a client, once established: the server's x-only static key.
+ *
+ * @param[in] session  a client session
+ * @param[out] out  32 bytes: receives the server's static key
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_ESTABLISHED before the handshake ends, and always for a
+ * server or plaintext session
+ *
+ * # Safety
+ * `session` is valid; `out` points to 32 writable bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_session_server_key(const struct sv2_session *session,
+                                  uint8_t *out);
+
+/**
+ * Releases a session (NULL does nothing).
+ *
+ * @param[in] session  a session from an sv2_session_new_ function, or NULL
+ *
+ * # Safety
+ * `session` is NULL or came from an sv2_session_new_ function and is freed once.
+ */
+SV2_API void sv2_session_free(struct sv2_session *session);
+
+/**
+ * The linked library's version as "MAJOR.MINOR.PATCH" (static, NUL-terminated). Compare with
+ * the SV2_VERSION_* macros to catch a header/library mismatch.
+ *
+ * @return a static string, never NULL
+ */
+SV2_API const char *sv2_version(void);
+
+/**
+ * The linked library's version as MAJOR * 1000000 + MINOR * 1000 + PATCH. While the major
+ * is 0, a program runs with any library of the same major and minor as the header it was
+ * built with, whatever the patch (docs/ABI.md): `sv2_version_number() / 1000 ==
+ * SV2_VERSION_NUMBER / 1000`.
+ *
+ * @return the version number, e.g. 1000 for 0.1.0
+ */
+SV2_API uint32_t sv2_version_number(void);
+
+/**
+ * Item `index` of a u16 list.
+ *
+ * @param[in] list  the list
+ * @param index  the item's index, below `list->count`
+ * @param[out] out  receives the item
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT for an index out of range
+ *
+ * # Safety
+ * `list` and `out` are NULL or valid; the list's pointers are valid for its count.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_u16_list_get(const struct sv2_u16_list *list,
+                            size_t index,
+                            uint16_t *out);
+
+/**
+ * Item `index` of a u32 list.
+ *
+ * @param[in] list  the list
+ * @param index  the item's index, below `list->count`
+ * @param[out] out  receives the item
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT for an index out of range
+ *
+ * # Safety
+ * `list` and `out` are NULL or valid; the list's pointers are valid for its count.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_u32_list_get(const struct sv2_u32_list *list,
+                            size_t index,
+                            uint32_t *out);
+
+/**
+ * Item `index` of a bytes list, as a view into the list's memory, after checking the whole
+ * list: each call reads every item, so visit all of them with sv2_bytes_list_next().
+ *
+ * @param[in] list  the list
+ * @param index  the item's index, below `list->count`
+ * @param[out] out  receives a view of the item, into the list's memory
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT for an index out of range, a decode error
+ * for a malformed list
+ *
+ * # Safety
+ * `list` and `out` are NULL or valid; the list's `wire` is valid for `wire_len` bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_bytes_list_get(const struct sv2_bytes_list *list,
+                              size_t index,
+                              struct sv2_bytes *out);
+
+/**
+ * The item at byte `*offset` of a bytes list's wire form, as a view into the list's memory;
+ * `*offset` then moves past it. Start with `*offset` = 0 and call until
+ * SV2_RESULT_NOT_FOUND (`*offset` is `wire_len`): each call reads only its own item, so the
+ * walk costs one pass over the list. An item cut short by `wire_len` gives
+ * SV2_RESULT_UNEXPECTED_END and an offset past `wire_len` SV2_RESULT_INVALID_ARGUMENT; on
+ * any result but SV2_RESULT_OK, `*offset` and `out` are unchanged.
+ *
+ * @param[in] list  the list
+ * @param[in,out] offset  the item's byte offset in `list->wire`; moved past the item
+ * @param[out] out  receives a view of the item, into the list's memory
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND at the end, SV2_RESULT_UNEXPECTED_END,
+ * SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `list`, `offset` and `out` are NULL or valid; the list's `wire` is valid for `wire_len`
+ * bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_bytes_list_next(const struct sv2_bytes_list *list,
+                               size_t *offset,
+                               struct sv2_bytes *out);
+
+/**
+ * Encodes `count` byte strings into the wire form of an sv2_bytes_list, in `(out, cap)`;
+ * the length goes to `written`. Point a list's `wire` at `out`, `wire_len` at `*written` and
+ * `count` at `count`.
+ *
+ * @param[in] items  `count` byte strings (NULL when 0)
+ * @param count  number of items
+ * @param[out] out  buffer for the wire form
+ * @param cap  bytes at `out`
+ * @param[out] written  receives its length
+ * @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, SV2_RESULT_TOO_LONG
+ *
+ * # Safety
+ * `items` points to `count` valid views; `out` to `cap` writable bytes; `written` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_bytes_list_encode(const struct sv2_bytes *items,
+                                 size_t count,
                                  uint8_t *out,
                                  size_t cap,
                                  size_t *written);
-
-// Finds the TLV `(extension_type, field_type)` in TLV bytes returned by a decode, and points
-// `out` at its value. SV2_RESULT_NOT_FOUND when absent.
-//
-// # Safety
-// `tlvs.data` is valid for `tlvs.len` bytes; `out` valid.
-enum sv2_result sv2_tlvs_find(struct sv2_bytes tlvs,
-                              uint16_t extension_type,
-                              uint8_t field_type,
-                              struct sv2_bytes *out);
-
-// A standard channel from OpenStandardMiningChannel.Success's fields.
-// `allow_version_rolling` is false when the server set REQUIRES_FIXED_VERSION.
-//
-// # Safety
-// `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
-enum sv2_result sv2_client_channel_new_standard(uint32_t channel_id,
-                                                const uint8_t *target,
-                                                const uint8_t *prefix,
-                                                size_t prefix_len,
-                                                bool allow_version_rolling,
-                                                struct sv2_client_channel **out);
-
-// An extended channel from OpenExtendedMiningChannel.Success's fields.
-//
-// # Safety
-// `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
-enum sv2_result sv2_client_channel_new_extended(uint32_t channel_id,
-                                                const uint8_t *target,
-                                                const uint8_t *prefix,
-                                                size_t prefix_len,
-                                                uint16_t extranonce_size,
-                                                struct sv2_client_channel **out);
-
-// Feeds a received message. Job, previous-hash and target messages for this channel or its
-// group, SetExtranoncePrefix for this channel, and SetGroupChannel listing it update it; any
-// other message is ignored (SV2_RESULT_OK), CloseChannel included: compare its id with the
-// channel's and with sv2_client_channel_group().
-//
-// # Safety
-// `channel` and `msg` are valid; the message's views are valid during the call.
-enum sv2_result sv2_client_channel_handle(struct sv2_client_channel *channel,
-                                          const struct sv2_message *msg);
-
-// Puts the channel in group `group_channel_id` (the group_channel_id of
-// OpenStandardMiningChannel.Success or OpenExtendedMiningChannel.Success), so that jobs,
-// previous hashes and targets sent to the group reach it. A standard channel builds the
-// merkle root of a group's NewExtendedMiningJob with its own extranonce prefix. The
-// channel's own id means no group.
-//
-// # Safety
-// `channel` is valid.
-enum sv2_result sv2_client_channel_set_group(struct sv2_client_channel *channel,
-                                             uint32_t group_channel_id);
-
-// The channel's group id into `out`, or SV2_RESULT_NOT_FOUND (nothing written) when it is in
-// no group but its own.
-//
-// # Safety
-// `channel` and `out` are valid.
-enum sv2_result sv2_client_channel_group(const struct sv2_client_channel *channel, uint32_t *out);
-
-// The work to hash now, with `extranonce` rolled (exactly the channel's extranonce size;
-// ignored for standard channels). SV2_RESULT_NEED_MORE_DATA until a job is active.
-//
-// # Safety
-// `channel` and `out` are valid; `extranonce` points to `extranonce_len` bytes.
-enum sv2_result sv2_client_channel_work(const struct sv2_client_channel *channel,
-                                        const uint8_t *extranonce,
-                                        size_t extranonce_len,
-                                        struct sv2_work *out);
-
-// Releases a client channel (NULL does nothing).
-//
-// # Safety
-// `channel` is NULL or came from an sv2_client_channel_new_ function and is freed once.
-void sv2_client_channel_free(struct sv2_client_channel *channel);
-
-// SHA-256d of a block header built from `work` with `ntime`, `nonce` and `version`.
-//
-// # Safety
-// `work` is valid; `out` points to 32 writable bytes.
-enum sv2_result sv2_work_hash(const struct sv2_work *work,
-                              uint32_t version,
-                              uint32_t ntime,
-                              uint32_t nonce,
-                              uint8_t *out);
-
-// Whether `hash` (raw SHA-256d, little-endian integer) is at or below `target`.
-//
-// # Safety
-// `hash` and `target` point to 32 bytes; `out` is valid.
-enum sv2_result sv2_hash_meets_target(const uint8_t *hash, const uint8_t *target, bool *out);
-
-// SHA-256d of `len` bytes at `data`.
-//
-// # Safety
-// `data` points to `len` bytes; `out` to 32 writable bytes.
-enum sv2_result sv2_sha256d(const uint8_t *data, size_t len, uint8_t *out);
-
-// A static, NUL-terminated English description of `result` (never NULL; unknown numbers
-// give "unknown result").
-const char *sv2_result_message(int32_t result);
-
-// The spec's error code for `result` as a static, NUL-terminated string — the text a
-// SubmitShares.Error or UpdateChannel.Error carries, e.g. "stale-share" for
-// SV2_RESULT_STALE_SHARE — or NULL for results that have none.
-const char *sv2_result_error_code(int32_t result);
-
-// A client session that pins the pool's authority key (32-byte x-only; see
-// sv2_authority_key_parse()) and checks the server certificate at unix time `now`. The first
-// handshake message is queued at once: write sv2_session_pending_output() to the socket.
-//
-// # Safety
-// `authority_key` points to 32 bytes; `out` is valid.
-enum sv2_result sv2_session_new_initiator(const uint8_t *authority_key,
-                                          uint32_t now,
-                                          struct sv2_session **out);
-
-// As sv2_session_new_initiator() with the caller's 32 bytes of entropy for the ephemeral key
-// (for deterministic tests, or platforms with their own generator).
-//
-// # Safety
-// `authority_key` and `entropy` point to 32 bytes; `out` is valid.
-enum sv2_result sv2_session_new_initiator_with_entropy(const uint8_t *authority_key,
-                                                       const uint8_t *entropy,
-                                                       uint32_t now,
-                                                       struct sv2_session **out);
-
-// A server session answering with `creds` (which may be freed afterwards).
-//
-// # Safety
-// `creds` and `out` are valid.
-enum sv2_result sv2_session_new_responder(const struct sv2_server_credentials *creds,
-                                          struct sv2_session **out);
-
-// A session without encryption, for links where the operator owns both ends.
-//
-// # Safety
-// `out` is valid.
-enum sv2_result sv2_session_new_plaintext(struct sv2_session **out);
-
-// Refuses frames with payloads over `max` bytes (default and ceiling 16 777 215).
-//
-// # Safety
-// `session` is valid.
-enum sv2_result sv2_session_set_max_payload(struct sv2_session *session, size_t max);
-
-// Feeds bytes received from the peer (any chunking). Completes the handshake when its
-// message is whole; the answer, if any, is then pending output.
-//
-// # Safety
-// `session` is valid; `data` points to `len` readable bytes.
-enum sv2_result sv2_session_receive(struct sv2_session *session, const uint8_t *data, size_t len);
-
-// The next whole received frame into `out`, or SV2_RESULT_NEED_MORE_DATA.
-//
-// # Safety
-// `session` and `out` are valid. `out->payload` is valid until the next call on `session`.
-enum sv2_result sv2_session_next_frame(struct sv2_session *session, struct sv2_frame *out);
-
-// The next whole received frame decoded as a message into `out` (TLV bytes into `tlvs_out`
-// when not NULL), or SV2_RESULT_NEED_MORE_DATA. A frame that does not decode is consumed and
-// answered with the decode error (SV2_RESULT_UNKNOWN_MESSAGE for a message of an extension
-// not negotiated); the session stays usable.
-//
-// # Safety
-// `session` and `out` are valid; `tlvs_out` is NULL or valid. The message's views are valid
-// until the next call on `session`.
-enum sv2_result sv2_session_next_message(struct sv2_session *session,
-                                         struct sv2_message *out,
-                                         struct sv2_bytes *tlvs_out);
-
-// Queues `msg` (followed by `n_tlvs` TLV fields) as one frame, encrypted once the handshake
-// is done. SV2_RESULT_NOT_ESTABLISHED before that.
-//
-// # Safety
-// `session` and `msg` are valid; `tlvs` points to `n_tlvs` TLVs (NULL when 0).
-enum sv2_result sv2_session_send(struct sv2_session *session,
-                                 const struct sv2_message *msg,
-                                 const struct sv2_tlv *tlvs,
-                                 size_t n_tlvs);
-
-// Queues a frame given as ids and a raw payload (for forwarding frames unchanged).
-//
-// # Safety
-// `session` is valid; `payload` points to `len` readable bytes.
-enum sv2_result sv2_session_send_frame(struct sv2_session *session,
-                                       uint16_t extension_type,
-                                       uint8_t msg_type,
-                                       bool channel_msg,
-                                       const uint8_t *payload,
-                                       size_t len);
-
-// Points `data`/`len` at the bytes waiting to be written to the peer (valid until the next
-// call on `session`). After writing some, call sv2_session_consume_output().
-//
-// # Safety
-// `session`, `data` and `len` are valid.
-enum sv2_result sv2_session_pending_output(const struct sv2_session *session,
-                                           const uint8_t **data,
-                                           size_t *len);
-
-// Marks the first `n` pending bytes as written (more than pending empties it).
-//
-// # Safety
-// `session` is valid.
-enum sv2_result sv2_session_consume_output(struct sv2_session *session, size_t n);
-
-// Whether frames can be sent and received yet.
-//
-// # Safety
-// `session` and `out` are valid.
-enum sv2_result sv2_session_is_established(const struct sv2_session *session, bool *out);
-
-// For a client, once established: the server's x-only static key.
-//
-// # Safety
-// `session` is valid; `out` points to 32 writable bytes.
-enum sv2_result sv2_session_server_key(const struct sv2_session *session, uint8_t *out);
-
-// Releases a session (NULL does nothing).
-//
-// # Safety
-// `session` is NULL or came from an sv2_session_new_ function and is freed once.
-void sv2_session_free(struct sv2_session *session);
-
-// The linked library's version as "MAJOR.MINOR.PATCH" (static, NUL-terminated). Compare with
-// the SV2_VERSION_* macros to catch a header/library mismatch.
-const char *sv2_version(void);
-
-// Item `index` of a u16 list.
-//
-// # Safety
-// `list` and `out` are NULL or valid; the list's pointers are valid for its count.
-enum sv2_result sv2_u16_list_get(const struct sv2_u16_list *list, size_t index, uint16_t *out);
-
-// Item `index` of a u32 list.
-//
-// # Safety
-// `list` and `out` are NULL or valid; the list's pointers are valid for its count.
-enum sv2_result sv2_u32_list_get(const struct sv2_u32_list *list, size_t index, uint32_t *out);
-
-// Item `index` of a bytes list, as a view into the list's memory, after checking the whole
-// list: each call reads every item, so visit all of them with sv2_bytes_list_next().
-//
-// # Safety
-// `list` and `out` are NULL or valid; the list's `wire` is valid for `wire_len` bytes.
-enum sv2_result sv2_bytes_list_get(const struct sv2_bytes_list *list,
-                                   size_t index,
-                                   struct sv2_bytes *out);
-
-// The item at byte `*offset` of a bytes list's wire form, as a view into the list's memory;
-// `*offset` then moves past it. Start with `*offset` = 0 and call until
-// SV2_RESULT_NOT_FOUND (`*offset` is `wire_len`): each call reads only its own item, so the
-// walk costs one pass over the list. An item cut short by `wire_len` gives
-// SV2_RESULT_UNEXPECTED_END and an offset past `wire_len` SV2_RESULT_INVALID_ARGUMENT; on
-// any result but SV2_RESULT_OK, `*offset` and `out` are unchanged.
-//
-// # Safety
-// `list`, `offset` and `out` are NULL or valid; the list's `wire` is valid for `wire_len`
-// bytes.
-enum sv2_result sv2_bytes_list_next(const struct sv2_bytes_list *list,
-                                    size_t *offset,
-                                    struct sv2_bytes *out);
-
-// Encodes `count` byte strings into the wire form of an sv2_bytes_list, in `(out, cap)`;
-// the length goes to `written`. Point a list's `wire` at `out`, `wire_len` at `*written` and
-// `count` at `count`.
-//
-// # Safety
-// `items` points to `count` valid views; `out` to `cap` writable bytes; `written` is valid.
-enum sv2_result sv2_bytes_list_encode(const struct sv2_bytes *items,
-                                      size_t count,
-                                      uint8_t *out,
-                                      size_t cap,
-                                      size_t *written);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -76,10 +76,21 @@ impl sv2_job_factory {
 /// SV2_RESULT_SCRIPT_SIG_TOO_LONG when the tag and the extranonce cannot fit a scriptSig;
 /// SV2_RESULT_INVALID_COINBASE_OUTPUTS for a script over 10 000 bytes.
 ///
+/// @param[in] payout_script  the scriptPubKey every block pays to (at most 10 000 bytes)
+/// @param payout_script_len  bytes at `payout_script`
+/// @param[in] tag  bytes pushed in the coinbase scriptSig (NULL when `tag_len` is 0)
+/// @param tag_len  bytes at `tag`
+/// @param extranonce_len  size of the extranonce hole, 1–32
+/// @param version_rolling  whether jobs allow version rolling
+/// @param[out] out  receives the factory; free it with sv2_job_factory_free()
+/// @return SV2_RESULT_OK; SV2_RESULT_SCRIPT_SIG_TOO_LONG (also for an extranonce_len outside
+/// 1–32), SV2_RESULT_INVALID_COINBASE_OUTPUTS
+///
 /// # Safety
 /// `payout_script` points to `payout_script_len` bytes, `tag` to `tag_len` bytes; `out` is
 /// valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_job_factory_new(
     payout_script: *const u8,
     payout_script_len: usize,
@@ -100,16 +111,21 @@ pub unsafe extern "C" fn sv2_job_factory_new(
 /// The CoinbaseOutputConstraints message to send the template provider: the size and sigops
 /// of the pool's payout output.
 ///
+/// @param[in] factory  the factory
+/// @param[out] out  receives the CoinbaseOutputConstraints message (no views)
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `factory` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_job_factory_coinbase_output_constraints(
     factory: *const sv2_job_factory,
     out: *mut sv2_message,
 ) -> sv2_result {
     guard(|| {
         let (f, out) = (arg(factory)?, arg_mut(out)?);
-        *out = to_c(&f.0.coinbase_output_constraints().into(), None)?;
+        *out = to_c(&f.0.coinbase_output_constraints().into())?;
         Ok(())
     })
 }
@@ -120,9 +136,16 @@ pub unsafe extern "C" fn sv2_job_factory_coinbase_output_constraints(
 /// SV2_RESULT_INVALID_ARGUMENT. SV2_RESULT_NO_PREV_HASH for a non-future template before the
 /// first tip; SV2_RESULT_UNKNOWN_JOB for a SetNewPrevHash naming no future template kept.
 ///
+/// @param[in,out] factory  the factory
+/// @param[in] msg  a NewTemplate or SetNewPrevHash (Template Distribution) message
+/// @param[out] out  receives the job the message made
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT, SV2_RESULT_NO_PREV_HASH,
+/// SV2_RESULT_UNKNOWN_JOB, SV2_RESULT_JOB_TOO_LARGE, SV2_RESULT_INVALID_COINBASE_OUTPUTS
+///
 /// # Safety
 /// `factory`, `msg` and `out` are valid; the message's views are valid during the call.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_job_factory_handle(
     factory: *mut sv2_job_factory,
     msg: *const sv2_message,
@@ -151,9 +174,16 @@ pub unsafe extern "C" fn sv2_job_factory_handle(
 /// the tip, if another (present min_ntime), and the future jobs (absent min_ntime). Before the
 /// first tip, only future jobs.
 ///
+/// @param[in] factory  the factory
+/// @param[out] out  array of `cap` jobs, written from the start
+/// @param cap  room at `out`
+/// @param[out] written  receives how many jobs were written
+/// @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE (nothing written) when `cap` is too small
+///
 /// # Safety
 /// `factory` and `written` are valid; `out` points to `cap` writable items.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_job_factory_jobs(
     factory: *const sv2_job_factory,
     out: *mut sv2_template_job,
@@ -176,6 +206,8 @@ pub unsafe extern "C" fn sv2_job_factory_jobs(
 }
 
 /// Releases a job factory (NULL does nothing). Channels keep the jobs they were given.
+///
+/// @param[in] factory  a factory from sv2_job_factory_new(), or NULL
 ///
 /// # Safety
 /// `factory` is NULL or came from sv2_job_factory_new() and is freed once.
@@ -214,9 +246,17 @@ pub struct sv2_extranonce_allocator(ExtranonceAllocator);
 /// server was given; empty for a pool) followed by a `counter_len`-byte counter (1–8).
 /// SV2_RESULT_EXTRANONCE_LAYOUT when the sizes do not fit.
 ///
+/// @param[in] upstream  the prefix this server was given (NULL when `upstream_len` is 0)
+/// @param upstream_len  bytes at `upstream`
+/// @param counter_len  bytes of the counter after `upstream`, 1–8
+/// @param full_len  the channels' full extranonce length, at most 32
+/// @param[out] out  receives the allocator; free it with sv2_extranonce_allocator_free()
+/// @return SV2_RESULT_OK; SV2_RESULT_EXTRANONCE_LAYOUT
+///
 /// # Safety
 /// `upstream` points to `upstream_len` bytes; `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_extranonce_allocator_new(
     upstream: *const u8,
     upstream_len: usize,
@@ -234,9 +274,14 @@ pub unsafe extern "C" fn sv2_extranonce_allocator_new(
 
 /// Bytes an extended channel rolls: the full length minus its prefix.
 ///
+/// @param[in] allocator  the allocator
+/// @param[out] out  receives the number of bytes an extended channel rolls
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `allocator` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_extranonce_allocator_rollable(
     allocator: *const sv2_extranonce_allocator,
     out: *mut usize,
@@ -276,9 +321,16 @@ unsafe fn next_prefix(
 /// sv2_extranonce_allocator_rollable() bytes after it), into `(out, cap)`; its length goes to
 /// `written`. SV2_RESULT_EXTRANONCE_EXHAUSTED when every counter value is used.
 ///
+/// @param[in,out] allocator  the allocator
+/// @param[out] out  buffer for the prefix
+/// @param cap  bytes at `out` (SV2_EXTRANONCE_MAX_LEN is always enough)
+/// @param[out] written  receives the prefix's length
+/// @return SV2_RESULT_OK; SV2_RESULT_EXTRANONCE_EXHAUSTED, SV2_RESULT_INSUFFICIENT_SIZE
+///
 /// # Safety
 /// `allocator` and `written` are valid; `out` points to `cap` writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_extranonce_allocator_next_extended(
     allocator: *mut sv2_extranonce_allocator,
     out: *mut u8,
@@ -291,9 +343,16 @@ pub unsafe extern "C" fn sv2_extranonce_allocator_next_extended(
 /// The next prefix for a standard channel: unique, padded with zeros to the full length (a
 /// standard channel rolls nothing). As sv2_extranonce_allocator_next_extended() otherwise.
 ///
+/// @param[in,out] allocator  the allocator
+/// @param[out] out  buffer for the prefix
+/// @param cap  bytes at `out` (SV2_EXTRANONCE_MAX_LEN is always enough)
+/// @param[out] written  receives the prefix's length
+/// @return SV2_RESULT_OK; SV2_RESULT_EXTRANONCE_EXHAUSTED, SV2_RESULT_INSUFFICIENT_SIZE
+///
 /// # Safety
 /// `allocator` and `written` are valid; `out` points to `cap` writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_extranonce_allocator_next_standard(
     allocator: *mut sv2_extranonce_allocator,
     out: *mut u8,
@@ -304,6 +363,8 @@ pub unsafe extern "C" fn sv2_extranonce_allocator_next_standard(
 }
 
 /// Releases an allocator (NULL does nothing).
+///
+/// @param[in] allocator  an allocator from sv2_extranonce_allocator_new(), or NULL
 ///
 /// # Safety
 /// `allocator` is NULL or came from sv2_extranonce_allocator_new() and is freed once.
@@ -322,9 +383,16 @@ pub unsafe extern "C" fn sv2_extranonce_allocator_free(allocator: *mut sv2_extra
 /// SV2_RESULT_INVALID_NOMINAL_HASHRATE for a negative, infinite or NaN hashrate;
 /// SV2_RESULT_INVALID_ARGUMENT unless `shares_per_minute` is positive and finite.
 ///
+/// @param hashrate  the device's hashrate in hashes per second
+/// @param shares_per_minute  the share rate to aim at
+/// @param[in] max_target  32 bytes: the easiest target allowed
+/// @param[out] out  32 bytes: receives the target
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_NOMINAL_HASHRATE, SV2_RESULT_INVALID_ARGUMENT
+///
 /// # Safety
 /// `max_target` points to 32 bytes; `out` to 32 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_target_for_hashrate(
     hashrate: f64,
     shares_per_minute: f64,

@@ -4,7 +4,7 @@
 //! back to sv2_session_send() with nothing in between.
 
 use sv2::channels::group::GroupChannel;
-use sv2::channels::server::{AcceptedShare, ChannelKind, FoundBlock, Job, ServerChannel, Share};
+use sv2::channels::server::{AcceptedShare, ChannelKind, FoundBlock, ServerChannel, Share};
 use sv2::channels::target::difficulty;
 use sv2::channels::vardiff::Vardiff;
 use sv2::codec::Bytes;
@@ -37,14 +37,18 @@ pub struct sv2_group_channel {
 }
 
 /// What a server channel is opened with (the views are read during sv2_server_channel_new()
-/// only).
+/// only). The caller allocates it, so it carries its own size: zero it, set `struct_size` to
+/// `sizeof(sv2_server_channel_params)`, then the fields. Fields added in later versions go at
+/// the end, with zero meaning what the library did before them (docs/ABI.md).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct sv2_server_channel_params {
+    /// `sizeof(sv2_server_channel_params)` as the caller's header declares it.
+    pub struct_size: usize,
     /// The channel id (unique on the connection, and not the group's).
     pub channel_id: u32,
-    /// False: a standard channel; true: an extended one.
-    pub extended: bool,
+    /// 0: a standard channel; any other byte: an extended one.
+    pub extended: sv2_bool,
     /// Extended: bytes the client rolls after the prefix (prefix and rolled part together make
     /// the factory's extranonce_len). Standard: must be 0.
     pub extranonce_size: u16,
@@ -78,18 +82,13 @@ pub struct sv2_accepted_share {
     pub block: bool,
 }
 
-/// The C form of a message the channels make. Views point into `m`'s borrows; an extended
-/// job's merkle path is `job`'s, which the channels keep while the job is theirs.
-pub(crate) fn to_c(m: &Message<'_>, job: Option<&Job>) -> Result<sv2_message, sv2_result> {
+/// The C form of a message the channels make. Views point into `m`'s borrows: an extended
+/// job's merkle path into the job the channels keep while the job is theirs.
+pub(crate) fn to_c(m: &Message<'_>) -> Result<sv2_message, sv2_result> {
     let body = match m {
         Message::NewMiningJob(x) => sv2_message_body { new_mining_job: sv2_new_mining_job::from_rust(x) },
         Message::NewExtendedMiningJob(x) => {
-            let job = job.ok_or(sv2_result::Internal)?;
-            let mut c = sv2_new_extended_mining_job::from_rust(x);
-            // A built (not decoded) sequence has no wire bytes of its own: point at the job's
-            // path, whose 32-byte items back to back are exactly the wire form.
-            c.merkle_path = sv2_u256_list { data: job.merkle_path.as_ptr().cast(), count: job.merkle_path.len() };
-            sv2_message_body { new_extended_mining_job: c }
+            sv2_message_body { new_extended_mining_job: sv2_new_extended_mining_job::from_rust(x) }
         }
         Message::SetNewPrevHash(x) => sv2_message_body { set_new_prev_hash: sv2_set_new_prev_hash::from_rust(x) },
         Message::SetTarget(x) => sv2_message_body { set_target: sv2_set_target::from_rust(x) },
@@ -160,11 +159,11 @@ fn solution(block: &Option<FoundBlock>) -> Result<sv2_message, sv2_result> {
     } else {
         sv2_result::NotFound
     })?;
-    to_c(&s.into(), None)
+    to_c(&s.into())
 }
 
 fn set_target(channel_id: u32, maximum_target: [u8; 32]) -> Result<sv2_message, sv2_result> {
-    to_c(&SetTarget { channel_id, maximum_target }.into(), None)
+    to_c(&SetTarget { channel_id, maximum_target }.into())
 }
 
 /// UpdateChannel on `channel` (None: not here): a SetTarget when the target changes.
@@ -178,23 +177,26 @@ fn update(channel: Option<&mut ServerChannel>, m: &Message<'_>, now: u64) -> Res
 /// Writes the messages of a group call into the caller's array.
 unsafe fn write_messages(
     msgs: &[Message<'_>],
-    job: Option<&Job>,
     out: *mut sv2_message,
     cap: usize,
     written: *mut usize,
 ) -> Result<(), sv2_result> {
-    let c = msgs.iter().map(|m| to_c(m, job)).collect::<Result<Vec<_>, _>>()?;
+    let c = msgs.iter().map(to_c).collect::<Result<Vec<_>, _>>()?;
     write_items(&c, out, cap)?;
     *written = c.len();
     Ok(())
 }
 
 fn new_channel(p: &sv2_server_channel_params, now: u64) -> Result<ServerChannel, sv2_result> {
+    // One layout so far; an older, shorter one will be read with zeros for the newer fields.
+    if p.struct_size != std::mem::size_of::<sv2_server_channel_params>() {
+        return Err(sv2_result::InvalidArgument);
+    }
     // SAFETY: the caller of sv2_server_channel_new vouches for the views.
     let (user, prefix): (Bytes<'_, 255>, Bytes<'_, SV2_EXTRANONCE_MAX_LEN>) =
         unsafe { (p.user_identity.to_rust()?, p.extranonce_prefix.to_rust()?) };
     let user = std::str::from_utf8(user.as_bytes()).map_err(|_| sv2_result::InvalidArgument)?;
-    let kind = match (p.extended, p.extranonce_size) {
+    let kind = match (p.extended.get(), p.extranonce_size) {
         (true, extranonce_size) => ChannelKind::Extended { extranonce_size },
         (false, 0) => ChannelKind::Standard,
         (false, _) => return Err(sv2_result::InvalidArgument),
@@ -208,13 +210,21 @@ fn new_channel(p: &sv2_server_channel_params, now: u64) -> Result<ServerChannel,
 }
 
 /// Opens a server channel at monotonic time `now` (seconds, the clock vardiff runs on).
-/// SV2_RESULT_INVALID_ARGUMENT for a user identity that is not UTF-8, a standard channel with
+/// SV2_RESULT_INVALID_ARGUMENT for a `struct_size` other than the size of this header's
+/// sv2_server_channel_params, a user identity that is not UTF-8, a standard channel with
 /// an extranonce_size, a prefix and size over 32 bytes together, or shares_per_minute not
 /// positive; SV2_RESULT_TOO_LONG for a view over its type's limit.
+///
+/// @param[in] params  what the channel is (read during the call only)
+/// @param now  monotonic time in seconds
+/// @param[out] out  receives the channel; free it with sv2_server_channel_free() or move it
+/// into a group with sv2_group_channel_add()
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT, SV2_RESULT_TOO_LONG
 ///
 /// # Safety
 /// `params` and `out` are valid; the views in `params` are valid during the call.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_new(
     params: *const sv2_server_channel_params,
     now: u64,
@@ -230,9 +240,14 @@ pub unsafe extern "C" fn sv2_server_channel_new(
 
 /// The channel's current share target (for jobs sent from now on) into 32 bytes at `out`.
 ///
+/// @param[in] channel  the channel
+/// @param[out] out  32 bytes: receives the target
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `channel` is valid; `out` points to 32 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_target(channel: *const sv2_server_channel, out: *mut u8) -> sv2_result {
     guard(|| {
         let (ch, out) = (arg(channel)?, array_mut(out)?);
@@ -245,9 +260,16 @@ pub unsafe extern "C" fn sv2_server_channel_target(channel: *const sv2_server_ch
 /// .Success or OpenExtendedMiningChannel.Success with its id, target, extranonce prefix (a view
 /// into the channel, valid until the next call on it) and `group_channel_id`.
 ///
+/// @param[in] channel  the channel
+/// @param request_id  the request_id of the Open*MiningChannel being answered
+/// @param group_channel_id  the group the channel is in (its own id when none)
+/// @param[out] out  receives the Success message; its views point into `channel`
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `channel` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_open_success(
     channel: *const sv2_server_channel,
     request_id: u32,
@@ -273,7 +295,7 @@ pub unsafe extern "C" fn sv2_server_channel_open_success(
             }
             .into(),
         };
-        *out = to_c(&m, None)?;
+        *out = to_c(&m)?;
         Ok(())
     })
 }
@@ -286,9 +308,18 @@ pub unsafe extern "C" fn sv2_server_channel_open_success(
 /// keeps the job, SV2_RESULT_EXTRANONCE_MISMATCH when its extranonce hole differs from the
 /// channel's prefix and size, SV2_RESULT_NO_PREV_HASH for an active job before any tip.
 ///
+/// @param[in,out] channel  the channel
+/// @param[in] factory  the factory that made the job
+/// @param job_id  the job, as sv2_job_factory_handle() or sv2_job_factory_jobs() gave it
+/// @param min_ntime  absent for a future job, present for a job minable now
+/// @param[out] out  receives the job message; its views point into `channel`
+/// @return SV2_RESULT_OK; SV2_RESULT_UNKNOWN_JOB, SV2_RESULT_EXTRANONCE_MISMATCH,
+/// SV2_RESULT_JOB_TOO_LARGE
+///
 /// # Safety
 /// `channel`, `factory` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_add_job(
     channel: *mut sv2_server_channel,
     factory: *const sv2_job_factory,
@@ -301,7 +332,7 @@ pub unsafe extern "C" fn sv2_server_channel_add_job(
         let job = f.job(job_id)?;
         let ntime = min_ntime.present.then_some(min_ntime.value);
         ch.add_job(job_id, job.clone(), ntime)?;
-        *out = to_c(&ch.job_message(job_id, ntime).ok_or(sv2_result::Internal)?, Some(&job))?;
+        *out = to_c(&ch.job_message(job_id, ntime).ok_or(sv2_result::Internal)?)?;
         Ok(())
     })
 }
@@ -311,9 +342,15 @@ pub unsafe extern "C" fn sv2_server_channel_add_job(
 /// send goes to `out`. SV2_RESULT_NO_PREV_HASH before the factory's first tip,
 /// SV2_RESULT_UNKNOWN_JOB when the channel does not have the tip's job.
 ///
+/// @param[in,out] channel  the channel
+/// @param[in] factory  the factory whose tip to activate
+/// @param[out] out  receives the SetNewPrevHash message
+/// @return SV2_RESULT_OK; SV2_RESULT_NO_PREV_HASH, SV2_RESULT_UNKNOWN_JOB
+///
 /// # Safety
 /// `channel`, `factory` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_activate(
     channel: *mut sv2_server_channel,
     factory: *const sv2_job_factory,
@@ -322,7 +359,7 @@ pub unsafe extern "C" fn sv2_server_channel_activate(
     guard(|| {
         let (ch, f, out) = (&mut arg_mut(channel)?.channel, arg(factory)?, arg_mut(out)?);
         let (job_id, prev) = f.tip()?;
-        *out = to_c(&ch.activate(job_id, prev)?.into(), None)?;
+        *out = to_c(&ch.activate(job_id, prev)?.into())?;
         Ok(())
     })
 }
@@ -336,9 +373,17 @@ pub unsafe extern "C" fn sv2_server_channel_activate(
 /// answer it with sv2_channel_error_reply(); sv2_result_error_code() gives the text. Any other
 /// message is SV2_RESULT_INVALID_ARGUMENT.
 ///
+/// @param[in,out] channel  the channel the share was sent on
+/// @param[in] submit  a SubmitSharesStandard or SubmitSharesExtended message
+/// @param now  unix time in seconds
+/// @param[out] out  receives the accepted share
+/// @return SV2_RESULT_OK when accepted; a result 300–309 naming the spec's error when rejected;
+/// SV2_RESULT_INVALID_ARGUMENT for another message
+///
 /// # Safety
 /// `channel`, `submit` and `out` are valid; the message's views are valid during the call.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_validate(
     channel: *mut sv2_server_channel,
     submit: *const sv2_message,
@@ -362,9 +407,14 @@ pub unsafe extern "C" fn sv2_server_channel_validate(
 /// found, into `out`; its coinbase view points into the channel and stays valid until the
 /// next call on it. SV2_RESULT_NOT_FOUND when that share found no block.
 ///
+/// @param[in] channel  the channel
+/// @param[out] out  receives the SubmitSolution message; its views point into `channel`
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_JOB_TOO_LARGE
+///
 /// # Safety
 /// `channel` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_solution(
     channel: *const sv2_server_channel,
     out: *mut sv2_message,
@@ -379,16 +429,21 @@ pub unsafe extern "C" fn sv2_server_channel_solution(
 /// The SubmitShares.Success for the shares accepted since the last call, into `out`; the
 /// batch starts over. SV2_RESULT_NOT_FOUND when there are none.
 ///
+/// @param[in,out] channel  the channel
+/// @param[out] out  receives the SubmitShares.Success message
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+///
 /// # Safety
 /// `channel` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_take_success(
     channel: *mut sv2_server_channel,
     out: *mut sv2_message,
 ) -> sv2_result {
     guard(|| {
         let (ch, out) = (&mut arg_mut(channel)?.channel, arg_mut(out)?);
-        *out = to_c(&ch.take_success().ok_or(sv2_result::NotFound)?.into(), None)?;
+        *out = to_c(&ch.take_success().ok_or(sv2_result::NotFound)?.into())?;
         Ok(())
     })
 }
@@ -396,9 +451,15 @@ pub unsafe extern "C" fn sv2_server_channel_take_success(
 /// Sets the share target for jobs sent from now on (and future jobs not yet active); the
 /// SetTarget to send goes to `out`.
 ///
+/// @param[in,out] channel  the channel
+/// @param[in] target  32 bytes: the new share target
+/// @param[out] out  receives the SetTarget message
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `channel` and `out` are valid; `target` points to 32 bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_set_target(
     channel: *mut sv2_server_channel,
     target: *const u8,
@@ -418,9 +479,17 @@ pub unsafe extern "C" fn sv2_server_channel_set_target(
 /// SV2_RESULT_INVALID_NOMINAL_HASHRATE (channel unchanged) or SV2_RESULT_INVALID_CHANNEL_ID:
 /// answer with sv2_channel_error_reply(). Any other message is SV2_RESULT_INVALID_ARGUMENT.
 ///
+/// @param[in,out] channel  the channel
+/// @param[in] update_channel  an UpdateChannel message
+/// @param now  monotonic time in seconds
+/// @param[out] out  receives the SetTarget message
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_INVALID_NOMINAL_HASHRATE,
+/// SV2_RESULT_INVALID_CHANNEL_ID, SV2_RESULT_INVALID_ARGUMENT
+///
 /// # Safety
 /// `channel`, `update_channel` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_update(
     channel: *mut sv2_server_channel,
     update_channel: *const sv2_message,
@@ -438,9 +507,15 @@ pub unsafe extern "C" fn sv2_server_channel_update(
 /// calls for a new target, into `out`; SV2_RESULT_NOT_FOUND otherwise. Call it every few
 /// seconds.
 ///
+/// @param[in,out] channel  the channel
+/// @param now  monotonic time in seconds
+/// @param[out] out  receives the SetTarget message
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+///
 /// # Safety
 /// `channel` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_channel_retarget(
     channel: *mut sv2_server_channel,
     now: u64,
@@ -454,6 +529,8 @@ pub unsafe extern "C" fn sv2_server_channel_retarget(
 }
 
 /// Releases a server channel (NULL does nothing).
+///
+/// @param[in] channel  a channel from sv2_server_channel_new() or sv2_group_channel_remove(), or NULL
 ///
 /// # Safety
 /// `channel` is NULL or came from sv2_server_channel_new() or sv2_group_channel_remove(), is
@@ -472,9 +549,15 @@ pub unsafe extern "C" fn sv2_server_channel_free(channel: *mut sv2_server_channe
 /// Its error_code view is a static string. SV2_RESULT_INVALID_ARGUMENT for another message or
 /// a result without an error code (see sv2_result_error_code()).
 ///
+/// @param[in] request  the SubmitShares* or UpdateChannel message to reject
+/// @param result  why: a result with a spec error code
+/// @param[out] out  receives the error message; its views point into `request` and static memory
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+///
 /// # Safety
 /// `request` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_channel_error_reply(
     request: *const sv2_message,
     result: i32,
@@ -497,7 +580,7 @@ pub unsafe extern "C" fn sv2_channel_error_reply(
             Message::UpdateChannel(u) => UpdateChannelError { channel_id: u.channel_id, error_code }.into(),
             _ => return Err(sv2_result::InvalidArgument),
         };
-        *out = to_c(&reply, None)?;
+        *out = to_c(&reply)?;
         Ok(())
     })
 }
@@ -506,9 +589,15 @@ pub unsafe extern "C" fn sv2_channel_error_reply(
 /// REQUIRES_STANDARD_JOBS, so each standard member gets its own NewMiningJob; otherwise one
 /// NewExtendedMiningJob addressed to the group carries a job to every standard member.
 ///
+/// @param group_id  the group's channel id
+/// @param requires_standard_jobs  the connection asked for standard jobs
+/// @param[out] out  receives the group; free it with sv2_group_channel_free()
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_new(
     group_id: u32,
     requires_standard_jobs: bool,
@@ -529,9 +618,14 @@ pub unsafe extern "C" fn sv2_group_channel_new(
 /// once. SV2_RESULT_INVALID_CHANNEL_ID (and `*channel` untouched) when its id is the group's or
 /// a member's.
 ///
+/// @param[in,out] group  the group
+/// @param[in,out] channel  points to the channel to move in; set to NULL once the group owns it
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID
+///
 /// # Safety
 /// `group` is valid; `channel` points to a valid channel handle not in any group.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_add(
     group: *mut sv2_group_channel,
     channel: *mut *mut sv2_server_channel,
@@ -552,9 +646,15 @@ pub unsafe extern "C" fn sv2_group_channel_add(
 /// `out`, to free with sv2_server_channel_free(). SV2_RESULT_INVALID_CHANNEL_ID when it is not
 /// a member.
 ///
+/// @param[in,out] group  the group
+/// @param channel_id  the member to take out
+/// @param[out] out  receives the member's own handle
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID
+///
 /// # Safety
 /// `group` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_remove(
     group: *mut sv2_group_channel,
     channel_id: u32,
@@ -571,9 +671,14 @@ pub unsafe extern "C" fn sv2_group_channel_remove(
 /// The number of members. Functions that give several messages need room for one more than
 /// this.
 ///
+/// @param[in] group  the group
+/// @param[out] out  receives the number of members
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `group` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_len(group: *const sv2_group_channel, out: *mut usize) -> sv2_result {
     guard(|| {
         let (g, out) = (&arg(group)?.group, arg_mut(out)?);
@@ -608,9 +713,21 @@ unsafe fn group_output<'g>(
 /// and one NewExtendedMiningJob per extended member. Their views point into the group and stay
 /// valid until the next call on it. On an error members before the failing one keep the job.
 ///
+/// @param[in,out] group  the group
+/// @param[in] factory  the factory that made the job
+/// @param job_id  the job
+/// @param min_ntime  absent for a future job, present for a job minable now
+/// @param[out] out  array of `cap` messages, written from the start; their views point into
+/// `group`
+/// @param cap  room at `out`
+/// @param[out] written  receives how many messages were written
+/// @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, and the results of
+/// sv2_server_channel_add_job()
+///
 /// # Safety
 /// `group`, `factory` and `written` are valid; `out` points to `cap` writable messages.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_add_job(
     group: *mut sv2_group_channel,
     factory: *const sv2_job_factory,
@@ -625,7 +742,7 @@ pub unsafe extern "C" fn sv2_group_channel_add_job(
         let g = group_output(group, out, cap, written)?;
         let job = f.job(job_id)?;
         let msgs = g.add_job(job_id, &job, min_ntime.present.then_some(min_ntime.value))?;
-        write_messages(&msgs, Some(&job), out, cap, written)
+        write_messages(&msgs, out, cap, written)
     })
 }
 
@@ -633,9 +750,18 @@ pub unsafe extern "C" fn sv2_group_channel_add_job(
 /// for `cap`, at least sv2_group_channel_len() + 1), their number to `written`: one to the
 /// group for its broadcast members and one per other member.
 ///
+/// @param[in,out] group  the group
+/// @param[in] factory  the factory whose tip to activate
+/// @param[out] out  array of `cap` messages, written from the start
+/// @param cap  room at `out`
+/// @param[out] written  receives how many messages were written
+/// @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, SV2_RESULT_NO_PREV_HASH,
+/// SV2_RESULT_UNKNOWN_JOB
+///
 /// # Safety
 /// `group`, `factory` and `written` are valid; `out` points to `cap` writable messages.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_activate(
     group: *mut sv2_group_channel,
     factory: *const sv2_job_factory,
@@ -648,15 +774,21 @@ pub unsafe extern "C" fn sv2_group_channel_activate(
         let g = group_output(group, out, cap, written)?;
         let (job_id, prev) = f.tip()?;
         let msgs: Vec<Message<'_>> = g.activate(job_id, prev)?.into_iter().map(Message::from).collect();
-        write_messages(&msgs, None, out, cap, written)
+        write_messages(&msgs, out, cap, written)
     })
 }
 
 /// Sets `target` on every member; the SetTarget to the group goes to `out`.
 ///
+/// @param[in,out] group  the group
+/// @param[in] target  32 bytes: the new share target
+/// @param[out] out  receives the SetTarget message
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `group` and `out` are valid; `target` points to 32 bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_set_target(
     group: *mut sv2_group_channel,
     target: *const u8,
@@ -664,7 +796,7 @@ pub unsafe extern "C" fn sv2_group_channel_set_target(
 ) -> sv2_result {
     guard(|| {
         let (g, target, out) = (&mut arg_mut(group)?.group, array(target)?, arg_mut(out)?);
-        *out = to_c(&g.set_target(*target).into(), None)?;
+        *out = to_c(&g.set_target(*target).into())?;
         Ok(())
     })
 }
@@ -672,9 +804,16 @@ pub unsafe extern "C" fn sv2_group_channel_set_target(
 /// Validates a share on the member it names, as sv2_server_channel_validate() does
 /// (SV2_RESULT_INVALID_CHANNEL_ID for a channel that is not a member, the group's id included).
 ///
+/// @param[in,out] group  the group
+/// @param[in] submit  a SubmitSharesStandard or SubmitSharesExtended message
+/// @param now  unix time in seconds
+/// @param[out] out  receives the accepted share
+/// @return as sv2_server_channel_validate()
+///
 /// # Safety
 /// `group`, `submit` and `out` are valid; the message's views are valid during the call.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_validate(
     group: *mut sv2_group_channel,
     submit: *const sv2_message,
@@ -693,9 +832,14 @@ pub unsafe extern "C" fn sv2_group_channel_validate(
 
 /// As sv2_server_channel_solution(), for the last share validated on the group.
 ///
+/// @param[in] group  the group
+/// @param[out] out  receives the SubmitSolution message; its views point into `group`
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_JOB_TOO_LARGE
+///
 /// # Safety
 /// `group` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_solution(
     group: *const sv2_group_channel,
     out: *mut sv2_message,
@@ -710,9 +854,14 @@ pub unsafe extern "C" fn sv2_group_channel_solution(
 /// The next member's SubmitShares.Success for the shares it accepted since its last one, into
 /// `out`; SV2_RESULT_NOT_FOUND when no member has any. Call until NOT_FOUND.
 ///
+/// @param[in,out] group  the group
+/// @param[out] out  receives a SubmitShares.Success message
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+///
 /// # Safety
 /// `group` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_take_success(
     group: *mut sv2_group_channel,
     out: *mut sv2_message,
@@ -720,16 +869,23 @@ pub unsafe extern "C" fn sv2_group_channel_take_success(
     guard(|| {
         let (g, out) = (&mut arg_mut(group)?.group, arg_mut(out)?);
         let s = g.channels_mut().find_map(|c| c.take_success()).ok_or(sv2_result::NotFound)?;
-        *out = to_c(&s.into(), None)?;
+        *out = to_c(&s.into())?;
         Ok(())
     })
 }
 
 /// Applies an UpdateChannel to the member it names, as sv2_server_channel_update() does.
 ///
+/// @param[in,out] group  the group
+/// @param[in] update_channel  an UpdateChannel message
+/// @param now  monotonic time in seconds
+/// @param[out] out  receives the SetTarget message
+/// @return as sv2_server_channel_update()
+///
 /// # Safety
 /// `group`, `update_channel` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_update(
     group: *mut sv2_group_channel,
     update_channel: *const sv2_message,
@@ -751,9 +907,15 @@ pub unsafe extern "C" fn sv2_group_channel_update(
 /// Runs vardiff on the members at monotonic time `now`: the next SetTarget to send, into
 /// `out`; SV2_RESULT_NOT_FOUND when no member needs one. Call until NOT_FOUND.
 ///
+/// @param[in,out] group  the group
+/// @param now  monotonic time in seconds
+/// @param[out] out  receives a SetTarget message
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+///
 /// # Safety
 /// `group` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_group_channel_retarget(
     group: *mut sv2_group_channel,
     now: u64,
@@ -769,6 +931,8 @@ pub unsafe extern "C" fn sv2_group_channel_retarget(
 }
 
 /// Releases a group and every member in it (NULL does nothing).
+///
+/// @param[in] group  a group from sv2_group_channel_new(), or NULL
 ///
 /// # Safety
 /// `group` is NULL or came from sv2_group_channel_new() and is freed once.

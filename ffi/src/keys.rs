@@ -18,9 +18,14 @@ pub struct sv2_server_credentials(pub(crate) ServerCredentials);
 /// Makes a new authority key pair from the OS generator: the 32-byte secret key (keep it
 /// offline) and the 32-byte x-only public key clients pin.
 ///
+/// @param[out] secret_out  32 bytes: receives the secret key, or NULL
+/// @param[out] public_out  32 bytes: receives the public key, or NULL
+/// @return SV2_RESULT_OK; SV2_RESULT_ENTROPY
+///
 /// # Safety
 /// `secret_out` and `public_out` are NULL or point to 32 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_authority_keypair_generate(secret_out: *mut u8, public_out: *mut u8) -> sv2_result {
     guard(|| {
         let (s, p) = (array_mut(secret_out)?, array_mut(public_out)?);
@@ -33,9 +38,14 @@ pub unsafe extern "C" fn sv2_authority_keypair_generate(secret_out: *mut u8, pub
 
 /// The x-only public key of an authority secret key.
 ///
+/// @param[in] secret  32 bytes: the secret key
+/// @param[out] public_out  32 bytes: receives the x-only public key
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY
+///
 /// # Safety
 /// `secret` points to 32 readable bytes; `public_out` to 32 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_authority_public_key(secret: *const u8, public_out: *mut u8) -> sv2_result {
     guard(|| {
         let (secret, out) = (array(secret)?, array_mut(public_out)?);
@@ -46,9 +56,14 @@ pub unsafe extern "C" fn sv2_authority_public_key(secret: *const u8, public_out:
 
 /// Parses an authority key's base58check text (NUL-terminated) into its 32 bytes.
 ///
+/// @param[in] text  NUL-terminated base58check text
+/// @param[out] public_out  32 bytes: receives the key
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_AUTHORITY_KEY
+///
 /// # Safety
 /// `text` is a NUL-terminated string; `public_out` points to 32 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_authority_key_parse(text: *const c_char, public_out: *mut u8) -> sv2_result {
     guard(|| {
         let out = array_mut(public_out)?;
@@ -65,9 +80,16 @@ pub unsafe extern "C" fn sv2_authority_key_parse(text: *const c_char, public_out
 /// `written` gets its length without the NUL. A buffer of SV2_AUTHORITY_KEY_TEXT_MAX + 1
 /// bytes is always enough.
 ///
+/// @param[in] public_key  32 bytes: the x-only public key
+/// @param[out] out  buffer for the text and its NUL
+/// @param cap  bytes at `out`
+/// @param[out] written  receives the text's length without the NUL
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY, SV2_RESULT_INSUFFICIENT_SIZE
+///
 /// # Safety
 /// `public_key` points to 32 bytes; `out` to `cap` writable bytes; `written` valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_authority_key_format(
     public_key: *const u8,
     out: *mut c_char,
@@ -94,10 +116,18 @@ pub unsafe extern "C" fn sv2_authority_key_format(
 /// with a certificate signed by the authority, valid over `[valid_from, not_valid_after]`
 /// (unix seconds). Free with sv2_server_credentials_free().
 ///
+/// @param[in] authority_secret  32 bytes: the authority's secret key
+/// @param[in] static_secret  32 bytes: the server's static secret key, or NULL for a fresh one
+/// @param valid_from  unix time the certificate starts being valid
+/// @param not_valid_after  unix time after which it is not
+/// @param[out] out  receives the credentials; free them with sv2_server_credentials_free()
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY, SV2_RESULT_ENTROPY
+///
 /// # Safety
 /// `authority_secret` points to 32 bytes; `static_secret` is NULL or points to 32 bytes;
 /// `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_credentials_issue(
     authority_secret: *const u8,
     static_secret: *const u8,
@@ -123,9 +153,15 @@ pub unsafe extern "C" fn sv2_server_credentials_issue(
 
 /// Credentials from a static secret key and a certificate issued for it earlier (74 bytes).
 ///
+/// @param[in] static_secret  32 bytes: the server's static secret key
+/// @param[in] certificate  SV2_CERTIFICATE_LEN bytes: its certificate
+/// @param[out] out  receives the credentials; free them with sv2_server_credentials_free()
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY
+///
 /// # Safety
 /// `static_secret` points to 32 bytes, `certificate` to 74 bytes; `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_credentials_new(
     static_secret: *const u8,
     certificate: *const u8,
@@ -142,9 +178,16 @@ pub unsafe extern "C" fn sv2_server_credentials_new(
 /// The credentials' static secret key, x-only static public key and certificate; any output
 /// pointer may be NULL.
 ///
+/// @param[in] creds  the credentials
+/// @param[out] static_secret_out  32 bytes: receives the static secret key, or NULL
+/// @param[out] static_public_out  32 bytes: receives the static public key, or NULL
+/// @param[out] certificate_out  SV2_CERTIFICATE_LEN bytes: receives the certificate, or NULL
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `creds` is valid; non-NULL outputs point to 32, 32 and 74 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_server_credentials_export(
     creds: *const sv2_server_credentials,
     static_secret_out: *mut u8,
@@ -167,6 +210,8 @@ pub unsafe extern "C" fn sv2_server_credentials_export(
 }
 
 /// Releases credentials (NULL does nothing).
+///
+/// @param[in] creds  credentials from sv2_server_credentials_issue() or _new(), or NULL
 ///
 /// # Safety
 /// `creds` is NULL or came from an sv2_server_credentials_ constructor and is freed once.

@@ -6,6 +6,9 @@
 //! output buffers, and every exported body behind a panic boundary ([`boundary`]).
 #![allow(non_camel_case_types)]
 #![deny(missing_docs)]
+// The docs of exported functions become the header's Doxygen, whose `@param[out] name` rustdoc
+// would read as a link to an item `out`.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 pub mod boundary;
 pub mod channels_jobs;

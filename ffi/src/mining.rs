@@ -38,9 +38,18 @@ pub struct sv2_work {
 /// A standard channel from OpenStandardMiningChannel.Success's fields.
 /// `allow_version_rolling` is false when the server set REQUIRES_FIXED_VERSION.
 ///
+/// @param channel_id  the Success's channel_id
+/// @param[in] target  32 bytes: the Success's target
+/// @param[in] prefix  the Success's extranonce_prefix (NULL when `prefix_len` is 0)
+/// @param prefix_len  bytes at `prefix`, at most SV2_EXTRANONCE_MAX_LEN
+/// @param allow_version_rolling  whether the server allows version rolling
+/// @param[out] out  receives the channel; free it with sv2_client_channel_free()
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_client_channel_new_standard(
     channel_id: u32,
     target: *const u8,
@@ -59,9 +68,18 @@ pub unsafe extern "C" fn sv2_client_channel_new_standard(
 
 /// An extended channel from OpenExtendedMiningChannel.Success's fields.
 ///
+/// @param channel_id  the Success's channel_id
+/// @param[in] target  32 bytes: the Success's target
+/// @param[in] prefix  the Success's extranonce_prefix (NULL when `prefix_len` is 0)
+/// @param prefix_len  bytes at `prefix`
+/// @param extranonce_size  the Success's extranonce_size: the bytes the client rolls
+/// @param[out] out  receives the channel; free it with sv2_client_channel_free()
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `target` points to 32 bytes, `prefix` to `prefix_len` bytes; `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_client_channel_new_extended(
     channel_id: u32,
     target: *const u8,
@@ -83,9 +101,15 @@ pub unsafe extern "C" fn sv2_client_channel_new_extended(
 /// other message is ignored (SV2_RESULT_OK), CloseChannel included: compare its id with the
 /// channel's and with sv2_client_channel_group().
 ///
+/// @param[in,out] channel  the channel
+/// @param[in] msg  a received message (read during the call only)
+/// @return SV2_RESULT_OK (also for messages ignored); SV2_RESULT_TOO_LONG for a view over its
+/// type's limit
+///
 /// # Safety
 /// `channel` and `msg` are valid; the message's views are valid during the call.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_client_channel_handle(
     channel: *mut sv2_client_channel,
     msg: *const sv2_message,
@@ -103,9 +127,14 @@ pub unsafe extern "C" fn sv2_client_channel_handle(
 /// merkle root of a group's NewExtendedMiningJob with its own extranonce prefix. The
 /// channel's own id means no group.
 ///
+/// @param[in,out] channel  the channel
+/// @param group_channel_id  the group's id, or the channel's own for none
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `channel` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_client_channel_set_group(
     channel: *mut sv2_client_channel,
     group_channel_id: u32,
@@ -119,9 +148,14 @@ pub unsafe extern "C" fn sv2_client_channel_set_group(
 /// The channel's group id into `out`, or SV2_RESULT_NOT_FOUND (nothing written) when it is in
 /// no group but its own.
 ///
+/// @param[in] channel  the channel
+/// @param[out] out  receives the group id
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+///
 /// # Safety
 /// `channel` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_client_channel_group(channel: *const sv2_client_channel, out: *mut u32) -> sv2_result {
     guard(|| {
         let (ch, out) = (&arg(channel)?.0, arg_mut(out)?);
@@ -133,9 +167,17 @@ pub unsafe extern "C" fn sv2_client_channel_group(channel: *const sv2_client_cha
 /// The work to hash now, with `extranonce` rolled (exactly the channel's extranonce size;
 /// ignored for standard channels). SV2_RESULT_NEED_MORE_DATA until a job is active.
 ///
+/// @param[in] channel  the channel
+/// @param[in] extranonce  the rolled extranonce (NULL when `extranonce_len` is 0)
+/// @param extranonce_len  bytes at `extranonce`
+/// @param[out] out  receives the work
+/// @return SV2_RESULT_OK; SV2_RESULT_NEED_MORE_DATA, SV2_RESULT_INVALID_ARGUMENT for an
+/// extranonce of the wrong size
+///
 /// # Safety
 /// `channel` and `out` are valid; `extranonce` points to `extranonce_len` bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_client_channel_work(
     channel: *const sv2_client_channel,
     extranonce: *const u8,
@@ -164,6 +206,8 @@ pub unsafe extern "C" fn sv2_client_channel_work(
 
 /// Releases a client channel (NULL does nothing).
 ///
+/// @param[in] channel  a channel from an sv2_client_channel_new_ function, or NULL
+///
 /// # Safety
 /// `channel` is NULL or came from an sv2_client_channel_new_ function and is freed once.
 #[no_mangle]
@@ -177,9 +221,17 @@ pub unsafe extern "C" fn sv2_client_channel_free(channel: *mut sv2_client_channe
 
 /// SHA-256d of a block header built from `work` with `ntime`, `nonce` and `version`.
 ///
+/// @param[in] work  the work, from sv2_client_channel_work()
+/// @param version  the header's version (rolled within the job's mask, or the job's)
+/// @param ntime  the header's nTime
+/// @param nonce  the header's nonce
+/// @param[out] out  32 bytes: receives the hash
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `work` is valid; `out` points to 32 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_work_hash(
     work: *const sv2_work,
     version: u32,
@@ -196,9 +248,15 @@ pub unsafe extern "C" fn sv2_work_hash(
 
 /// Whether `hash` (raw SHA-256d, little-endian integer) is at or below `target`.
 ///
+/// @param[in] hash  32 bytes: the hash
+/// @param[in] target  32 bytes: the target, little-endian
+/// @param[out] out  receives whether the hash meets the target
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `hash` and `target` point to 32 bytes; `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_hash_meets_target(hash: *const u8, target: *const u8, out: *mut bool) -> sv2_result {
     guard(|| {
         let (hash, target) = (array(hash)?, array(target)?);
@@ -208,9 +266,15 @@ pub unsafe extern "C" fn sv2_hash_meets_target(hash: *const u8, target: *const u
 
 /// SHA-256d of `len` bytes at `data`.
 ///
+/// @param[in] data  the bytes to hash (NULL when `len` is 0)
+/// @param len  bytes at `data`
+/// @param[out] out  32 bytes: receives the hash
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `data` points to `len` bytes; `out` to 32 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_sha256d(data: *const u8, len: usize, out: *mut u8) -> sv2_result {
     guard(|| {
         let (data, out) = (bytes(data, len)?, array_mut(out)?);

@@ -6,8 +6,10 @@ use sv2::channels::{ChannelError, ShareError};
 use sv2::codec::CodecError;
 use sv2::noise::NoiseError;
 
-/// What a function did. The numbers are stable and never reused.
-#[repr(C)]
+/// What a function did. The numbers are stable and never reused. A 32-bit signed integer on
+/// every compiler (`int32_t` in C; in C++ an enum whose underlying type is `int32_t`), so
+/// that the ABI does not depend on how a compiler sizes an enum.
+#[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum sv2_result {
     /// Success.
@@ -248,6 +250,9 @@ impl sv2_result {
 
 /// A static, NUL-terminated English description of `result` (never NULL; unknown numbers
 /// give "unknown result").
+///
+/// @param result  any number, an sv2_result or not
+/// @return a static string, never NULL
 #[no_mangle]
 pub extern "C" fn sv2_result_message(result: i32) -> *const c_char {
     const UNKNOWN: &std::ffi::CStr = c"unknown result";
@@ -259,6 +264,9 @@ pub extern "C" fn sv2_result_message(result: i32) -> *const c_char {
 /// The spec's error code for `result` as a static, NUL-terminated string — the text a
 /// SubmitShares.Error or UpdateChannel.Error carries, e.g. "stale-share" for
 /// SV2_RESULT_STALE_SHARE — or NULL for results that have none.
+///
+/// @param result  any number, an sv2_result or not
+/// @return a static string, or NULL
 #[no_mangle]
 pub extern "C" fn sv2_result_error_code(result: i32) -> *const c_char {
     let code = std::panic::catch_unwind(|| ALL.iter().find(|r| **r as i32 == result).and_then(|r| r.error_code()));

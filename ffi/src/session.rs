@@ -53,9 +53,15 @@ unsafe fn new_session(out: *mut *mut sv2_session, make: impl FnOnce() -> Result<
 /// sv2_authority_key_parse()) and checks the server certificate at unix time `now`. The first
 /// handshake message is queued at once: write sv2_session_pending_output() to the socket.
 ///
+/// @param[in] authority_key  32 bytes: the authority's x-only public key
+/// @param now  unix time in seconds, to check the certificate's validity
+/// @param[out] out  receives the session; free it with sv2_session_free()
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY, SV2_RESULT_ENTROPY
+///
 /// # Safety
 /// `authority_key` points to 32 bytes; `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_new_initiator(
     authority_key: *const u8,
     now: u32,
@@ -71,9 +77,16 @@ pub unsafe extern "C" fn sv2_session_new_initiator(
 /// As sv2_session_new_initiator() with the caller's 32 bytes of entropy for the ephemeral key
 /// (for deterministic tests, or platforms with their own generator).
 ///
+/// @param[in] authority_key  32 bytes: the authority's x-only public key
+/// @param[in] entropy  32 bytes of entropy for the ephemeral key
+/// @param now  unix time in seconds, to check the certificate's validity
+/// @param[out] out  receives the session; free it with sv2_session_free()
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_KEY
+///
 /// # Safety
 /// `authority_key` and `entropy` point to 32 bytes; `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_new_initiator_with_entropy(
     authority_key: *const u8,
     entropy: *const u8,
@@ -88,9 +101,14 @@ pub unsafe extern "C" fn sv2_session_new_initiator_with_entropy(
 
 /// A server session answering with `creds` (which may be freed afterwards).
 ///
+/// @param[in] creds  the server's credentials
+/// @param[out] out  receives the session; free it with sv2_session_free()
+/// @return SV2_RESULT_OK; SV2_RESULT_ENTROPY
+///
 /// # Safety
 /// `creds` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_new_responder(
     creds: *const sv2_server_credentials,
     out: *mut *mut sv2_session,
@@ -103,18 +121,27 @@ pub unsafe extern "C" fn sv2_session_new_responder(
 
 /// A session without encryption, for links where the operator owns both ends.
 ///
+/// @param[out] out  receives the session; free it with sv2_session_free()
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `out` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_new_plaintext(out: *mut *mut sv2_session) -> sv2_result {
     new_session(out, || Ok(Session::plaintext()))
 }
 
 /// Refuses frames with payloads over `max` bytes (default and ceiling 16 777 215).
 ///
+/// @param[in,out] session  the session
+/// @param max  the largest payload accepted; larger values mean 16 777 215
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `session` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_set_max_payload(session: *mut sv2_session, max: usize) -> sv2_result {
     guard(|| {
         arg_mut(session)?.0.set_max_payload(max);
@@ -125,18 +152,29 @@ pub unsafe extern "C" fn sv2_session_set_max_payload(session: *mut sv2_session, 
 /// Feeds bytes received from the peer (any chunking). Completes the handshake when its
 /// message is whole; the answer, if any, is then pending output.
 ///
+/// @param[in,out] session  the session
+/// @param[in] data  the received bytes (NULL when `len` is 0)
+/// @param len  bytes at `data`
+/// @return SV2_RESULT_OK; a Noise error (200–210): close the connection
+///
 /// # Safety
 /// `session` is valid; `data` points to `len` readable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_receive(session: *mut sv2_session, data: *const u8, len: usize) -> sv2_result {
     guard(|| arg_mut(session)?.0.receive(bytes(data, len)?).map_err(sv2_result::from))
 }
 
 /// The next whole received frame into `out`, or SV2_RESULT_NEED_MORE_DATA.
 ///
+/// @param[in,out] session  the session
+/// @param[out] out  receives the frame; its payload points into `session`
+/// @return SV2_RESULT_OK; SV2_RESULT_NEED_MORE_DATA, or an error that ends the session
+///
 /// # Safety
 /// `session` and `out` are valid. `out->payload` is valid until the next call on `session`.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_next_frame(session: *mut sv2_session, out: *mut sv2_frame) -> sv2_result {
     guard(|| {
         let s = arg_mut(session)?;
@@ -152,10 +190,17 @@ pub unsafe extern "C" fn sv2_session_next_frame(session: *mut sv2_session, out: 
 /// answered with the decode error (SV2_RESULT_UNKNOWN_MESSAGE for a message of an extension
 /// not negotiated); the session stays usable.
 ///
+/// @param[in,out] session  the session
+/// @param[out] out  receives the message; its views point into `session`
+/// @param[out] tlvs_out  receives the TLV bytes after the fields, or NULL to ignore them
+/// @return SV2_RESULT_OK; SV2_RESULT_NEED_MORE_DATA, a decode error (the frame is dropped, the
+/// session goes on), or an error that ends the session
+///
 /// # Safety
 /// `session` and `out` are valid; `tlvs_out` is NULL or valid. The message's views are valid
 /// until the next call on `session`.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_next_message(
     session: *mut sv2_session,
     out: *mut sv2_message,
@@ -178,9 +223,16 @@ pub unsafe extern "C" fn sv2_session_next_message(
 /// Queues `msg` (followed by `n_tlvs` TLV fields) as one frame, encrypted once the handshake
 /// is done. SV2_RESULT_NOT_ESTABLISHED before that.
 ///
+/// @param[in,out] session  the session
+/// @param[in] msg  the message (read during the call only)
+/// @param[in] tlvs  `n_tlvs` TLV fields to append (NULL when 0)
+/// @param n_tlvs  number of TLVs
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_ESTABLISHED, SV2_RESULT_TOO_LONG
+///
 /// # Safety
 /// `session` and `msg` are valid; `tlvs` points to `n_tlvs` TLVs (NULL when 0).
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_send(
     session: *mut sv2_session,
     msg: *const sv2_message,
@@ -198,9 +250,18 @@ pub unsafe extern "C" fn sv2_session_send(
 
 /// Queues a frame given as ids and a raw payload (for forwarding frames unchanged).
 ///
+/// @param[in,out] session  the session
+/// @param extension_type  the frame's extension_type (without the channel bit)
+/// @param msg_type  the frame's msg_type
+/// @param channel_msg  whether to set the channel bit
+/// @param[in] payload  the payload (NULL when `len` is 0)
+/// @param len  bytes at `payload`
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_ESTABLISHED, SV2_RESULT_TOO_LONG
+///
 /// # Safety
 /// `session` is valid; `payload` points to `len` readable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_send_frame(
     session: *mut sv2_session,
     extension_type: u16,
@@ -221,9 +282,15 @@ pub unsafe extern "C" fn sv2_session_send_frame(
 /// Points `data`/`len` at the bytes waiting to be written to the peer (valid until the next
 /// call on `session`). After writing some, call sv2_session_consume_output().
 ///
+/// @param[in] session  the session
+/// @param[out] data  receives a pointer to the pending bytes
+/// @param[out] len  receives their number (0: nothing to write)
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `session`, `data` and `len` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_pending_output(
     session: *const sv2_session,
     data: *mut *const u8,
@@ -240,9 +307,14 @@ pub unsafe extern "C" fn sv2_session_pending_output(
 
 /// Marks the first `n` pending bytes as written (more than pending empties it).
 ///
+/// @param[in,out] session  the session
+/// @param n  bytes written to the socket
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `session` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_consume_output(session: *mut sv2_session, n: usize) -> sv2_result {
     guard(|| {
         arg_mut(session)?.0.consume_output(n);
@@ -252,9 +324,14 @@ pub unsafe extern "C" fn sv2_session_consume_output(session: *mut sv2_session, n
 
 /// Whether frames can be sent and received yet.
 ///
+/// @param[in] session  the session
+/// @param[out] out  receives whether the handshake is done
+/// @return SV2_RESULT_OK
+///
 /// # Safety
 /// `session` and `out` are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_is_established(session: *const sv2_session, out: *mut bool) -> sv2_result {
     guard(|| {
         let s = arg(session)?;
@@ -264,9 +341,15 @@ pub unsafe extern "C" fn sv2_session_is_established(session: *const sv2_session,
 
 /// For a client, once established: the server's x-only static key.
 ///
+/// @param[in] session  a client session
+/// @param[out] out  32 bytes: receives the server's static key
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_ESTABLISHED before the handshake ends, and always for a
+/// server or plaintext session
+///
 /// # Safety
 /// `session` is valid; `out` points to 32 writable bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_session_server_key(session: *const sv2_session, out: *mut u8) -> sv2_result {
     guard(|| {
         let (s, out) = (arg(session)?, array_mut(out)?);
@@ -276,6 +359,8 @@ pub unsafe extern "C" fn sv2_session_server_key(session: *const sv2_session, out
 }
 
 /// Releases a session (NULL does nothing).
+///
+/// @param[in] session  a session from an sv2_session_new_ function, or NULL
 ///
 /// # Safety
 /// `session` is NULL or came from an sv2_session_new_ function and is freed once.

@@ -238,9 +238,15 @@ impl<'a, const MAX: usize> CField<Seq<'a, B0_16M<'a>, MAX>> for sv2_bytes_list {
 
 /// Item `index` of a u16 list.
 ///
+/// @param[in] list  the list
+/// @param index  the item's index, below `list->count`
+/// @param[out] out  receives the item
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT for an index out of range
+///
 /// # Safety
 /// `list` and `out` are NULL or valid; the list's pointers are valid for its count.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_u16_list_get(list: *const sv2_u16_list, index: usize, out: *mut u16) -> sv2_result {
     guard(|| {
         let (list, out) = (arg(list)?, arg_mut(out)?);
@@ -251,9 +257,15 @@ pub unsafe extern "C" fn sv2_u16_list_get(list: *const sv2_u16_list, index: usiz
 
 /// Item `index` of a u32 list.
 ///
+/// @param[in] list  the list
+/// @param index  the item's index, below `list->count`
+/// @param[out] out  receives the item
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT for an index out of range
+///
 /// # Safety
 /// `list` and `out` are NULL or valid; the list's pointers are valid for its count.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_u32_list_get(list: *const sv2_u32_list, index: usize, out: *mut u32) -> sv2_result {
     guard(|| {
         let (list, out) = (arg(list)?, arg_mut(out)?);
@@ -265,9 +277,16 @@ pub unsafe extern "C" fn sv2_u32_list_get(list: *const sv2_u32_list, index: usiz
 /// Item `index` of a bytes list, as a view into the list's memory, after checking the whole
 /// list: each call reads every item, so visit all of them with sv2_bytes_list_next().
 ///
+/// @param[in] list  the list
+/// @param index  the item's index, below `list->count`
+/// @param[out] out  receives a view of the item, into the list's memory
+/// @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT for an index out of range, a decode error
+/// for a malformed list
+///
 /// # Safety
 /// `list` and `out` are NULL or valid; the list's `wire` is valid for `wire_len` bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_bytes_list_get(
     list: *const sv2_bytes_list,
     index: usize,
@@ -288,10 +307,17 @@ pub unsafe extern "C" fn sv2_bytes_list_get(
 /// SV2_RESULT_UNEXPECTED_END and an offset past `wire_len` SV2_RESULT_INVALID_ARGUMENT; on
 /// any result but SV2_RESULT_OK, `*offset` and `out` are unchanged.
 ///
+/// @param[in] list  the list
+/// @param[in,out] offset  the item's byte offset in `list->wire`; moved past the item
+/// @param[out] out  receives a view of the item, into the list's memory
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND at the end, SV2_RESULT_UNEXPECTED_END,
+/// SV2_RESULT_INVALID_ARGUMENT
+///
 /// # Safety
 /// `list`, `offset` and `out` are NULL or valid; the list's `wire` is valid for `wire_len`
 /// bytes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_bytes_list_next(
     list: *const sv2_bytes_list,
     offset: *mut usize,
@@ -316,9 +342,17 @@ pub unsafe extern "C" fn sv2_bytes_list_next(
 /// the length goes to `written`. Point a list's `wire` at `out`, `wire_len` at `*written` and
 /// `count` at `count`.
 ///
+/// @param[in] items  `count` byte strings (NULL when 0)
+/// @param count  number of items
+/// @param[out] out  buffer for the wire form
+/// @param cap  bytes at `out`
+/// @param[out] written  receives its length
+/// @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, SV2_RESULT_TOO_LONG
+///
 /// # Safety
 /// `items` points to `count` valid views; `out` to `cap` writable bytes; `written` is valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_bytes_list_encode(
     items: *const sv2_bytes,
     count: usize,

@@ -110,8 +110,9 @@ impl Pool {
             assert_eq!(next(self.allocator, prefix.as_mut_ptr(), prefix.len(), &mut len), OK);
         }
         let params = sv2_server_channel_params {
+            struct_size: std::mem::size_of::<sv2_server_channel_params>(),
             channel_id: id,
-            extended,
+            extended: extended.into(),
             extranonce_size: if extended { rollable as u16 } else { 0 },
             user_identity: sv2_bytes { data: b"alice.1".as_ptr(), len: 7 },
             extranonce_prefix: sv2_bytes { data: prefix.as_ptr(), len },
@@ -648,8 +649,9 @@ fn factory_lists_the_jobs_a_new_channel_needs() {
         // A job the factory dropped, and a channel whose extranonce does not fit the jobs.
         assert_eq!(sv2_server_channel_add_job(ch, pool.factory, 4242, none(), &mut out), sv2_result::UnknownJob);
         let params = sv2_server_channel_params {
+            struct_size: std::mem::size_of::<sv2_server_channel_params>(),
             channel_id: 9,
-            extended: true,
+            extended: true.into(),
             extranonce_size: 4,
             user_identity: sv2_bytes { data: b"bob".as_ptr(), len: 3 },
             extranonce_prefix: sv2_bytes { data: [1, 2].as_ptr(), len: 2 },
@@ -746,8 +748,9 @@ fn garbage_in_gives_errors_not_crashes() {
         // Bad parameters.
         let bad_params = |edit: &dyn Fn(&mut sv2_server_channel_params)| {
             let mut p = sv2_server_channel_params {
+                struct_size: std::mem::size_of::<sv2_server_channel_params>(),
                 channel_id: 1,
-                extended: false,
+                extended: false.into(),
                 extranonce_size: 0,
                 user_identity: sv2_bytes { data: b"u".as_ptr(), len: 1 },
                 extranonce_prefix: sv2_bytes { data: null(), len: 0 },
@@ -763,6 +766,28 @@ fn garbage_in_gives_errors_not_crashes() {
             r
         };
         assert_eq!(bad_params(&|p| p.extranonce_size = 1), sv2_result::InvalidArgument);
+        // A size of another layout: a caller built against another header, or one that did
+        // not set it.
+        for size in [0, std::mem::size_of::<sv2_server_channel_params>() + 8] {
+            assert_eq!(bad_params(&|p| p.struct_size = size), sv2_result::InvalidArgument);
+        }
+        // Any non-zero byte opens an extended channel.
+        let p = sv2_server_channel_params {
+            struct_size: std::mem::size_of::<sv2_server_channel_params>(),
+            extended: sv2_bool(0x80),
+            extranonce_size: 4,
+            user_identity: sv2_bytes { data: b"u".as_ptr(), len: 1 },
+            target: [0xff; 32],
+            max_target: [0xff; 32],
+            shares_per_minute: 1.0,
+            ..std::mem::zeroed()
+        };
+        let mut c = null_mut();
+        assert_eq!(sv2_server_channel_new(&p, 0, &mut c), OK);
+        let mut success = std::mem::zeroed::<sv2_message>();
+        assert_eq!(sv2_server_channel_open_success(c, 1, 1, &mut success), OK);
+        assert_eq!(success.msg_type, SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL_SUCCESS);
+        sv2_server_channel_free(c);
         assert_eq!(
             bad_params(&|p| p.user_identity = sv2_bytes { data: [0xffu8].as_ptr(), len: 1 }),
             sv2_result::InvalidArgument
@@ -771,7 +796,7 @@ fn garbage_in_gives_errors_not_crashes() {
         assert_eq!(bad_params(&|p| p.extranonce_prefix = sv2_bytes { data: null(), len: 33 }), sv2_result::TooLong);
         assert_eq!(
             bad_params(&|p| {
-                p.extended = true;
+                p.extended = true.into();
                 p.extranonce_size = 33
             }),
             sv2_result::InvalidArgument

@@ -12,7 +12,7 @@ use sv2_ffi::mining::*;
 use sv2_ffi::result::{sv2_result_error_code, sv2_result_message};
 use sv2_ffi::session::*;
 use sv2_ffi::sv2_result::{self, NullParameter as NULL, Ok as OK};
-use sv2_ffi::version::sv2_version;
+use sv2_ffi::version::{sv2_version, sv2_version_number};
 use sv2_ffi::views::*;
 
 fn setup_success() -> sv2_message {
@@ -270,8 +270,9 @@ fn every_function_refuses_null() {
         assert_eq!(sv2_target_for_hashrate(1e9, 6.0, k32.as_ptr(), null_mut()), NULL);
 
         let params = sv2_server_channel_params {
+            struct_size: std::mem::size_of::<sv2_server_channel_params>(),
             channel_id: 2,
-            extended: true,
+            extended: true.into(),
             extranonce_size: 6,
             user_identity: sv2_bytes { data: null(), len: 0 },
             extranonce_prefix: sv2_bytes { data: [0u8, 0].as_ptr(), len: 2 },
@@ -367,6 +368,7 @@ fn every_function_refuses_null() {
         assert!(!sv2_result_message(1).is_null());
         assert!(sv2_result_error_code(1).is_null());
         assert!(!sv2_version().is_null());
+        assert_eq!(sv2_version_number(), sv2_ffi::version::SV2_VERSION_NUMBER);
     }
 }
 

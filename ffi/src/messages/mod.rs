@@ -44,6 +44,8 @@ pub use crate::views::{
 };
 
 /// The body of an sv2_message: read the member that `msg_type` (and `extension_type`) name.
+/// Its size is fixed at 256 bytes (`reserved`), so that messages added later do not change
+/// the size of the sv2_message a caller allocates (docs/ABI.md).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub union sv2_message_body {
@@ -135,7 +137,13 @@ pub union sv2_message_body {
     pub request_extensions_success: sv2_request_extensions_success,
     /// SV2_MSG_REQUEST_EXTENSIONS_ERROR with extension_type SV2_EXTENSION_NEGOTIATION.
     pub request_extensions_error: sv2_request_extensions_error,
+    /// Room for messages added later; never read or written.
+    pub reserved: [u64; 32],
 }
+
+// Every message must fit the reserved room; one that does not is an ABI change (a new
+// SONAME), not something to absorb silently.
+const _: () = assert!(std::mem::size_of::<sv2_message_body>() == 256);
 
 /// Maps each message to its union member, both ways.
 macro_rules! message_union {
@@ -266,9 +274,18 @@ pub(crate) unsafe fn message_to_rust<'a>(m: *const sv2_message) -> Result<Messag
 /// fields must be whole TLV records; their raw bytes go to `tlvs_out` when it is not NULL
 /// (read them with sv2_tlvs_find()).
 ///
+/// @param extension_type  the frame's extension_type (channel bit ignored)
+/// @param msg_type  the frame's msg_type
+/// @param[in] payload  the payload bytes (NULL when `payload_len` is 0)
+/// @param payload_len  bytes at `payload`
+/// @param[out] out  receives the message; its views point into `payload`
+/// @param[out] tlvs_out  receives the TLV bytes after the fields, or NULL to ignore them
+/// @return SV2_RESULT_OK; a decode error (100–107)
+///
 /// # Safety
 /// `payload` points to `payload_len` readable bytes; `out` and `tlvs_out` are NULL or valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_message_decode(
     extension_type: u16,
     msg_type: u8,
@@ -296,9 +313,15 @@ pub unsafe extern "C" fn sv2_message_decode(
 
 /// The exact payload size of `msg` (without frame header) into `out_len`.
 ///
+/// @param[in] msg  the message
+/// @param[out] out_len  receives the payload size in bytes
+/// @return SV2_RESULT_OK; SV2_RESULT_TOO_LONG and the other errors of a view that does not fit
+/// its type
+///
 /// # Safety
 /// `msg` and `out_len` are NULL or valid; the message's views are valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_message_encoded_len(msg: *const sv2_message, out_len: *mut usize) -> sv2_result {
     guard(|| {
         let out_len = arg_mut(out_len)?;
@@ -310,9 +333,17 @@ pub unsafe extern "C" fn sv2_message_encoded_len(msg: *const sv2_message, out_le
 /// Encodes the payload of `msg` (without frame header) into `(out, cap)`; its length goes to
 /// `written`.
 ///
+/// @param[in] msg  the message
+/// @param[out] out  buffer for the payload
+/// @param cap  bytes at `out`
+/// @param[out] written  receives the payload's length
+/// @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, and the errors of
+/// sv2_message_encoded_len()
+///
 /// # Safety
 /// `msg` valid; `out` points to `cap` writable bytes; `written` valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_message_encode(
     msg: *const sv2_message,
     out: *mut u8,
@@ -331,9 +362,16 @@ pub unsafe extern "C" fn sv2_message_encode(
 
 /// The size of the whole plaintext frame (6-byte header, message, TLVs) into `out_len`.
 ///
+/// @param[in] msg  the message
+/// @param[in] tlvs  `n_tlvs` TLV fields to append (NULL when 0)
+/// @param n_tlvs  number of TLVs
+/// @param[out] out_len  receives the frame size in bytes
+/// @return SV2_RESULT_OK; SV2_RESULT_TOO_LONG
+///
 /// # Safety
 /// `msg` valid; `tlvs` points to `n_tlvs` valid TLVs (NULL when 0); `out_len` valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_frame_encoded_len(
     msg: *const sv2_message,
     tlvs: *const sv2_tlv,
@@ -350,10 +388,19 @@ pub unsafe extern "C" fn sv2_frame_encoded_len(
 /// Encodes a whole plaintext frame — header with the spec's channel bit, message, then TLVs —
 /// into `(out, cap)`; its length goes to `written`.
 ///
+/// @param[in] msg  the message
+/// @param[in] tlvs  `n_tlvs` TLV fields to append (NULL when 0)
+/// @param n_tlvs  number of TLVs
+/// @param[out] out  buffer for the frame
+/// @param cap  bytes at `out`
+/// @param[out] written  receives the frame's length
+/// @return SV2_RESULT_OK; SV2_RESULT_INSUFFICIENT_SIZE, SV2_RESULT_TOO_LONG
+///
 /// # Safety
 /// `msg` valid; `tlvs` points to `n_tlvs` valid TLVs (NULL when 0); `out` points to `cap`
 /// writable bytes; `written` valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_frame_encode(
     msg: *const sv2_message,
     tlvs: *const sv2_tlv,
@@ -375,9 +422,16 @@ pub unsafe extern "C" fn sv2_frame_encode(
 /// Finds the TLV `(extension_type, field_type)` in TLV bytes returned by a decode, and points
 /// `out` at its value. SV2_RESULT_NOT_FOUND when absent.
 ///
+/// @param tlvs  the TLV bytes (`tlvs_out` of a decode)
+/// @param extension_type  the TLV's extension
+/// @param field_type  the TLV's field type within that extension
+/// @param[out] out  receives a view of the value, into `tlvs`
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_INVALID_TLV
+///
 /// # Safety
 /// `tlvs.data` is valid for `tlvs.len` bytes; `out` valid.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn sv2_tlvs_find(
     tlvs: sv2_bytes,
     extension_type: u16,
