@@ -20,22 +20,21 @@ static inline void die(const char *what) {
 }
 
 /* Every libsv2 call returns an sv2_result; anything but OK ends the example. */
-#define TRY(call)                                                                              \
-    do {                                                                                       \
-        sv2_result r_ = (call);                                                                \
-        if (r_ != SV2_RESULT_OK) {                                                             \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,                      \
-                    sv2_result_message((int32_t)r_));                                          \
-            exit(1);                                                                           \
-        }                                                                                      \
+#define TRY(call)                                                                                           \
+    do {                                                                                                    \
+        sv2_result r_ = (call);                                                                             \
+        if (r_ != SV2_RESULT_OK) {                                                                          \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, sv2_result_message((int32_t)r_)); \
+            exit(1);                                                                                        \
+        }                                                                                                   \
     } while (0)
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);          \
-            exit(1);                                                                           \
-        }                                                                                      \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            exit(1);                                                                 \
+        }                                                                            \
     } while (0)
 
 static inline sv2_bytes cstr(const char *s) {
@@ -80,8 +79,7 @@ static inline int connect_to(const char *host, const char *port) {
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)atoi(port));
-    if (s < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 ||
-        connect(s, (struct sockaddr *)&a, sizeof a) != 0)
+    if (s < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 || connect(s, (struct sockaddr *)&a, sizeof a) != 0)
         die("connect");
     return s;
 }

@@ -9,9 +9,8 @@
 
 /* A witness commitment output: value 0, OP_RETURN OP_PUSHBYTES_36 aa21a9ed <32-byte commitment>. */
 static const uint8_t COMMITMENT_OUTPUT[8 + 1 + 38] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 38, 0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed,
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+    0,  0,  0,  0,  0,  0,  0,  0,  38, 0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed, 1,  2,  3,  4,  5,  6,  7,  8, 9,
+    10, 11, 12, 13, 14, 15, 16, 17, 18, 19,   20,   21,   22,   23,   24,   25, 26, 27, 28, 29, 30, 31, 32};
 
 int main(int argc, char **argv) {
     uint8_t authority_secret[32], authority_key[32], prev_hash[32], target[32];

@@ -4,9 +4,9 @@
 set -euo pipefail
 
 # command:package pairs. cmake and Boost headers build libbitcoinkernel (the embedded node);
-# cmake, pkg-config and valgrind drive and check the C/C++ SDK.
+# cmake, pkg-config and valgrind drive and check the C/C++ SDK; clang-format checks its style.
 need_apt=()
-for tool in cc:gcc c++:g++ make:make pkg-config:pkg-config cmake:cmake valgrind:valgrind; do
+for tool in cc:gcc c++:g++ make:make pkg-config:pkg-config cmake:cmake valgrind:valgrind clang-format:clang-format; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
 [ -e /usr/include/boost/version.hpp ] || need_apt+=(libboost-dev)

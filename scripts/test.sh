@@ -33,5 +33,8 @@ bash scripts/fuzz-smoke.sh
 step "tests"
 cargo test --workspace
 
+step "C and C++ sources formatted as .clang-format says"
+bash scripts/format-c.sh
+
 step "C and C++ SDK (CMake, examples, ASan/UBSan, valgrind, consumers, reproducibility)"
 bash scripts/test-c.sh

@@ -5,8 +5,14 @@
 
 #include <sv2.h>
 
-#define TRY(call) do { sv2_result r_ = (call); if (r_ != SV2_RESULT_OK) { \
-    fprintf(stderr, "%s: %s\n", #call, sv2_result_message((int32_t)r_)); return 1; } } while (0)
+#define TRY(call)                                                                \
+    do {                                                                         \
+        sv2_result r_ = (call);                                                  \
+        if (r_ != SV2_RESULT_OK) {                                               \
+            fprintf(stderr, "%s: %s\n", #call, sv2_result_message((int32_t)r_)); \
+            return 1;                                                            \
+        }                                                                        \
+    } while (0)
 
 static int pump(sv2_session *from, sv2_session *to) {
     const uint8_t *d;
