@@ -63,7 +63,8 @@ async fn blocks_through_the_pool_records_bad_shares_and_restarts() {
     // The node's own transactions go into templates; add more while mining.
     let mut accepted_blocks = Vec::new();
     let deadline = tokio::time::Instant::now() + PATIENCE * 2;
-    while accepted_blocks.len() < 12 {
+    // Blocks come from whichever miner is luckiest: go on until each has had a share too.
+    while accepted_blocks.len() < 12 || miners.iter().any(|m| m.stats().accepted == 0) {
         let r = tokio::time::timeout_at(deadline, reports.recv()).await.expect("blocks keep coming").unwrap();
         if r.outcome == SolutionOutcome::Node(BlockVerdict::NewTip) {
             accepted_blocks.push(r.block_hash.unwrap());
@@ -230,7 +231,8 @@ async fn bad_shares(pool: &sv2_roles::pool::PoolHandle, tp: &sv2_roles::tp::TpHa
     expect("invalid-job-id", m.answer().await, seq);
 
     // A good share (a block, on regtest), then the same again in the same write: a
-    // duplicate (the pool reads both before it hears of the block's new tip).
+    // duplicate if the pool reads it before it hears of the block's new tip, stale if after
+    // (new tips go before the socket, so either order is right).
     let tips_seen = m.tips.len();
     m.queue_submit(ch, seq + 1, &work, good, work.min_ntime, work.version, &en);
     m.queue_submit(ch, seq + 2, &work, good, work.min_ntime, work.version, &en);
@@ -239,7 +241,10 @@ async fn bad_shares(pool: &sv2_roles::pool::PoolHandle, tp: &sv2_roles::tp::TpHa
     let (a, b) = (m.answer().await, m.answer().await);
     let (ok, dup) = if matches!(a, Answer::Accepted { .. }) { (a, b) } else { (b, a) };
     assert_eq!(ok, Answer::Accepted { last_sequence_number: seq - 1, count: 1 });
-    expect("duplicate-share", dup, seq);
+    let Answer::Rejected { code: replay_code, .. } = dup.clone() else { panic!("{dup:?}") };
+    assert!(replay_code == "duplicate-share" || replay_code == "stale-share", "{replay_code}");
+    expect(&replay_code, dup, seq);
+    let replay_dup = u64::from(replay_code == "duplicate-share");
     // That block moved the tip: a share on the old job is stale.
     while m.tips.len() == tips_seen {
         m.next().await;
@@ -254,9 +259,9 @@ async fn bad_shares(pool: &sv2_roles::pool::PoolHandle, tp: &sv2_roles::tp::TpHa
     let expected_more = [
         (ShareError::InvalidChannelId, 1),
         (ShareError::InvalidJobId, 1),
-        (ShareError::StaleShare, 1),
+        (ShareError::StaleShare, 2 - replay_dup),
         (ShareError::DifficultyTooLow, 1),
-        (ShareError::DuplicateShare, 1),
+        (ShareError::DuplicateShare, replay_dup),
         (ShareError::BadExtranonceSize, 1),
         (ShareError::InvalidNonRollableVersionBit, 1),
         (ShareError::NtimeOutOfRange, 2),
@@ -271,13 +276,14 @@ async fn bad_shares(pool: &sv2_roles::pool::PoolHandle, tp: &sv2_roles::tp::TpHa
     let expected: BTreeMap<String, u64> = [
         ("bad-extranonce-size", 1),
         ("difficulty-too-low", 1),
-        ("duplicate-share", 1),
+        ("duplicate-share", replay_dup),
         ("invalid-job-id", 1),
         ("invalid-non-rollable-version-bit", 1),
         ("invalid-timestamp", 2),
-        ("stale-share", 1),
+        ("stale-share", 2 - replay_dup),
     ]
     .iter()
+    .filter(|(_, n)| *n > 0)
     .map(|(c, n)| (c.to_string(), *n))
     .collect();
     let mut counted = BTreeMap::new();

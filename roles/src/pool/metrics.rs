@@ -84,7 +84,11 @@ impl Metrics {
             Some((f64::from_bits(bits) + difficulty).to_bits())
         });
         let mut per_user = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
-        let key = if per_user.contains_key(user) || per_user.len() < MAX_USER_LABELS { user } else { "other" };
+        if let Some(n) = per_user.get_mut(user) {
+            *n += 1;
+            return;
+        }
+        let key = if per_user.len() < MAX_USER_LABELS { user } else { "other" };
         *per_user.entry(key.to_string()).or_default() += 1;
     }
 

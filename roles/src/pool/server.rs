@@ -122,6 +122,30 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
 }
 
+/// What a connection wakes up for besides its socket.
+enum Wake {
+    Jobs(Arc<JobState>),
+    Stop,
+}
+
+/// The next new job state or the pool stopping. Kept alive across a connection's loop
+/// (owning its receivers) rather than made anew on every wake-up: each new wait registers
+/// with a watch channel that all connections share.
+async fn next_wake(
+    mut jobs: watch::Receiver<Arc<JobState>>,
+    mut shutdown: watch::Receiver<bool>,
+) -> (Wake, watch::Receiver<Arc<JobState>>, watch::Receiver<bool>) {
+    let wake = tokio::select! {
+        biased;
+        _ = stopped(&mut shutdown) => Wake::Stop,
+        changed = jobs.changed() => match changed {
+            Ok(()) => Wake::Jobs(jobs.borrow_and_update().clone()),
+            Err(_) => Wake::Stop,
+        },
+    };
+    (wake, jobs, shutdown)
+}
+
 /// Why a connection ended.
 #[derive(Debug)]
 enum End {
@@ -281,7 +305,7 @@ impl<'s> Session<'s> {
         Ok(conn.queue(msg)?)
     }
 
-    async fn run(&mut self, mut conn: Connection, mut shutdown: watch::Receiver<bool>) -> Result<(), End> {
+    async fn run(&mut self, mut conn: Connection, shutdown: watch::Receiver<bool>) -> Result<(), End> {
         let config = &self.shared.config;
         let deadline = tokio::time::Instant::now() + config.setup_timeout;
         let frame = tokio::time::timeout_at(deadline, conn.read_frame())
@@ -307,7 +331,7 @@ impl<'s> Session<'s> {
         }
         self.set_up = true;
         self.idle_since = Some(deadline);
-        let mut jobs = self.shared.jobs.clone();
+        let mut wake = std::pin::pin!(next_wake(self.shared.jobs.clone(), shutdown));
         let mut vardiff = tokio::time::interval(VARDIFF_TICK);
         vardiff.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -318,18 +342,13 @@ impl<'s> Session<'s> {
             // are rare, so the socket is never starved either.
             tokio::select! {
                 biased;
-                _ = stopped(&mut shutdown) => {
-                    self.drain(&mut conn).await?;
-                    return Ok(());
-                }
-                changed = jobs.changed() => {
-                    if changed.is_err() {
-                        // The pool is stopping.
+                (w, jobs, shutdown) = &mut wake => {
+                    let Wake::Jobs(state) = w else {
                         self.drain(&mut conn).await?;
                         return Ok(());
-                    }
-                    let state = jobs.borrow_and_update().clone();
+                    };
                     self.sync(&mut conn, &state)?;
+                    wake.set(next_wake(jobs, shutdown));
                 }
                 ack = async { self.inflight.as_mut().map(|i| &mut i.ack).expect("guarded").await }, if self.inflight.is_some() => {
                     self.acknowledge(&mut conn, ack)?;
