@@ -71,7 +71,7 @@ fn quantile(sorted: &[Duration], q: f64) -> f64 {
 async fn run(tips: usize, miners: usize) {
     let base = std::env::temp_dir().join(format!("sv2-tip-latency-{}-{miners}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
-    let mut tp_config = TpConfig::embedded(&base.join("tp"));
+    let mut tp_config = TpConfig::embedded(base.join("tp"));
     // Templates change only with the tip.
     tp_config.fee_check_interval = Duration::from_secs(3600);
     let tp = sv2_roles::tp::start(tp_config).await.expect("template provider starts");
