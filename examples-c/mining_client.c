@@ -1,8 +1,8 @@
 /* A minimal Stratum V2 mining client in C — what firmware does: open a standard channel,
  * follow its jobs, hash headers, submit shares.
  *
- *   mining_client HOST PORT KEY SHARES    pin pool authority KEY (base58check), submit SHARES
- *                                         shares and wait for each acknowledgement
+ *   mining_client HOST PORT KEY SHARES    pin pool authority KEY (base58check), submit shares
+ *                                         until SHARES are accepted, waiting for each answer
  */
 #include "example_util.h"
 
@@ -74,8 +74,8 @@ int main(int argc, char **argv) {
         next_message(s, fd, &got);
         TRY(sv2_client_channel_handle(ch, &got));
     }
-    uint32_t nonce = 0, job = w.job_id;
-    while (sequence < wanted) {
+    uint32_t nonce = 0, job = w.job_id, accepted = 0;
+    while (accepted < wanted) {
         uint8_t hash[32];
         bool met = false;
         /* Grind nonces until the header meets the share target. */
@@ -93,14 +93,23 @@ int main(int argc, char **argv) {
         m.body.submit_shares_standard.ntime = w.min_ntime;
         m.body.submit_shares_standard.version = w.version;
         send_message(s, fd, &m);
-        /* Wait for the answer, following any job change on the way. */
+        /* Wait for the answer, following any job change on the way. A share for a job that a
+         * new tip made stale on the way is normal (the previous share may have been the block
+         * that moved the tip); any other rejection is a bug here. */
         do {
             next_message(s, fd, &got);
             TRY(sv2_client_channel_handle(ch, &got));
-            if (got.msg_type == SV2_MSG_SUBMIT_SHARES_ERROR) die("share rejected");
-        } while (got.msg_type != SV2_MSG_SUBMIT_SHARES_SUCCESS);
-        CHECK(got.body.submit_shares_success.last_sequence_number == sequence);
-        printf("share %u accepted (job %u)\n", (unsigned)sequence, (unsigned)w.job_id);
+        } while (got.msg_type != SV2_MSG_SUBMIT_SHARES_SUCCESS && got.msg_type != SV2_MSG_SUBMIT_SHARES_ERROR);
+        if (got.msg_type == SV2_MSG_SUBMIT_SHARES_ERROR) {
+            sv2_bytes code = got.body.submit_shares_error.error_code;
+            if (code.len != strlen("stale-share") || memcmp(code.data, "stale-share", code.len) != 0)
+                die("share rejected");
+            printf("share %u stale (job %u)\n", (unsigned)sequence, (unsigned)w.job_id);
+        } else {
+            CHECK(got.body.submit_shares_success.last_sequence_number == sequence);
+            printf("share %u accepted (job %u)\n", (unsigned)sequence, (unsigned)w.job_id);
+            accepted++;
+        }
         sequence++;
         TRY(sv2_client_channel_work(ch, NULL, 0, &w));
         if (w.job_id != job) {

@@ -38,3 +38,6 @@ bash scripts/format-c.sh
 
 step "C and C++ SDK (CMake, examples, ASan/UBSan, valgrind, consumers, reproducibility)"
 bash scripts/test-c.sh
+
+step "tutorials (docs/tutorials), end to end"
+bash scripts/tutorials.sh
