@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, rustdoc, unit/integration/property/interop tests, the no_std
-# build of the codec and Noise, benchmark compilation, and a bounded fuzz run.
+# build of the codec and Noise, benchmark compilation, a bounded fuzz run, the C and C++ SDK,
+# the tutorials run end to end, and the coverage floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -41,3 +42,6 @@ bash scripts/test-c.sh
 
 step "tutorials (docs/tutorials), end to end"
 bash scripts/tutorials.sh
+
+step "coverage of rust-core and the C ABI by the Rust and C tests, against its floor"
+bash scripts/coverage.sh
