@@ -17,7 +17,7 @@
 #include "sv2/bridge.rs.h"
 #include "sv2/sv2.hpp"
 
-namespace sv2_bridge::convert {
+namespace sv2bridge::convert {
 
 /// Every record that has a bridge struct of the same name.
 #define SV2_RECORDS(X)                   \
@@ -81,7 +81,7 @@ template <class P> struct bridge_of;
 #define SV2_BRIDGE_OF(name)                                                                  \
     template <> struct bridge_of<sv2::name> {                                                \
         static_assert(sv2::detail::is_record<sv2::name>::value, #name " has a field_count"); \
-        using type = sv2_bridge::name;                                                       \
+        using type = sv2bridge::name;                                                        \
     };
 SV2_RECORDS(SV2_BRIDGE_OF)
 #undef SV2_BRIDGE_OF
@@ -183,6 +183,6 @@ template <class P> std::vector<P> from_bridge(const rust::Vec<bridge_t<P>> &v) {
     return out;
 }
 
-} // namespace sv2_bridge::convert
+} // namespace sv2bridge::convert
 
 #endif // SV2_CONVERT_HPP
