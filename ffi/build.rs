@@ -1,4 +1,5 @@
-//! Link settings of the shared library (Linux):
+//! Link settings of the cdylib cargo builds (Linux). CMake links the installed libsv2.so
+//! from the archive itself (cmake/libsv2.map), with the same SONAME rule:
 //! - a SONAME that changes whenever the ABI may: libsv2.so.0.MINOR while the major version
 //!   is 0 (every 0.x minor may break the ABI, docs/ABI.md), libsv2.so.MAJOR from 1.0 on;
 //! - only this crate's `sv2_*` functions exported. Rust exports every `#[no_mangle]` item of
