@@ -7,6 +7,7 @@
 //! share is acknowledged to a miner only once it is on disk: a crash loses no acknowledged
 //! share.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
@@ -309,6 +310,9 @@ fn write_group(db: &mut Connection, group: &[Request], run: i64) -> rusqlite::Re
             "INSERT INTO rejections (user, worker, code, count) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (user, worker, code) DO UPDATE SET count = count + excluded.count",
         )?;
+        // Per-worker totals summed over the whole group: one upsert per worker per commit
+        // rather than one per share.
+        let mut sums: HashMap<&str, (i64, i64, f64)> = HashMap::new();
         for op in group.iter().flat_map(|r| &r.ops) {
             match op {
                 Op::Share(s) => {
@@ -331,12 +335,15 @@ fn write_group(db: &mut Connection, group: &[Request], run: i64) -> rusqlite::Re
                         s.hash.map(|h| h.to_vec()),
                     ])?;
                     let ok = s.error.is_none();
-                    totals.execute(params![user, worker, ok as i64, (!ok) as i64, s.difficulty])?;
+                    let sum = sums.entry(&s.identity).or_default();
+                    sum.0 += ok as i64;
+                    sum.1 += (!ok) as i64;
+                    sum.2 += s.difficulty;
                 }
                 Op::Rejected(r) => {
                     let (user, worker) = split_identity(&r.identity);
                     rejected.execute(params![user, worker, r.code, r.count as i64])?;
-                    totals.execute(params![user, worker, 0i64, r.count as i64, 0.0])?;
+                    sums.entry(&r.identity).or_default().1 += r.count as i64;
                 }
                 Op::Block(b) => {
                     let (user, worker) = split_identity(&b.identity);
@@ -355,6 +362,10 @@ fn write_group(db: &mut Connection, group: &[Request], run: i64) -> rusqlite::Re
                     accepted.execute(params![h.to_vec()])?;
                 }
             }
+        }
+        for (identity, (n_accepted, n_rejected, difficulty)) in sums {
+            let (user, worker) = split_identity(identity);
+            totals.execute(params![user, worker, n_accepted, n_rejected, difficulty])?;
         }
     }
     tx.commit()
