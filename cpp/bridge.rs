@@ -1,9 +1,10 @@
-//! The cxx bridge, C++ namespace `sv2_bridge`: the types that cross between Rust and C++ by value
+//! The cxx bridge, C++ namespace `sv2bridge`: the types that cross between Rust and C++ by value
 //! (every message, frame headers, TLVs, keys, certificates, work) and the functions and opaque
 //! types behind `include/sv2/sv2.hpp`. Nothing of it is public C++: `src/sv2.cpp` converts
 //! these structs field by field to and from the standard-typed records of the public headers,
-//! and its generated header `sv2/bridge.rs.h` is not installed. (The namespace is outside
-//! `sv2` so that libsv2.so, which exports the C++ API as `sv2::*`, keeps the bridge local.)
+//! and its generated header `sv2/bridge.rs.h` is not installed. (The namespace is neither
+//! `sv2` nor `sv2_...` so that libsv2.so, which exports the C ABI as `sv2_*` and the C++ API as
+//! `sv2::*`, keeps the bridge and its `sv2bridge$...` glue symbols local.)
 //!
 //! The two enums are the public headers' own (`sv2::ErrorCode`, `sv2::MessageType`): cxx
 //! checks at compile time that every value declared here is the C++ one, and `sv2::ErrorCode`
@@ -17,7 +18,7 @@ use crate::messages::*;
 use crate::server_channel::*;
 use crate::session::*;
 
-#[cxx::bridge(namespace = "sv2_bridge")]
+#[cxx::bridge(namespace = "sv2bridge")]
 pub(crate) mod ffi {
     /// Why a call failed: `sv2::Error::code()`, the number of the C ABI's `sv2_result`.
     #[namespace = "sv2"]

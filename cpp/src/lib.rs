@@ -7,7 +7,7 @@
 //! standard types in a `std::variant`, spans in, `std::vector`/`std::string` out, and
 //! `sv2::Error` exceptions whose code is the C ABI's result number.
 //!
-//! The public headers are standard C++ only; the bridge (C++ namespace `sv2_bridge`, its
+//! The public headers are standard C++ only; the bridge (C++ namespace `sv2bridge`, its
 //! generated header and cxx's runtime) stays inside the library. This crate translates; it
 //! holds no protocol logic. cxx-build compiles the generated glue and `src/sv2.cpp` into a
 //! static library that the `sv2-ffi` staticlib (libsv2.a) bundles, so a C++ program links

@@ -8,8 +8,8 @@
 
 namespace sv2 {
 
-namespace bridge = ::sv2_bridge;
-namespace convert = ::sv2_bridge::convert;
+namespace bridge = ::sv2bridge;
+namespace convert = ::sv2bridge::convert;
 using convert::from_bridge;
 using convert::slice;
 using convert::to_bridge;
@@ -82,7 +82,7 @@ template <class Impl> std::optional<Frame> last_frame(Impl &impl) {
 // ---- Freeing the bridge's objects ----
 
 #define SV2_DROP(T) \
-    void detail::Drop::operator()(sv2_bridge::T *p) const noexcept { (void)rust::Box<bridge::T>::from_raw(p); }
+    void detail::Drop::operator()(sv2bridge::T *p) const noexcept { (void)rust::Box<bridge::T>::from_raw(p); }
 SV2_DROP(SessionImpl)
 SV2_DROP(FrameDecoderImpl)
 SV2_DROP(ClientChannelImpl)

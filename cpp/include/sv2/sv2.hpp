@@ -181,7 +181,7 @@ struct ServerChannelParams {
 } // namespace sv2
 
 // The library's state behind each class: opaque here, freed by the library.
-namespace sv2_bridge {
+namespace sv2bridge {
 struct SessionImpl;
 struct FrameDecoderImpl;
 struct ClientChannelImpl;
@@ -189,7 +189,7 @@ struct JobFactoryImpl;
 struct ExtranonceAllocatorImpl;
 struct ServerChannelImpl;
 struct GroupChannelImpl;
-} // namespace sv2_bridge
+} // namespace sv2bridge
 
 namespace sv2 {
 
@@ -209,13 +209,13 @@ Bytes32 sha256d(ByteView data) noexcept;
 
 /// Frees the library's state of one object.
 struct Drop {
-    void operator()(sv2_bridge::SessionImpl *p) const noexcept;
-    void operator()(sv2_bridge::FrameDecoderImpl *p) const noexcept;
-    void operator()(sv2_bridge::ClientChannelImpl *p) const noexcept;
-    void operator()(sv2_bridge::JobFactoryImpl *p) const noexcept;
-    void operator()(sv2_bridge::ExtranonceAllocatorImpl *p) const noexcept;
-    void operator()(sv2_bridge::ServerChannelImpl *p) const noexcept;
-    void operator()(sv2_bridge::GroupChannelImpl *p) const noexcept;
+    void operator()(sv2bridge::SessionImpl *p) const noexcept;
+    void operator()(sv2bridge::FrameDecoderImpl *p) const noexcept;
+    void operator()(sv2bridge::ClientChannelImpl *p) const noexcept;
+    void operator()(sv2bridge::JobFactoryImpl *p) const noexcept;
+    void operator()(sv2bridge::ExtranonceAllocatorImpl *p) const noexcept;
+    void operator()(sv2bridge::ServerChannelImpl *p) const noexcept;
+    void operator()(sv2bridge::GroupChannelImpl *p) const noexcept;
 };
 /// The owner of one object's state.
 template <class T> using Owned = std::unique_ptr<T, Drop>;
@@ -285,7 +285,7 @@ class FrameDecoder {
   private:
     void push_view(detail::ByteView bytes);
 
-    detail::Owned<sv2_bridge::FrameDecoderImpl> impl_;
+    detail::Owned<sv2bridge::FrameDecoderImpl> impl_;
 };
 
 /// One side of a Stratum V2 connection, without I/O: feed it the bytes read from the socket
@@ -341,12 +341,12 @@ class Session {
     std::vector<std::uint8_t> take_output();
 
   private:
-    explicit Session(detail::Owned<sv2_bridge::SessionImpl> impl) noexcept : impl_(std::move(impl)) {}
+    explicit Session(detail::Owned<sv2bridge::SessionImpl> impl) noexcept : impl_(std::move(impl)) {}
     void receive_view(detail::ByteView bytes);
     void send_frame_view(const FrameHeader &header, detail::ByteView payload);
     detail::ByteView pending_view() const noexcept;
 
-    detail::Owned<sv2_bridge::SessionImpl> impl_;
+    detail::Owned<sv2bridge::SessionImpl> impl_;
 };
 
 // ---- Mining client ----
@@ -402,14 +402,14 @@ class ClientChannel {
                                          std::uint32_t ntime, std::uint32_t version) const;
 
   private:
-    explicit ClientChannel(detail::Owned<sv2_bridge::ClientChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
+    explicit ClientChannel(detail::Owned<sv2bridge::ClientChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
     static ClientChannel standard_view(std::uint32_t channel_id, const Bytes32 &target, detail::ByteView prefix,
                                        bool allow_version_rolling);
     static ClientChannel extended_view(std::uint32_t channel_id, const Bytes32 &target, detail::ByteView prefix,
                                        std::uint16_t extranonce_size);
     std::optional<Work> work_view(detail::ByteView extranonce) const;
 
-    detail::Owned<sv2_bridge::ClientChannelImpl> impl_;
+    detail::Owned<sv2bridge::ClientChannelImpl> impl_;
 };
 
 /// SHA-256d of `data`.
@@ -451,7 +451,7 @@ class JobFactory {
     JobFactory(detail::ByteView payout_script, detail::ByteView pool_tag, std::size_t extranonce_len,
                bool version_rolling);
 
-    detail::Owned<sv2_bridge::JobFactoryImpl> impl_;
+    detail::Owned<sv2bridge::JobFactoryImpl> impl_;
     friend class ServerChannel;
     friend class GroupChannel;
 };
@@ -477,7 +477,7 @@ class ExtranonceAllocator {
   private:
     ExtranonceAllocator(detail::ByteView upstream, std::size_t counter_len, std::size_t full_len);
 
-    detail::Owned<sv2_bridge::ExtranonceAllocatorImpl> impl_;
+    detail::Owned<sv2bridge::ExtranonceAllocatorImpl> impl_;
 };
 
 /// The share target for a device of `hashrate` h/s to find `shares_per_minute` shares a
@@ -548,9 +548,9 @@ class ServerChannel {
     std::optional<SetTarget> retarget(std::uint64_t now);
 
   private:
-    explicit ServerChannel(detail::Owned<sv2_bridge::ServerChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
+    explicit ServerChannel(detail::Owned<sv2bridge::ServerChannelImpl> impl) noexcept : impl_(std::move(impl)) {}
 
-    detail::Owned<sv2_bridge::ServerChannelImpl> impl_;
+    detail::Owned<sv2bridge::ServerChannelImpl> impl_;
     friend class GroupChannel;
 };
 
@@ -591,7 +591,7 @@ class GroupChannel {
     std::vector<SetTarget> retarget(std::uint64_t now);
 
   private:
-    detail::Owned<sv2_bridge::GroupChannelImpl> impl_;
+    detail::Owned<sv2bridge::GroupChannelImpl> impl_;
 };
 
 // ---- Keys and certificates ----
