@@ -36,11 +36,17 @@ mkdir -p "$work"
 bash "$repo/guix/make-source.sh" "$work/src"
 chmod -R a+rX "$work"
 
+# reprotest runs `sudo -h localhost -u USER ...`, which sudo >= 1.9 refuses ("a remote host
+# may only be specified when listing privileges"): a shim first on the PATH drops the -h.
+mkdir -p "$work/shim"
+printf '#!/bin/sh\n[ "$1" = -h ] && [ "$2" = localhost ] && shift 2\nexec /usr/bin/sudo "$@"\n' > "$work/shim/sudo"
+chmod 755 "$work/shim/sudo"
+
 artifacts='stage/usr/lib/libsv2.a stage/usr/lib/libsv2.so.* stage/usr/bin/sv2 stage/usr/include/sv2.h stage/usr/include/sv2/*.h* stage/usr/lib/cmake/sv2/* stage/usr/lib/pkgconfig/*'
 start=$(date +%s)
 # PATH is set inside the command: the varied build's exec_path and user must still find the
 # same rustc, cargo, cmake and cc.
-(cd "$work" && reprotest --min-cpus="$(nproc)" \
+(cd "$work" && PATH="$work/shim:$PATH" reprotest --min-cpus="$(nproc)" \
   --vary=-all,+build_path,+time,+user_group,+locales,+umask,+home,+timezone,+environment,+exec_path \
   --vary=user_group.available+="$builder:$builder" \
   --store-dir "$work/store" \

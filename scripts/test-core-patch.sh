@@ -72,7 +72,7 @@ cmake -S "$work/bitcoin" -B "$work/bitcoin-build" -DCMAKE_BUILD_TYPE=Release -DW
 cmake --build "$work/bitcoin-build" -j "$jobs" --target bitcoind
 bitcoind="$work/bitcoin-build/bin/bitcoind"
 echo "bitcoind built in $(( $(date +%s) - core_build_start )) s"
-"$bitcoind" -help | grep -A2 -E '^  -sv2(bind|feedelta|interval|port)?[= ]'
+"$bitcoind" -help | grep -A2 -E '^  -sv2(bind|feedelta|interval|port)?\b\b'
 
 step "roles/tests/core_patch.rs against the patched bitcoind"
 SV2_CORE_BITCOIND="$bitcoind" cargo test -q -p sv2-roles --test core_patch -- --test-threads=1
