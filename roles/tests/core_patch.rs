@@ -47,8 +47,9 @@ impl Drop for Node {
 }
 
 impl Node {
-    async fn start(exe: &Path) -> Node {
-        let dir = temp_dir("core-patch");
+    /// `name` keeps the data directories of tests running at once apart.
+    async fn start(exe: &Path, name: &str) -> Node {
+        let dir = temp_dir(name);
         std::fs::create_dir_all(&dir).unwrap();
         let (rpc_port, sv2_port) = (free_port(), free_port());
         let rpc = RpcClient::new(format!("127.0.0.1:{rpc_port}"), RpcAuth::Cookie(dir.join("regtest/.cookie")));
@@ -152,7 +153,7 @@ async fn next_prev_hash(client: &mut Client) -> PrevHash {
 async fn bitcoind_template_provider_serves_templates_and_takes_blocks() {
     let Some(exe) = patched_bitcoind() else { return };
     sv2_roles::logging::init("error");
-    let mut node = Node::start(&exe).await;
+    let mut node = Node::start(&exe, "core-patch-templates").await;
     let (text, authority) = node.authority();
     assert!(node.log().contains(&format!("authority key {text}")), "bitcoind logs the authority key");
     let address = Address::p2wsh(&anyone_can_spend(), bitcoin::Network::Regtest);
@@ -241,7 +242,7 @@ fn median_ms(mut samples: Vec<Duration>) -> f64 {
 async fn tip_latency_inside_bitcoind_and_over_rpc() {
     let Some(exe) = patched_bitcoind() else { return };
     sv2_roles::logging::init("error");
-    let node = Node::start(&exe).await;
+    let node = Node::start(&exe, "core-patch-latency").await;
     let address = Address::p2wsh(&anyone_can_spend(), bitcoin::Network::Regtest).to_string();
     node.call("generatetoaddress", json!([101, address])).await;
 
