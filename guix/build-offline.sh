@@ -15,6 +15,9 @@ cmake -S . -B build-offline -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/u
 cmake --build build-offline
 DESTDIR="$src/stage" cmake --install build-offline
 
+# SV2_OFFLINE_LIBS_ONLY=1 stops here (the libraries alone build in a fraction of the time).
+[ "${SV2_OFFLINE_LIBS_ONLY:-}" = 1 ] && exit 0
+
 # The sv2 binary, with the path remapping CMakeLists.txt applies to libsv2 (the embedded
 # node's C++ in libbitcoinkernel-sys and SQLite's C included).
 rustflags="" cflags=""

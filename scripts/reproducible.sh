@@ -5,6 +5,7 @@
 # umask, home, PATH and environment; diffoscope compares what was built. Needs root (a build
 # user is created) and apt (reprotest, diffoscope-minimal, faketime, sudo).
 #   bash scripts/reproducible.sh [WORK_DIR]
+#   SV2_OFFLINE_LIBS_ONLY=1 bash scripts/reproducible.sh    libsv2.a and libsv2.so only
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-${TMPDIR:-/tmp}/libsv2-reproducible}"
@@ -42,7 +43,15 @@ mkdir -p "$work/shim"
 printf '#!/bin/sh\n[ "$1" = -h ] && [ "$2" = localhost ] && shift 2\nexec /usr/bin/sudo "$@"\n' > "$work/shim/sudo"
 chmod 755 "$work/shim/sudo"
 
-artifacts='stage/usr/lib/libsv2.a stage/usr/lib/libsv2.so.* stage/usr/bin/sv2 stage/usr/include/sv2.h stage/usr/include/sv2/*.h* stage/usr/lib/cmake/sv2/* stage/usr/lib/pkgconfig/*'
+artifacts='stage/usr/lib/libsv2.a stage/usr/lib/libsv2.so.* stage/usr/include/sv2.h stage/usr/include/sv2/*.h* stage/usr/lib/cmake/sv2/* stage/usr/lib/pkgconfig/*'
+binaries="stage/usr/lib/libsv2.a stage/usr/lib/libsv2.so.*"
+libs_only=${SV2_OFFLINE_LIBS_ONLY:-}
+if [ "$libs_only" != 1 ]; then
+  artifacts="$artifacts stage/usr/bin/sv2"
+  binaries="$binaries stage/usr/bin/sv2"
+fi
+# faketime would also fake the monotonic clock, on which rustc's threads wait forever.
+export FAKETIME_DONT_FAKE_MONOTONIC=1
 start=$(date +%s)
 # PATH is set inside the command: the varied build's exec_path and user must still find the
 # same rustc, cargo, cmake and cc.
@@ -50,11 +59,11 @@ start=$(date +%s)
   --vary=-all,+build_path,+time,+user_group,+locales,+umask,+home,+timezone,+environment,+exec_path \
   --vary=user_group.available+="$builder:$builder" \
   --store-dir "$work/store" \
-  -c "PATH=$toolchain/bin:/usr/local/bin:/usr/bin:/bin sh guix/build-offline.sh" src "$artifacts")
+  -c "PATH=$toolchain/bin:/usr/local/bin:/usr/bin:/bin SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh" src "$artifacts")
 echo "reprotest: two builds identical in $(( $(date +%s) - start )) s"
 
 # Named, per file: the same bytes in the control build and the varied one.
-for f in stage/usr/lib/libsv2.a "stage/usr/lib/libsv2.so.*" stage/usr/bin/sv2; do
+for f in $binaries; do
   a=$(ls "$work"/store/control/$f | grep -v '\.so\.[0-9]*\.[0-9]*$' | head -1)
   b="$work/store/experiment-1/${a#"$work"/store/control/}"
   diffoscope --no-progress "$a" "$b" >/dev/null
