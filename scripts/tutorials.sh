@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 cargo build -q -p sv2-roles --bin sv2
-export PATH="$root/target/debug:$PATH"
+# Where cargo put it: CARGO_TARGET_DIR when set, as cargo itself does.
+export PATH="${CARGO_TARGET_DIR:-$root/target}/debug:$PATH"
 export SV2_ROOT="$root"
 # The cargo build scripts/test-c.sh made, for the tutorials that build the SDK with CMake.
 export SV2_CARGO_TARGET_DIR="$root/target/cmake"
