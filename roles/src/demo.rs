@@ -35,7 +35,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 20.0)]
     pub shares_per_minute: f64,
     /// Keep the chain, keys and share database here (default: a temporary directory removed
-    /// at the end).
+    /// at the end, except the share database, which is kept beside it).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 }
@@ -63,6 +63,11 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     let result = rt.block_on(demo(&args, &dir));
     drop(rt);
     if temporary {
+        // The chain and keys go; the share records stay for the user to open.
+        let kept = dir.with_extension("sqlite");
+        if std::fs::rename(dir.join("pool").join("pool.sqlite"), &kept).is_ok() {
+            println!("share records kept in {} (sqlite3; see docs/POOL.md for its tables)", kept.display());
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
@@ -90,7 +95,9 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     if let Some(m) = pool.metrics_addr() {
         println!("pool metrics       http://{m}/metrics");
     }
-    println!("pool share records {}", pool.database().display());
+    if args.data_dir.is_some() {
+        println!("pool share records {}", pool.database().display());
+    }
 
     let mut miners = Vec::new();
     for i in 0..args.miners {
