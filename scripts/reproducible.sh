@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # libsv2.a, libsv2.so and the sv2 binary are bit-identical across builds: reprotest (Debian's)
 # builds the offline source (guix/make-source.sh) twice with guix/build-offline.sh, the second
-# time at another path, as another user, under another time (faketime), locale, time zone,
-# umask, home, PATH and environment; diffoscope compares what was built. Needs root (a build
+# time at another path, as another user, under another locale, time zone, umask, home, PATH
+# and environment (not time: see below); diffoscope compares what was built. Needs root (a build
 # user is created) and apt (reprotest, diffoscope-minimal, faketime, sudo).
 #   bash scripts/reproducible.sh [WORK_DIR]
 #   SV2_OFFLINE_LIBS_ONLY=1 bash scripts/reproducible.sh    libsv2.a and libsv2.so only
@@ -50,13 +50,15 @@ if [ "$libs_only" != 1 ]; then
   artifacts="$artifacts stage/usr/bin/sv2"
   binaries="$binaries stage/usr/bin/sv2"
 fi
-# faketime would also fake the monotonic clock, on which rustc's threads wait forever.
-export FAKETIME_DONT_FAKE_MONOTONIC=1
+# Not varied: time. reprotest varies it with faketime, and rustc 1.95 never returns under
+# Debian 12's libfaketime (0.9.10), FAKETIME_DONT_FAKE_MONOTONIC or not:
+#   timeout 20 faketime +217days rustc --crate-type staticlib -o x.a - </dev/null  -> 124
+# SOURCE_DATE_EPOCH=0 and ZERO_AR_DATE=1 keep dates out; the two builds run minutes apart.
 start=$(date +%s)
 # PATH is set inside the command: the varied build's exec_path and user must still find the
 # same rustc, cargo, cmake and cc.
 (cd "$work" && PATH="$work/shim:$PATH" reprotest --min-cpus="$(nproc)" \
-  --vary=-all,+build_path,+time,+user_group,+locales,+umask,+home,+timezone,+environment,+exec_path \
+  --vary=-all,+build_path,+user_group,+locales,+umask,+home,+timezone,+environment,+exec_path \
   --vary=user_group.available+="$builder:$builder" \
   --store-dir "$work/store" \
   -c "PATH=$toolchain/bin:/usr/local/bin:/usr/bin:/bin SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh" src "$artifacts")
@@ -64,8 +66,8 @@ echo "reprotest: two builds identical in $(( $(date +%s) - start )) s"
 
 # Named, per file: the same bytes in the control build and the varied one.
 for f in $binaries; do
-  a=$(ls "$work"/store/control/$f | grep -v '\.so\.[0-9]*\.[0-9]*$' | head -1)
+  a=$(ls "$work"/store/control/source-root/$f | grep -v '\.so\.[0-9]*\.[0-9]*$' | head -1)
   b="$work/store/experiment-1/${a#"$work"/store/control/}"
   diffoscope --no-progress "$a" "$b" >/dev/null
-  echo "identical: ${a#"$work"/store/control/stage/usr/} $(sha256sum < "$a" | cut -c1-16)"
+  echo "identical: ${a#"$work"/store/control/source-root/stage/usr/} $(sha256sum < "$a" | cut -c1-16)"
 done
