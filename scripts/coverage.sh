@@ -43,8 +43,11 @@ run_tests -p sv2-ffi --no-default-features
 
 # The C test suites on the instrumented archive.
 cargo build -q -p sv2-ffi --lib --no-default-features
-native=$(rustc --crate-type staticlib --print native-static-libs -o /dev/null - </dev/null 2>&1 |
-  sed -n 's/.*native-static-libs: //p')
+# The probe's output goes to a file of ours: rustc replaces its -o path with a new file, which
+# as root would turn /dev/null into a regular file for the whole machine.
+native=$(rustc --crate-type staticlib --crate-name sv2_probe --print native-static-libs \
+  -o "$out/libsv2_probe.a" - </dev/null 2>&1 | sed -n 's/.*native-static-libs: //p')
+rm -f "$out/libsv2_probe.a"
 for t in test_abi test_channels; do
   # shellcheck disable=SC2086 # the native libraries are meant to split
   # --gc-sections: the archive's coverage records name generic functions it never instantiated.
