@@ -156,12 +156,15 @@ fn bitaxe_pipelines_before_the_upstream_is_ready_and_is_answered_in_order() {
     s.receive(&burst.as_bytes()[..100], 0).unwrap();
     s.receive(&burst.as_bytes()[100..], 0).unwrap();
     assert!(s.take_output().is_empty(), "nothing is answered before the upstream is ready");
+    assert_eq!(s.queued(), 5);
+    assert_eq!(s.queued_worker(), Some("bc1qexample.bitaxe"), "a translator can open the channel under it");
     let job = Sv1Job::from_channel_job(11, &channel_job(12), &regtest_prev());
     s.notify(job, true, 0);
     assert!(s.take_output().is_empty());
 
     let up = upstream(8);
     s.set_upstream(up.clone(), 1).unwrap();
+    assert_eq!((s.queued(), s.queued_worker()), (0, None));
     let out = lines(&s.take_output());
     let ids: Vec<&Value> = out.iter().map(|l| &l["id"]).collect();
     assert_eq!(ids, [&json!(1), &json!(2), &json!(3), &json!(4), &json!(5), &Value::Null, &Value::Null]);

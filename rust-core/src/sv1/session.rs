@@ -428,6 +428,23 @@ impl Session {
         self.upstream.is_some()
     }
 
+    /// Requests received and held until [`Self::set_upstream`].
+    pub fn queued(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// The worker name of the first `mining.authorize` still held for the upstream (firmware
+    /// that pipelines sends it before hearing back from subscribe): lets a translator open the
+    /// device's upstream channel under that name.
+    pub fn queued_worker(&self) -> Option<&str> {
+        self.queued.iter().find_map(|q| match q {
+            Incoming::Request(Request { call: Call::Authorize { user, .. }, .. }) if !user.is_empty() => {
+                Some(user.as_str())
+            }
+            _ => None,
+        })
+    }
+
     /// The upstream is ready: sets the device's extranonce and the version bits it may roll,
     /// and answers every queued request in order.
     pub fn set_upstream(&mut self, upstream: Upstream, now: u64) -> Result<(), SessionError> {
