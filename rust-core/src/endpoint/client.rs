@@ -431,6 +431,11 @@ impl ClientEndpoint {
             .collect()
     }
 
+    /// How many shares are sent and not answered.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Shares forgotten unanswered because [`MAX_PENDING_SHARES`] were pending.
     pub fn forgotten_shares(&self) -> u64 {
         self.forgotten
