@@ -22,9 +22,14 @@ pub struct MinerArgs {
     /// Pool address, host:port.
     #[arg(long, default_value = "127.0.0.1:34254")]
     pub pool: String,
-    /// The pool's authority public key (base58check text, or a file holding it).
+    /// The pool's authority public key (base58check text, or a file holding it); not used
+    /// with --sv1.
+    #[arg(long, required_unless_present = "sv1")]
+    pub authority: Option<String>,
+    /// Speak Stratum V1 to a translator (`sv2 translator`) instead of Stratum V2 to a pool:
+    /// configure, subscribe and authorize pipelined, as firmware does.
     #[arg(long)]
-    pub authority: String,
+    pub sv1: bool,
     /// User identity (user.worker).
     #[arg(long, default_value = "libsv2.cpu")]
     pub user: String,
@@ -51,7 +56,10 @@ pub struct MinerArgs {
 /// Runs `sv2 miner` until Ctrl-C (or `--duration-secs`).
 pub fn run(args: MinerArgs) -> Result<(), String> {
     crate::logging::init("info");
-    let authority = load_authority_key(std::path::Path::new(&args.authority))?;
+    if args.sv1 {
+        return super::sv1::run_cli(args);
+    }
+    let authority = load_authority_key(std::path::Path::new(args.authority.as_deref().unwrap_or_default()))?;
     let mode = match args.channel {
         ModeArg::Standard => ChannelMode::Standard,
         ModeArg::Extended => ChannelMode::Extended,

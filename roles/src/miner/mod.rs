@@ -16,6 +16,7 @@
 pub mod cli;
 mod hasher;
 mod session;
+pub mod sv1;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
