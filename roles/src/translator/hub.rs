@@ -1,0 +1,408 @@
+//! The one task that talks to the upstream: opens channels for devices, carves their
+//! extranonces from the pool's prefixes, forwards their shares and routes the pool's answers
+//! and channel changes back to them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use sv2::channels::extranonce::ExtranonceAllocator;
+use sv2::channels::target::TargetLe;
+use sv2::channels::VERSION_ROLLING_MASK;
+use sv2::endpoint::server::JobState;
+use sv2::messages::mining_success_flags::REQUIRES_FIXED_VERSION;
+use tokio::sync::{mpsc, watch};
+
+use super::metrics::lock;
+use super::{ForwardedShare, Shared};
+use crate::upstream::{ChannelSpec, Upstream, UpstreamEvent, UpstreamShare};
+
+/// The aggregated channel's key (device ids count from 1).
+const AGGREGATE_KEY: u64 = 0;
+/// Forwarded shares waiting for the pool's answer; past it the oldest are forgotten.
+const MAX_PENDING: usize = 65_536;
+/// Messages queued for one device before it counts as stuck and is dropped.
+pub(super) const DEVICE_QUEUE: usize = 256;
+
+/// What a device tells the hub.
+#[derive(Debug)]
+pub(super) enum ToHub {
+    /// The device sent its first requests: give it an extranonce (opening its channel under
+    /// `worker` when channels are per device).
+    Open { device: u64, worker: String, tx: mpsc::Sender<ToDevice> },
+    /// A share that met the pool's target.
+    Share { device: u64, worker: String, share: UpstreamShare },
+    /// The device disconnected.
+    Gone { device: u64 },
+}
+
+/// Where a device mines: its extranonce under the pool's prefix, the pool's target and
+/// version-rolling permission, and the job feed.
+#[derive(Debug, Clone)]
+pub(super) struct Assignment {
+    pub extranonce1: Vec<u8>,
+    pub extranonce2_size: usize,
+    /// Bytes of `extranonce1` that are the pool's prefix (the rest goes in forwarded shares).
+    pub prefix_len: usize,
+    pub target: TargetLe,
+    pub version_mask: u32,
+    pub jobs: watch::Receiver<Arc<JobState>>,
+}
+
+/// What the hub tells a device.
+#[derive(Debug)]
+pub(super) enum ToDevice {
+    /// Mine here (first time, or after a failover or prefix change).
+    Assign(Assignment),
+    /// The pool's target for shares forwarded from now on.
+    Target(TargetLe),
+    /// The pool's version-rolling permission changed.
+    VersionMask(u32),
+    /// The pool closed or refused the channel.
+    Close(String),
+}
+
+struct DeviceLink {
+    tx: mpsc::Sender<ToDevice>,
+    worker: String,
+    /// Its extranonce1 when assigned (aggregated: to release it).
+    extranonce1: Option<Vec<u8>>,
+    /// Per-device mode: its channel's extranonce size and target, once open.
+    channel: Option<(usize, TargetLe)>,
+}
+
+/// The one channel of aggregated mode.
+struct Aggregate {
+    jobs: Option<watch::Receiver<Arc<JobState>>>,
+    allocator: Option<Carving>,
+    target: TargetLe,
+}
+
+/// How extranonce1 is carved under a pool prefix.
+struct Carving {
+    allocator: ExtranonceAllocator,
+    prefix_len: usize,
+    counter_end: usize,
+    padding: usize,
+    extranonce2_size: usize,
+}
+
+struct Hub {
+    shared: Arc<Shared>,
+    upstream: Upstream,
+    devices: HashMap<u64, DeviceLink>,
+    /// Per-device mode: job feeds, by device.
+    feeds: HashMap<u64, watch::Receiver<Arc<JobState>>>,
+    aggregate: Option<Aggregate>,
+    version_mask: u32,
+    next_share: u64,
+    /// Share id to (device, index in the forwarded record).
+    pending: BTreeMap<u64, (u64, Option<usize>)>,
+}
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    upstream: Upstream,
+    mut events: mpsc::Receiver<UpstreamEvent>,
+    mut from_devices: mpsc::Receiver<ToHub>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let aggregate = shared.config.aggregate.then(|| Aggregate { jobs: None, allocator: None, target: [0; 32] });
+    let mut hub = Hub {
+        shared,
+        upstream,
+        devices: HashMap::new(),
+        feeds: HashMap::new(),
+        aggregate,
+        version_mask: VERSION_ROLLING_MASK,
+        next_share: 1,
+        pending: BTreeMap::new(),
+    };
+    if hub.aggregate.is_some() {
+        hub.open_aggregate().await;
+    }
+    let mut tips = hub.aggregate.as_ref().and_then(|a| a.jobs.clone());
+    loop {
+        tokio::select! {
+            e = events.recv() => match e {
+                Some(e) => hub.on_event(e).await,
+                None => break,
+            },
+            m = from_devices.recv() => match m {
+                Some(m) => hub.on_device(m).await,
+                None => break,
+            },
+            // Aggregated: prefixes of gone devices come back once the tip has moved on.
+            Ok(()) = async { tips.as_mut().expect("guarded").changed().await }, if tips.is_some() => {
+                let tip = tips.as_mut().and_then(|t| t.borrow_and_update().tip.as_ref().map(|t| t.prev.prev_hash));
+                if let (Some(prev), Some(c)) = (tip, hub.aggregate.as_mut().and_then(|a| a.allocator.as_mut())) {
+                    c.allocator.new_tip(&prev);
+                }
+            }
+            _ = stopped(&mut shutdown) => break,
+        }
+    }
+    hub.upstream.shutdown().await;
+}
+
+impl Hub {
+    fn spec(&self, user: &str) -> ChannelSpec {
+        let c = &self.shared.config;
+        // Aggregated: room for a device counter above each device's extranonce2.
+        let below = c.session.max_extranonce2_size + if c.aggregate { 4 } else { 0 };
+        ChannelSpec::extended(user, c.device_hashrate, below.min(32) as u16)
+    }
+
+    async fn open_aggregate(&mut self) {
+        let spec = self.spec(&self.shared.config.user);
+        if let Ok(Some(rx)) = self.upstream.open(AGGREGATE_KEY, spec).await {
+            if let Some(a) = self.aggregate.as_mut() {
+                a.jobs = Some(rx);
+            }
+        }
+    }
+
+    async fn on_device(&mut self, m: ToHub) {
+        match m {
+            ToHub::Open { device, worker, tx } => {
+                self.devices
+                    .insert(device, DeviceLink { tx, worker: worker.clone(), extranonce1: None, channel: None });
+                if self.aggregate.is_some() {
+                    self.assign_aggregated(device);
+                } else {
+                    let spec = self.spec(&worker);
+                    match self.upstream.open(device, spec).await {
+                        Ok(Some(rx)) => {
+                            self.feeds.insert(device, rx);
+                        }
+                        _ => self.close(device, "upstream closed"),
+                    }
+                }
+            }
+            ToHub::Share { device, worker, share } => {
+                let id = self.next_share;
+                self.next_share += 1;
+                let index = self.shared.config.record_shares.then(|| {
+                    let mut f = lock(&self.shared.forwarded);
+                    f.push(ForwardedShare {
+                        device,
+                        worker,
+                        job_id: share.job_id,
+                        nonce: share.nonce,
+                        ntime: share.ntime,
+                        version: share.version,
+                        extranonce: share.extranonce.clone(),
+                        answer: None,
+                    });
+                    f.len() - 1
+                });
+                self.pending.insert(id, (device, index));
+                while self.pending.len() > MAX_PENDING {
+                    self.pending.pop_first();
+                }
+                let key = if self.aggregate.is_some() { AGGREGATE_KEY } else { device };
+                if self.upstream.submit(key, share, id).await.is_err() {
+                    self.answer(id, Err("upstream closed".into()));
+                }
+            }
+            ToHub::Gone { device } => {
+                let Some(link) = self.devices.remove(&device) else { return };
+                if let Some(a) = self.aggregate.as_mut() {
+                    if let (Some(c), Some(en1)) = (a.allocator.as_mut(), link.extranonce1) {
+                        c.allocator.release(&en1[..c.counter_end.min(en1.len())]);
+                    }
+                } else {
+                    self.feeds.remove(&device);
+                    let _ = self.upstream.close(device).await;
+                }
+            }
+        }
+    }
+
+    async fn on_event(&mut self, e: UpstreamEvent) {
+        match e {
+            UpstreamEvent::PoolConnected { index, address, flags } => {
+                tracing::info!("translator: mining on pool {index} ({address})");
+                let mask = if flags & REQUIRES_FIXED_VERSION != 0 { 0 } else { VERSION_ROLLING_MASK };
+                if mask != self.version_mask {
+                    self.version_mask = mask;
+                    let ids: Vec<u64> = self.devices.keys().copied().collect();
+                    for d in ids {
+                        self.send(d, ToDevice::VersionMask(mask));
+                    }
+                }
+            }
+            UpstreamEvent::PoolUnavailable { index, reason } => {
+                tracing::warn!("translator: pool {index} unavailable: {reason}");
+            }
+            UpstreamEvent::PoolLost { index, reason, unacknowledged } => {
+                tracing::warn!("translator: pool {index} lost: {reason}");
+                for (_, id) in unacknowledged {
+                    self.answer(id, Err("unacknowledged".into()));
+                }
+            }
+            UpstreamEvent::ChannelReady { key, target, extranonce_prefix, extranonce_size, .. } => {
+                if let Some(a) = self.aggregate.as_mut().filter(|_| key == AGGREGATE_KEY) {
+                    a.target = target;
+                    a.allocator = carving(&extranonce_prefix, usize::from(extranonce_size), &self.shared);
+                    let ids: Vec<u64> = self.devices.keys().copied().collect();
+                    for d in ids {
+                        self.assign_aggregated(d);
+                    }
+                } else {
+                    self.assign_own(key, target, &extranonce_prefix, usize::from(extranonce_size));
+                }
+            }
+            UpstreamEvent::ChannelRefused { key, code, .. } => {
+                self.channel_gone(key, &format!("refused: {code}")).await
+            }
+            UpstreamEvent::ChannelClosed { key, reason } => self.channel_gone(key, &reason).await,
+            UpstreamEvent::TargetChanged { key, target } => {
+                if let Some(a) = self.aggregate.as_mut().filter(|_| key == AGGREGATE_KEY) {
+                    a.target = target;
+                    let ids: Vec<u64> = self.devices.keys().copied().collect();
+                    for d in ids {
+                        self.send(d, ToDevice::Target(target));
+                    }
+                } else {
+                    if let Some(c) = self.devices.get_mut(&key).and_then(|l| l.channel.as_mut()) {
+                        c.1 = target;
+                    }
+                    self.send(key, ToDevice::Target(target));
+                }
+            }
+            UpstreamEvent::ExtranoncePrefixChanged { key, prefix } => {
+                // Carved again under the new prefix, like a new channel.
+                if let Some(a) = self.aggregate.as_mut().filter(|_| key == AGGREGATE_KEY) {
+                    let size = a.allocator.as_ref().map_or(0, |c| c.prefix_len + c.extranonce2_size_total());
+                    a.allocator = size.checked_sub(prefix.len()).and_then(|s| carving(&prefix, s, &self.shared));
+                    let ids: Vec<u64> = self.devices.keys().copied().collect();
+                    for d in ids {
+                        self.assign_aggregated(d);
+                    }
+                } else if let Some((size, target)) = self.devices.get(&key).and_then(|l| l.channel) {
+                    self.assign_own(key, target, &prefix, size);
+                }
+            }
+            UpstreamEvent::ShareAccepted { id, .. } => self.answer(id, Ok(())),
+            UpstreamEvent::ShareRejected { id, code, .. } => self.answer(id, Err(code)),
+            UpstreamEvent::ShareDropped { id, .. } => self.answer(id, Err("not sent: no pool".into())),
+            _ => {}
+        }
+    }
+
+    async fn channel_gone(&mut self, key: u64, why: &str) {
+        if self.aggregate.is_some() && key == AGGREGATE_KEY {
+            tracing::warn!("translator: the aggregated channel is gone ({why}); opening it again");
+            self.open_aggregate().await;
+        } else {
+            self.close(key, why);
+        }
+    }
+
+    /// Per-device mode: the device's channel is open (again): its extranonce1 is the prefix
+    /// padded so that it rolls at most the session's maximum.
+    fn assign_own(&mut self, device: u64, target: TargetLe, prefix: &[u8], size: usize) {
+        let Some(jobs) = self.feeds.get(&device).cloned() else { return };
+        let max = self.shared.config.session.max_extranonce2_size;
+        if size == 0 {
+            return self.close(device, "the pool's channel leaves no extranonce to roll");
+        }
+        let en2 = size.min(max);
+        let mut en1 = prefix.to_vec();
+        en1.resize(prefix.len() + size - en2, 0);
+        if let Some(l) = self.devices.get_mut(&device) {
+            l.extranonce1 = Some(en1.clone());
+            l.channel = Some((size, target));
+        }
+        let a = Assignment {
+            extranonce1: en1,
+            extranonce2_size: en2,
+            prefix_len: prefix.len(),
+            target,
+            version_mask: self.version_mask,
+            jobs,
+        };
+        self.send(device, ToDevice::Assign(a));
+    }
+
+    /// Aggregated mode: the device's extranonce1 is the channel's prefix and a counter.
+    fn assign_aggregated(&mut self, device: u64) {
+        let Some(a) = self.aggregate.as_mut() else { return };
+        let (Some(c), Some(jobs)) = (a.allocator.as_mut(), a.jobs.clone()) else { return };
+        let Ok(mut en1) = c.allocator.next_extended() else {
+            return self.close(device, "extranonce space exhausted");
+        };
+        en1.resize(en1.len() + c.padding, 0);
+        let assignment = Assignment {
+            extranonce1: en1.clone(),
+            extranonce2_size: c.extranonce2_size,
+            prefix_len: c.prefix_len,
+            target: a.target,
+            version_mask: self.version_mask,
+            jobs,
+        };
+        if let Some(l) = self.devices.get_mut(&device) {
+            l.extranonce1 = Some(en1);
+        }
+        self.send(device, ToDevice::Assign(assignment));
+    }
+
+    fn answer(&mut self, id: u64, result: Result<(), String>) {
+        let Some((device, index)) = self.pending.remove(&id) else { return };
+        self.shared.metrics.device(device, |d| match &result {
+            Ok(()) => d.upstream_accepted += 1,
+            Err(code) => *d.upstream_rejected.entry(code.clone()).or_default() += 1,
+        });
+        if let Some(i) = index {
+            if let Some(s) = lock(&self.shared.forwarded).get_mut(i) {
+                s.answer = Some(result);
+            }
+        }
+    }
+
+    fn send(&mut self, device: u64, m: ToDevice) {
+        let Some(link) = self.devices.get(&device) else { return };
+        if link.tx.try_send(m).is_err() {
+            // A device task that does not keep up is dropped rather than holding the hub.
+            tracing::warn!("translator: device {device} ({}) not keeping up; dropping it", link.worker);
+            self.devices.remove(&device);
+        }
+    }
+
+    fn close(&mut self, device: u64, why: &str) {
+        self.send(device, ToDevice::Close(why.to_string()));
+    }
+}
+
+impl Carving {
+    /// Bytes of the pool's extranonce below its prefix.
+    fn extranonce2_size_total(&self) -> usize {
+        self.counter_end - self.prefix_len + self.padding + self.extranonce2_size
+    }
+}
+
+/// Aggregated mode: extranonce2 of at most the session's maximum (and at least one byte left
+/// for the device counter), a counter of up to 8 bytes, zeros in between.
+fn carving(prefix: &[u8], size: usize, shared: &Shared) -> Option<Carving> {
+    let max = shared.config.session.max_extranonce2_size;
+    if size < 2 {
+        tracing::warn!("translator: the pool's channel leaves {size} extranonce bytes; devices cannot share it");
+        return None;
+    }
+    let extranonce2_size = max.min(size - 1);
+    let counter = (size - extranonce2_size).min(8);
+    let allocator = ExtranonceAllocator::new(prefix, counter, prefix.len() + size).ok()?;
+    Some(Carving {
+        allocator,
+        prefix_len: prefix.len(),
+        counter_end: prefix.len() + counter,
+        padding: size - extranonce2_size - counter,
+        extranonce2_size,
+    })
+}
+
+/// Resolves once the translator shuts down (the guard `wait_for` returns is not `Send`, so it
+/// must not reach a `select!` whose other branches await).
+pub(super) async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}

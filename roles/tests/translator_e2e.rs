@@ -1,0 +1,141 @@
+//! Deployment 5 end to end, in one process: the template provider on its embedded regtest
+//! node, the pool, `sv2 translator`, and SV1 CPU miners (`sv2 miner --sv1`), one like Bitaxe
+//! (version rolling, extranonce.subscribe) and one like cgminer (neither). Blocks found by
+//! the SV1 devices are accepted by libbitcoinkernel; the pool's per-worker share records are
+//! exactly the shares the translator forwarded and the pool accepted, each one a share a
+//! device sent and was told was good; the translator accounts for every device share.
+
+mod pool_common;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use pool_common::*;
+use sv2::sv1::session::VardiffConfig;
+use sv2_roles::miner::sv1::Sv1MinerConfig;
+use sv2_roles::miner::SentShare;
+use sv2_roles::tp::{BlockVerdict, SolutionOutcome};
+use sv2_roles::translator::TranslatorConfig;
+use sv2_roles::upstream::PoolEndpoint;
+
+/// (worker, job, nonce, ntime, version, extranonce below the pool's prefix)
+type Key = (String, u32, u32, u32, u32, Vec<u8>);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sv1_devices_find_blocks_through_translator_and_pool() {
+    let tp_dir = temp_dir("t5-tp");
+    let pool_dir = temp_dir("t5-pool");
+    let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let start_height = tp.tip().height;
+    let mut reports = tp.solutions();
+    let pool = start_pool(&pool_dir, &tp, |c| c.shares_per_minute = 240.0).await;
+
+    let mut c = TranslatorConfig::new(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())],
+    );
+    c.record_shares = true;
+    c.device_hashrate = 1e5;
+    // CPU miners: difficulties far below 1, and many shares a minute.
+    c.session.min_difficulty = 1e-9;
+    c.session.initial_difficulty = 1e-5;
+    c.session.vardiff = Some(VardiffConfig { shares_per_minute: 60.0, window_secs: 20 });
+    // Both miners pipeline their authorize: each channel opens under its worker name.
+    c.authorize_grace = PATIENCE;
+    let translator = sv2_roles::translator::start(c).await.expect("translator starts");
+
+    let users = ["alice.bitaxe", "bob.cgminer"];
+    let mut miners = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        let mut m = Sv1MinerConfig::new(translator.addr().to_string(), *user);
+        m.threads = 1;
+        m.record_shares = true;
+        m.report_every = None;
+        m.configure = i == 0;
+        m.extranonce_subscribe = i == 0;
+        miners.push(sv2_roles::miner::sv1::start(m));
+    }
+    let mut blocks = Vec::new();
+    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+    while blocks.len() < 10 || miners.iter().any(|m| m.stats().accepted == 0) {
+        let r = tokio::time::timeout_at(deadline, reports.recv()).await.expect("blocks keep coming").unwrap();
+        if r.outcome == SolutionOutcome::Node(BlockVerdict::NewTip) {
+            blocks.push(r.block_hash.unwrap());
+        }
+    }
+    assert!(tp.tip().height >= start_height + 10);
+    for m in &mut miners {
+        m.stop().await;
+    }
+    let sent: Vec<Vec<SentShare>> = miners.iter().map(|m| m.sent_shares()).collect();
+    until("the pool to answer every forwarded share", || {
+        translator.forwarded_shares().iter().all(|f| f.answer.is_some())
+    })
+    .await;
+    let forwarded = translator.forwarded_shares();
+    let accepted_up: BTreeSet<Key> = forwarded
+        .iter()
+        .filter(|f| f.answer == Some(Ok(())))
+        .map(|f| (f.worker.clone(), f.job_id, f.nonce, f.ntime, f.version, f.extranonce.clone()))
+        .collect();
+    assert!(!accepted_up.is_empty());
+
+    // The pool's records are exactly the forwarded shares it accepted, per worker.
+    let mut records = pool.records().unwrap();
+    for _ in 0..250 {
+        if records.shares.len() >= accepted_up.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        records = pool.records().unwrap();
+    }
+    let rows: BTreeSet<Key> = records
+        .shares
+        .iter()
+        .map(|r| (r.identity.clone(), r.job_id, r.nonce, r.ntime, r.version, r.extranonce.clone()))
+        .collect();
+    assert_eq!(rows.len(), records.shares.len(), "no share recorded twice");
+    assert_eq!(rows, accepted_up, "the pool recorded exactly the forwarded shares it accepted");
+    for w in &records.workers {
+        let id = format!("{}.{}", w.user, w.worker);
+        assert!(users.contains(&id.as_str()), "a worker of the devices: {id}");
+        assert_eq!(w.accepted as usize, accepted_up.iter().filter(|k| k.0 == id).count());
+    }
+    assert_eq!(records.workers.len(), 2, "one channel, one worker, per device");
+
+    // Every forwarded share is one a device sent, and the device was not told it was bad.
+    for f in &forwarded {
+        let i = users.iter().position(|u| *u == f.worker).expect("a device's worker");
+        let from_device = sent[i].iter().find(|s| {
+            (s.nonce, s.ntime, s.version) == (f.nonce, f.ntime, f.version) && f.extranonce.ends_with(&s.extranonce)
+        });
+        let s = from_device.unwrap_or_else(|| panic!("forwarded share {f:?} was sent by {}", f.worker));
+        assert!(!matches!(s.answer, Some(Err(_))), "a forwarded share was accepted for the device: {s:?}");
+    }
+
+    // The translator's accounting: every accepted device share either forwarded or counted
+    // below the pool's target; the pool's rejections counted against the devices.
+    let t = translator.metrics().totals();
+    let heard_ok: u64 = miners.iter().map(|m| m.stats().accepted).sum();
+    let submitted: u64 = miners.iter().map(|m| m.stats().submitted).sum();
+    assert!(heard_ok <= t.shares_accepted && t.shares_accepted + t.rejected_total() <= submitted, "{t:?}");
+    assert_eq!(t.shares_accepted, t.shares_forwarded + t.shares_below_upstream);
+    assert_eq!(t.shares_forwarded as usize, forwarded.len());
+    assert_eq!(t.upstream_accepted as usize, accepted_up.len());
+    let pool_rejected: u64 = records.rejections.iter().map(|r| r.count).sum();
+    assert_eq!(t.upstream_rejected_total(), pool_rejected, "{:?} vs {:?}", t.upstream_rejected, records.rejections);
+    assert!(t.blocks >= 10);
+
+    // Blocks: found by the devices' workers and accepted by the node.
+    let found: Vec<_> = records.blocks.iter().filter(|b| b.accepted && blocks.contains(&b.hash)).collect();
+    assert!(found.len() >= 10, "{} of the node's new tips recorded", found.len());
+    assert!(found.iter().all(|b| users.contains(&b.identity.as_str())));
+
+    translator.shutdown().await;
+    pool.shutdown().await;
+    tp.shutdown().await;
+    for d in [tp_dir, pool_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
