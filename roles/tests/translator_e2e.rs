@@ -9,18 +9,48 @@ mod pool_common;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use pool_common::*;
 use sv2::sv1::session::VardiffConfig;
 use sv2_roles::miner::sv1::Sv1MinerConfig;
-use sv2_roles::miner::SentShare;
+use sv2_roles::miner::{MinerHandle, SentShare};
 use sv2_roles::tp::{BlockVerdict, SolutionOutcome};
-use sv2_roles::translator::TranslatorConfig;
+use sv2_roles::translator::{TranslatorConfig, TranslatorHandle};
 use sv2_roles::upstream::PoolEndpoint;
 
 /// (worker, job, nonce, ntime, version, extranonce below the pool's prefix)
 type Key = (String, u32, u32, u32, u32, Vec<u8>);
+
+/// A translator in front of `pools` (in that order), for CPU miners.
+async fn start_translator(pools: &[&sv2_roles::pool::PoolHandle], aggregate: bool) -> TranslatorHandle {
+    let pools = pools.iter().map(|p| PoolEndpoint::new(p.addr().to_string(), p.authority())).collect();
+    let mut c = TranslatorConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), pools);
+    c.aggregate = aggregate;
+    c.record_shares = true;
+    c.device_hashrate = 1e5;
+    // CPU miners: difficulties far below 1, and many shares a minute.
+    c.session.min_difficulty = 1e-9;
+    c.session.initial_difficulty = 1e-5;
+    c.session.vardiff = Some(VardiffConfig { shares_per_minute: 60.0, window_secs: 20 });
+    // The miners pipeline their authorize: each channel opens under its worker name.
+    c.authorize_grace = PATIENCE;
+    c.upstream.connect_timeout = Duration::from_secs(2);
+    sv2_roles::translator::start(c).await.expect("translator starts")
+}
+
+/// An SV1 CPU miner: like Bitaxe (version rolling, extranonce.subscribe) or like cgminer
+/// without `#xnsub` (neither).
+fn start_miner(t: &TranslatorHandle, user: &str, bitaxe: bool) -> MinerHandle {
+    let mut m = Sv1MinerConfig::new(t.addr().to_string(), user);
+    m.threads = 1;
+    m.record_shares = true;
+    m.report_every = None;
+    m.configure = bitaxe;
+    m.extranonce_subscribe = bitaxe;
+    sv2_roles::miner::sv1::start(m)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sv1_devices_find_blocks_through_translator_and_pool() {
@@ -31,31 +61,9 @@ async fn sv1_devices_find_blocks_through_translator_and_pool() {
     let mut reports = tp.solutions();
     let pool = start_pool(&pool_dir, &tp, |c| c.shares_per_minute = 240.0).await;
 
-    let mut c = TranslatorConfig::new(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())],
-    );
-    c.record_shares = true;
-    c.device_hashrate = 1e5;
-    // CPU miners: difficulties far below 1, and many shares a minute.
-    c.session.min_difficulty = 1e-9;
-    c.session.initial_difficulty = 1e-5;
-    c.session.vardiff = Some(VardiffConfig { shares_per_minute: 60.0, window_secs: 20 });
-    // Both miners pipeline their authorize: each channel opens under its worker name.
-    c.authorize_grace = PATIENCE;
-    let translator = sv2_roles::translator::start(c).await.expect("translator starts");
-
+    let translator = start_translator(&[&pool], false).await;
     let users = ["alice.bitaxe", "bob.cgminer"];
-    let mut miners = Vec::new();
-    for (i, user) in users.iter().enumerate() {
-        let mut m = Sv1MinerConfig::new(translator.addr().to_string(), *user);
-        m.threads = 1;
-        m.record_shares = true;
-        m.report_every = None;
-        m.configure = i == 0;
-        m.extranonce_subscribe = i == 0;
-        miners.push(sv2_roles::miner::sv1::start(m));
-    }
+    let mut miners: Vec<_> = users.iter().enumerate().map(|(i, u)| start_miner(&translator, u, i == 0)).collect();
     let mut blocks = Vec::new();
     let deadline = tokio::time::Instant::now() + PATIENCE * 2;
     while blocks.len() < 10 || miners.iter().any(|m| m.stats().accepted == 0) {
@@ -136,6 +144,111 @@ async fn sv1_devices_find_blocks_through_translator_and_pool() {
     pool.shutdown().await;
     tp.shutdown().await;
     for d in [tp_dir, pool_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// All devices on one upstream channel: the pool sees the translator's user alone, and its
+/// records are still exactly the forwarded shares it accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregated_devices_share_one_channel() {
+    let tp_dir = temp_dir("t5a-tp");
+    let pool_dir = temp_dir("t5a-pool");
+    let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let mut reports = tp.solutions();
+    let pool = start_pool(&pool_dir, &tp, |c| c.shares_per_minute = 240.0).await;
+    let translator = start_translator(&[&pool], true).await;
+    let mut miners: Vec<_> =
+        ["alice.bitaxe", "bob.cgminer"].iter().enumerate().map(|(i, u)| start_miner(&translator, u, i == 0)).collect();
+    let mut blocks = 0;
+    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+    while blocks < 6 || miners.iter().any(|m| m.stats().accepted == 0) {
+        let r = tokio::time::timeout_at(deadline, reports.recv()).await.expect("blocks keep coming").unwrap();
+        blocks += usize::from(r.outcome == SolutionOutcome::Node(BlockVerdict::NewTip));
+    }
+    // The devices' extranonce1s differ in the counter under the one channel's prefix.
+    let en1: BTreeSet<String> = translator.metrics().devices().iter().map(|d| d.extranonce1.clone()).collect();
+    assert_eq!(en1.len(), 2, "{en1:?}");
+    assert_eq!(en1.iter().map(|e| &e[..8]).collect::<BTreeSet<_>>().len(), 1, "one pool prefix: {en1:?}");
+    for m in &mut miners {
+        m.stop().await;
+    }
+    until("the pool to answer every forwarded share", || {
+        translator.forwarded_shares().iter().all(|f| f.answer.is_some())
+    })
+    .await;
+    let accepted_up: BTreeSet<(u32, u32, u32, Vec<u8>)> = translator
+        .forwarded_shares()
+        .iter()
+        .filter(|f| f.answer == Some(Ok(())))
+        .map(|f| (f.nonce, f.ntime, f.version, f.extranonce.clone()))
+        .collect();
+    let mut records = pool.records().unwrap();
+    for _ in 0..250 {
+        if records.shares.len() >= accepted_up.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        records = pool.records().unwrap();
+    }
+    let rows: BTreeSet<(u32, u32, u32, Vec<u8>)> =
+        records.shares.iter().map(|r| (r.nonce, r.ntime, r.version, r.extranonce.clone())).collect();
+    assert_eq!(rows, accepted_up);
+    assert!(records.shares.iter().all(|r| r.identity == "libsv2.translator"));
+    let t = translator.metrics().totals();
+    assert_eq!(t.shares_accepted, t.shares_forwarded + t.shares_below_upstream);
+    translator.shutdown().await;
+    pool.shutdown().await;
+    tp.shutdown().await;
+    for d in [tp_dir, pool_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// The preferred pool goes away: the translator moves to the next one and the devices keep
+/// mining. The Bitaxe-like device keeps its SV1 connection and gets `mining.set_extranonce`;
+/// the cgminer-like one, which did not subscribe to that, is told `client.reconnect` and comes
+/// back. Both then have shares recorded by the second pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_keeps_devices_mining() {
+    let tp_dir = temp_dir("t5f-tp");
+    let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let (a_dir, b_dir) = (temp_dir("t5f-pool-a"), temp_dir("t5f-pool-b"));
+    let pool_a = start_pool(&a_dir, &tp, |c| c.shares_per_minute = 240.0).await;
+    let pool_b = start_pool(&b_dir, &tp, |c| c.shares_per_minute = 240.0).await;
+    let translator = start_translator(&[&pool_a, &pool_b], false).await;
+    let users = ["alice.bitaxe", "bob.cgminer"];
+    let mut miners: Vec<_> = users.iter().enumerate().map(|(i, u)| start_miner(&translator, u, i == 0)).collect();
+    until("both devices to have shares accepted on the first pool", || miners.iter().all(|m| m.stats().accepted > 0))
+        .await;
+    assert_eq!(translator.upstream_metrics().active(), Some(0));
+
+    pool_a.shutdown().await;
+    until("the translator to move to the second pool", || translator.upstream_metrics().active() == Some(1)).await;
+    let workers_on_b =
+        || -> BTreeSet<String> { pool_b.records().unwrap().shares.iter().map(|r| r.identity.clone()).collect() };
+    let both: BTreeSet<String> = users.iter().map(|u| u.to_string()).collect();
+    until("both devices to have shares recorded by the second pool", || workers_on_b() == both).await;
+    let m = translator.metrics();
+    assert!(m.extranonce_changes.load(Ordering::Relaxed) >= 1, "the Bitaxe got mining.set_extranonce");
+    assert!(m.reconnects_sent.load(Ordering::Relaxed) >= 1, "the cgminer got client.reconnect");
+    assert_eq!(miners[0].stats().connections, 1, "the Bitaxe kept its connection");
+    assert!(miners[1].stats().connections >= 2, "the cgminer reconnected");
+    for mi in &mut miners {
+        mi.stop().await;
+    }
+    until("the pool to answer every forwarded share", || {
+        translator.forwarded_shares().iter().all(|f| f.answer.is_some())
+    })
+    .await;
+    // Shares lost with the first pool or sent before a channel was open on the second are
+    // answered too, and counted against their devices.
+    let t = translator.metrics().totals();
+    assert_eq!(t.upstream_accepted + t.upstream_rejected_total(), translator.forwarded_shares().len() as u64);
+    translator.shutdown().await;
+    pool_b.shutdown().await;
+    tp.shutdown().await;
+    for d in [tp_dir, a_dir, b_dir] {
         let _ = std::fs::remove_dir_all(d);
     }
 }
