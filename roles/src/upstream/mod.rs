@@ -51,8 +51,10 @@
 //! - Shares submitted while a channel is not open anywhere are not sent
 //!   ([`UpstreamEvent::ShareDropped`]).
 //!
-//! Extension 0x0002 (per-worker user identity on shares) is not used: it needs an extension
-//! negotiation the pool role does not offer yet, so shares carry no TLV.
+//! With [`UpstreamConfig::worker_identity`] the upstream asks each pool for extension 0x0002
+//! (worker-specific hashrate tracking) after SetupConnection; where granted,
+//! [`UpstreamClient::submit_as`] tags extended-channel shares with the device's identity
+//! (at most 32 bytes). A pool that refuses it (the pool role does today) is used without it.
 
 mod session;
 
@@ -109,6 +111,8 @@ pub struct UpstreamConfig {
     pub drain_grace: Duration,
     /// Capacity of the command and event queues.
     pub queue: usize,
+    /// Ask pools for extension 0x0002 (per-worker identity on shares).
+    pub worker_identity: bool,
 }
 
 impl UpstreamConfig {
@@ -126,6 +130,7 @@ impl UpstreamConfig {
             probe_max: Duration::from_secs(60),
             drain_grace: Duration::from_secs(5),
             queue: 1024,
+            worker_identity: false,
         }
     }
 
@@ -360,7 +365,7 @@ impl UpstreamMetrics {
 enum Command {
     Open { key: u64, spec: ChannelSpec, jobs: Option<watch::Sender<Arc<JobState>>> },
     Close { key: u64 },
-    Submit { key: u64, share: UpstreamShare, id: u64 },
+    Submit { key: u64, share: UpstreamShare, id: u64, user_identity: Option<String> },
 }
 
 /// The upstream task ended (shut down).
@@ -410,7 +415,20 @@ impl UpstreamClient {
     /// Forwards a share on the channel under `key`; its answer comes back as an event with
     /// `id`.
     pub async fn submit(&self, key: u64, share: UpstreamShare, id: u64) -> Result<(), UpstreamClosed> {
-        self.commands.send(Command::Submit { key, share, id }).await.map_err(|_| UpstreamClosed)
+        self.commands.send(Command::Submit { key, share, id, user_identity: None }).await.map_err(|_| UpstreamClosed)
+    }
+
+    /// [`Self::submit`] tagged with the device's `user_identity` where the pool granted
+    /// extension 0x0002 (extended channels only; otherwise sent without it).
+    pub async fn submit_as(
+        &self,
+        key: u64,
+        share: UpstreamShare,
+        id: u64,
+        user_identity: impl Into<String>,
+    ) -> Result<(), UpstreamClosed> {
+        let user_identity = Some(user_identity.into());
+        self.commands.send(Command::Submit { key, share, id, user_identity }).await.map_err(|_| UpstreamClosed)
     }
 
     /// The counters.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sv2::channels::server::Share;
+use sv2::codec::EXTENSION_WORKER_HASHRATE_TRACKING;
 use sv2::endpoint::client::{ClientConfig, ClientEndpoint, Event};
 use sv2::endpoint::server::JobState;
 use sv2::noise::ServerAuth;
@@ -138,6 +139,16 @@ async fn connect(config: &UpstreamConfig, index: usize) -> Result<Live, String> 
         .map_err(|e| e.to_string())?;
     let (msg, _) = frame.message().map_err(|e| format!("bad message: {e}"))?;
     ep.on_message(&msg).map_err(|e| e.to_string())?;
+    if config.worker_identity {
+        let ask = ep.request_extensions(&[EXTENSION_WORKER_HASHRATE_TRACKING]).map_err(|e| e.to_string())?;
+        conn.send(&ask.into()).await.map_err(|e| e.to_string())?;
+        let frame = timeout(config.response_timeout, conn.read_frame())
+            .await
+            .map_err(|_| "no answer to RequestExtensions".to_string())?
+            .map_err(|e| e.to_string())?;
+        let (msg, _) = frame.message().map_err(|e| format!("bad message: {e}"))?;
+        ep.on_message(&msg).map_err(|e| e.to_string())?;
+    }
     Ok(Live {
         index,
         conn,
@@ -408,7 +419,7 @@ impl Runner {
                 }
                 Ok(())
             }
-            Command::Submit { key, share, id } => {
+            Command::Submit { key, share, id, user_identity } => {
                 let Some(&channel_id) = live.channel_of.get(&key) else {
                     self.drop_share(key, id).await;
                     return Ok(());
@@ -430,7 +441,12 @@ impl Runner {
                     }
                 };
                 let was_idle = live.awaiting_since.is_none();
-                live.conn.send(&msg).await.map_err(|e| e.to_string())?;
+                let tlv = match (&msg, &user_identity) {
+                    (Message::SubmitSharesExtended(_), Some(identity)) => live.ep.user_identity_tlv(identity),
+                    _ => None,
+                };
+                live.conn.queue_with_tlvs(&msg, tlv.as_slice()).map_err(|e| e.to_string())?;
+                live.conn.flush().await.map_err(|e| e.to_string())?;
                 self.metrics.shares_forwarded.fetch_add(1, Ordering::Relaxed);
                 if was_idle {
                     live.awaiting_since = Some(Instant::now());

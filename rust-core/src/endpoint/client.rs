@@ -24,12 +24,12 @@ use crate::channels::hash::merkle_root;
 use crate::channels::job::{TemplateJob, TipJob};
 use crate::channels::server::{Job, PrevHash, Share};
 use crate::channels::target::{target_from_nbits, TargetLe};
-use crate::codec::{Bytes, CodecError, Str0_255};
+use crate::codec::{Bytes, CodecError, Seq, Str0_255, Tlv, EXTENSION_WORKER_HASHRATE_TRACKING};
 use crate::messages::mining_flags::{REQUIRES_STANDARD_JOBS, REQUIRES_VERSION_ROLLING};
 use crate::messages::mining_success_flags::{REQUIRES_EXTENDED_CHANNELS, REQUIRES_FIXED_VERSION};
 use crate::messages::{
     CloseChannel, NewExtendedMiningJob, NewMiningJob, OpenExtendedMiningChannel, OpenStandardMiningChannel,
-    SetNewPrevHash, SetupConnection, SubmitSharesExtended, SubmitSharesStandard, UpdateChannel,
+    RequestExtensions, SetNewPrevHash, SetupConnection, SubmitSharesExtended, SubmitSharesStandard, UpdateChannel,
 };
 use crate::Message;
 
@@ -286,6 +286,18 @@ pub enum Event {
         /// Why (lossy UTF-8).
         reason: String,
     },
+    /// RequestExtensions.Success: the extensions both sides use from now on.
+    ExtensionsNegotiated {
+        /// The extension ids.
+        supported: Vec<u16>,
+    },
+    /// RequestExtensions.Error: none are used.
+    ExtensionsRefused {
+        /// Requested ones the server does not support.
+        unsupported: Vec<u16>,
+        /// Ones the server requires.
+        required: Vec<u16>,
+    },
     /// The server asks to reconnect (empty host / port 0: the same).
     Reconnect {
         /// New host.
@@ -342,6 +354,9 @@ pub struct ClientEndpoint {
     /// Sequence order of `pending`, to forget the oldest.
     order: std::collections::VecDeque<(u32, u32)>,
     forgotten: u64,
+    /// The request id of an unanswered RequestExtensions.
+    extensions_request: Option<u16>,
+    extensions: Vec<u16>,
 }
 
 fn text(b: &[u8]) -> String {
@@ -362,6 +377,8 @@ impl ClientEndpoint {
             pending: BTreeMap::new(),
             order: std::collections::VecDeque::new(),
             forgotten: 0,
+            extensions_request: None,
+            extensions: Vec::new(),
         }
     }
 
@@ -429,6 +446,29 @@ impl ClientEndpoint {
                 self.pending.get(k).map(|tag| PendingShare { channel_id: k.0, sequence_number: k.1, tag: *tag })
             })
             .collect()
+    }
+
+    /// RequestExtensions for `extensions` (e.g. 0x0002, worker-specific hashrate tracking).
+    pub fn request_extensions<'e>(&mut self, extensions: &'e [u16]) -> Result<RequestExtensions<'e>, ClientError> {
+        self.connected()?;
+        let requested_extensions = Seq::new(extensions)?;
+        let request_id = self.extensions_request.map_or(1, |id| id.wrapping_add(1));
+        self.extensions_request = Some(request_id);
+        Ok(RequestExtensions { request_id, requested_extensions })
+    }
+
+    /// The extensions negotiated on this connection.
+    pub fn extensions(&self) -> &[u16] {
+        &self.extensions
+    }
+
+    /// The extension 0x0002 `user_identity` TLV for a SubmitSharesExtended, when that
+    /// extension was negotiated and the identity fits (32 bytes).
+    pub fn user_identity_tlv<'u>(&self, identity: &'u str) -> Option<Tlv<'u>> {
+        if !self.extensions.contains(&EXTENSION_WORKER_HASHRATE_TRACKING) {
+            return None;
+        }
+        Tlv::user_identity(identity).ok()
     }
 
     /// How many shares are sent and not answered.
@@ -620,6 +660,19 @@ impl ClientEndpoint {
             Message::UpdateChannelError(e) => {
                 vec![Event::UpdateRefused { channel_id: e.channel_id, code: text(e.error_code.as_bytes()) }]
             }
+            Message::RequestExtensionsSuccess(m) if self.extensions_request == Some(m.request_id) => {
+                self.extensions_request = None;
+                // Bounded: a server cannot make the client keep more than 64 ids.
+                self.extensions = m.supported_extensions.iter().take(64).collect();
+                vec![Event::ExtensionsNegotiated { supported: self.extensions.clone() }]
+            }
+            Message::RequestExtensionsError(m) if self.extensions_request == Some(m.request_id) => {
+                self.extensions_request = None;
+                vec![Event::ExtensionsRefused {
+                    unsupported: m.unsupported_extensions.iter().take(64).collect(),
+                    required: m.required_extensions.iter().take(64).collect(),
+                }]
+            }
             Message::Reconnect(r) => vec![Event::Reconnect { host: text(r.new_host.as_bytes()), port: r.new_port }],
             Message::CloseChannel(m) => {
                 let reason = text(m.reason_code.as_bytes());
@@ -789,8 +842,8 @@ mod tests {
     use crate::codec::{frame_to_vec, Frame, FrameHeader, Seq};
     use crate::messages::{
         OpenExtendedMiningChannelSuccess, OpenMiningChannelError, OpenStandardMiningChannelSuccess, Reconnect,
-        SetExtranoncePrefix, SetTarget, SetupConnectionError, SetupConnectionSuccess, SubmitSharesError,
-        SubmitSharesSuccess,
+        RequestExtensionsError, RequestExtensionsSuccess, SetExtranoncePrefix, SetTarget, SetupConnectionError,
+        SetupConnectionSuccess, SubmitSharesError, SubmitSharesSuccess,
     };
 
     /// Runs `msg` through the wire (encode, frame, decode) before the endpoint sees it.
@@ -1055,6 +1108,32 @@ mod tests {
         let bad = Share { extranonce: &[0; 33], ..share };
         assert!(matches!(c.submit(2, &bad, 1), Err(ClientError::Codec(_))));
         assert_eq!(c.pending_shares().len(), 1);
+    }
+
+    #[test]
+    fn worker_identity_only_once_negotiated() {
+        let mut c = connected(0);
+        assert_eq!(c.user_identity_tlv("rig1"), None);
+        // An answer to a request never sent.
+        let stray = RequestExtensionsSuccess { request_id: 1, supported_extensions: Seq::new(&[2]).unwrap() };
+        assert!(matches!(feed(&mut c, stray.into()), Err(ClientError::Unexpected(_))));
+        let req = c.request_extensions(&[EXTENSION_WORKER_HASHRATE_TRACKING]).unwrap();
+        let id = req.request_id;
+        let refused = RequestExtensionsError {
+            request_id: id,
+            unsupported_extensions: Seq::new(&[2]).unwrap(),
+            required_extensions: Seq::EMPTY,
+        };
+        let ev = feed(&mut c, refused.into()).unwrap();
+        assert!(matches!(&ev[..], [Event::ExtensionsRefused { unsupported, .. }] if unsupported == &[2]));
+        assert_eq!(c.user_identity_tlv("rig1"), None);
+        let id = c.request_extensions(&[2]).unwrap().request_id;
+        let ok = RequestExtensionsSuccess { request_id: id, supported_extensions: Seq::new(&[2]).unwrap() };
+        feed(&mut c, ok.into()).unwrap();
+        assert_eq!(c.extensions(), [2]);
+        let tlv = c.user_identity_tlv("rig1").unwrap();
+        assert_eq!((tlv.extension_type, tlv.value), (2, &b"rig1"[..]));
+        assert_eq!(c.user_identity_tlv(&"x".repeat(33)), None);
     }
 
     #[test]
