@@ -217,7 +217,11 @@ async fn one_connection(
                         Ok(None) => break,
                         Err(e) => return Err(format!("from the server: {e}")),
                     };
+                    let wire = line.len() as u64 + 1;
                     let msg = ServerMessage::parse(line).map_err(|e| format!("from the server: {e}"))?;
+                    if matches!(msg, ServerMessage::Notify(_)) {
+                        lock(&state.stats).job_bytes += wire;
+                    }
                     if let Some(republish) = on_message(&mut c, msg, state)? {
                         if republish {
                             floor = hashing.generation() + 1;
@@ -246,7 +250,11 @@ async fn one_connection(
                 let mut line = Vec::new();
                 request(id, Call::Submit(submit), &mut line);
                 stream.write_all(&line).await.map_err(|e| format!("write: {e}"))?;
-                lock(&state.stats).submitted += 1;
+                {
+                    let mut stats = lock(&state.stats);
+                    stats.submitted += 1;
+                    stats.share_bytes += line.len() as u64;
+                }
                 let index = config.record_shares.then(|| {
                     let mut sent = lock(&state.sent);
                     sent.push(SentShare {

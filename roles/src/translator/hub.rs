@@ -179,6 +179,7 @@ impl Hub {
                 }
             }
             ToHub::Share { device, worker, share } => {
+                let worker_name = worker.clone();
                 let id = self.next_share;
                 self.next_share += 1;
                 let index = self.shared.config.record_shares.then(|| {
@@ -199,8 +200,12 @@ impl Hub {
                 while self.pending.len() > MAX_PENDING {
                     self.pending.pop_first();
                 }
-                let key = if self.aggregate.is_some() { AGGREGATE_KEY } else { device };
-                if self.upstream.submit(key, share, id).await.is_err() {
+                let sent = if self.aggregate.is_some() {
+                    self.upstream.submit_as(AGGREGATE_KEY, share, id, worker_name).await
+                } else {
+                    self.upstream.submit(device, share, id).await
+                };
+                if sent.is_err() {
                     self.answer(id, Err("upstream closed".into()));
                 }
             }

@@ -162,7 +162,11 @@ pub async fn start(config: TranslatorConfig) -> Result<TranslatorHandle, String>
         None => None,
     };
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let (up, events) = upstream::start(config.upstream.clone());
+    // Aggregated, the pool sees one channel: ask it to take each share's worker (extension
+    // 0x0002) where it offers that.
+    let mut up_config = config.upstream.clone();
+    up_config.worker_identity |= config.aggregate;
+    let (up, events) = upstream::start(up_config);
     let upstream_metrics = up.metrics().clone();
     let shared = Arc::new(Shared {
         config,
