@@ -16,6 +16,8 @@
 //!   [`noise::Session`].
 //! - `channels` (feature `channels`, default): standard, extended and group channels, jobs
 //!   from templates, extranonce allocation, vardiff and share validation.
+//! - `endpoint` (feature `channels`): the Mining Protocol decisions of one connection, server
+//!   side (a pool's or proxy's downstream) and client side, messages in and messages out.
 //! - `sv1` (feature `sv1`, default): Stratum V1 as mining firmware speaks it — bounded line
 //!   framing, JSON-RPC messages, and (with `channels`) a server session per device for a
 //!   translator.
@@ -31,6 +33,8 @@ extern crate alloc;
 #[cfg(feature = "channels")]
 pub mod channels;
 pub mod codec;
+#[cfg(feature = "channels")]
+pub mod endpoint;
 pub mod messages;
 pub mod noise;
 #[cfg(feature = "sv1")]
