@@ -87,6 +87,8 @@ async fn stack(name: &str) -> Stack {
     // A cgminer-style device subscribes before it authorizes: its channel opens after this.
     c.authorize_grace = Duration::from_millis(200);
     c.metrics_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    // Keep-alive jobs at the translator's next tick rather than after a minute.
+    c.session.keepalive_secs = 1;
     let translator = sv2_roles::translator::start(c).await.expect("translator starts");
     Stack { tp, pool, translator }
 }
@@ -173,6 +175,21 @@ async fn firmware_conversations() {
     assert_eq!(unknown["error"][1], json!("Unknown method"));
     cgminer.send("{\"id\":10,\"method\":\"mining.multi_version\",\"params\":[1]}\n").await;
     assert_eq!(cgminer.answer(json!(10), &mut Vec::new()).await["result"], json!(true));
+
+    // Idle firmware gets a keep-alive job before it would reconnect: the same work under a
+    // new job id, not clean, nTime not earlier.
+    let mut last = notify;
+    loop {
+        let n = bitaxe.until_method("mining.notify").await;
+        let p = &n["params"];
+        let same_work = (1..=6).all(|i| p[i] == last["params"][i]);
+        if same_work && p[8] == json!(false) {
+            assert_ne!(p[0], last["params"][0], "a new job id");
+            assert!(p[7].as_str().unwrap() >= last["params"][7].as_str().unwrap(), "nTime not earlier");
+            break;
+        }
+        last = n;
+    }
 
     // Both devices are in the per-device statistics, also as JSON.
     let devices = s.translator.metrics().devices();
