@@ -77,14 +77,14 @@ pub async fn start(config: PoolConfig) -> Result<PoolHandle, String> {
     let store = Store::open(&db)?;
     let metrics = Arc::new(Metrics::default());
     let config = Arc::new(config);
-    let (jobs_tx, jobs_rx) = watch::channel(Arc::new(templates::JobState::default()));
+    let (jobs_tx, jobs_rx) = watch::channel(Arc::new(templates::Published::default()));
     let (solutions_tx, solutions_rx) = mpsc::channel(64);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(server::Shared {
         config: config.clone(),
         credentials: identity.credentials,
         jobs: jobs_rx,
-        allocator: Mutex::new(allocator),
+        allocator: Arc::new(Mutex::new(allocator)),
         solutions: solutions_tx,
         store: store.writer(),
         metrics: metrics.clone(),

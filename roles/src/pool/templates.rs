@@ -7,9 +7,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sv2::channels::job::{JobFactory, TemplateJob, TipJob};
+use sv2::channels::job::JobFactory;
 use sv2::channels::server::FoundBlock;
 use sv2::codec::Str0_255;
+use sv2::endpoint::server::JobState;
 use sv2::messages::SetupConnection;
 use sv2::noise::ServerAuth;
 use sv2::Message;
@@ -20,31 +21,14 @@ use super::store::StoreWriter;
 use super::PoolConfig;
 use crate::net::Connection;
 
-/// What connections mine, as the template provider last described it.
+/// What connections mine, as the template provider last described it, and when the pool
+/// learned of the tip (for the tip-to-job metric).
 #[derive(Debug, Clone, Default)]
-pub struct JobState {
-    /// Counts tips; a change means every connection activates [`Self::tip`].
-    pub tip_seq: u64,
-    /// The job to activate and its previous hash.
-    pub tip: Option<TipJob>,
+pub struct Published {
+    /// The jobs.
+    pub jobs: JobState,
     /// When the pool learned of the tip.
     pub tip_at: Option<Instant>,
-    /// The newest job minable on the tip (the tip's own job, or a later non-future one).
-    pub latest: Option<TemplateJob>,
-    /// Future jobs for the next tip.
-    pub future: Vec<TemplateJob>,
-}
-
-impl JobState {
-    fn from_factory(f: &JobFactory, tip_seq: u64, tip_at: Option<Instant>) -> Self {
-        JobState {
-            tip_seq,
-            tip: f.current().cloned(),
-            tip_at,
-            latest: f.latest().cloned(),
-            future: f.future_jobs().cloned().collect(),
-        }
-    }
 }
 
 /// Found blocks remembered until their hash shows up as a new tip.
@@ -54,7 +38,7 @@ const RECENT_BLOCKS: usize = 64;
 pub(super) async fn run(
     config: Arc<PoolConfig>,
     mut factory: JobFactory,
-    jobs: watch::Sender<Arc<JobState>>,
+    jobs: watch::Sender<Arc<Published>>,
     mut solutions: mpsc::Receiver<FoundBlock>,
     metrics: Arc<Metrics>,
     store: StoreWriter,
@@ -95,7 +79,7 @@ fn hex_hash(h: &[u8; 32]) -> String {
 async fn session(
     config: &PoolConfig,
     factory: &mut JobFactory,
-    jobs: &watch::Sender<Arc<JobState>>,
+    jobs: &watch::Sender<Arc<Published>>,
     tip_seq: &mut u64,
     solutions: &mut mpsc::Receiver<FoundBlock>,
     metrics: &Metrics,
@@ -173,7 +157,7 @@ async fn session(
                         continue;
                     }
                 }
-                jobs.send_replace(Arc::new(JobState::from_factory(factory, *tip_seq, tip_at)));
+                jobs.send_replace(Arc::new(Published { jobs: JobState::from_factory(factory, *tip_seq), tip_at }));
             }
             Some(block) = solutions.recv() => {
                 let Some(solution) = block.submit_solution() else {
