@@ -77,6 +77,9 @@ async fn sv1_devices_find_blocks_through_translator_and_pool() {
         m.stop().await;
     }
     let sent: Vec<Vec<SentShare>> = miners.iter().map(|m| m.sent_shares()).collect();
+    // A device that leaves closes its channel at the pool.
+    until("the devices' channels to close at the pool", || pool.metrics().channels_open.load(Ordering::Relaxed) == 0)
+        .await;
     until("the pool to answer every forwarded share", || {
         translator.forwarded_shares().iter().all(|f| f.answer.is_some())
     })

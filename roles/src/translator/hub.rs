@@ -210,16 +210,24 @@ impl Hub {
                 }
             }
             ToHub::Gone { device } => {
-                let Some(link) = self.devices.remove(&device) else { return };
-                if let Some(a) = self.aggregate.as_mut() {
-                    if let (Some(c), Some(en1)) = (a.allocator.as_mut(), link.extranonce1) {
-                        c.allocator.release(&en1[..c.counter_end.min(en1.len())]);
-                    }
-                } else {
+                // The link may already be gone (dropped for not keeping up): the channel still
+                // closes.
+                if let Some(link) = self.devices.remove(&device) {
+                    self.release(link);
+                }
+                if self.aggregate.is_none() {
                     self.feeds.remove(&device);
                     let _ = self.upstream.close(device).await;
                 }
             }
+        }
+    }
+
+    /// Aggregated: a gone device's extranonce counter, reusable after the next tip.
+    fn release(&mut self, link: DeviceLink) {
+        let carving = self.aggregate.as_mut().and_then(|a| a.allocator.as_mut());
+        if let (Some(c), Some(en1)) = (carving, link.extranonce1) {
+            c.allocator.release(&en1[..c.counter_end.min(en1.len())]);
         }
     }
 
@@ -370,7 +378,9 @@ impl Hub {
         if link.tx.try_send(m).is_err() {
             // A device task that does not keep up is dropped rather than holding the hub.
             tracing::warn!("translator: device {device} ({}) not keeping up; dropping it", link.worker);
-            self.devices.remove(&device);
+            if let Some(link) = self.devices.remove(&device) {
+                self.release(link);
+            }
         }
     }
 
