@@ -12,4 +12,5 @@ pub mod paths;
 pub mod pool;
 pub mod samples;
 pub mod tp;
+pub mod upstream;
 pub mod wire_demo;

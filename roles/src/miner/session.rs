@@ -1,16 +1,16 @@
 //! One miner's connection to the pool: setup, one channel, jobs to the hashing threads, shares
-//! back to the pool, and reconnection after a drop.
+//! back to the pool, and reconnection after a drop. The protocol decisions (setup flags,
+//! channel state, sequence numbers, matching answers to shares) are the client endpoint's,
+//! [`sv2::endpoint::client::ClientEndpoint`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sv2::channels::client::{ClientChannel, ClientChannels};
+use sv2::channels::server::Share;
 use sv2::channels::target::MAX_TARGET;
-use sv2::codec::{Encode, Str0_255};
-use sv2::messages::mining_flags::REQUIRES_STANDARD_JOBS;
-use sv2::messages::mining_success_flags::{REQUIRES_EXTENDED_CHANNELS, REQUIRES_FIXED_VERSION};
-use sv2::messages::{OpenExtendedMiningChannel, OpenStandardMiningChannel, SetupConnection};
+use sv2::codec::Encode;
+use sv2::endpoint::client::{ClientConfig, ClientEndpoint, ClientError, Event};
+use sv2::messages::mining_success_flags::REQUIRES_EXTENDED_CHANNELS;
 use sv2::noise::ServerAuth;
 use sv2::Message;
 use tokio::sync::{mpsc, watch};
@@ -83,59 +83,38 @@ async fn one_connection(
         .await
         .map_err(|e| format!("connect to {}: {e}", config.pool))?;
     let (host, port) = config.pool.rsplit_once(':').unwrap_or((&config.pool, "0"));
-    let setup = SetupConnection {
-        protocol: 0,
-        min_version: 2,
-        max_version: 2,
-        flags: if config.requires_standard_jobs { REQUIRES_STANDARD_JOBS } else { 0 },
-        endpoint_host: Str0_255::from_str(host).unwrap_or_default(),
-        endpoint_port: port.parse().unwrap_or(0),
-        vendor: Str0_255::from_str("libsv2").unwrap_or_default(),
-        hardware_version: Str0_255::from_str("cpu").unwrap_or_default(),
-        firmware: Str0_255::from_str(env!("CARGO_PKG_VERSION")).unwrap_or_default(),
-        device_id: Str0_255::EMPTY,
-    };
-    conn.send(&setup.into()).await.map_err(net)?;
+    let mut client = ClientConfig::new(host, port.parse().unwrap_or(0), "libsv2");
+    client.requires_standard_jobs = config.requires_standard_jobs;
+    client.hardware_version = "cpu".into();
+    client.firmware = env!("CARGO_PKG_VERSION").into();
+    let mut ep = ClientEndpoint::new(client);
+    conn.send(&ep.setup_connection().into()).await.map_err(net)?;
     let frame = conn.read_frame().await.map_err(net)?;
-    let flags = match frame.message().map_err(|e| e.to_string())?.0 {
-        Message::SetupConnectionSuccess(s) => s.flags,
-        Message::SetupConnectionError(e) => {
-            return Err(format!("pool refused the connection: {}", String::from_utf8_lossy(e.error_code.as_bytes())))
-        }
-        other => return Err(format!("unexpected {} before SetupConnection.Success", other.name())),
-    };
+    match ep.on_message(&frame.message().map_err(|e| e.to_string())?.0) {
+        Ok(_) => {}
+        Err(ClientError::SetupRefused { code, .. }) => return Err(format!("pool refused the connection: {code}")),
+        Err(ClientError::Unexpected(name)) => return Err(format!("unexpected {name} before SetupConnection.Success")),
+        Err(e) => return Err(e.to_string()),
+    }
+    let flags = ep.flags().unwrap_or(0);
     let mut mode = config.mode;
     if flags & REQUIRES_EXTENDED_CHANNELS != 0 && mode == ChannelMode::Standard {
         tracing::info!("pool requires extended channels; opening one");
         mode = ChannelMode::Extended;
     }
-    let user = Str0_255::from_str(&config.user).map_err(|e| format!("user identity: {e}"))?;
     let open: Message<'_> = match mode {
-        ChannelMode::Standard => OpenStandardMiningChannel {
-            request_id: 1,
-            user_identity: user,
-            nominal_hash_rate: nominal as f32,
-            max_target: MAX_TARGET,
+        ChannelMode::Standard => ep.open_standard(&config.user, nominal as f32, MAX_TARGET).map(Into::into),
+        ChannelMode::Extended => {
+            ep.open_extended(&config.user, nominal as f32, MAX_TARGET, config.min_extranonce_size).map(Into::into)
         }
-        .into(),
-        ChannelMode::Extended => OpenExtendedMiningChannel {
-            request_id: 1,
-            user_identity: user,
-            nominal_hash_rate: nominal as f32,
-            max_target: MAX_TARGET,
-            min_extranonce_size: config.min_extranonce_size,
-        }
-        .into(),
-    };
+    }
+    .map_err(|e| format!("user identity: {e}"))?;
     conn.send(&open).await.map_err(net)?;
 
-    let mut channels = ClientChannels::new();
     let mut channel_id = None;
     // Shares from hashing generations before this one are for an older connection or tip.
     let mut floor = hashing.generation() + 1;
     hashing.publish(None);
-    let mut sequence: u32 = 0;
-    let mut pending: BTreeMap<u32, usize> = BTreeMap::new();
     let mut report = tokio::time::interval(config.report_every.unwrap_or(Duration::from_secs(3600)));
     report.tick().await;
     let mut last_report = (std::time::Instant::now(), hashing.hashes.load(std::sync::atomic::Ordering::Relaxed));
@@ -145,73 +124,55 @@ async fn one_connection(
                 let frame = frame.map_err(net)?;
                 let (msg, _) = frame.message().map_err(|e| format!("bad message from the pool: {e}"))?;
                 let wire = wire_len(frame.payload.len());
-                match msg {
-                    Message::OpenStandardMiningChannelSuccess(s) => {
-                        let c = ClientChannel::standard(
-                            s.channel_id,
-                            s.target,
-                            s.extranonce_prefix.as_bytes(),
-                            flags & REQUIRES_FIXED_VERSION == 0,
-                        );
-                        channels.insert(c, s.group_channel_id);
-                        channel_id = Some(s.channel_id);
-                    }
-                    Message::OpenExtendedMiningChannelSuccess(s) => {
-                        let c = ClientChannel::extended(s.channel_id, s.target, s.extranonce_prefix.as_bytes(), s.extranonce_size);
-                        channels.insert(c, s.group_channel_id);
-                        channel_id = Some(s.channel_id);
-                    }
-                    Message::OpenMiningChannelError(e) => {
-                        return Err(format!("pool refused the channel: {}", String::from_utf8_lossy(e.error_code.as_bytes())));
-                    }
-                    Message::SubmitSharesSuccess(s) => {
-                        lock(&state.stats).accepted += u64::from(s.new_submits_accepted_count);
-                        let later = pending.split_off(&s.last_sequence_number.wrapping_add(1));
-                        let answered = std::mem::replace(&mut pending, later);
-                        let mut sent = lock(&state.sent);
-                        for (_, i) in answered {
-                            if let Some(share) = sent.get_mut(i) {
-                                share.answer = Some(Ok(()));
+                let events = ep.on_message(&msg).map_err(|e| format!("pool: {e}"))?;
+                let mut touched = false;
+                let mut tip = None;
+                for event in events {
+                    match event {
+                        Event::ChannelOpened { channel_id: id, .. } => {
+                            channel_id = Some(id);
+                            touched = true;
+                        }
+                        Event::ChannelRefused { code, .. } => return Err(format!("pool refused the channel: {code}")),
+                        Event::ShareAccepted { tag, .. } => {
+                            lock(&state.stats).accepted += 1;
+                            answer(state, tag, Ok(()));
+                        }
+                        Event::ShareRejected { sequence_number, tag, code, .. } => {
+                            tracing::debug!("share {sequence_number} rejected: {code}");
+                            *lock(&state.stats).rejected.entry(code.clone()).or_default() += 1;
+                            if let Some(tag) = tag {
+                                answer(state, tag, Err(code));
                             }
                         }
-                    }
-                    Message::SubmitSharesError(e) => {
-                        let code = String::from_utf8_lossy(e.error_code.as_bytes()).into_owned();
-                        tracing::debug!("share {} rejected: {code}", e.sequence_number);
-                        *lock(&state.stats).rejected.entry(code.clone()).or_default() += 1;
-                        if let Some(i) = pending.remove(&e.sequence_number) {
-                            if let Some(share) = lock(&state.sent).get_mut(i) {
-                                share.answer = Some(Err(code));
-                            }
+                        Event::Reconnect { .. } => return Err("the pool asked to reconnect".into()),
+                        Event::ChannelClosed { channel_id: id, reason } if channel_id == Some(id) => {
+                            return Err(format!("pool closed the channel: {reason}"));
                         }
-                    }
-                    Message::Reconnect(_) => return Err("the pool asked to reconnect".into()),
-                    Message::CloseChannel(m) if channels.resolve(m.channel_id).contains(&channel_id.unwrap_or(u32::MAX)) => {
-                        return Err(format!("pool closed the channel: {}", String::from_utf8_lossy(m.reason_code.as_bytes())));
-                    }
-                    other => {
-                        let touched = channels.on_message(&other);
-                        let Some(id) = channel_id.filter(|id| touched.contains(id)) else { continue };
-                        {
+                        Event::StandardJob { channel_id: id, .. } | Event::ExtendedJob { channel_id: id, .. } if channel_id == Some(id) => {
                             let mut stats = lock(&state.stats);
-                            match other {
-                                Message::NewMiningJob(_) | Message::NewExtendedMiningJob(_) => {
-                                    stats.jobs += 1;
-                                    stats.job_bytes += wire;
-                                }
-                                Message::SetNewPrevHash(_) => {
-                                    stats.tips += 1;
-                                    stats.job_bytes += wire;
-                                }
-                                _ => {}
-                            }
+                            stats.jobs += 1;
+                            stats.job_bytes += wire;
+                            touched = true;
                         }
-                        hashing.publish(channels.get(id).cloned());
-                        if let Message::SetNewPrevHash(p) = other {
-                            floor = hashing.generation();
-                            state.tips.send_replace(Some(TipSeen { prev_hash: p.prev_hash, at: std::time::Instant::now() }));
+                        Event::PrevHash { channel_id: id, prev } if channel_id == Some(id) => {
+                            let mut stats = lock(&state.stats);
+                            stats.tips += 1;
+                            stats.job_bytes += wire;
+                            touched = true;
+                            tip = Some(prev.prev_hash);
                         }
+                        Event::TargetChanged { channel_id: id, .. } | Event::ExtranoncePrefixChanged { channel_id: id, .. } if channel_id == Some(id) => {
+                            touched = true;
+                        }
+                        _ => {}
                     }
+                }
+                let Some(id) = channel_id.filter(|_| touched) else { continue };
+                hashing.publish(ep.channels().get(id).cloned());
+                if let Some(prev_hash) = tip {
+                    floor = hashing.generation();
+                    state.tips.send_replace(Some(TipSeen { prev_hash, at: std::time::Instant::now() }));
                 }
             }
             Some(found) = found_rx.recv() => {
@@ -219,12 +180,23 @@ async fn one_connection(
                     lock(&state.stats).dropped_stale += 1;
                     continue;
                 }
-                let Some(channel) = channels.get(found.channel_id) else { continue };
-                sequence = sequence.wrapping_add(1);
-                let msg: Message<'_> = if channel.extranonce_size() == 0 {
-                    channel.submit_standard(&found.work, sequence, found.nonce, found.ntime, found.version).into()
-                } else {
-                    channel.submit_extended(&found.work, sequence, found.nonce, found.ntime, found.version).into()
+                if ep.channels().get(found.channel_id).is_none() {
+                    continue;
+                }
+                let share = Share {
+                    job_id: found.work.job_id,
+                    nonce: found.nonce,
+                    ntime: found.ntime,
+                    version: found.version,
+                    extranonce: &found.work.extranonce,
+                };
+                // The tag is the share's place in the record (none when not recording).
+                let tag = if config.record_shares { lock(&state.sent).len() as u64 } else { u64::MAX };
+                let msg = ep.submit(found.channel_id, &share, tag).map_err(|e| e.to_string())?;
+                let sequence_number = match &msg {
+                    Message::SubmitSharesStandard(m) => m.sequence_number,
+                    Message::SubmitSharesExtended(m) => m.sequence_number,
+                    _ => 0,
                 };
                 let wire = wire_len(msg.encoded_len());
                 conn.send(&msg).await.map_err(net)?;
@@ -234,12 +206,10 @@ async fn one_connection(
                     stats.share_bytes += wire;
                 }
                 if config.record_shares {
-                    let mut sent = lock(&state.sent);
-                    pending.insert(sequence, sent.len());
-                    sent.push(SentShare {
+                    lock(&state.sent).push(SentShare {
                         connection,
                         channel_id: found.channel_id,
-                        sequence_number: sequence,
+                        sequence_number,
                         job_id: found.work.job_id,
                         nonce: found.nonce,
                         ntime: found.ntime,
@@ -260,5 +230,13 @@ async fn one_connection(
                 );
             }
         }
+    }
+}
+
+/// Records the pool's answer on the share recorded at `tag`.
+fn answer(state: &State, tag: u64, result: Result<(), String>) {
+    let Ok(i) = usize::try_from(tag) else { return };
+    if let Some(share) = lock(&state.sent).get_mut(i) {
+        share.answer = Some(result);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sv2::channels::server::Share;
 use sv2::codec::EXTENSION_WORKER_HASHRATE_TRACKING;
-use sv2::endpoint::client::{ClientConfig, ClientEndpoint, Event};
+use sv2::endpoint::client::{ClientConfig, ClientEndpoint, ClientError, Event};
 use sv2::endpoint::server::JobState;
 use sv2::noise::ServerAuth;
 use sv2::Message;
@@ -74,6 +74,14 @@ impl Default for Round {
     fn default() -> Self {
         Round { failures: 0, backoff: Duration::from_millis(100) }
     }
+}
+
+/// Why a channel open was not sent.
+enum OpenError {
+    /// Refused before sending: by the pool's flags (`pool_fault`) or the consumer's spec.
+    Refused { code: String, pool_fault: bool },
+    /// The connection failed.
+    Net(String),
 }
 
 /// How a session ended.
@@ -313,8 +321,8 @@ impl Runner {
     async fn serve(&mut self, inputs: &mut Inputs, live: &mut Live) -> End {
         let keys: Vec<u64> = self.channels.keys().copied().collect();
         for key in keys {
-            if let Err(e) = self.open_on(live, key) {
-                return End::Failed { reason: e, same: false };
+            if let Err(end) = self.open_or_refuse(live, key).await {
+                return end;
             }
         }
         if let Err(e) = live.conn.flush().await {
@@ -344,8 +352,8 @@ impl Runner {
                 }
                 cmd = inputs.commands.recv() => {
                     let Some(cmd) = cmd else { return End::Shutdown };
-                    if let Err(e) = self.on_command(live, cmd).await {
-                        return End::Failed { reason: e, same: false };
+                    if let Err(end) = self.on_command(live, cmd).await {
+                        return end;
                     }
                 }
                 _ = tick.tick() => {
@@ -364,16 +372,44 @@ impl Runner {
         }
     }
 
+    /// Queues the open of channel `key`, or handles its refusal.
+    async fn open_or_refuse(&mut self, live: &mut Live, key: u64) -> Result<(), End> {
+        match self.open_on(live, key) {
+            Ok(()) => Ok(()),
+            Err(OpenError::Net(reason)) => Err(End::Failed { reason, same: false }),
+            Err(OpenError::Refused { code, pool_fault }) => self.refused(live, key, code, pool_fault).await,
+        }
+    }
+
+    /// A channel the pool refused (`pool_fault`) or that cannot be asked for at all (a user
+    /// identity too long): the consumer is told; the pool is given up when it refused and
+    /// serves no channel, and the channel is forgotten otherwise.
+    async fn refused(&mut self, live: &Live, key: u64, code: String, pool_fault: bool) -> Result<(), End> {
+        self.emit(UpstreamEvent::ChannelRefused { key, index: live.index, code: code.clone() }).await;
+        if pool_fault && live.channel_of.is_empty() {
+            return Err(End::Failed { reason: format!("refused channel {key}: {code}"), same: false });
+        }
+        self.channels.remove(&key);
+        Ok(())
+    }
+
     /// Queues the open of channel `key` on `live`.
-    fn open_on(&mut self, live: &mut Live, key: u64) -> Result<(), String> {
+    fn open_on(&mut self, live: &mut Live, key: u64) -> Result<(), OpenError> {
         let Some(reg) = self.channels.get_mut(&key) else { return Ok(()) };
         let spec = &reg.spec;
-        let failed = |e| format!("channel {key}: {e}");
+        let refused = |e: ClientError| OpenError::Refused {
+            pool_fault: e == ClientError::ExtendedRequired,
+            code: match e {
+                ClientError::ExtendedRequired => "extended-channels-required".into(),
+                other => other.to_string(),
+            },
+        };
+        let net = |e: crate::net::NetError| OpenError::Net(e.to_string());
         let request_id = match spec.kind {
             ChannelKind::Standard => {
                 let m = live.ep.open_standard(&spec.user_identity, spec.nominal_hashrate, spec.max_target);
-                let m = m.map_err(failed)?;
-                live.conn.queue(&m.into()).map_err(|e| e.to_string())?;
+                let m = m.map_err(refused)?;
+                live.conn.queue(&m.into()).map_err(net)?;
                 m.request_id
             }
             ChannelKind::Extended { min_extranonce_size } => {
@@ -383,8 +419,8 @@ impl Runner {
                     spec.max_target,
                     min_extranonce_size,
                 );
-                let m = m.map_err(failed)?;
-                live.conn.queue(&m.into()).map_err(|e| e.to_string())?;
+                let m = m.map_err(refused)?;
+                live.conn.queue(&m.into()).map_err(net)?;
                 m.request_id
             }
         };
@@ -396,26 +432,29 @@ impl Runner {
         Ok(())
     }
 
-    async fn on_command(&mut self, live: &mut Live, cmd: Command) -> Result<(), String> {
+    async fn on_command(&mut self, live: &mut Live, cmd: Command) -> Result<(), End> {
+        let failed = |e: crate::net::NetError| End::Failed { reason: e.to_string(), same: false };
         match cmd {
             Command::Open { key, spec, jobs } => {
                 if let Some(channel_id) = live.channel_of.remove(&key) {
                     live.key_of.remove(&channel_id);
-                    let close = live.ep.close_channel(channel_id, "replaced").map_err(|e| e.to_string())?;
-                    live.conn.queue(&close.into()).map_err(|e| e.to_string())?;
+                    if let Ok(close) = live.ep.close_channel(channel_id, "replaced") {
+                        live.conn.queue(&close.into()).map_err(failed)?;
+                    }
                 }
                 live.requests.retain(|_, k| *k != key);
                 self.channels.insert(key, Registered { spec, jobs, published_seq: 0, seen_seq: 0 });
-                self.open_on(live, key)?;
-                live.conn.flush().await.map_err(|e| e.to_string())
+                self.open_or_refuse(live, key).await?;
+                live.conn.flush().await.map_err(failed)
             }
             Command::Close { key } => {
                 self.channels.remove(&key);
                 live.requests.retain(|_, k| *k != key);
                 if let Some(channel_id) = live.channel_of.remove(&key) {
                     live.key_of.remove(&channel_id);
-                    let close = live.ep.close_channel(channel_id, "closed").map_err(|e| e.to_string())?;
-                    live.conn.send(&close.into()).await.map_err(|e| e.to_string())?;
+                    if let Ok(close) = live.ep.close_channel(channel_id, "closed") {
+                        live.conn.send(&close.into()).await.map_err(failed)?;
+                    }
                 }
                 Ok(())
             }
@@ -445,8 +484,8 @@ impl Runner {
                     (Message::SubmitSharesExtended(_), Some(identity)) => live.ep.user_identity_tlv(identity),
                     _ => None,
                 };
-                live.conn.queue_with_tlvs(&msg, tlv.as_slice()).map_err(|e| e.to_string())?;
-                live.conn.flush().await.map_err(|e| e.to_string())?;
+                live.conn.queue_with_tlvs(&msg, tlv.as_slice()).map_err(failed)?;
+                live.conn.flush().await.map_err(failed)?;
                 self.metrics.shares_forwarded.fetch_add(1, Ordering::Relaxed);
                 if was_idle {
                     live.awaiting_since = Some(Instant::now());
@@ -483,11 +522,7 @@ impl Runner {
                 }
                 Event::ChannelRefused { request_id, code } => {
                     let Some(key) = live.requests.remove(&request_id) else { continue };
-                    self.emit(UpstreamEvent::ChannelRefused { key, index: live.index, code: code.clone() }).await;
-                    if live.channel_of.is_empty() {
-                        return Err(End::Failed { reason: format!("refused channel {key}: {code}"), same: false });
-                    }
-                    self.channels.remove(&key);
+                    self.refused(live, key, code, true).await?;
                 }
                 Event::StandardJob { channel_id, job } => {
                     if let Some(&key) = live.key_of.get(&channel_id) {

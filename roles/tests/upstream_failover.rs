@@ -1,0 +1,316 @@
+//! The farm side's upstream moves between real pools: a pool killed with SIGKILL (with shares
+//! it never answered), a pool that refuses SetupConnection, and the move back to the
+//! preferred pool once it is up again.
+
+mod pool_common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pool_common::*;
+use sv2::endpoint::server::JobState;
+use sv2::noise::AuthorityPublicKey;
+use sv2_roles::net::load_authority_key;
+use sv2_roles::tp::TpHandle;
+use sv2_roles::upstream::{self, ChannelSpec, PoolEndpoint, UpstreamConfig, UpstreamEvent, UpstreamShare};
+use tokio::sync::{mpsc, watch};
+
+/// A child process killed (SIGKILL) and reaped when dropped, also when a test fails.
+struct ChildPool(Child);
+
+impl ChildPool {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ChildPool {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `sv2 pool` as a child process on `port` (so that it can be killed with SIGKILL).
+async fn pool_process(dir: &Path, tp: &TpHandle, port: u16) -> (ChildPool, AuthorityPublicKey) {
+    let child = Command::new(env!("CARGO_BIN_EXE_sv2"))
+        .arg("pool")
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", ""])
+        .args(["--data-dir", dir.to_str().unwrap(), "--tp-address", &tp.addr().to_string()])
+        .args(["--tp-authority", &tp.authority().to_string(), "--payout-script-hex", &hex::encode(PAYOUT)])
+        .env("SV2_POOL_MIN_DIFFICULTY", "1e-12")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .map(ChildPool)
+        .unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let (Ok(k), Ok(_)) = (load_authority_key(&dir.join("authority.pub")), std::net::TcpStream::connect(addr)) {
+            return (child, k);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "sv2 pool did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The next event that `pick` accepts (others are skipped), within [`PATIENCE`].
+async fn next_event<T>(
+    events: &mut mpsc::Receiver<UpstreamEvent>,
+    what: &str,
+    mut pick: impl FnMut(&UpstreamEvent) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let ev = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .expect("upstream running");
+        if let Some(t) = pick(&ev) {
+            return t;
+        }
+    }
+}
+
+/// Waits until the job feed has a tip numbered above `after`; returns the state.
+async fn tip_after(jobs: &mut watch::Receiver<Arc<JobState>>, after: u64) -> Arc<JobState> {
+    let state = tokio::time::timeout(PATIENCE, jobs.wait_for(|s| s.tip.is_some() && s.tip_seq > after))
+        .await
+        .expect("a new tip in time")
+        .expect("feed open");
+    state.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_pool_moves_channels_to_the_next_and_back() {
+    let tp_dir = temp_dir("upstream-kill-tp");
+    let a_dir = temp_dir("upstream-kill-a");
+    let b_dir = temp_dir("upstream-kill-b");
+    let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (mut a, a_key) = pool_process(&a_dir, &tp, port).await;
+    let b = start_pool(&b_dir, &tp, |_| {}).await;
+
+    let mut config = UpstreamConfig::new(vec![
+        PoolEndpoint::new(format!("127.0.0.1:{port}"), a_key),
+        PoolEndpoint::new(b.addr().to_string(), b.authority()),
+    ]);
+    // Silence never decides here: the stopped pool is killed, not timed out.
+    config.response_timeout = Duration::from_secs(600);
+    config.probe_interval = Duration::from_millis(200);
+    config.probe_max = Duration::from_millis(400);
+    let (up, mut events) = upstream::start(config);
+    let mut jobs = up.open(7, ChannelSpec::extended("farm.rack1", 1e9, 4)).await.unwrap().expect("extended feed");
+
+    let (channel_a, size) = next_event(&mut events, "the channel on pool A", |e| match e {
+        UpstreamEvent::ChannelReady { key: 7, index: 0, channel_id, extranonce_size, .. } => {
+            Some((*channel_id, *extranonce_size))
+        }
+        _ => None,
+    })
+    .await;
+    let state = tip_after(&mut jobs, 0).await;
+    let tip = state.tip.clone().unwrap();
+    assert_eq!(up.metrics().active(), Some(0));
+
+    // One device's bad channel is not a pool failure: refused by the pool, or too long to
+    // send at all; either is reported and forgotten while channel 7 stays on pool A.
+    up.open(8, ChannelSpec::extended(" ", 1e9, 4)).await.unwrap();
+    up.open(9, ChannelSpec::extended("x".repeat(300), 1e9, 4)).await.unwrap();
+    let mut refused = std::collections::BTreeMap::new();
+    while refused.len() < 2 {
+        let (key, code) = next_event(&mut events, "the refused channels", |e| match e {
+            UpstreamEvent::ChannelRefused { key, index: 0, code } => Some((*key, code.clone())),
+            _ => None,
+        })
+        .await;
+        refused.insert(key, code);
+    }
+    assert_eq!(refused[&8], "invalid-user-identity");
+    assert!(refused[&9].contains("255"), "{}", refused[&9]);
+
+    // A rejected share is an answer, not a pool failure.
+    let bad = UpstreamShare {
+        job_id: tip.job_id.wrapping_add(1000),
+        nonce: 1,
+        ntime: tip.prev.min_ntime,
+        version: tip.job.version,
+        extranonce: vec![0; usize::from(size)],
+    };
+    up.submit(7, bad, 99).await.unwrap();
+    let code = next_event(&mut events, "the bad share's answer", |e| match e {
+        UpstreamEvent::ShareRejected { key: 7, id: 99, code } => Some(code.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, "invalid-job-id");
+    assert_eq!((up.metrics().active(), up.metrics().failovers.load(Ordering::Relaxed)), (Some(0), 0));
+
+    // Stop pool A so that shares go unanswered, send three, then kill it.
+    let pid = a.0.id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    for id in 100..103u64 {
+        let share = UpstreamShare {
+            job_id: tip.job_id,
+            nonce: id as u32,
+            ntime: tip.prev.min_ntime,
+            version: tip.job.version,
+            extranonce: vec![0; usize::from(size)],
+        };
+        up.submit(7, share, id).await.unwrap();
+    }
+    until("three shares forwarded", || up.metrics().shares_forwarded.load(Ordering::Relaxed) == 4).await;
+    a.kill();
+
+    let lost = next_event(&mut events, "pool A lost", |e| match e {
+        UpstreamEvent::PoolLost { index: 0, unacknowledged, .. } => Some(unacknowledged.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(lost, [(7, 100), (7, 101), (7, 102)]);
+    next_event(&mut events, "the channel re-opened on pool B", |e| match e {
+        UpstreamEvent::ChannelReady { key: 7, index: 1, .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    let moved = tip_after(&mut jobs, state.tip_seq).await;
+    assert!(moved.tip.is_some());
+    let m = up.metrics();
+    assert_eq!(m.active(), Some(1));
+    assert_eq!(m.failovers.load(Ordering::Relaxed), 1);
+    assert_eq!(m.shares_unacknowledged.load(Ordering::Relaxed), 3);
+    eprintln!("channel {channel_a} on pool A moved to pool B; 3 shares unacknowledged");
+
+    // Pool A back on its port: the upstream moves back to it.
+    let (mut a, _) = pool_process(&a_dir, &tp, port).await;
+    next_event(&mut events, "the channel back on pool A", |e| match e {
+        UpstreamEvent::ChannelReady { key: 7, index: 0, .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    let back = tip_after(&mut jobs, moved.tip_seq).await;
+    assert!(back.tip_seq > moved.tip_seq);
+    assert_eq!(up.metrics().active(), Some(0));
+    assert_eq!(up.metrics().failovers.load(Ordering::Relaxed), 2);
+
+    up.shutdown().await;
+    a.kill();
+    b.shutdown().await;
+    tp.shutdown().await;
+    for d in [tp_dir, a_dir, b_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_setup_moves_to_the_next_pool() {
+    let tp_dir = temp_dir("upstream-refuse-tp");
+    let a_dir = temp_dir("upstream-refuse-a");
+    let b_dir = temp_dir("upstream-refuse-b");
+    let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    // Pool A serves extended channels only, so it refuses REQUIRES_STANDARD_JOBS.
+    let a = start_pool(&a_dir, &tp, |c| c.extended_channels_only = true).await;
+    let b = start_pool(&b_dir, &tp, |_| {}).await;
+    let mut config = UpstreamConfig::new(vec![
+        PoolEndpoint::new(a.addr().to_string(), a.authority()),
+        PoolEndpoint::new(b.addr().to_string(), b.authority()),
+    ]);
+    config.requires_standard_jobs = true;
+    let (up, mut events) = upstream::start(config);
+    // Standard jobs are what REQUIRES_STANDARD_JOBS is for.
+    assert!(up.open(1, ChannelSpec::standard("farm.rack2", 1e9)).await.unwrap().is_none());
+    let reason = next_event(&mut events, "pool A refusing", |e| match e {
+        UpstreamEvent::PoolUnavailable { index: 0, reason } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("unsupported-feature-flags"), "{reason}");
+    let channel_id = next_event(&mut events, "the channel on pool B", |e| match e {
+        UpstreamEvent::ChannelReady { key: 1, index: 1, channel_id, extranonce_size: 0, .. } => Some(*channel_id),
+        _ => None,
+    })
+    .await;
+    let job = next_event(&mut events, "a job", |e| match e {
+        UpstreamEvent::StandardJob { key: 1, job } => Some(*job),
+        _ => None,
+    })
+    .await;
+    assert_eq!(job.channel_id, channel_id);
+    next_event(&mut events, "a tip", |e| match e {
+        UpstreamEvent::PrevHash { key: 1, prev } => Some(prev.channel_id),
+        _ => None,
+    })
+    .await;
+    assert_eq!(up.metrics().active(), Some(1));
+    assert_eq!(up.metrics().failovers.load(Ordering::Relaxed), 0);
+    up.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    tp.shutdown().await;
+    for d in [tp_dir, a_dir, b_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_pool_is_given_up() {
+    let tp_dir = temp_dir("upstream-silent-tp");
+    let a_dir = temp_dir("upstream-silent-a");
+    let b_dir = temp_dir("upstream-silent-b");
+    let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (mut a, a_key) = pool_process(&a_dir, &tp, port).await;
+    let b = start_pool(&b_dir, &tp, |_| {}).await;
+    let mut config = UpstreamConfig::new(vec![
+        PoolEndpoint::new(format!("127.0.0.1:{port}"), a_key),
+        PoolEndpoint::new(b.addr().to_string(), b.authority()),
+    ]);
+    config.response_timeout = Duration::from_secs(2);
+    // The pools refuse extension 0x0002; the upstream carries on without it.
+    config.worker_identity = true;
+    let (up, mut events) = upstream::start(config);
+    let mut jobs = up.open(3, ChannelSpec::extended("farm.rack3", 1e9, 4)).await.unwrap().unwrap();
+    next_event(&mut events, "the channel on pool A", |e| match e {
+        UpstreamEvent::ChannelReady { key: 3, index: 0, .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    let state = tip_after(&mut jobs, 0).await;
+    let tip = state.tip.clone().unwrap();
+    // Pool A stops answering (its process is stopped, its socket stays open).
+    assert!(Command::new("kill").args(["-STOP", &a.0.id().to_string()]).status().unwrap().success());
+    let share = UpstreamShare {
+        job_id: tip.job_id,
+        nonce: 1,
+        ntime: tip.prev.min_ntime,
+        version: tip.job.version,
+        extranonce: vec![0; 4],
+    };
+    up.submit_as(3, share, 5, "rig9").await.unwrap();
+    let (reason, lost) = next_event(&mut events, "pool A given up", |e| match e {
+        UpstreamEvent::PoolLost { index: 0, reason, unacknowledged } => Some((reason.clone(), unacknowledged.clone())),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("no answer"), "{reason}");
+    assert_eq!(lost, [(3, 5)]);
+    next_event(&mut events, "the channel on pool B", |e| match e {
+        UpstreamEvent::ChannelReady { key: 3, index: 1, .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    tip_after(&mut jobs, state.tip_seq).await;
+    assert_eq!(up.metrics().shares_unacknowledged.load(Ordering::Relaxed), 1);
+    up.shutdown().await;
+    a.kill();
+    b.shutdown().await;
+    tp.shutdown().await;
+    for d in [tp_dir, a_dir, b_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
