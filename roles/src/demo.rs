@@ -3,7 +3,8 @@
 //! on a standard channel with group jobs, a standard channel with per-channel jobs, and an
 //! extended channel. It prints every block as the node accepts it, with the shares accepted
 //! and rejected, the bytes on the wire per share and per job, and the time from the node's new
-//! tip to the miners' new job.
+//! tip to the miners' new job. `--deployment 5` puts `sv2 translator` between the pool and
+//! SV1 CPU miners instead.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,10 +14,15 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use sv2::sv1::session::VardiffConfig;
+
+use crate::miner::sv1::Sv1MinerConfig;
 use crate::miner::{self, ChannelMode, MinerConfig, MinerHandle};
 use crate::pool::{self, PoolConfig};
 use crate::tp::source::display_hash;
 use crate::tp::{self, BlockVerdict, SolutionOutcome, TpConfig};
+use crate::translator::{self, TranslatorConfig, TranslatorHandle};
+use crate::upstream::PoolEndpoint;
 
 /// `sv2 demo` flags.
 #[derive(Debug, Args)]
@@ -38,6 +44,10 @@ pub struct DemoArgs {
     /// at the end, except the share database, which is kept beside it).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// What mines: 0, SV2 CPU miners straight to the pool; 5, SV1 CPU miners (like Bitaxe and
+    /// like cgminer, in turn) through `sv2 translator`.
+    #[arg(long, default_value_t = 0)]
+    pub deployment: u8,
 }
 
 const KINDS: [(&str, ChannelMode, bool); 3] = [
@@ -54,6 +64,9 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     }
     if args.miners == 0 || args.miners > 64 {
         return Err("--miners must be between 1 and 64".into());
+    }
+    if !matches!(args.deployment, 0 | 5) {
+        return Err(format!("--deployment {}: this demo runs deployments 0 and 5", args.deployment));
     }
     let (dir, temporary) = match &args.data_dir {
         Some(d) => (d.clone(), false),
@@ -74,7 +87,13 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
 }
 
 async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
-    println!("libsv2 demo: template provider + pool + {} miners in one process\n", args.miners);
+    match args.deployment {
+        5 => println!(
+            "libsv2 demo, deployment 5: template provider + pool + translator + {} SV1 miners in one process\n",
+            args.miners
+        ),
+        _ => println!("libsv2 demo: template provider + pool + {} miners in one process\n", args.miners),
+    }
     print!("starting the embedded regtest node (libbitcoinkernel) ... ");
     let mut tp_config = TpConfig::embedded(dir.join("tp"));
     tp_config.fee_check_interval = Duration::from_millis(500);
@@ -99,17 +118,13 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
         println!("pool share records {}", pool.database().display());
     }
 
-    let mut miners = Vec::new();
-    for i in 0..args.miners {
-        let (kind, mode, standard_jobs) = KINDS[i % KINDS.len()];
-        let user = format!("demo.miner{}", i + 1);
-        let mut c = MinerConfig::new(pool.addr().to_string(), pool.authority(), &user, mode);
-        c.threads = args.threads.max(1);
-        c.requires_standard_jobs = standard_jobs;
-        c.report_every = None;
-        println!("miner              {user}: {kind}, {} thread(s)", c.threads);
-        miners.push((user, miner::start(c)));
-    }
+    let (miners, translator) = match args.deployment {
+        5 => {
+            let (m, t) = sv1_miners(args, &pool).await?;
+            (m, Some(t))
+        }
+        _ => (sv2_miners(args, &pool), None),
+    };
     println!();
 
     let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
@@ -200,12 +215,78 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
         m.bytes_out.load(Ordering::Relaxed),
         m.bytes_in.load(Ordering::Relaxed),
     );
+    if let Some(t) = &translator {
+        let s = t.metrics().totals();
+        println!(
+            "translator: device shares accepted {}, rejected {}, forwarded {} (pool accepted {}, rejected {}), below the pool's target {}",
+            s.shares_accepted,
+            s.rejected_total(),
+            s.shares_forwarded,
+            s.upstream_accepted,
+            s.upstream_rejected_total(),
+            s.shares_below_upstream
+        );
+    }
     for (_, h) in miners {
         h.shutdown().await;
+    }
+    if let Some(t) = translator {
+        t.shutdown().await;
     }
     pool.shutdown().await;
     tp.shutdown().await;
     Ok(())
+}
+
+/// Deployment 0: SV2 CPU miners on every kind of channel, straight to the pool.
+fn sv2_miners(args: &DemoArgs, pool: &pool::PoolHandle) -> Vec<(String, MinerHandle)> {
+    let mut miners = Vec::new();
+    for i in 0..args.miners {
+        let (kind, mode, standard_jobs) = KINDS[i % KINDS.len()];
+        let user = format!("demo.miner{}", i + 1);
+        let mut c = MinerConfig::new(pool.addr().to_string(), pool.authority(), &user, mode);
+        c.threads = args.threads.max(1);
+        c.requires_standard_jobs = standard_jobs;
+        c.report_every = None;
+        println!("miner              {user}: {kind}, {} thread(s)", c.threads);
+        miners.push((user, miner::start(c)));
+    }
+    miners
+}
+
+/// Deployment 5: `sv2 translator` in front of the pool, and SV1 CPU miners that speak to it
+/// like Bitaxe (version rolling, extranonce.subscribe) and like cgminer (neither), in turn.
+async fn sv1_miners(
+    args: &DemoArgs,
+    pool: &pool::PoolHandle,
+) -> Result<(Vec<(String, MinerHandle)>, TranslatorHandle), String> {
+    let pools = vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())];
+    let mut c = TranslatorConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), pools);
+    c.device_hashrate = 1e5;
+    // CPU miners on regtest: difficulties far below 1.
+    c.session.min_difficulty = 1e-9;
+    c.session.initial_difficulty = 1e-5;
+    c.session.vardiff = Some(VardiffConfig { shares_per_minute: args.shares_per_minute, window_secs: 20 });
+    c.metrics_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let t = translator::start(c).await?;
+    println!("translator         {}  (Stratum V1, one channel per device)", t.addr());
+    if let Some(m) = t.metrics_addr() {
+        println!("translator metrics http://{m}/metrics and http://{m}/stats.json");
+    }
+    let mut miners = Vec::new();
+    for i in 0..args.miners {
+        let bitaxe = i % 2 == 0;
+        let user = format!("demo.sv1miner{}", i + 1);
+        let mut m = Sv1MinerConfig::new(t.addr().to_string(), &user);
+        m.threads = args.threads.max(1);
+        m.configure = bitaxe;
+        m.extranonce_subscribe = bitaxe;
+        m.report_every = None;
+        let kind = if bitaxe { "SV1 like Bitaxe (version rolling, extranonce.subscribe)" } else { "SV1 like cgminer" };
+        println!("miner              {user}: {kind}, {} thread(s)", m.threads);
+        miners.push((user, miner::sv1::start(m)));
+    }
+    Ok((miners, t))
 }
 
 fn latency_text(l: &[Duration]) -> String {

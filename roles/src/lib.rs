@@ -12,5 +12,6 @@ pub mod paths;
 pub mod pool;
 pub mod samples;
 pub mod tp;
+pub mod translator;
 pub mod upstream;
 pub mod wire_demo;

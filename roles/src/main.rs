@@ -48,6 +48,9 @@ enum Command {
     Pool(Box<sv2_roles::pool::cli::PoolArgs>),
     /// CPU miner: standard (header-only) or extended (extranonce rolling) channel to a pool.
     Miner(Box<sv2_roles::miner::cli::MinerArgs>),
+    /// Translator: Stratum V1 devices (firmware, cpuminer) mining through Stratum V2 pools,
+    /// with failover, per-device vardiff and Prometheus metrics.
+    Translator(Box<sv2_roles::translator::cli::TranslatorArgs>),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => sv2_roles::demo::run(*args),
         Command::Pool(args) => sv2_roles::pool::cli::run(*args),
         Command::Miner(args) => sv2_roles::miner::cli::run(*args),
+        Command::Translator(args) => sv2_roles::translator::cli::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
