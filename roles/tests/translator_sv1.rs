@@ -78,6 +78,10 @@ struct Stack {
 }
 
 async fn stack(name: &str) -> Stack {
+    stack_with(name, |_| {}).await
+}
+
+async fn stack_with(name: &str, change: impl FnOnce(&mut TranslatorConfig)) -> Stack {
     let tp = start_tp(&temp_dir(&format!("{name}-tp")), SocketAddr::from(([127, 0, 0, 1], 0))).await;
     let pool = start_pool(&temp_dir(&format!("{name}-pool")), &tp, |_| {}).await;
     let mut c = TranslatorConfig::new(
@@ -89,6 +93,7 @@ async fn stack(name: &str) -> Stack {
     c.metrics_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     // Keep-alive jobs at the translator's next tick rather than after a minute.
     c.session.keepalive_secs = 1;
+    change(&mut c);
     let translator = sv2_roles::translator::start(c).await.expect("translator starts");
     Stack { tp, pool, translator }
 }
@@ -244,6 +249,28 @@ async fn bad_input_closes_one_connection_and_idle_sockets_hurt_no_one() {
     bitaxe.until_method("mining.notify").await;
     assert!(s.translator.metrics().connections_open.load(Ordering::Relaxed) >= 301);
     drop(idle);
+    s.shutdown().await;
+}
+
+/// A socket that never speaks and a device that subscribes but never authorizes are both
+/// closed (idle and setup timeouts) and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_half_set_up_devices_time_out() {
+    let s = stack_with("t-timeouts", |c| {
+        c.idle_timeout = Duration::from_secs(2);
+        c.setup_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let addr = s.translator.addr();
+    let mut silent = Device::connect(addr).await;
+    let mut half = Device::connect(addr).await;
+    half.send("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"cgminer/4.12.1\"]}\n").await;
+    assert_eq!(half.answer(json!(1), &mut Vec::new()).await["error"], Value::Null);
+    assert!(silent.closed().await, "a silent socket is closed");
+    assert!(half.closed().await, "a device that never authorizes is closed");
+    until("both timeouts to be counted", || s.translator.metrics().connections_timed_out.load(Ordering::Relaxed) == 2)
+        .await;
+    assert_eq!(s.translator.metrics().connections_open.load(Ordering::Relaxed), 0);
     s.shutdown().await;
 }
 
