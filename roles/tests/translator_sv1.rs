@@ -78,12 +78,16 @@ struct Stack {
 }
 
 async fn stack(name: &str) -> Stack {
-    stack_with(name, |_| {}).await
+    stack_with(name, |_| {}, |_| {}).await
 }
 
-async fn stack_with(name: &str, change: impl FnOnce(&mut TranslatorConfig)) -> Stack {
+async fn stack_with(
+    name: &str,
+    change: impl FnOnce(&mut TranslatorConfig),
+    pool_change: impl FnOnce(&mut sv2_roles::pool::PoolConfig),
+) -> Stack {
     let tp = start_tp(&temp_dir(&format!("{name}-tp")), SocketAddr::from(([127, 0, 0, 1], 0))).await;
-    let pool = start_pool(&temp_dir(&format!("{name}-pool")), &tp, |_| {}).await;
+    let pool = start_pool(&temp_dir(&format!("{name}-pool")), &tp, pool_change).await;
     let mut c = TranslatorConfig::new(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())],
@@ -256,10 +260,14 @@ async fn bad_input_closes_one_connection_and_idle_sockets_hurt_no_one() {
 /// closed (idle and setup timeouts) and counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_and_half_set_up_devices_time_out() {
-    let s = stack_with("t-timeouts", |c| {
-        c.idle_timeout = Duration::from_secs(2);
-        c.setup_timeout = Duration::from_secs(1);
-    })
+    let s = stack_with(
+        "t-timeouts",
+        |c| {
+            c.idle_timeout = Duration::from_secs(2);
+            c.setup_timeout = Duration::from_secs(1);
+        },
+        |_| {},
+    )
     .await;
     let addr = s.translator.addr();
     let mut silent = Device::connect(addr).await;
@@ -271,6 +279,19 @@ async fn silent_and_half_set_up_devices_time_out() {
     until("both timeouts to be counted", || s.translator.metrics().connections_timed_out.load(Ordering::Relaxed) == 2)
         .await;
     assert_eq!(s.translator.metrics().connections_open.load(Ordering::Relaxed), 0);
+    s.shutdown().await;
+}
+
+/// A pool that requires a fixed version (REQUIRES_FIXED_VERSION): the device's
+/// `mining.configure` is answered with version rolling refused, both keys present.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_version_pool_grants_no_rolling() {
+    let s = stack_with("t-fixed", |_| {}, |p| p.version_rolling = false).await;
+    let mut bitaxe = Device::connect(s.translator.addr()).await;
+    bitaxe.send(BITAXE_BURST).await;
+    let configure = bitaxe.answer(json!(1), &mut Vec::new()).await;
+    assert_eq!(configure["result"], json!({"version-rolling": false, "version-rolling.mask": "00000000"}));
+    bitaxe.until_method("mining.notify").await;
     s.shutdown().await;
 }
 
