@@ -200,8 +200,14 @@ impl Hub {
                 while self.pending.len() > MAX_PENDING {
                     self.pending.pop_first();
                 }
+                // Shares of a worker other than the channel's identity (aggregated, or a device
+                // whose channel opened before it authorized) carry their worker where the pool
+                // granted extension 0x0002.
+                let channel_identity = self.devices.get(&device).map(|l| l.worker.as_str());
                 let sent = if self.aggregate.is_some() {
                     self.upstream.submit_as(AGGREGATE_KEY, share, id, worker_name).await
+                } else if channel_identity != Some(worker_name.as_str()) {
+                    self.upstream.submit_as(device, share, id, worker_name).await
                 } else {
                     self.upstream.submit(device, share, id).await
                 };

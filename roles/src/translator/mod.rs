@@ -162,10 +162,10 @@ pub async fn start(config: TranslatorConfig) -> Result<TranslatorHandle, String>
         None => None,
     };
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
-    // Aggregated, the pool sees one channel: ask it to take each share's worker (extension
-    // 0x0002) where it offers that.
+    // Ask pools to take each share's worker (extension 0x0002) where they offer it: for the
+    // aggregated channel, and for devices whose channel opened before they authorized.
     let mut up_config = config.upstream.clone();
-    up_config.worker_identity |= config.aggregate;
+    up_config.worker_identity = true;
     let (up, events) = upstream::start(up_config);
     let upstream_metrics = up.metrics().clone();
     let shared = Arc::new(Shared {
