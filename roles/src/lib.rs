@@ -10,6 +10,7 @@ pub mod miner;
 pub mod net;
 pub mod paths;
 pub mod pool;
+pub mod proxy;
 pub mod samples;
 pub mod tp;
 pub mod translator;

@@ -46,6 +46,9 @@ enum Command {
     /// Pool: Template Distribution client to a template provider, Mining server over Noise,
     /// share accounting in SQLite, Prometheus metrics.
     Pool(Box<sv2_roles::pool::cli::PoolArgs>),
+    /// Mining proxy: SV2 devices through one aggregated extended channel (or one standard
+    /// channel each) to an ordered list of SV2 pools with failover.
+    Proxy(Box<sv2_roles::proxy::cli::ProxyArgs>),
     /// CPU miner: standard (header-only) or extended (extranonce rolling) channel to a pool.
     Miner(Box<sv2_roles::miner::cli::MinerArgs>),
     /// Translator: Stratum V1 devices (firmware, cpuminer) mining through Stratum V2 pools,
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Tp(args) => sv2_roles::tp::cli::run(*args),
         Command::Demo(args) => sv2_roles::demo::run(*args),
         Command::Pool(args) => sv2_roles::pool::cli::run(*args),
+        Command::Proxy(args) => sv2_roles::proxy::cli::run(*args),
         Command::Miner(args) => sv2_roles::miner::cli::run(*args),
         Command::Translator(args) => sv2_roles::translator::cli::run(*args),
     };

@@ -22,7 +22,7 @@ use super::metrics::Metrics;
 use super::store::{BlockRecord, Rejections, ShareRecord, StoreWriter};
 use super::templates::Published;
 use super::PoolConfig;
-use crate::net::{frame_wire_len as wire_len, Connection, NetError};
+use crate::net::{frame_wire_len as wire_len, sleep_until_some, stopped, Connection, NetError};
 
 /// Everything the connection tasks share.
 pub(super) struct Shared {
@@ -106,11 +106,6 @@ async fn handle(
             tracing::debug!("connection {id} ({peer}): {e}");
         }
     }
-}
-
-/// Resolves once `shutdown` turns true (or its sender is gone).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|s| *s).await;
 }
 
 /// What a connection wakes up for besides its socket.
@@ -512,13 +507,5 @@ impl<'s> Session<'s> {
         self.pending.push(record);
         self.arrivals.push(arrived);
         self.start_commit().await
-    }
-}
-
-/// Sleeps until `at`, or forever when it is None.
-async fn sleep_until_some(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

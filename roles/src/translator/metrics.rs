@@ -82,12 +82,19 @@ pub struct Metrics {
     pub devices: Mutex<BTreeMap<u64, DeviceStats>>,
     /// Counters of devices that disconnected, summed.
     pub closed: Mutex<DeviceStats>,
+    /// The role in metric names (`sv2_<role>_…`); empty: `translator`.
+    role: &'static str,
 }
 
 impl Metrics {
+    /// Counters named for another farm-side role (`sv2_<role>_…`), such as the proxy.
+    pub fn for_role(role: &'static str) -> Self {
+        Metrics { role, ..Metrics::default() }
+    }
+
     /// Applies `f` to a device's counters, or to the closed devices' sums when it is gone
     /// (the pool's answers may come after the device left).
-    pub(super) fn device(&self, id: u64, f: impl FnOnce(&mut DeviceStats)) {
+    pub(crate) fn device(&self, id: u64, f: impl FnOnce(&mut DeviceStats)) {
         match lock(&self.devices).get_mut(&id) {
             Some(d) => f(d),
             None => f(&mut lock(&self.closed)),
@@ -95,7 +102,7 @@ impl Metrics {
     }
 
     /// A device went away: its counters join the closed devices' sums.
-    pub(super) fn remove(&self, id: u64) {
+    pub(crate) fn remove(&self, id: u64) {
         let Some(d) = lock(&self.devices).remove(&id) else { return };
         let mut c = lock(&self.closed);
         add(&mut c, &d);
@@ -136,11 +143,12 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let role = if self.role.is_empty() { "translator" } else { self.role };
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
-            let _ = writeln!(out, "# HELP sv2_translator_{name} {help}\n# TYPE sv2_translator_{name} {kind}");
+            let _ = writeln!(out, "# HELP sv2_{role}_{name} {help}\n# TYPE sv2_{role}_{name} {kind}");
             for (labels, v) in samples {
-                let _ = writeln!(out, "sv2_translator_{name}{labels} {v}");
+                let _ = writeln!(out, "sv2_{role}_{name}{labels} {v}");
             }
         };
         let one = |v: f64| vec![(String::new(), v)];
@@ -271,7 +279,7 @@ fn escape(s: &str) -> String {
     out
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

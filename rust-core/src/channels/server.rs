@@ -231,6 +231,16 @@ impl ServerChannel {
         &self.extranonce_prefix
     }
 
+    /// Moves the channel under a new extranonce prefix (its upstream changed, so the jobs it
+    /// has were built for the old one): they are dropped, shares for them are stale, and jobs
+    /// added from now on use the new prefix. The caller sends SetExtranoncePrefix.
+    pub fn set_extranonce_prefix(&mut self, prefix: Vec<u8>) {
+        self.stale.extend(self.jobs.keys().copied());
+        self.jobs.clear();
+        self.job_order.clear();
+        self.extranonce_prefix = prefix;
+    }
+
     /// Current target (for jobs sent from now on).
     pub fn target(&self) -> TargetLe {
         self.target

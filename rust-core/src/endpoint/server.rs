@@ -27,9 +27,9 @@ use crate::codec::{Bytes, Seq};
 use crate::messages::mining_flags::{REQUIRES_STANDARD_JOBS, REQUIRES_VERSION_ROLLING};
 use crate::messages::mining_success_flags::{REQUIRES_EXTENDED_CHANNELS, REQUIRES_FIXED_VERSION};
 use crate::messages::{
-    OpenExtendedMiningChannelSuccess, OpenMiningChannelError, OpenStandardMiningChannelSuccess, RequestExtensionsError,
-    SetTarget, SetupConnection, SetupConnectionError, SetupConnectionSuccess, SubmitSharesError, SubmitSharesSuccess,
-    UpdateChannelError,
+    CloseChannel, OpenExtendedMiningChannelSuccess, OpenMiningChannelError, OpenStandardMiningChannelSuccess,
+    RequestExtensionsError, SetExtranoncePrefix, SetTarget, SetupConnection, SetupConnectionError,
+    SetupConnectionSuccess, SubmitSharesError, SubmitSharesSuccess, UpdateChannelError,
 };
 use crate::Message;
 
@@ -271,6 +271,50 @@ pub struct Synced {
     pub skipped: Vec<SkippedJob>,
 }
 
+/// The SetupConnection.Success flags a server with `config` answers `m` with, or the
+/// Error's flags and code (a Mining Protocol SetupConnection; version 2).
+pub fn negotiate_setup(config: &ServerConfig, m: &SetupConnection<'_>) -> Result<u32, (u32, &'static str)> {
+    if m.protocol != 0 {
+        return Err((0, "unsupported-protocol"));
+    }
+    if !(m.min_version <= 2 && 2 <= m.max_version) {
+        return Err((0, "protocol-version-mismatch"));
+    }
+    let mut supported = REQUIRES_STANDARD_JOBS | REQUIRES_VERSION_ROLLING;
+    if !config.version_rolling {
+        supported &= !REQUIRES_VERSION_ROLLING;
+    }
+    if config.extended_channels_only {
+        supported &= !REQUIRES_STANDARD_JOBS;
+    }
+    let unsupported = m.flags & !supported;
+    if unsupported != 0 {
+        return Err((unsupported, "unsupported-feature-flags"));
+    }
+    let mut flags = 0;
+    if !config.version_rolling {
+        flags |= REQUIRES_FIXED_VERSION;
+    }
+    if config.extended_channels_only {
+        flags |= REQUIRES_EXTENDED_CHANNELS;
+    }
+    Ok(flags)
+}
+
+/// Checks an open request's user identity and nominal hashrate: the identity as text, or
+/// the OpenMiningChannel.Error code.
+pub fn check_open(user_identity: &[u8], nominal_hash_rate: f32) -> Result<String, &'static str> {
+    let identity = match core::str::from_utf8(user_identity) {
+        Ok(u) if !u.trim().is_empty() && !u.chars().any(char::is_control) => u.to_string(),
+        _ => return Err("invalid-user-identity"),
+    };
+    let rate = f64::from(nominal_hash_rate);
+    if !rate.is_finite() || rate < 0.0 {
+        return Err("invalid-nominal-hashrate");
+    }
+    Ok(identity)
+}
+
 /// Invalid shares over the last minute, to close a connection that floods them.
 #[derive(Debug, Default)]
 struct InvalidShares {
@@ -355,35 +399,6 @@ impl<P: Prefixes> ServerEndpoint<P> {
         self.invalid.invalid
     }
 
-    /// The SetupConnection.Success flags for `m`, or the Error's flags and code.
-    fn check_setup(&self, m: &SetupConnection<'_>) -> Result<u32, (u32, &'static str)> {
-        if m.protocol != 0 {
-            return Err((0, "unsupported-protocol"));
-        }
-        if !(m.min_version <= 2 && 2 <= m.max_version) {
-            return Err((0, "protocol-version-mismatch"));
-        }
-        let mut supported = REQUIRES_STANDARD_JOBS | REQUIRES_VERSION_ROLLING;
-        if !self.config.version_rolling {
-            supported &= !REQUIRES_VERSION_ROLLING;
-        }
-        if self.config.extended_channels_only {
-            supported &= !REQUIRES_STANDARD_JOBS;
-        }
-        let unsupported = m.flags & !supported;
-        if unsupported != 0 {
-            return Err((unsupported, "unsupported-feature-flags"));
-        }
-        let mut flags = 0;
-        if !self.config.version_rolling {
-            flags |= REQUIRES_FIXED_VERSION;
-        }
-        if self.config.extended_channels_only {
-            flags |= REQUIRES_EXTENDED_CHANNELS;
-        }
-        Ok(flags)
-    }
-
     /// Handles one message from the client. `jobs` is the current job state (a new channel
     /// gets its jobs from it).
     pub fn on_message<O: Outbox>(
@@ -395,7 +410,7 @@ impl<P: Prefixes> ServerEndpoint<P> {
     ) -> Result<Event, EndpointError<O::Error>> {
         if !self.set_up {
             let Message::SetupConnection(m) = msg else { return Err(EndpointError::NotSetUp(msg.name())) };
-            return match self.check_setup(m) {
+            return match negotiate_setup(&self.config, m) {
                 Ok(flags) => {
                     self.requires_standard_jobs = m.flags & REQUIRES_STANDARD_JOBS != 0;
                     self.group = GroupChannel::new(GROUP_CHANNEL_ID, self.requires_standard_jobs);
@@ -568,14 +583,7 @@ impl<P: Prefixes> ServerEndpoint<P> {
         if open.extended && self.requires_standard_jobs {
             return Err("extended-channels-not-supported-for-standard-jobs");
         }
-        let identity = match core::str::from_utf8(open.user) {
-            Ok(u) if !u.trim().is_empty() && !u.chars().any(char::is_control) => u.to_string(),
-            _ => return Err("invalid-user-identity"),
-        };
-        let rate = f64::from(open.nominal_hash_rate);
-        if !rate.is_finite() || rate < 0.0 {
-            return Err("invalid-nominal-hashrate");
-        }
+        let identity = check_open(open.user, open.nominal_hash_rate)?;
         // Channel ids are never reused on a connection; four billion opens is no miner.
         if self.next_channel_id == u32::MAX {
             return Err("too-many-channels");
@@ -676,6 +684,48 @@ impl<P: Prefixes> ServerEndpoint<P> {
                 Ok(())
             }
         }
+    }
+
+    /// Moves every channel to a new prefix source (an upstream pool changed): each channel
+    /// gets a new prefix of its kind, announced with SetExtranoncePrefix; its jobs are dropped
+    /// and the next [`Self::sync`] sends the new source's jobs. An extended channel whose
+    /// rollable size no longer matches, or that cannot get a prefix, is closed with
+    /// CloseChannel. Returns the channels closed.
+    pub fn replace_prefixes<O: Outbox>(&mut self, prefixes: P, out: &mut O) -> Result<usize, EndpointError<O::Error>> {
+        self.prefixes = prefixes;
+        self.known.clear();
+        // Resync from the next job state, whatever its tip number.
+        self.tip_seq = u64::MAX;
+        let rollable = self.prefixes.extended_rollable();
+        let ids: Vec<u32> = self.group.channels().map(|c| c.id()).collect();
+        let mut closed = 0;
+        for id in ids {
+            let Some(c) = self.group.get_mut(id) else { continue };
+            let prefix = match c.kind() {
+                ChannelKind::Standard => self.prefixes.next_standard(),
+                ChannelKind::Extended { extranonce_size } if usize::from(extranonce_size) == rollable => {
+                    self.prefixes.next_extended()
+                }
+                ChannelKind::Extended { .. } => Err(ChannelError::ExtranonceLayout),
+            };
+            match prefix {
+                Ok(prefix) => {
+                    // At most 32 bytes (the allocator's full length), so it always fits.
+                    let field = Bytes::new(&prefix).unwrap_or_default();
+                    out.push(&SetExtranoncePrefix { channel_id: id, extranonce_prefix: field }.into())
+                        .map_err(EndpointError::Outbox)?;
+                    c.set_extranonce_prefix(prefix);
+                }
+                Err(_) => {
+                    self.group.remove(id);
+                    let reason = text("extranonce-size-changed");
+                    out.push(&CloseChannel { channel_id: id, reason_code: reason }.into())
+                        .map_err(EndpointError::Outbox)?;
+                    closed += 1;
+                }
+            }
+        }
+        Ok(closed)
     }
 
     /// Runs vardiff on every channel and sends the SetTargets it calls for.

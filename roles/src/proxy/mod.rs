@@ -1,0 +1,248 @@
+//! `sv2 proxy`: a Mining Protocol proxy between a farm's SV2 devices and its pools.
+//!
+//! Devices connect over Noise (the proxy's own authority key signs its certificate) and open
+//! standard channels (group jobs, or their own with REQUIRES_STANDARD_JOBS) or extended
+//! channels (proxies below this one). Upstream, through [`crate::upstream`] (an ordered list
+//! of pools with failover), one of two layouts:
+//!
+//! - **aggregation** (default, Annex deployment 3): one extended channel for the whole farm.
+//!   Every device connection is a [`sv2::endpoint::server::ServerEndpoint`] fed the upstream
+//!   channel's jobs: the proxy carves an extranonce prefix per device under the pool's prefix,
+//!   sends standard jobs with each device's own merkle root, validates device shares at the
+//!   device's target with its own vardiff, and forwards the ones that meet the pool's target
+//!   (or a block's), tagged with the device's worker (extension 0x0002) where the pool grants
+//!   it. Shares between the device and the pool targets are accounted here.
+//! - **pass-through** (Annex deployment 1): one upstream standard channel per device channel;
+//!   jobs, tips and targets are relayed under the device's channel id, shares forwarded and
+//!   answered with the pool's verdict.
+//!
+//! On failover devices keep their connections: in aggregation each device channel gets its
+//! new prefix (SetExtranoncePrefix) and the new pool's jobs; in pass-through each upstream
+//! channel is re-opened and its jobs relayed. Per-device counters are served as Prometheus
+//! text on `/metrics` and JSON on `/stats.json`.
+
+mod aggregate;
+pub mod cli;
+mod passthrough;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sv2::endpoint::server::ServerConfig;
+use sv2::noise::{AuthorityPublicKey, ServerCredentials};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::net::{stopped, Limits, ServerIdentity};
+use crate::translator::metrics::{self, Metrics};
+use crate::upstream::{self, UpstreamConfig, UpstreamMetrics};
+
+/// How the proxy's channels reach the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One upstream extended channel for every device.
+    Aggregate,
+    /// One upstream standard channel per device channel.
+    PassThrough,
+}
+
+/// Everything a proxy needs.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Directory of the proxy's keys (made on first start).
+    pub data_dir: PathBuf,
+    /// Address devices connect to.
+    pub listen: SocketAddr,
+    /// Where `/metrics` and `/stats.json` are served (None: not served).
+    pub metrics_listen: Option<SocketAddr>,
+    /// The pools, in order of preference, and failover timings.
+    pub upstream: UpstreamConfig,
+    /// Aggregation or pass-through.
+    pub layout: Layout,
+    /// User identity of the aggregated upstream channel.
+    pub user: String,
+    /// Hashrate announced for the aggregated channel, in h/s.
+    pub nominal_hashrate: f32,
+    /// Device channels: setup flags allowed, vardiff, minimum difficulty, limits.
+    pub server: ServerConfig,
+    /// Bytes of each device's prefix the proxy makes unique under the pool's prefix.
+    pub counter_bytes: usize,
+    /// Device connections at once.
+    pub max_connections: usize,
+    /// Time a device has for SetupConnection and its first channel (also while the
+    /// upstream is not ready).
+    pub setup_timeout: Duration,
+    /// Noise and I/O limits of device connections.
+    pub limits: Limits,
+}
+
+impl ProxyConfig {
+    /// A proxy on `listen` in front of these pools, aggregating.
+    pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr, upstream: UpstreamConfig) -> Self {
+        ProxyConfig {
+            data_dir: data_dir.into(),
+            listen,
+            metrics_listen: None,
+            upstream,
+            layout: Layout::Aggregate,
+            user: "proxy".into(),
+            nominal_hashrate: 1e12,
+            server: ServerConfig::default(),
+            counter_bytes: 2,
+            max_connections: 10_000,
+            setup_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What the device connections share.
+pub(crate) struct Shared {
+    pub config: Arc<ProxyConfig>,
+    pub credentials: ServerCredentials,
+    pub metrics: Arc<Metrics>,
+    /// Origin of the monotonic seconds vardiff runs on.
+    pub started: Instant,
+}
+
+/// A running proxy.
+pub struct ProxyHandle {
+    addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    authority: AuthorityPublicKey,
+    metrics: Arc<Metrics>,
+    upstream_metrics: Arc<UpstreamMetrics>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts a proxy on the current tokio runtime: loads or makes its keys, listens, and
+/// connects upstream (devices are served once a pool is).
+pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, String> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("data_dir {}: {e}", config.data_dir.display()))?;
+    if config.upstream.pools.is_empty() {
+        return Err("no upstream pool".into());
+    }
+    if !(1..=8).contains(&config.counter_bytes) {
+        return Err("counter_bytes must be between 1 and 8".into());
+    }
+    let identity = ServerIdentity::load_or_create(&config.data_dir)?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_listener = match config.metrics_listen {
+        Some(a) => Some(crate::pool::metrics::bind(a).await?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let metrics = Arc::new(Metrics::for_role("proxy"));
+    let mut upstream_config = config.upstream.clone();
+    upstream_config.worker_identity = config.layout == Layout::Aggregate;
+    upstream_config.requires_standard_jobs = config.layout == Layout::PassThrough;
+    let (upstream, events) = upstream::start(upstream_config);
+    let upstream_metrics = upstream.metrics().clone();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        config: Arc::new(config),
+        credentials: identity.credentials,
+        metrics: metrics.clone(),
+        started: Instant::now(),
+    });
+    let mut tasks = vec![match shared.config.layout {
+        Layout::Aggregate => {
+            tokio::spawn(aggregate::run(listener, shared.clone(), upstream, events, shutdown_rx.clone()))
+        }
+        Layout::PassThrough => {
+            tokio::spawn(passthrough::run(listener, shared.clone(), upstream, events, shutdown_rx.clone()))
+        }
+    }];
+    if let Some(l) = metrics_listener {
+        tasks.push(tokio::spawn(metrics::serve(l, metrics.clone(), shutdown_rx)));
+    }
+    tracing::info!(
+        "proxy listening on {addr} (authority key {}), {:?}, pools {}",
+        identity.authority,
+        shared.config.layout,
+        shared.config.upstream.pools.iter().map(|p| p.address.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    Ok(ProxyHandle { addr, metrics_addr, authority: identity.authority, metrics, upstream_metrics, shutdown, tasks })
+}
+
+impl ProxyHandle {
+    /// The address devices connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Where `/metrics` is served.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// The proxy's authority key (devices pin it).
+    pub fn authority(&self) -> AuthorityPublicKey {
+        self.authority
+    }
+
+    /// Per-device and total counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The upstream's counters (active pool, failovers, unacknowledged shares).
+    pub fn upstream_metrics(&self) -> &UpstreamMetrics {
+        &self.upstream_metrics
+    }
+
+    /// Stops accepting, closes every connection and waits for the tasks.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Accepts device connections until `shutdown`, each handled by `handle`; waits for them.
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    shared: &Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    handle: F,
+) where
+    F: Fn(tokio::net::TcpStream, u64, tokio::sync::OwnedSemaphorePermit) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
+    let mut tasks = JoinSet::new();
+    let mut next_id = 0u64;
+    let m = &shared.metrics;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    m.connections_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    match slots.clone().try_acquire_owned() {
+                        Ok(permit) => {
+                            next_id += 1;
+                            tasks.spawn(handle(stream, next_id, permit));
+                        }
+                        Err(_) => {
+                            m.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = tasks.join_next() => {}
+            _ = stopped(&mut shutdown) => break,
+        }
+    }
+    drop(listener);
+    while tasks.join_next().await.is_some() {}
+}
