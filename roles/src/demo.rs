@@ -3,8 +3,10 @@
 //! on a standard channel with group jobs, a standard channel with per-channel jobs, and an
 //! extended channel. It prints every block as the node accepts it, with the shares accepted
 //! and rejected, the bytes on the wire per share and per job, and the time from the node's new
-//! tip to the miners' new job. `--deployment 5` puts `sv2 translator` between the pool and
-//! SV1 CPU miners instead.
+//! tip to the miners' new job. `--deployment N` runs Annex deployment N instead: 1 puts
+//! `sv2 proxy` between the pool and miners on standard channels, relaying each channel; 3
+//! puts it there aggregating every kind of channel into one extended channel; 5 puts
+//! `sv2 translator` between the pool and SV1 CPU miners.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,10 +21,11 @@ use sv2::sv1::session::VardiffConfig;
 use crate::miner::sv1::Sv1MinerConfig;
 use crate::miner::{self, ChannelMode, MinerConfig, MinerHandle};
 use crate::pool::{self, PoolConfig};
+use crate::proxy::{Layout, ProxyConfig, ProxyHandle};
 use crate::tp::source::display_hash;
 use crate::tp::{self, BlockVerdict, SolutionOutcome, TpConfig};
 use crate::translator::{self, TranslatorConfig, TranslatorHandle};
-use crate::upstream::PoolEndpoint;
+use crate::upstream::{PoolEndpoint, UpstreamConfig};
 
 /// `sv2 demo` flags.
 #[derive(Debug, Args)]
@@ -44,8 +47,10 @@ pub struct DemoArgs {
     /// at the end, except the share database, which is kept beside it).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// What mines: 0, SV2 CPU miners straight to the pool; 5, SV1 CPU miners (like Bitaxe and
-    /// like cgminer, in turn) through `sv2 translator`.
+    /// What mines: 0, SV2 CPU miners straight to the pool; 1, SV2 miners on standard channels
+    /// through `sv2 proxy` relaying each channel; 3, SV2 miners on every kind of channel
+    /// through `sv2 proxy` aggregating them into one extended channel; 5, SV1 CPU miners (like
+    /// Bitaxe and like cgminer, in turn) through `sv2 translator`.
     #[arg(long, default_value_t = 0)]
     pub deployment: u8,
 }
@@ -65,8 +70,8 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     if args.miners == 0 || args.miners > 64 {
         return Err("--miners must be between 1 and 64".into());
     }
-    if !matches!(args.deployment, 0 | 5) {
-        return Err(format!("--deployment {}: this demo runs deployments 0 and 5", args.deployment));
+    if !matches!(args.deployment, 0 | 1 | 3 | 5) {
+        return Err(format!("--deployment {}: this demo runs deployments 0, 1, 3 and 5", args.deployment));
     }
     let (dir, temporary) = match &args.data_dir {
         Some(d) => (d.clone(), false),
@@ -88,6 +93,10 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
 
 async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     match args.deployment {
+        1 | 3 => println!(
+            "libsv2 demo, deployment {}: template provider + pool + proxy + {} miners in one process\n",
+            args.deployment, args.miners
+        ),
         5 => println!(
             "libsv2 demo, deployment 5: template provider + pool + translator + {} SV1 miners in one process\n",
             args.miners
@@ -118,12 +127,16 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
         println!("pool share records {}", pool.database().display());
     }
 
-    let (miners, translator) = match args.deployment {
+    let (miners, farm) = match args.deployment {
         5 => {
             let (m, t) = sv1_miners(args, &pool).await?;
-            (m, Some(t))
+            (m, Some(Farm::Translator(t)))
         }
-        _ => (sv2_miners(args, &pool), None),
+        1 | 3 => {
+            let (m, p) = proxied_miners(args, &pool, dir).await?;
+            (m, Some(Farm::Proxy(p)))
+        }
+        _ => (sv2_miners(args, pool.addr().to_string(), pool.authority(), &KINDS), None),
     };
     println!();
 
@@ -215,10 +228,11 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
         m.bytes_out.load(Ordering::Relaxed),
         m.bytes_in.load(Ordering::Relaxed),
     );
-    if let Some(t) = &translator {
-        let s = t.metrics().totals();
+    if let Some(f) = &farm {
+        let s = f.metrics().totals();
         println!(
-            "translator: device shares accepted {}, rejected {}, forwarded {} (pool accepted {}, rejected {}), below the pool's target {}",
+            "{}: device shares accepted {}, rejected {}, forwarded {} (pool accepted {}, rejected {}), below the pool's target {}",
+            f.name(),
             s.shares_accepted,
             s.rejected_total(),
             s.shares_forwarded,
@@ -230,21 +244,51 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     for (_, h) in miners {
         h.shutdown().await;
     }
-    if let Some(t) = translator {
-        t.shutdown().await;
+    match farm {
+        Some(Farm::Translator(t)) => t.shutdown().await,
+        Some(Farm::Proxy(p)) => p.shutdown().await,
+        None => {}
     }
     pool.shutdown().await;
     tp.shutdown().await;
     Ok(())
 }
 
-/// Deployment 0: SV2 CPU miners on every kind of channel, straight to the pool.
-fn sv2_miners(args: &DemoArgs, pool: &pool::PoolHandle) -> Vec<(String, MinerHandle)> {
+/// The role between the miners and the pool, when there is one.
+enum Farm {
+    Translator(TranslatorHandle),
+    Proxy(ProxyHandle),
+}
+
+impl Farm {
+    fn name(&self) -> &'static str {
+        match self {
+            Farm::Translator(_) => "translator",
+            Farm::Proxy(_) => "proxy",
+        }
+    }
+
+    fn metrics(&self) -> &crate::translator::Metrics {
+        match self {
+            Farm::Translator(t) => t.metrics(),
+            Farm::Proxy(p) => p.metrics(),
+        }
+    }
+}
+
+/// SV2 CPU miners on the channel `kinds` in turn, to the server at `addr` (deployment 0: the
+/// pool).
+fn sv2_miners(
+    args: &DemoArgs,
+    addr: String,
+    authority: sv2::noise::AuthorityPublicKey,
+    kinds: &[(&str, ChannelMode, bool)],
+) -> Vec<(String, MinerHandle)> {
     let mut miners = Vec::new();
     for i in 0..args.miners {
-        let (kind, mode, standard_jobs) = KINDS[i % KINDS.len()];
+        let (kind, mode, standard_jobs) = kinds[i % kinds.len()];
         let user = format!("demo.miner{}", i + 1);
-        let mut c = MinerConfig::new(pool.addr().to_string(), pool.authority(), &user, mode);
+        let mut c = MinerConfig::new(addr.clone(), authority, &user, mode);
         c.threads = args.threads.max(1);
         c.requires_standard_jobs = standard_jobs;
         c.report_every = None;
@@ -252,6 +296,36 @@ fn sv2_miners(args: &DemoArgs, pool: &pool::PoolHandle) -> Vec<(String, MinerHan
         miners.push((user, miner::start(c)));
     }
     miners
+}
+
+/// Deployments 1 and 3: `sv2 proxy` in front of the pool, relaying each standard channel
+/// (1) or aggregating every kind of channel into one extended channel (3), and SV2 CPU
+/// miners behind it.
+async fn proxied_miners(
+    args: &DemoArgs,
+    pool: &pool::PoolHandle,
+    dir: &std::path::Path,
+) -> Result<(Vec<(String, MinerHandle)>, ProxyHandle), String> {
+    let pools = vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())];
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut c = ProxyConfig::new(dir.join("proxy"), listen, UpstreamConfig::new(pools));
+    let aggregate = args.deployment == 3;
+    c.layout = if aggregate { Layout::Aggregate } else { Layout::PassThrough };
+    c.user = "demo.proxy".into();
+    c.nominal_hashrate = 1e6 * args.miners as f32;
+    // CPU miners on regtest: let the proxy's vardiff go as easy as the demo's share rate asks.
+    c.server.min_difficulty = 1e-9;
+    c.server.shares_per_minute = args.shares_per_minute;
+    c.metrics_listen = Some(listen);
+    let p = crate::proxy::start(c).await?;
+    let layout = if aggregate { "aggregating into one extended channel" } else { "one standard channel per device" };
+    println!("proxy              {}  authority {}  ({layout})", p.addr(), p.authority());
+    if let Some(m) = p.metrics_addr() {
+        println!("proxy metrics      http://{m}/metrics and http://{m}/stats.json");
+    }
+    // Pass-through relays standard channels; aggregation takes every kind.
+    let kinds = if aggregate { &KINDS[..] } else { &KINDS[..2] };
+    Ok((sv2_miners(args, p.addr().to_string(), p.authority(), kinds), p))
 }
 
 /// Deployment 5: `sv2 translator` in front of the pool, and SV1 CPU miners that speak to it
