@@ -59,6 +59,19 @@ async fn pool_process(dir: &Path, tp: &TpHandle, port: u16) -> (ChildPool, Autho
     }
 }
 
+/// Stops the process (SIGSTOP) and waits until it is stopped: from then on it answers
+/// nothing, while its sockets stay open.
+async fn stop(child: &ChildPool) {
+    let pid = child.0.id();
+    assert!(Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap().success());
+    until("the pool process stopped", || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the parenthesised command name.
+        stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('T'))
+    })
+    .await;
+}
+
 /// The next event that `pick` accepts (others are skipped), within [`PATIENCE`].
 async fn next_event<T>(
     events: &mut mpsc::Receiver<UpstreamEvent>,
@@ -74,6 +87,7 @@ async fn next_event<T>(
         if let Some(t) = pick(&ev) {
             return t;
         }
+        eprintln!("(waiting for {what}) {ev:?}");
     }
 }
 
@@ -136,11 +150,11 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
 
     // A rejected share is an answer, not a pool failure.
     let bad = UpstreamShare {
-        job_id: tip.job_id.wrapping_add(1000),
+        job_id: tip.job_id,
         nonce: 1,
         ntime: tip.prev.min_ntime,
         version: tip.job.version,
-        extranonce: vec![0; usize::from(size)],
+        extranonce: vec![0; usize::from(size) + 1],
     };
     up.submit(7, bad, 99).await.unwrap();
     let code = next_event(&mut events, "the bad share's answer", |e| match e {
@@ -148,12 +162,11 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
         _ => None,
     })
     .await;
-    assert_eq!(code, "invalid-job-id");
+    assert_eq!(code, "bad-extranonce-size");
     assert_eq!((up.metrics().active(), up.metrics().failovers.load(Ordering::Relaxed)), (Some(0), 0));
 
     // Stop pool A so that shares go unanswered, send three, then kill it.
-    let pid = a.0.id().to_string();
-    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    stop(&a).await;
     for id in 100..103u64 {
         let share = UpstreamShare {
             job_id: tip.job_id,
@@ -179,7 +192,22 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
     })
     .await;
     let moved = tip_after(&mut jobs, state.tip_seq).await;
-    assert!(moved.tip.is_some());
+    // Pool B's jobs never reuse an id pool A's jobs had, and A's jobs are not sent to B.
+    let old_ids: Vec<u32> = state.tip.iter().map(|t| t.job_id).chain(state.latest.iter().map(|j| j.job_id)).collect();
+    assert!(!old_ids.contains(&moved.tip.as_ref().unwrap().job_id), "{old_ids:?}");
+    let stale = UpstreamShare {
+        job_id: tip.job_id,
+        nonce: 9,
+        ntime: tip.prev.min_ntime,
+        version: tip.job.version,
+        extranonce: vec![0; usize::from(size)],
+    };
+    up.submit(7, stale, 200).await.unwrap();
+    next_event(&mut events, "the stale share dropped", |e| match e {
+        UpstreamEvent::ShareDropped { key: 7, id: 200 } => Some(()),
+        _ => None,
+    })
+    .await;
     let m = up.metrics();
     assert_eq!(m.active(), Some(1));
     assert_eq!(m.failovers.load(Ordering::Relaxed), 1);
@@ -241,11 +269,13 @@ async fn a_refused_setup_moves_to_the_next_pool() {
     })
     .await;
     assert_eq!(job.channel_id, channel_id);
-    next_event(&mut events, "a tip", |e| match e {
-        UpstreamEvent::PrevHash { key: 1, prev } => Some(prev.channel_id),
+    let prev = next_event(&mut events, "a tip", |e| match e {
+        UpstreamEvent::PrevHash { key: 1, prev } => Some(*prev),
         _ => None,
     })
     .await;
+    // The tip names the job sent before it, in the consumer's numbering.
+    assert_eq!((prev.channel_id, prev.job_id), (channel_id, job.job_id));
     assert_eq!(up.metrics().active(), Some(1));
     assert_eq!(up.metrics().failovers.load(Ordering::Relaxed), 0);
     up.shutdown().await;
@@ -283,7 +313,7 @@ async fn a_silent_pool_is_given_up() {
     let state = tip_after(&mut jobs, 0).await;
     let tip = state.tip.clone().unwrap();
     // Pool A stops answering (its process is stopped, its socket stays open).
-    assert!(Command::new("kill").args(["-STOP", &a.0.id().to_string()]).status().unwrap().success());
+    stop(&a).await;
     let share = UpstreamShare {
         job_id: tip.job_id,
         nonce: 1,

@@ -48,14 +48,20 @@
 //!   prefix and size): the consumer re-carves its extranonces and sends devices new jobs.
 //!   Shares still unanswered by a pool that died are counted
 //!   ([`UpstreamMetrics::shares_unacknowledged`]) and listed in [`UpstreamEvent::PoolLost`].
-//! - Shares submitted while a channel is not open anywhere are not sent
-//!   ([`UpstreamEvent::ShareDropped`]).
+//! - Shares submitted while a channel is not open anywhere, or for a job of a pool given up,
+//!   are not sent ([`UpstreamEvent::ShareDropped`]).
+//!
+//! Job ids reach the consumer renumbered per channel, one numbering across every pool
+//! (jobs on the feed, [`UpstreamEvent::StandardJob`], [`UpstreamEvent::PrevHash`]), and
+//! shares name jobs by those ids: two pools' job 1 are different jobs, and a downstream
+//! endpoint that still knows the first must not take the second for it.
 //!
 //! With [`UpstreamConfig::worker_identity`] the upstream asks each pool for extension 0x0002
 //! (worker-specific hashrate tracking) after SetupConnection; where granted,
 //! [`UpstreamClient::submit_as`] tags extended-channel shares with the device's identity
 //! (at most 32 bytes). A pool that refuses it (the pool role does today) is used without it.
 
+mod job_ids;
 mod session;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

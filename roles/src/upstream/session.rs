@@ -7,15 +7,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sv2::channels::job::{TemplateJob, TipJob};
 use sv2::channels::server::Share;
 use sv2::codec::EXTENSION_WORKER_HASHRATE_TRACKING;
 use sv2::endpoint::client::{ClientConfig, ClientEndpoint, ClientError, Event};
 use sv2::endpoint::server::JobState;
+use sv2::messages::SetNewPrevHash;
 use sv2::noise::ServerAuth;
 use sv2::Message;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{timeout, Instant};
 
+use super::job_ids::JobIds;
 use super::{ChannelKind, ChannelSpec, Command, UpstreamConfig, UpstreamEvent, UpstreamMetrics, NO_POOL};
 use crate::net::Connection;
 
@@ -32,6 +35,13 @@ struct Registered {
     published_seq: u64,
     /// The endpoint's tip number last seen on this connection.
     seen_seq: u64,
+    ids: JobIds,
+}
+
+impl Registered {
+    fn new(spec: ChannelSpec, jobs: Option<watch::Sender<Arc<JobState>>>) -> Self {
+        Registered { spec, jobs, published_seq: 0, seen_seq: 0, ids: JobIds::default() }
+    }
 }
 
 /// One connection to one pool, set up.
@@ -301,7 +311,7 @@ impl Runner {
     fn register(&mut self, cmd: Command) -> Option<(u64, u64)> {
         match cmd {
             Command::Open { key, spec, jobs } => {
-                self.channels.insert(key, Registered { spec, jobs, published_seq: 0, seen_seq: 0 });
+                self.channels.insert(key, Registered::new(spec, jobs));
                 None
             }
             Command::Close { key } => {
@@ -426,6 +436,7 @@ impl Runner {
         };
         live.requests.insert(request_id, key);
         reg.seen_seq = 0;
+        reg.ids.reset();
         if live.awaiting_since.is_none() {
             live.awaiting_since = Some(Instant::now());
         }
@@ -443,7 +454,7 @@ impl Runner {
                     }
                 }
                 live.requests.retain(|_, k| *k != key);
-                self.channels.insert(key, Registered { spec, jobs, published_seq: 0, seen_seq: 0 });
+                self.channels.insert(key, Registered::new(spec, jobs));
                 self.open_or_refuse(live, key).await?;
                 live.conn.flush().await.map_err(failed)
             }
@@ -459,12 +470,14 @@ impl Runner {
                 Ok(())
             }
             Command::Submit { key, share, id, user_identity } => {
-                let Some(&channel_id) = live.channel_of.get(&key) else {
+                // A share for a job this pool never sent (an abandoned pool's) is not sent.
+                let job_id = self.channels.get(&key).and_then(|r| r.ids.pool(share.job_id));
+                let (Some(&channel_id), Some(job_id)) = (live.channel_of.get(&key), job_id) else {
                     self.drop_share(key, id).await;
                     return Ok(());
                 };
                 let s = Share {
-                    job_id: share.job_id,
+                    job_id,
                     nonce: share.nonce,
                     ntime: share.ntime,
                     version: share.version,
@@ -524,17 +537,19 @@ impl Runner {
                     let Some(key) = live.requests.remove(&request_id) else { continue };
                     self.refused(live, key, code, true).await?;
                 }
-                Event::StandardJob { channel_id, job } => {
-                    if let Some(&key) = live.key_of.get(&channel_id) {
-                        self.emit(UpstreamEvent::StandardJob { key, job }).await;
-                    }
+                Event::StandardJob { channel_id, mut job } => {
+                    let Some(&key) = live.key_of.get(&channel_id) else { continue };
+                    let Some(reg) = self.channels.get_mut(&key) else { continue };
+                    job.job_id = reg.ids.local(job.job_id);
+                    self.emit(UpstreamEvent::StandardJob { key, job }).await;
                 }
                 Event::ExtendedJob { channel_id, .. } => self.publish(live, channel_id),
                 Event::PrevHash { channel_id, prev } => {
                     let Some(&key) = live.key_of.get(&channel_id) else { continue };
                     if live.ep.job_state(channel_id).is_some() {
                         self.publish(live, channel_id);
-                    } else {
+                    } else if let Some(reg) = self.channels.get_mut(&key) {
+                        let prev = SetNewPrevHash { job_id: reg.ids.local(prev.job_id), ..prev };
                         self.emit(UpstreamEvent::PrevHash { key, prev }).await;
                     }
                 }
@@ -588,7 +603,16 @@ impl Runner {
             reg.seen_seq = state.tip_seq;
             reg.published_seq += 1;
         }
-        jobs.send_replace(Arc::new(JobState { tip_seq: reg.published_seq, ..state.clone() }));
+        let ids = &mut reg.ids;
+        let tip = state.tip.as_ref().map(|t| TipJob { job_id: ids.local(t.job_id), ..t.clone() });
+        let mut local = |j: &TemplateJob| TemplateJob { job_id: ids.local(j.job_id), ..j.clone() };
+        let published = JobState {
+            tip_seq: reg.published_seq,
+            tip,
+            latest: state.latest.as_ref().map(&mut local),
+            future: state.future.iter().map(&mut local).collect(),
+        };
+        jobs.send_replace(Arc::new(published));
     }
 }
 
