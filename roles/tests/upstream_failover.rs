@@ -178,6 +178,7 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
         up.submit(7, share, id).await.unwrap();
     }
     until("three shares forwarded", || up.metrics().shares_forwarded.load(Ordering::Relaxed) == 4).await;
+    let killed = std::time::Instant::now();
     a.kill();
 
     let lost = next_event(&mut events, "pool A lost", |e| match e {
@@ -191,7 +192,10 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
         _ => None,
     })
     .await;
+    let reopened = killed.elapsed();
     let moved = tip_after(&mut jobs, state.tip_seq).await;
+    // Reported, not asserted: how long the move took on this machine.
+    eprintln!("SIGKILL to channel re-opened on pool B: {reopened:?}; to its first tip: {:?}", killed.elapsed());
     // Pool B's jobs never reuse an id pool A's jobs had, and A's jobs are not sent to B.
     let old_ids: Vec<u32> = state.tip.iter().map(|t| t.job_id).chain(state.latest.iter().map(|j| j.job_id)).collect();
     assert!(!old_ids.contains(&moved.tip.as_ref().unwrap().job_id), "{old_ids:?}");
