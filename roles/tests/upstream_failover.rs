@@ -1,6 +1,6 @@
 //! The farm side's upstream moves between real pools: a pool killed with SIGKILL (with shares
-//! it never answered), a pool that refuses SetupConnection, and the move back to the
-//! preferred pool once it is up again.
+//! it never answered), a pool that refuses SetupConnection, a silent pool, and the move back
+//! to the preferred pool once it is up again (with shares the abandoned one never answered).
 
 mod pool_common;
 
@@ -108,16 +108,18 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
     let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (mut a, a_key) = pool_process(&a_dir, &tp, port).await;
-    let b = start_pool(&b_dir, &tp, |_| {}).await;
+    let b_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (b, b_key) = pool_process(&b_dir, &tp, b_port).await;
 
     let mut config = UpstreamConfig::new(vec![
         PoolEndpoint::new(format!("127.0.0.1:{port}"), a_key),
-        PoolEndpoint::new(b.addr().to_string(), b.authority()),
+        PoolEndpoint::new(format!("127.0.0.1:{b_port}"), b_key),
     ]);
-    // Silence never decides here: the stopped pool is killed, not timed out.
+    // Silence never decides here: stopped pools are killed or left, not timed out.
     config.response_timeout = Duration::from_secs(600);
     config.probe_interval = Duration::from_millis(200);
     config.probe_max = Duration::from_millis(400);
+    config.drain_grace = Duration::from_millis(500);
     let (up, mut events) = upstream::start(config);
     let mut jobs = up.open(7, ChannelSpec::extended("farm.rack1", 1e9, 4)).await.unwrap().expect("extended feed");
 
@@ -218,13 +220,34 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
     assert_eq!(m.shares_unacknowledged.load(Ordering::Relaxed), 3);
     eprintln!("channel {channel_a} on pool A moved to pool B; 3 shares unacknowledged");
 
-    // Pool A back on its port: the upstream moves back to it.
+    // Pool B stops answering with two shares in flight; pool A comes back on its port. The
+    // upstream moves back to A, and B's two shares, never answered, count as unacknowledged.
+    stop(&b).await;
+    let b_tip = moved.tip.clone().unwrap();
+    for id in [300, 301] {
+        let share = UpstreamShare {
+            job_id: b_tip.job_id,
+            nonce: id as u32,
+            ntime: b_tip.prev.min_ntime,
+            version: b_tip.job.version,
+            extranonce: vec![0; usize::from(size)],
+        };
+        up.submit(7, share, id).await.unwrap();
+    }
+    until("two shares forwarded to B", || up.metrics().shares_forwarded.load(Ordering::Relaxed) == 6).await;
     let (mut a, _) = pool_process(&a_dir, &tp, port).await;
     next_event(&mut events, "the channel back on pool A", |e| match e {
         UpstreamEvent::ChannelReady { key: 7, index: 0, .. } => Some(()),
         _ => None,
     })
     .await;
+    let left = next_event(&mut events, "pool B left", |e| match e {
+        UpstreamEvent::PoolLost { index: 1, unacknowledged, .. } => Some(unacknowledged.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(left, [(7, 300), (7, 301)]);
+    assert_eq!(up.metrics().shares_unacknowledged.load(Ordering::Relaxed), 5);
     let back = tip_after(&mut jobs, moved.tip_seq).await;
     assert!(back.tip_seq > moved.tip_seq);
     assert_eq!(up.metrics().active(), Some(0));
@@ -232,7 +255,7 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
 
     up.shutdown().await;
     a.kill();
-    b.shutdown().await;
+    drop(b);
     tp.shutdown().await;
     for d in [tp_dir, a_dir, b_dir] {
         let _ = std::fs::remove_dir_all(d);
