@@ -2,7 +2,7 @@
 //! extranonces from the pool's prefixes, forwards their shares and routes the pool's answers
 //! and channel changes back to them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use sv2::channels::extranonce::ExtranonceAllocator;
@@ -89,6 +89,9 @@ struct Carving {
 struct Hub {
     shared: Arc<Shared>,
     upstream: Upstream,
+    events: mpsc::Receiver<UpstreamEvent>,
+    /// Events taken while a command waited (see [`unblocked`]), handled first.
+    deferred: VecDeque<UpstreamEvent>,
     devices: HashMap<u64, DeviceLink>,
     /// Per-device mode: job feeds, by device.
     feeds: HashMap<u64, watch::Receiver<Arc<JobState>>>,
@@ -102,7 +105,7 @@ struct Hub {
 pub(super) async fn run(
     shared: Arc<Shared>,
     upstream: Upstream,
-    mut events: mpsc::Receiver<UpstreamEvent>,
+    events: mpsc::Receiver<UpstreamEvent>,
     mut from_devices: mpsc::Receiver<ToHub>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -110,6 +113,8 @@ pub(super) async fn run(
     let mut hub = Hub {
         shared,
         upstream,
+        events,
+        deferred: VecDeque::new(),
         devices: HashMap::new(),
         feeds: HashMap::new(),
         aggregate,
@@ -120,10 +125,22 @@ pub(super) async fn run(
     if hub.aggregate.is_some() {
         hub.open_aggregate().await;
     }
-    let mut tips = hub.aggregate.as_ref().and_then(|a| a.jobs.clone());
+    let mut tips = None;
     loop {
+        // Events that came while a command waited for room in the upstream's queue.
+        if let Some(e) = hub.deferred.pop_front() {
+            hub.on_event(e).await;
+            continue;
+        }
+        // Aggregated: the job feed of the channel now open (it is opened again when the pool
+        // closes it).
+        if let Some(j) = hub.aggregate.as_ref().and_then(|a| a.jobs.as_ref()) {
+            if !tips.as_ref().is_some_and(|t: &watch::Receiver<Arc<JobState>>| t.same_channel(j)) {
+                tips = Some(j.clone());
+            }
+        }
         tokio::select! {
-            e = events.recv() => match e {
+            e = hub.events.recv() => match e {
                 Some(e) => hub.on_event(e).await,
                 None => break,
             },
@@ -154,7 +171,9 @@ impl Hub {
 
     async fn open_aggregate(&mut self) {
         let spec = self.spec(&self.shared.config.user);
-        if let Ok(Some(rx)) = self.upstream.open(AGGREGATE_KEY, spec).await {
+        if let Ok(Some(rx)) =
+            unblocked(self.upstream.open(AGGREGATE_KEY, spec), &mut self.events, &mut self.deferred).await
+        {
             if let Some(a) = self.aggregate.as_mut() {
                 a.jobs = Some(rx);
             }
@@ -170,7 +189,7 @@ impl Hub {
                     self.assign_aggregated(device);
                 } else {
                     let spec = self.spec(&worker);
-                    match self.upstream.open(device, spec).await {
+                    match unblocked(self.upstream.open(device, spec), &mut self.events, &mut self.deferred).await {
                         Ok(Some(rx)) => {
                             self.feeds.insert(device, rx);
                         }
@@ -204,12 +223,13 @@ impl Hub {
                 // whose channel opened before it authorized) carry their worker where the pool
                 // granted extension 0x0002.
                 let channel_identity = self.devices.get(&device).map(|l| l.worker.as_str());
+                let (events, deferred) = (&mut self.events, &mut self.deferred);
                 let sent = if self.aggregate.is_some() {
-                    self.upstream.submit_as(AGGREGATE_KEY, share, id, worker_name).await
+                    unblocked(self.upstream.submit_as(AGGREGATE_KEY, share, id, worker_name), events, deferred).await
                 } else if channel_identity != Some(worker_name.as_str()) {
-                    self.upstream.submit_as(device, share, id, worker_name).await
+                    unblocked(self.upstream.submit_as(device, share, id, worker_name), events, deferred).await
                 } else {
-                    self.upstream.submit(device, share, id).await
+                    unblocked(self.upstream.submit(device, share, id), events, deferred).await
                 };
                 if sent.is_err() {
                     self.answer(id, Err("upstream closed".into()));
@@ -223,7 +243,7 @@ impl Hub {
                 }
                 if self.aggregate.is_none() {
                     self.feeds.remove(&device);
-                    let _ = self.upstream.close(device).await;
+                    let _ = unblocked(self.upstream.close(device), &mut self.events, &mut self.deferred).await;
                 }
             }
         }
@@ -422,8 +442,60 @@ fn carving(prefix: &[u8], size: usize, shared: &Shared) -> Option<Carving> {
     })
 }
 
+/// Runs an upstream command while still taking the upstream's events, kept in `deferred`: the
+/// upstream task may itself be waiting for room in the event queue before it reads another
+/// command, and neither would ever go on.
+async fn unblocked<T>(
+    command: impl std::future::Future<Output = T>,
+    events: &mut mpsc::Receiver<UpstreamEvent>,
+    deferred: &mut VecDeque<UpstreamEvent>,
+) -> T {
+    tokio::pin!(command);
+    loop {
+        tokio::select! {
+            out = &mut command => return out,
+            Some(e) = events.recv() => deferred.push_back(e),
+        }
+    }
+}
+
 /// Resolves once the translator shuts down (the guard `wait_for` returns is not `Send`, so it
 /// must not reach a `select!` whose other branches await).
 pub(super) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The upstream's side of the deadlock: it sends events into a full queue before it
+    /// finishes the command. The hub's wait for the command takes those events meanwhile.
+    #[tokio::test]
+    async fn a_command_completes_while_the_upstream_waits_to_send_events() {
+        let (tx, mut events) = mpsc::channel(1);
+        let (done, command) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            for id in 0..5 {
+                tx.send(UpstreamEvent::ShareDropped { key: 0, id }).await.unwrap();
+            }
+            done.send(()).unwrap();
+        });
+        let mut deferred = VecDeque::new();
+        let waited = tokio::time::timeout(Duration::from_secs(60), unblocked(command, &mut events, &mut deferred));
+        waited.await.expect("no deadlock").unwrap();
+        let mut ids: Vec<u64> = deferred
+            .iter()
+            .map(|e| match e {
+                UpstreamEvent::ShareDropped { id, .. } => *id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        while let Ok(UpstreamEvent::ShareDropped { id, .. }) = events.try_recv() {
+            ids.push(id);
+        }
+        assert_eq!(ids, [0, 1, 2, 3, 4], "every event kept, in order");
+    }
 }
