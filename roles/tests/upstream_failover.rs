@@ -303,6 +303,16 @@ async fn a_refused_setup_moves_to_the_next_pool() {
     .await;
     // The tip names the job sent before it, in the consumer's numbering.
     assert_eq!((prev.channel_id, prev.job_id), (channel_id, job.job_id));
+    // A harder easiest target reaches the pool as UpdateChannel, and its SetTarget comes back.
+    let mut max_target = [0xff; 32];
+    max_target[31] = 0x0f;
+    up.update(1, 2e9, max_target).await.unwrap();
+    let target = next_event(&mut events, "the new target", |e| match e {
+        UpstreamEvent::TargetChanged { key: 1, target } => Some(*target),
+        _ => None,
+    })
+    .await;
+    assert!(target.iter().rev().cmp(max_target.iter().rev()).is_le());
     assert_eq!(up.metrics().active(), Some(1));
     assert_eq!(up.metrics().failovers.load(Ordering::Relaxed), 0);
     up.shutdown().await;

@@ -371,6 +371,7 @@ impl UpstreamMetrics {
 enum Command {
     Open { key: u64, spec: ChannelSpec, jobs: Option<watch::Sender<Arc<JobState>>> },
     Close { key: u64 },
+    Update { key: u64, nominal_hashrate: f32, max_target: TargetLe },
     Submit { key: u64, share: UpstreamShare, id: u64, user_identity: Option<String> },
 }
 
@@ -416,6 +417,12 @@ impl UpstreamClient {
     /// Closes the channel under `key`.
     pub async fn close(&self, key: u64) -> Result<(), UpstreamClosed> {
         self.commands.send(Command::Close { key }).await.map_err(|_| UpstreamClosed)
+    }
+
+    /// Announces a new hashrate and easiest target for the channel under `key` (UpdateChannel
+    /// on the active pool; later pools get them in the open).
+    pub async fn update(&self, key: u64, nominal_hashrate: f32, max_target: TargetLe) -> Result<(), UpstreamClosed> {
+        self.commands.send(Command::Update { key, nominal_hashrate, max_target }).await.map_err(|_| UpstreamClosed)
     }
 
     /// Forwards a share on the channel under `key`; its answer comes back as an event with

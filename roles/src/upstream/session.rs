@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use sv2::channels::job::{TemplateJob, TipJob};
 use sv2::channels::server::Share;
+use sv2::channels::target::TargetLe;
 use sv2::codec::EXTENSION_WORKER_HASHRATE_TRACKING;
 use sv2::endpoint::client::{ClientConfig, ClientEndpoint, ClientError, Event};
 use sv2::endpoint::server::JobState;
@@ -318,7 +319,18 @@ impl Runner {
                 self.channels.remove(&key);
                 None
             }
+            Command::Update { key, nominal_hashrate, max_target } => {
+                self.update_spec(key, nominal_hashrate, max_target);
+                None
+            }
             Command::Submit { key, id, .. } => Some((key, id)),
+        }
+    }
+
+    fn update_spec(&mut self, key: u64, nominal_hashrate: f32, max_target: TargetLe) {
+        if let Some(reg) = self.channels.get_mut(&key) {
+            reg.spec.nominal_hashrate = nominal_hashrate;
+            reg.spec.max_target = max_target;
         }
     }
 
@@ -466,6 +478,14 @@ impl Runner {
                     if let Ok(close) = live.ep.close_channel(channel_id, "closed") {
                         live.conn.send(&close.into()).await.map_err(failed)?;
                     }
+                }
+                Ok(())
+            }
+            Command::Update { key, nominal_hashrate, max_target } => {
+                self.update_spec(key, nominal_hashrate, max_target);
+                let Some(&channel_id) = live.channel_of.get(&key) else { return Ok(()) };
+                if let Ok(m) = live.ep.update_channel(channel_id, nominal_hashrate, max_target) {
+                    live.conn.send(&m.into()).await.map_err(failed)?;
                 }
                 Ok(())
             }
