@@ -298,6 +298,12 @@ pub enum Event {
         /// Ones the server requires.
         required: Vec<u16>,
     },
+    /// ChannelEndpointChanged: a proxy moved the channel to another upstream; extension
+    /// state of the channel starts over.
+    EndpointChanged {
+        /// The channel.
+        channel_id: u32,
+    },
     /// The server asks to reconnect (empty host / port 0: the same).
     Reconnect {
         /// New host.
@@ -673,6 +679,12 @@ impl ClientEndpoint {
                     required: m.required_extensions.iter().take(64).collect(),
                 }]
             }
+            Message::ChannelEndpointChanged(m) => {
+                if self.channels.get(m.channel_id).is_none() {
+                    return Ok(Vec::new());
+                }
+                vec![Event::EndpointChanged { channel_id: m.channel_id }]
+            }
             Message::Reconnect(r) => vec![Event::Reconnect { host: text(r.new_host.as_bytes()), port: r.new_port }],
             Message::CloseChannel(m) => {
                 let reason = text(m.reason_code.as_bytes());
@@ -841,9 +853,10 @@ mod tests {
     use crate::channels::vardiff::Vardiff;
     use crate::codec::{frame_to_vec, Frame, FrameHeader, Seq};
     use crate::messages::{
-        OpenExtendedMiningChannelSuccess, OpenMiningChannelError, OpenStandardMiningChannelSuccess, Reconnect,
-        RequestExtensionsError, RequestExtensionsSuccess, SetExtranoncePrefix, SetTarget, SetupConnectionError,
-        SetupConnectionSuccess, SubmitSharesError, SubmitSharesSuccess,
+        ChannelEndpointChanged, OpenExtendedMiningChannelSuccess, OpenMiningChannelError,
+        OpenStandardMiningChannelSuccess, Reconnect, RequestExtensionsError, RequestExtensionsSuccess,
+        SetExtranoncePrefix, SetTarget, SetupConnectionError, SetupConnectionSuccess, SubmitSharesError,
+        SubmitSharesSuccess,
     };
 
     /// Runs `msg` through the wire (encode, frame, decode) before the endpoint sees it.
@@ -955,6 +968,9 @@ mod tests {
         feed(&mut c, extended_job(2, 12, None)).unwrap();
         assert_eq!(c.job_state(2).unwrap().future[0].job.coinbase.extranonce_len, 14);
         assert_eq!(c.job_state(2).unwrap().latest.as_ref().unwrap().job.coinbase.extranonce_len, 12);
+        let ev = feed(&mut c, ChannelEndpointChanged { channel_id: 3 }.into()).unwrap();
+        assert!(matches!(&ev[..], [Event::EndpointChanged { channel_id: 3 }]));
+        assert!(feed(&mut c, ChannelEndpointChanged { channel_id: 99 }.into()).unwrap().is_empty());
         let ev = feed(&mut c, CloseChannel { channel_id: 1, reason_code: Str0_255::from_str("bye").unwrap() }.into())
             .unwrap();
         assert_eq!(ev.len(), 2);
