@@ -1152,6 +1152,100 @@ mod tests {
         assert_eq!(c.user_identity_tlv(&"x".repeat(33)), None);
     }
 
+    /// One server message from a small space of ids, so that sequences hit known channels,
+    /// jobs and requests as well as unknown ones.
+    fn server_message(kind: u8, a: u32, b: u32, bytes: &[u8]) -> Message<'_> {
+        let text = Str0_255::from_str("x").unwrap();
+        let short = Bytes::new(&bytes[..bytes.len().min(32)]).unwrap();
+        match kind % 12 {
+            0 => OpenExtendedMiningChannelSuccess {
+                request_id: a,
+                channel_id: b,
+                target: MAX_TARGET,
+                extranonce_size: (bytes.len() % 40) as u16,
+                extranonce_prefix: short,
+                group_channel_id: a % 3,
+            }
+            .into(),
+            1 => OpenStandardMiningChannelSuccess {
+                request_id: a,
+                channel_id: b,
+                target: MAX_TARGET,
+                extranonce_prefix: short,
+                group_channel_id: b % 3,
+            }
+            .into(),
+            2 => OpenMiningChannelError { request_id: a, error_code: text }.into(),
+            3 => NewExtendedMiningJob {
+                channel_id: a,
+                job_id: b,
+                min_ntime: (a % 2 == 0).then_some(b),
+                version: 0x2000_0000,
+                version_rolling_allowed: true,
+                merkle_path: Seq::EMPTY,
+                coinbase_tx_prefix: Bytes::new(bytes).unwrap(),
+                coinbase_tx_suffix: Bytes::new(bytes).unwrap(),
+            }
+            .into(),
+            4 => NewMiningJob { channel_id: a, job_id: b, min_ntime: None, version: 1, merkle_root: [0; 32] }.into(),
+            5 => {
+                SetNewPrevHash { channel_id: a, job_id: b, prev_hash: [1; 32], min_ntime: 1, nbits: 0x1d00_ffff }.into()
+            }
+            6 => SetTarget { channel_id: a, maximum_target: [b as u8; 32] }.into(),
+            7 => SetExtranoncePrefix { channel_id: a, extranonce_prefix: short }.into(),
+            8 => SubmitSharesSuccess {
+                channel_id: a,
+                last_sequence_number: b,
+                new_submits_accepted_count: 1,
+                new_shares_sum: 1,
+            }
+            .into(),
+            9 => SubmitSharesError { channel_id: a, sequence_number: b, error_code: text }.into(),
+            10 => CloseChannel { channel_id: a, reason_code: text }.into(),
+            _ => crate::messages::SetGroupChannel {
+                group_channel_id: a,
+                channel_ids: Seq::from_wire(&[1, 0, 0, 0, 2, 0, 0, 0], 2).unwrap(),
+            }
+            .into(),
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a server sends, in any order, the endpoint answers with events or an
+        /// error, never a panic, and keeps its bounds.
+        #[test]
+        fn any_server_conversation_keeps_the_bounds(
+            steps in proptest::collection::vec(
+                (0u8..14, 0u32..5, 0u32..6, proptest::collection::vec(proptest::num::u8::ANY, 0..40)),
+                0..80,
+            ),
+        ) {
+            let mut c = connected(0);
+            for _ in 0..3 {
+                c.open_extended("u", 1.0, MAX_TARGET, 4).unwrap();
+                c.open_standard("u", 1.0, MAX_TARGET).unwrap();
+            }
+            for (kind, a, b, bytes) in &steps {
+                if *kind >= 12 {
+                    // The client's side of the conversation: a share on some channel.
+                    let share = Share { job_id: *b, nonce: 0, ntime: 0, version: 0, extranonce: &bytes[..bytes.len().min(32)] };
+                    let _ = c.submit(*a, &share, u64::from(*b));
+                    continue;
+                }
+                let _ = c.on_message(&server_message(*kind, *a, *b, bytes));
+                for ch in c.channels().iter() {
+                    let id = ch.channel_id();
+                    if let Some(state) = c.job_state(id) {
+                        proptest::prop_assert!(state.future.len() <= MAX_JOBS);
+                        let full = c.extranonce_prefix(id).unwrap().len() + ch.extranonce_size();
+                        proptest::prop_assert!(full <= MAX_EXTRANONCE);
+                    }
+                }
+                proptest::prop_assert!(c.pending_len() <= MAX_PENDING_SHARES);
+            }
+        }
+    }
+
     #[test]
     fn pending_shares_are_bounded() {
         let mut c = connected(0);
