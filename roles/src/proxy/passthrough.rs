@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 use super::Shared;
 use crate::net::{sleep_until_some, stopped, Connection, NetError};
-use crate::translator::metrics::{lock, DeviceStats};
+use crate::translator::metrics::{lock, DeviceStats, Metrics};
 use crate::upstream::{ChannelSpec, Upstream, UpstreamClient, UpstreamEvent, UpstreamShare};
 
 /// Channel ids a device gets start here (1 is the group id its Success names).
@@ -41,7 +41,7 @@ pub(super) async fn run(
     shutdown: watch::Receiver<bool>,
 ) {
     let routes: Arc<Routes> = Arc::new(Mutex::new(HashMap::new()));
-    let hub = tokio::spawn(hub(events, routes.clone()));
+    let hub = tokio::spawn(hub(events, routes.clone(), shared.metrics.clone()));
     let client = upstream.client();
     let accept_shared = shared.clone();
     super::accept_loop(listener, &accept_shared, shutdown.clone(), |stream, id, permit| {
@@ -52,9 +52,25 @@ pub(super) async fn run(
     upstream.shutdown().await;
 }
 
-/// Hands each channel event to its device; pool-wide events are logged.
-async fn hub(mut events: mpsc::Receiver<UpstreamEvent>, routes: Arc<Routes>) {
+/// Hands each channel event to its device; pool-wide events are logged. The pool's answers
+/// are counted here, against the device the key names, so that answers to a device that has
+/// left still count.
+async fn hub(mut events: mpsc::Receiver<UpstreamEvent>, routes: Arc<Routes>, metrics: Arc<Metrics>) {
+    let device_of = |key: u64| key >> 32;
     while let Some(event) = events.recv().await {
+        match &event {
+            UpstreamEvent::ShareAccepted { key, .. } => metrics.device(device_of(*key), |d| {
+                d.shares_accepted += 1;
+                d.upstream_accepted += 1;
+            }),
+            UpstreamEvent::ShareRejected { key, code, .. } => {
+                metrics.device(device_of(*key), |d| *d.upstream_rejected.entry(code.clone()).or_default() += 1)
+            }
+            UpstreamEvent::ShareDropped { key, .. } => {
+                metrics.device(device_of(*key), |d| *d.upstream_rejected.entry("not-sent".into()).or_default() += 1)
+            }
+            _ => {}
+        }
         let key = match &event {
             UpstreamEvent::ChannelReady { key, .. }
             | UpstreamEvent::ChannelRefused { key, .. }
@@ -69,6 +85,9 @@ async fn hub(mut events: mpsc::Receiver<UpstreamEvent>, routes: Arc<Routes>) {
                 tracing::warn!("proxy: pool {index} lost ({reason}); {} shares unanswered", unacknowledged.len());
                 // Each device answers its own unanswered shares.
                 for (key, id) in unacknowledged {
+                    metrics.device(device_of(*key), |d| {
+                        *d.upstream_rejected.entry("unacknowledged".into()).or_default() += 1
+                    });
                     let route = lock(&routes).get(key).cloned();
                     if let Some(tx) = route {
                         let _ = tx.send(UpstreamEvent::ShareDropped { key: *key, id: *id }).await;
@@ -340,10 +359,6 @@ impl Relay<'_> {
                 let Some(seq) = self.channels.get_mut(&channel_id).and_then(|c| c.pending.remove(&id)) else {
                     return Ok(());
                 };
-                self.shared.metrics.device(self.id, |d| {
-                    d.shares_accepted += 1;
-                    d.upstream_accepted += 1;
-                });
                 let ok = SubmitSharesSuccess {
                     channel_id,
                     last_sequence_number: seq,
@@ -361,7 +376,6 @@ impl Relay<'_> {
     fn answer_error(&mut self, conn: &mut Connection, key: u64, id: u64, code: &str) -> Result<(), NetError> {
         let channel_id = (key & 0xFFFF_FFFF) as u32;
         let Some(seq) = self.channels.get_mut(&channel_id).and_then(|c| c.pending.remove(&id)) else { return Ok(()) };
-        self.shared.metrics.device(self.id, |d| *d.upstream_rejected.entry(code.to_string()).or_default() += 1);
         conn.queue(&SubmitSharesError { channel_id, sequence_number: seq, error_code: text(code) }.into())
     }
 }
