@@ -1,0 +1,695 @@
+//! The farm side under load: N simulated devices at a fixed share rate against the proxy and
+//! the translator, beside the same devices straight to the pool.
+//!
+//! `cargo bench -p sv2-roles --bench farm_load -- [DEVICES[:SHARES_PER_SEC_EACH[:SECS]]]`
+//! (default `10000:1:15`). Three scenarios with the same load:
+//!
+//! 1. **direct**: SV2 devices (Noise, standard channel, REQUIRES_STANDARD_JOBS) straight to
+//!    the pool: the baseline.
+//! 2. **proxy**: the same devices to `sv2 proxy` aggregating them into one extended channel.
+//! 3. **translator**: SV1 devices (plain TCP, JSON lines: subscribe, authorize, submit as
+//!    firmware does) to `sv2 translator`, aggregated into one extended channel.
+//!
+//! Each scenario runs in a fresh process (this binary re-run with `__scenario`) holding the
+//! embedded template provider, the pool and the role under test, so that its memory is not
+//! what an earlier scenario freed; the devices run in a child of it (`__devices`), so that
+//! this process's RSS (`/proc/self/status`) with every device connected, minus before, is the
+//! roles' memory for N device connections. For each: the shares per second the devices got
+//! answers for, and the time from a share leaving a device to its answer arriving there (p50,
+//! p99, max).
+//!
+//! Targets: a device's target at the proxy and translator is the easiest there is; the pool's
+//! is set a little above regtest's block target, so that about one device share in eight also
+//! meets it and is forwarded (the rest are counted at the proxy or translator, as on a farm).
+//! Devices only send headers above the block target, so the tip stays put for the whole run.
+//! In the direct run the devices mine at the pool's target (a few more hashes per share).
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sv2::channels::client::{ClientChannel, ClientChannels, Work};
+use sv2::channels::hash::{header_bytes, sha256d};
+use sv2::channels::target::{hash_meets_target, target_for_difficulty, target_from_nbits, MAX_TARGET};
+use sv2::codec::{Bytes, Seq, Str0_255};
+use sv2::messages::mining_flags::REQUIRES_STANDARD_JOBS;
+use sv2::messages::{
+    NewExtendedMiningJob, OpenStandardMiningChannel, SetNewPrevHash, SetupConnection, SubmitSharesStandard,
+};
+use sv2::noise::{AuthorityPublicKey, ServerAuth};
+use sv2::sv1::client::{Call, Request, Submit};
+use sv2::sv1::framing::LineDecoder;
+use sv2::sv1::server::ServerMessage;
+use sv2::sv1::{Id, Value};
+use sv2::Message;
+use sv2_roles::net::{load_authority_key, Connection, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{watch, Barrier, Mutex};
+
+/// The pool's share difficulty: a target of 1.125 x 2^255, just above regtest's block target
+/// (about 2^255), so one non-block hash in eight meets it.
+fn pool_difficulty() -> f64 {
+    65535.0 / (1.125 * 2f64.powi(47))
+}
+
+/// Where the devices connect and how they speak.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sv2,
+    Sv1,
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u32>,
+    answered: u64,
+    rejected: u64,
+    sent: u64,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.latencies_us.extend(other.latencies_us);
+        self.answered += other.answered;
+        self.rejected += other.rejected;
+        self.sent += other.sent;
+    }
+
+    fn answer(&mut self, at: Instant) {
+        self.latencies_us.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+        self.answered += 1;
+    }
+}
+
+/// What every device task shares: the barrier all pass once connected, the start time, the
+/// length of the run, the tallies.
+struct Run {
+    ready: Barrier,
+    start: watch::Receiver<Option<Instant>>,
+    measure: Duration,
+    tally: Mutex<Tally>,
+}
+
+impl Run {
+    /// Waits for every device, then for the start; returns the start and the end.
+    async fn started(&self) -> Result<(Instant, Instant), String> {
+        self.ready.wait().await;
+        let mut rx = self.start.clone();
+        let t0 = rx.wait_for(|s| s.is_some()).await.map_err(|e| e.to_string())?.expect("set");
+        Ok((t0, t0 + self.measure))
+    }
+}
+
+/// A nonce after `nonce` whose header meets the work's target but not the block's.
+fn find_share(work: &Work, nonce: &mut u32) {
+    let block_target = target_from_nbits(work.nbits);
+    loop {
+        *nonce = nonce.wrapping_add(1);
+        let h = sha256d(&header_bytes(
+            work.version,
+            &work.prev_hash,
+            &work.merkle_root,
+            work.min_ntime,
+            work.nbits,
+            *nonce,
+        ));
+        if hash_meets_target(&h, &work.target) && !hash_meets_target(&h, &block_target) {
+            return;
+        }
+    }
+}
+
+/// One SV2 device: Noise, SetupConnection, one standard channel, then a share every `period`.
+async fn sv2_device(
+    addr: SocketAddr,
+    authority: AuthorityPublicKey,
+    index: usize,
+    period: Duration,
+    run: Arc<Run>,
+) -> Result<(), String> {
+    let limits = Limits { handshake: Duration::from_secs(300), ..Limits::default() };
+    let mut conn =
+        Connection::connect(addr, ServerAuth::Authority(authority), limits).await.map_err(|e| e.to_string())?;
+    let setup = SetupConnection {
+        protocol: 0,
+        min_version: 2,
+        max_version: 2,
+        flags: REQUIRES_STANDARD_JOBS,
+        endpoint_host: Str0_255::EMPTY,
+        endpoint_port: 0,
+        vendor: Str0_255::from_str("libsv2-farm-load").expect("short"),
+        hardware_version: Bytes::EMPTY,
+        firmware: Bytes::EMPTY,
+        device_id: Bytes::EMPTY,
+    };
+    conn.send(&setup.into()).await.map_err(|e| e.to_string())?;
+    let user = format!("farm.d{index}");
+    let open = OpenStandardMiningChannel {
+        request_id: 1,
+        user_identity: Str0_255::from_str(&user).expect("short"),
+        nominal_hash_rate: 0.0,
+        max_target: MAX_TARGET,
+    };
+    conn.send(&open.into()).await.map_err(|e| e.to_string())?;
+    let mut channels = ClientChannels::new();
+    let mut channel_id = 0;
+    let work = loop {
+        let f = conn.read_frame().await.map_err(|e| e.to_string())?;
+        match f.message().map_err(|e| e.to_string())?.0 {
+            Message::SetupConnectionSuccess(_) => {}
+            Message::OpenStandardMiningChannelSuccess(s) => {
+                channel_id = s.channel_id;
+                channels.insert(
+                    ClientChannel::standard(s.channel_id, s.target, s.extranonce_prefix.as_bytes(), true),
+                    s.group_channel_id,
+                );
+            }
+            Message::OpenMiningChannelError(e) => return Err(format!("channel refused: {e:?}")),
+            other => {
+                channels.on_message(&other);
+            }
+        }
+        if let Some(w) = channels.get(channel_id).and_then(|c| c.work(&[])) {
+            break w;
+        }
+    };
+    let (t0, end) = run.started().await?;
+    let mut nonce = (index as u32).wrapping_mul(0x9E37_79B9);
+    let mut seq = 0u32;
+    let mut outstanding: VecDeque<(u32, Instant)> = VecDeque::new();
+    let mut mine = Tally::default();
+    // Spread the devices' sends over the period.
+    let offset = period.mul_f64((index % 1000) as f64 / 1000.0);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(t0) + offset, period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if Instant::now() >= end {
+                    break;
+                }
+                find_share(&work, &mut nonce);
+                seq += 1;
+                let share = SubmitSharesStandard { channel_id, sequence_number: seq, job_id: work.job_id, nonce, ntime: work.min_ntime, version: work.version };
+                outstanding.push_back((seq, Instant::now()));
+                mine.sent += 1;
+                conn.send(&share.into()).await.map_err(|e| e.to_string())?;
+            }
+            f = conn.read_frame() => {
+                let f = f.map_err(|e| e.to_string())?;
+                match f.message().map_err(|e| e.to_string())?.0 {
+                    // A Success covers every share up to its last sequence number.
+                    Message::SubmitSharesSuccess(s) => {
+                        while outstanding.front().is_some_and(|(q, _)| *q <= s.last_sequence_number) {
+                            let (_, at) = outstanding.pop_front().expect("checked");
+                            mine.answer(at);
+                        }
+                    }
+                    Message::SubmitSharesError(e) => {
+                        outstanding.retain(|(q, _)| *q != e.sequence_number);
+                        mine.rejected += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    run.tally.lock().await.add(mine);
+    Ok(())
+}
+
+/// What an SV1 device knows of its session.
+struct Sv1State {
+    extranonce: Option<(Vec<u8>, usize)>,
+    target: sv2::channels::target::TargetLe,
+    difficulty_seen: bool,
+    /// The SV1 job id and the work built from the newest notify.
+    job: Option<(String, Work)>,
+    /// Submits not answered yet, by request id.
+    pending: HashMap<u64, Instant>,
+    tally: Tally,
+}
+
+impl Sv1State {
+    /// Applies one line from the translator.
+    fn apply(&mut self, line: &[u8]) -> Result<(), String> {
+        match ServerMessage::parse(line).map_err(|e| e.to_string())? {
+            ServerMessage::Response(r) => {
+                let id = r.id.to_value().as_u64().unwrap_or(0);
+                if id == 1 {
+                    let v = &r.result;
+                    let en1 = v.get(1).and_then(Value::as_str).and_then(|s| hex::decode(s).ok());
+                    let size = v.get(2).and_then(Value::as_u64).and_then(|s| usize::try_from(s).ok());
+                    self.extranonce = en1.zip(size);
+                } else if let Some(at) = self.pending.remove(&id) {
+                    if r.result == Value::Bool(true) {
+                        self.tally.answer(at);
+                    } else {
+                        self.tally.rejected += 1;
+                    }
+                }
+            }
+            ServerMessage::SetDifficulty(d) => {
+                self.target = target_for_difficulty(d);
+                self.difficulty_seen = true;
+                if let Some((_, w)) = self.job.as_mut() {
+                    w.target = self.target;
+                }
+            }
+            ServerMessage::Notify(n) => {
+                let Some((en1, size)) = &self.extranonce else { return Ok(()) };
+                let size16 = u16::try_from(*size).map_err(|_| "extranonce2 size")?;
+                let mut ch = ClientChannel::extended(1, self.target, en1, size16);
+                ch.on_new_extended_job(&NewExtendedMiningJob {
+                    channel_id: 1,
+                    job_id: 1,
+                    min_ntime: None,
+                    version: n.version,
+                    version_rolling_allowed: false,
+                    merkle_path: Seq::new(&n.merkle_branch).map_err(|e| e.to_string())?,
+                    coinbase_tx_prefix: Bytes::new(&n.coinb1).map_err(|e| e.to_string())?,
+                    coinbase_tx_suffix: Bytes::new(&n.coinb2).map_err(|e| e.to_string())?,
+                });
+                ch.on_set_new_prev_hash(&SetNewPrevHash {
+                    channel_id: 1,
+                    job_id: 1,
+                    prev_hash: n.prev_hash,
+                    min_ntime: n.ntime,
+                    nbits: n.nbits,
+                });
+                self.job = ch.work(&vec![0; *size]).map(|w| (n.job_id.clone(), w));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Feeds what a read returned to the decoder and the state.
+fn sv1_read(n: std::io::Result<usize>, buf: &[u8], decoder: &mut LineDecoder, st: &mut Sv1State) -> Result<(), String> {
+    let n = n.map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Err("the translator closed the connection".into());
+    }
+    decoder.push(&buf[..n]).map_err(|e| e.to_string())?;
+    while let Some(line) = decoder.next_line().map_err(|e| e.to_string())? {
+        st.apply(line)?;
+    }
+    Ok(())
+}
+
+/// One SV1 device on plain TCP: subscribe and authorize, take set_difficulty and notify, then
+/// a mining.submit every `period`.
+async fn sv1_device(addr: SocketAddr, index: usize, period: Duration, run: Arc<Run>) -> Result<(), String> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let worker = format!("farm.d{index}");
+    let mut out = Vec::new();
+    Request { id: Id::from(1u64), call: Call::Subscribe { user_agent: Some("farm-load/1".into()), session_id: None } }
+        .write_line(&mut out);
+    Request { id: Id::from(2u64), call: Call::Authorize { user: worker.clone(), password: Some("x".into()) } }
+        .write_line(&mut out);
+    stream.write_all(&out).await.map_err(|e| e.to_string())?;
+    let mut decoder = LineDecoder::new(64 * 1024);
+    let mut buf = vec![0u8; 8 * 1024];
+    let mut st = Sv1State {
+        extranonce: None,
+        target: MAX_TARGET,
+        difficulty_seen: false,
+        job: None,
+        pending: HashMap::new(),
+        tally: Tally::default(),
+    };
+    while st.job.is_none() || !st.difficulty_seen {
+        let n = stream.read(&mut buf).await;
+        sv1_read(n, &buf, &mut decoder, &mut st)?;
+    }
+    let (t0, end) = run.started().await?;
+    let mut nonce = (index as u32).wrapping_mul(0x9E37_79B9);
+    let mut next_id = 3u64;
+    let offset = period.mul_f64((index % 1000) as f64 / 1000.0);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(t0) + offset, period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if Instant::now() >= end {
+                    break;
+                }
+                let (job_id, work) = st.job.as_ref().expect("set before the start");
+                find_share(work, &mut nonce);
+                let submit = Submit {
+                    worker: worker.clone(),
+                    job_id: job_id.clone(),
+                    extranonce2: work.extranonce.clone(),
+                    ntime: work.min_ntime,
+                    nonce,
+                    version_bits: None,
+                };
+                out.clear();
+                Request { id: Id::from(next_id), call: Call::Submit(submit) }.write_line(&mut out);
+                st.pending.insert(next_id, Instant::now());
+                next_id += 1;
+                st.tally.sent += 1;
+                stream.write_all(&out).await.map_err(|e| e.to_string())?;
+            }
+            n = stream.read(&mut buf) => sv1_read(n, &buf, &mut decoder, &mut st)?,
+        }
+    }
+    run.tally.lock().await.add(st.tally);
+    Ok(())
+}
+
+/// The child process: connects `n` devices, prints `ready` once all are set up, starts on a
+/// line from stdin, and prints its tallies at the end.
+fn devices_main(args: &[String]) {
+    let dialect = if args[0] == "sv1" { Dialect::Sv1 } else { Dialect::Sv2 };
+    let addr: SocketAddr = args[1].parse().expect("address");
+    let authority = (dialect == Dialect::Sv2).then(|| load_authority_key(std::path::Path::new(&args[2])).expect("key"));
+    let n: usize = args[3].parse().expect("devices");
+    let rate: f64 = args[4].parse().expect("rate");
+    let secs: f64 = args[5].parse().expect("seconds");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async move {
+        let (start_tx, start_rx) = watch::channel(None);
+        let run = Arc::new(Run {
+            ready: Barrier::new(n + 1),
+            start: start_rx,
+            measure: Duration::from_secs_f64(secs),
+            tally: Mutex::new(Tally::default()),
+        });
+        let period = Duration::from_secs_f64(1.0 / rate);
+        let connect_start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let run = run.clone();
+            match (dialect, authority) {
+                (Dialect::Sv2, Some(a)) => tasks.spawn(sv2_device(addr, a, i, period, run)),
+                _ => tasks.spawn(sv1_device(addr, i, period, run)),
+            };
+            if i % 200 == 199 {
+                // Let the accept queue drain between bursts.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        tokio::select! {
+            _ = run.ready.wait() => {}
+            Some(r) = tasks.join_next() => {
+                println!("failed a device failed while connecting: {r:?}");
+                std::process::exit(1);
+            }
+        }
+        println!("ready {:.2}", connect_start.elapsed().as_secs_f64());
+        let mut line = String::new();
+        let _ = tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await;
+        start_tx.send_replace(Some(Instant::now()));
+        let mut failed = 0;
+        while let Some(r) = tasks.join_next().await {
+            if !matches!(r, Ok(Ok(()))) {
+                failed += 1;
+            }
+        }
+        let mut t = run.tally.lock().await;
+        t.latencies_us.sort_unstable();
+        let q = |p: f64| {
+            let l = &t.latencies_us;
+            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or(0)
+        };
+        println!(
+            "done {} {} {} {failed} {} {} {}",
+            t.sent,
+            t.answered,
+            t.rejected,
+            q(0.5),
+            q(0.99),
+            t.latencies_us.last().copied().unwrap_or(0)
+        );
+    });
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// What one run measured.
+struct Measured {
+    answered_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    kib_per_device: f64,
+}
+
+/// Runs the devices in a child process against `addr`, measuring this process's RSS around
+/// their connecting, and prints one line.
+async fn measure(
+    name: &str,
+    dialect: Dialect,
+    addr: SocketAddr,
+    authority: Option<AuthorityPublicKey>,
+    n: usize,
+    rate: f64,
+    secs: f64,
+) -> Option<Measured> {
+    let rss_before = rss_kib();
+    let key = authority.map_or_else(|| "-".to_string(), |a| a.to_string());
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .arg("__devices")
+        .arg(if dialect == Dialect::Sv1 { "sv1" } else { "sv2" })
+        .args([addr.to_string(), key, n.to_string(), rate.to_string(), secs.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the device process starts");
+    let mut stdin = child.stdin.take().expect("piped");
+    let stdout = child.stdout.take().expect("piped");
+    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let ready = lines_rx.recv().await.unwrap_or_default();
+    let Some(connect_secs) = ready.strip_prefix("ready ") else {
+        println!("{name}: the devices did not connect: {ready}");
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    };
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let rss_connected = rss_kib();
+    let _ = stdin.write_all(b"go\n");
+    let _ = stdin.flush();
+    let done = lines_rx.recv().await.unwrap_or_default();
+    let _ = child.wait();
+    let f: Vec<u64> = done.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let [sent, answered, rejected, failed, p50, p99, max] = f[..] else {
+        println!("{name}: no tallies from the devices: {done}");
+        return None;
+    };
+    let m = Measured {
+        answered_per_sec: answered as f64 / secs,
+        p50_ms: p50 as f64 / 1000.0,
+        p99_ms: p99 as f64 / 1000.0,
+        max_ms: max as f64 / 1000.0,
+        kib_per_device: rss_connected.saturating_sub(rss_before) as f64 / n as f64,
+    };
+    println!(
+        "{name:<10} {n} devices x {rate}/s: offered {:.0}/s, answered {:.0}/s ({answered} of {sent}, {rejected} rejected, {failed} devices failed) | \
+         answer p50 {:.2} ms p99 {:.2} ms max {:.2} ms | RSS +{} MiB = {:.1} KiB per device | {connect_secs} s to connect all",
+        n as f64 * rate,
+        m.answered_per_sec,
+        m.p50_ms,
+        m.p99_ms,
+        m.max_ms,
+        rss_connected.saturating_sub(rss_before) / 1024,
+        m.kib_per_device,
+    );
+    Some(m)
+}
+
+/// The role the devices connect to in one scenario.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Direct,
+    Proxy,
+    Translator,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 3] = [Scenario::Direct, Scenario::Proxy, Scenario::Translator];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Direct => "direct",
+            Scenario::Proxy => "proxy",
+            Scenario::Translator => "translator",
+        }
+    }
+}
+
+/// One scenario in this process: template provider, pool, the role under test, and the
+/// devices in a child process. Prints `result` lines for the parent.
+fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async move {
+        sv2_roles::logging::init("warn");
+        let dir = std::env::temp_dir().join(format!("sv2-farm-load-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut tp_config = sv2_roles::tp::TpConfig::embedded(dir.join("tp"));
+        // One template for the whole run: no fee-driven updates.
+        tp_config.fee_check_interval = Duration::from_secs(3600);
+        let tp = sv2_roles::tp::start(tp_config).await.expect("template provider starts");
+
+        let payout = hex::decode("0014111111111111111111111111111111111111111111").expect("hex");
+        let mut pc = sv2_roles::pool::PoolConfig::new(dir.join("pool"), tp.addr().to_string(), payout);
+        pc.tp_authority = Some(tp.authority());
+        pc.min_difficulty = pool_difficulty();
+        // Every channel at the pool's easiest difficulty for the whole run: no vardiff.
+        pc.shares_per_minute = 1e9;
+        pc.default_hashrate = 1e-9;
+        pc.vardiff_window_secs = 100_000;
+        pc.max_connections = n + 1000;
+        pc.setup_timeout = Duration::from_secs(300);
+        pc.limits.handshake = Duration::from_secs(300);
+        let pool = sv2_roles::pool::start(pc).await.expect("pool starts");
+        let pools = vec![sv2_roles::upstream::PoolEndpoint::new(pool.addr().to_string(), pool.authority())];
+        let name = scenario.name();
+        let m = match scenario {
+            Scenario::Direct => measure(name, Dialect::Sv2, pool.addr(), Some(pool.authority()), n, rate, secs).await,
+            Scenario::Proxy => {
+                let mut c = sv2_roles::proxy::ProxyConfig::new(
+                    dir.join("proxy"),
+                    SocketAddr::from(([127, 0, 0, 1], 0)),
+                    sv2_roles::upstream::UpstreamConfig::new(pools),
+                );
+                c.layout = sv2_roles::proxy::Layout::Aggregate;
+                // The aggregated channel at the pool's easiest difficulty, the devices at the
+                // easiest there is.
+                c.nominal_hashrate = 1e-6;
+                c.server.shares_per_minute = 1e9;
+                c.server.default_hashrate = 1e-9;
+                c.server.min_difficulty = 1e-12;
+                c.server.vardiff_window_secs = 100_000;
+                c.max_connections = n + 1000;
+                c.setup_timeout = Duration::from_secs(300);
+                c.limits.handshake = Duration::from_secs(300);
+                let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let m = measure(name, Dialect::Sv2, proxy.addr(), Some(proxy.authority()), n, rate, secs).await;
+                report_farm(name, proxy.metrics(), proxy.upstream_metrics());
+                proxy.shutdown().await;
+                m
+            }
+            Scenario::Translator => {
+                let mut c = sv2_roles::translator::TranslatorConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), pools);
+                c.aggregate = true;
+                c.device_hashrate = 1e-6;
+                c.max_connections = n + 1000;
+                c.setup_timeout = Duration::from_secs(300);
+                c.session.integer_difficulty = false;
+                c.session.min_difficulty = 1e-12;
+                c.session.initial_difficulty = 1e-12;
+                c.session.vardiff = None;
+                let translator = sv2_roles::translator::start(c).await.expect("translator starts");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let m = measure(name, Dialect::Sv1, translator.addr(), None, n, rate, secs).await;
+                report_farm(name, translator.metrics(), translator.upstream_metrics());
+                translator.shutdown().await;
+                m
+            }
+        };
+        if let Some(m) = m {
+            println!("result {} {} {} {} {}", m.answered_per_sec, m.p50_ms, m.p99_ms, m.max_ms, m.kib_per_device);
+        }
+        pool.shutdown().await;
+        tp.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+/// The proxy's or translator's own accounting of the run.
+fn report_farm(name: &str, metrics: &sv2_roles::translator::Metrics, u: &sv2_roles::upstream::UpstreamMetrics) {
+    let s = metrics.totals();
+    println!(
+        "{name}: device shares accepted {}, rejected {}; forwarded to the pool {} (accepted {}, rejected {})",
+        s.shares_accepted,
+        s.rejected_total(),
+        u.shares_forwarded.load(Ordering::Relaxed),
+        u.shares_accepted.load(Ordering::Relaxed),
+        u.shares_rejected.load(Ordering::Relaxed),
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("__devices") => return devices_main(&args[1..]),
+        Some("__scenario") => {
+            let scenario = Scenario::ALL.into_iter().find(|s| s.name() == args[1]).expect("scenario");
+            let parse = |i: usize| args[i].parse::<f64>().expect("number");
+            return scenario_main(scenario, parse(2) as usize, parse(3), parse(4));
+        }
+        _ => {}
+    }
+    let spec = args.iter().find(|a| !a.starts_with('-')).cloned().unwrap_or_else(|| "10000:1:15".into());
+    let mut parts = spec.split(':');
+    let n: usize = parts.next().and_then(|x| x.parse().ok()).expect("DEVICES[:RATE[:SECS]]");
+    let rate: f64 = parts.next().map_or(1.0, |x| x.parse().expect("RATE"));
+    let secs: f64 = parts.next().map_or(15.0, |x| x.parse().expect("SECS"));
+    assert!(n > 0 && rate > 0.0 && secs > 0.0, "DEVICES, RATE and SECS must be positive");
+    println!(
+        "farm load on loopback, {} cores; {n} devices x {rate} share/s for {secs} s per run; pool difficulty {:.3e}",
+        std::thread::available_parallelism().map(|x| x.get()).unwrap_or(1),
+        pool_difficulty()
+    );
+    // Each scenario in a fresh process, so that its memory is not what an earlier one freed.
+    let mut results: Vec<(Scenario, Measured)> = Vec::new();
+    for scenario in Scenario::ALL {
+        let mut child = Command::new(std::env::current_exe().expect("own path"))
+            .arg("__scenario")
+            .arg(scenario.name())
+            .args([n.to_string(), rate.to_string(), secs.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the scenario process starts");
+        let stdout = child.stdout.take().expect("piped");
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            match line.strip_prefix("result ") {
+                Some(r) => {
+                    let f: Vec<f64> = r.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                    if let [answered_per_sec, p50_ms, p99_ms, max_ms, kib_per_device] = f[..] {
+                        results.push((scenario, Measured { answered_per_sec, p50_ms, p99_ms, max_ms, kib_per_device }));
+                    }
+                }
+                None => println!("{line}"),
+            }
+        }
+        let _ = child.wait();
+    }
+    let get = |s: Scenario| results.iter().find(|(x, _)| *x == s).map(|(_, m)| m);
+    if let Some(d) = get(Scenario::Direct) {
+        for s in [Scenario::Proxy, Scenario::Translator] {
+            if let Some(m) = get(s) {
+                println!(
+                    "{:<10} vs direct: answered {:.3}x, answer p50 {:+.2} ms, p99 {:+.2} ms; memory per device {:.1} KiB vs {:.1} KiB at the pool",
+                    s.name(),
+                    m.answered_per_sec / d.answered_per_sec.max(1e-9),
+                    m.p50_ms - d.p50_ms,
+                    m.p99_ms - d.p99_ms,
+                    m.kib_per_device,
+                    d.kib_per_device
+                );
+            }
+        }
+    }
+}
