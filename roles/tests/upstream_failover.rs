@@ -313,6 +313,17 @@ async fn a_refused_setup_moves_to_the_next_pool() {
     })
     .await;
     assert!(target.iter().rev().cmp(max_target.iter().rev()).is_le());
+    // A share sent just before its channel closes is still answered under the channel's key.
+    let bad = UpstreamShare { job_id: job.job_id, nonce: 1, ntime: 0, version: 0, extranonce: Vec::new() };
+    up.submit(1, bad, 42).await.unwrap();
+    up.close(1).await.unwrap();
+    next_event(&mut events, "the last share's answer", |e| match e {
+        UpstreamEvent::ShareRejected { key: 1, id: 42, .. } | UpstreamEvent::ShareAccepted { key: 1, id: 42 } => {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
     assert_eq!(up.metrics().active(), Some(1));
     assert_eq!(up.metrics().failovers.load(Ordering::Relaxed), 0);
     up.shutdown().await;

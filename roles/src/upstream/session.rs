@@ -2,7 +2,7 @@
 //! pool, relays jobs and share answers, and moves on (or back) by the rules in the module
 //! docs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,9 +58,24 @@ struct Live {
     last_heard: Instant,
     /// Whether a channel was opened on it.
     served: bool,
+    /// Closed channels, oldest first, whose keys are kept for answers to their last shares.
+    closed: VecDeque<u32>,
 }
 
+/// Closed channels whose keys are kept for late share answers.
+const KEPT_CLOSED: usize = 1024;
+
 impl Live {
+    /// A channel closed: its key still names the answers to shares sent on it.
+    fn retire(&mut self, channel_id: u32) {
+        self.closed.push_back(channel_id);
+        while self.closed.len() > KEPT_CLOSED {
+            if let Some(old) = self.closed.pop_front() {
+                self.key_of.remove(&old);
+            }
+        }
+    }
+
     fn outstanding(&self) -> bool {
         !self.requests.is_empty() || self.ep.pending_len() > 0
     }
@@ -178,6 +193,7 @@ async fn connect(config: &UpstreamConfig, index: usize) -> Result<Live, String> 
         awaiting_since: None,
         last_heard: Instant::now(),
         served: false,
+        closed: VecDeque::new(),
     })
 }
 
@@ -460,7 +476,7 @@ impl Runner {
         match cmd {
             Command::Open { key, spec, jobs } => {
                 if let Some(channel_id) = live.channel_of.remove(&key) {
-                    live.key_of.remove(&channel_id);
+                    live.retire(channel_id);
                     if let Ok(close) = live.ep.close_channel(channel_id, "replaced") {
                         live.conn.queue(&close.into()).map_err(failed)?;
                     }
@@ -474,7 +490,7 @@ impl Runner {
                 self.channels.remove(&key);
                 live.requests.retain(|_, k| *k != key);
                 if let Some(channel_id) = live.channel_of.remove(&key) {
-                    live.key_of.remove(&channel_id);
+                    live.retire(channel_id);
                     if let Ok(close) = live.ep.close_channel(channel_id, "closed") {
                         live.conn.send(&close.into()).await.map_err(failed)?;
                     }
@@ -596,7 +612,8 @@ impl Runner {
                     }
                 }
                 Event::ChannelClosed { channel_id, reason } => {
-                    if let Some(key) = live.key_of.remove(&channel_id) {
+                    if let Some(&key) = live.key_of.get(&channel_id) {
+                        live.retire(channel_id);
                         live.channel_of.remove(&key);
                         self.channels.remove(&key);
                         self.emit(UpstreamEvent::ChannelClosed { key, reason }).await;
