@@ -6,7 +6,6 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Layout, ProxyConfig};
-use crate::net::load_authority_key;
 use crate::upstream::{PoolEndpoint, UpstreamConfig};
 
 /// `sv2 proxy` flags.
@@ -52,7 +51,7 @@ pub struct ProxyArgs {
 /// Runs `sv2 proxy` until Ctrl-C or SIGTERM.
 pub fn run(args: ProxyArgs) -> Result<(), String> {
     crate::logging::init("info");
-    let pools = args.pools.iter().map(|p| parse_pool(p)).collect::<Result<Vec<_>, _>>()?;
+    let pools = args.pools.iter().map(|p| PoolEndpoint::parse(p)).collect::<Result<Vec<_>, _>>()?;
     let data_dir = crate::paths::expand_home(&args.data_dir);
     let mut c = ProxyConfig::new(data_dir, args.listen, UpstreamConfig::new(pools));
     c.layout = if args.pass_through { Layout::PassThrough } else { Layout::Aggregate };
@@ -81,10 +80,4 @@ pub fn run(args: ProxyArgs) -> Result<(), String> {
         proxy.shutdown().await;
         Ok(())
     })
-}
-
-/// `host:port=KEY`: a pool and its authority key (text or a file holding it).
-pub fn parse_pool(p: &str) -> Result<PoolEndpoint, String> {
-    let (addr, key) = p.rsplit_once('=').ok_or_else(|| format!("--pool {p}: expected HOST:PORT=AUTHORITY"))?;
-    Ok(PoolEndpoint::new(addr, load_authority_key(std::path::Path::new(key))?))
 }

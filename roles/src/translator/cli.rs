@@ -6,7 +6,6 @@ use std::time::Duration;
 use clap::Args;
 
 use super::TranslatorConfig;
-use crate::net::load_authority_key;
 use crate::upstream::PoolEndpoint;
 
 /// `sv2 translator` flags.
@@ -59,11 +58,7 @@ pub struct TranslatorArgs {
 /// Runs `sv2 translator` until Ctrl-C.
 pub fn run(args: TranslatorArgs) -> Result<(), String> {
     crate::logging::init("info");
-    let mut pools = Vec::new();
-    for p in &args.pools {
-        let (addr, key) = p.rsplit_once('=').ok_or_else(|| format!("--pool {p}: expected HOST:PORT=AUTHORITY"))?;
-        pools.push(PoolEndpoint::new(addr, load_authority_key(std::path::Path::new(key))?));
-    }
+    let pools = args.pools.iter().map(|p| PoolEndpoint::parse(p)).collect::<Result<Vec<_>, _>>()?;
     let mut c = TranslatorConfig::new(args.listen, pools);
     c.user = args.user;
     c.aggregate = args.aggregate;

@@ -18,10 +18,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::hub::{stopped, Assignment, ToDevice, ToHub, DEVICE_QUEUE};
+use super::hub::{Assignment, ToDevice, ToHub, DEVICE_QUEUE};
 use super::metrics::DeviceStats;
 use super::Shared;
 use crate::keygen::unix_now;
+use crate::net::{sleep_until_some, stopped};
 use crate::upstream::UpstreamShare;
 
 /// Shares one device may have validated on one tip (its channel's duplicate set); vardiff
@@ -145,7 +146,7 @@ impl Device {
                         r
                     }
                 },
-                _ = sleep_until(grace) => {
+                _ = sleep_until_some(grace) => {
                     self.open(&mut tx, config.user.clone()).await;
                     Ok(())
                 }
@@ -378,13 +379,6 @@ fn sync(session: &mut Session, m: &mut Mining, now: u64) {
             job.ntime = ntime;
             session.notify(job, false, now);
         }
-    }
-}
-
-async fn sleep_until(t: Option<Instant>) {
-    match t {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -155,7 +155,7 @@ pub(super) async fn run(
                     c.allocator.new_tip(&prev);
                 }
             }
-            _ = stopped(&mut shutdown) => break,
+            _ = crate::net::stopped(&mut shutdown) => break,
         }
     }
     hub.upstream.shutdown().await;
@@ -457,12 +457,6 @@ async fn unblocked<T>(
             Some(e) = events.recv() => deferred.push_back(e),
         }
     }
-}
-
-/// Resolves once the translator shuts down (the guard `wait_for` returns is not `Send`, so it
-/// must not reach a `select!` whose other branches await).
-pub(super) async fn stopped(rx: &mut watch::Receiver<bool>) {
-    let _ = rx.wait_for(|s| *s).await;
 }
 
 #[cfg(test)]

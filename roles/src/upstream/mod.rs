@@ -91,6 +91,13 @@ impl PoolEndpoint {
     pub fn new(address: impl Into<String>, authority: AuthorityPublicKey) -> Self {
         PoolEndpoint { address: address.into(), authority }
     }
+
+    /// `host:port=KEY` as the command lines take it: the key as base58check text or a file
+    /// holding it.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (addr, key) = s.rsplit_once('=').ok_or_else(|| format!("--pool {s}: expected HOST:PORT=AUTHORITY"))?;
+        Ok(PoolEndpoint::new(addr, crate::net::load_authority_key(std::path::Path::new(key))?))
+    }
 }
 
 /// The pools and the timings of failover.
