@@ -18,6 +18,7 @@
 //!   from templates, extranonce allocation, vardiff and share validation.
 //! - `endpoint` (feature `channels`): the Mining Protocol decisions of one connection, server
 //!   side (a pool's or proxy's downstream) and client side, messages in and messages out.
+//! - `jd` (feature `channels`): Job Declaration: JDC and JDS state machines, the pool's SetCustomMiningJob check.
 //! - `sv1` (feature `sv1`, default): Stratum V1 as mining firmware speaks it — bounded line
 //!   framing, JSON-RPC messages, and (with `channels`) a server session per device for a
 //!   translator.
@@ -35,6 +36,8 @@ pub mod channels;
 pub mod codec;
 #[cfg(feature = "channels")]
 pub mod endpoint;
+#[cfg(feature = "channels")]
+pub mod jd;
 pub mod messages;
 pub mod noise;
 #[cfg(feature = "sv1")]
