@@ -491,11 +491,15 @@ impl JobDeclarator {
 
     fn provided<O: Outbox>(&mut self, m: &ProvideMissingTransactionsSuccess<'_>, out: &mut O) -> Reply<O::Error> {
         let id = m.request_id;
-        let Some(Pending::Missing { .. }) = self.pending.get(&id) else {
-            return Err(JdError::Unexpected("ProvideMissingTransactionsSuccess"));
-        };
-        let Some(Pending::Missing { mut job, positions, wtxids }) = self.pending.remove(&id) else {
-            return Err(JdError::Unexpected("ProvideMissingTransactionsSuccess"));
+        let (mut job, positions, wtxids) = match self.pending.remove(&id) {
+            Some(Pending::Missing { job, positions, wtxids }) => (job, positions, wtxids),
+            other => {
+                // Not waiting for transactions: put back whatever was there.
+                if let Some(p) = other {
+                    self.pending.insert(id, p);
+                }
+                return Err(JdError::Unexpected("ProvideMissingTransactionsSuccess"));
+            }
         };
         if m.transaction_list.len() != positions.len() {
             let details = format!("{} transactions asked for, {} sent", positions.len(), m.transaction_list.len());
