@@ -268,7 +268,7 @@ impl Farm {
         }
     }
 
-    fn metrics(&self) -> &crate::translator::Metrics {
+    fn metrics(&self) -> &crate::farm_metrics::Metrics {
         match self {
             Farm::Translator(t) => t.metrics(),
             Farm::Proxy(p) => p.metrics(),

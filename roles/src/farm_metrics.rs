@@ -1,16 +1,19 @@
-//! The translator's counters, per device and in total, served as Prometheus text on
-//! `/metrics` and as JSON on `/stats.json`.
+//! The farm-side roles' counters (`sv2 translator`, `sv2 proxy`), per device and in total,
+//! with their upstream's, served as Prometheus text on `/metrics` and as JSON on
+//! `/stats.json`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+
+use crate::upstream::UpstreamMetrics;
 
 /// One device connection's counters.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -82,14 +85,22 @@ pub struct Metrics {
     pub devices: Mutex<BTreeMap<u64, DeviceStats>>,
     /// Counters of devices that disconnected, summed.
     pub closed: Mutex<DeviceStats>,
-    /// The role in metric names (`sv2_<role>_…`); empty: `translator`.
+    /// The role in metric names (`sv2_<role>_…`).
     role: &'static str,
+    /// The role's upstream (active pool, failovers, shares left unanswered by a pool that
+    /// died), once it runs.
+    upstream: OnceLock<Arc<UpstreamMetrics>>,
 }
 
 impl Metrics {
-    /// Counters named for another farm-side role (`sv2_<role>_…`), such as the proxy.
-    pub fn for_role(role: &'static str) -> Self {
+    /// Counters of `role` (`translator`, `proxy`), named `sv2_<role>_…`.
+    pub fn new(role: &'static str) -> Self {
         Metrics { role, ..Metrics::default() }
+    }
+
+    /// Adds the upstream's counters to what is served.
+    pub fn set_upstream(&self, upstream: Arc<UpstreamMetrics>) {
+        let _ = self.upstream.set(upstream);
     }
 
     /// Applies `f` to a device's counters, or to the closed devices' sums when it is gone
@@ -135,6 +146,13 @@ impl Metrics {
             "reconnects_sent": get(&self.reconnects_sent),
             "extranonce_changes": get(&self.extranonce_changes),
             "totals": self.totals(),
+            "upstream": self.upstream.get().map(|u| serde_json::json!({
+                "active_pool": u.active(),
+                "failovers": get(&u.failovers),
+                "shares_forwarded": get(&u.shares_forwarded),
+                "shares_unacknowledged": get(&u.shares_unacknowledged),
+                "shares_dropped": get(&u.shares_dropped),
+            })),
             "devices": self.devices(),
         })
         .to_string()
@@ -143,7 +161,7 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let role = if self.role.is_empty() { "translator" } else { self.role };
+        let role = self.role;
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
             let _ = writeln!(out, "# HELP sv2_{role}_{name} {help}\n# TYPE sv2_{role}_{name} {kind}");
@@ -242,6 +260,27 @@ impl Metrics {
             "A device's forwarded shares the pool rejected.",
             &per(&|d| d.upstream_rejected_total() as f64),
         );
+        if let Some(u) = self.upstream.get() {
+            let active = u.active().map_or(-1.0, |i| i as f64);
+            metric("upstream_active_pool", "gauge", "Index of the pool in use (-1: none).", &one(active));
+            let counters = [
+                ("upstream_failovers_total", "Moves from one pool to another.", &u.failovers),
+                ("upstream_shares_forwarded_total", "Shares sent to a pool.", &u.shares_forwarded),
+                (
+                    "upstream_shares_unacknowledged_total",
+                    "Shares sent to a pool that died before answering.",
+                    &u.shares_unacknowledged,
+                ),
+                (
+                    "upstream_shares_dropped_total",
+                    "Shares not sent: their channel was open on no pool.",
+                    &u.shares_dropped,
+                ),
+            ];
+            for (name, help, c) in counters {
+                metric(name, "counter", help, &one(get(c)));
+            }
+        }
         out
     }
 }

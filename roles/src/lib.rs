@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod demo;
+pub mod farm_metrics;
 pub mod keygen;
 pub mod logging;
 pub mod miner;

@@ -36,6 +36,7 @@ async fn start_proxy(name: &str, pools: &[&PoolHandle], layout: Layout) -> Proxy
     c.nominal_hashrate = 2e5;
     c.server.min_difficulty = 1e-12;
     c.server.shares_per_minute = 120.0;
+    c.metrics_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     sv2_roles::proxy::start(c).await.expect("proxy starts")
 }
 
@@ -175,6 +176,14 @@ async fn failover(layout: Layout, name: &str) {
     for m in &miners {
         assert_eq!(m.stats().connections, 1, "devices keep their connection to the proxy");
     }
+    // The move is in the proxy's metrics, with the devices' counters.
+    let prom = http_get(proxy.metrics_addr().unwrap(), "/metrics").await;
+    let open = format!("sv2_proxy_connections_open {}", devices(layout).len());
+    for line in ["sv2_proxy_upstream_active_pool 1", "sv2_proxy_upstream_failovers_total 1", open.as_str()] {
+        assert!(prom.contains(line), "{line} in\n{prom}");
+    }
+    let json = http_get(proxy.metrics_addr().unwrap(), "/stats.json").await;
+    assert!(json.contains("\"shares_unacknowledged\""), "{json}");
     for m in &mut miners {
         m.stop().await;
     }

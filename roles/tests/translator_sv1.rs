@@ -294,11 +294,3 @@ async fn fixed_version_pool_grants_no_rolling() {
     bitaxe.until_method("mining.notify").await;
     s.shutdown().await;
 }
-
-async fn http_get(addr: SocketAddr, path: &str) -> String {
-    let mut c = TcpStream::connect(addr).await.unwrap();
-    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(PATIENCE, c.read_to_string(&mut out)).await.unwrap().unwrap();
-    out
-}

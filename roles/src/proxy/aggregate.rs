@@ -19,8 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 use super::Shared;
+use crate::farm_metrics::{lock, DeviceStats};
 use crate::net::{sleep_until_some, stopped, Connection, NetError};
-use crate::translator::metrics::DeviceStats;
 use crate::upstream::{ChannelSpec, Upstream, UpstreamClient, UpstreamEvent, UpstreamShare};
 
 /// The consumer key of the one upstream channel.
@@ -55,7 +55,7 @@ struct Farm {
 
 impl Farm {
     fn track(&self, share: u64, device: u64) {
-        let mut t = crate::translator::metrics::lock(&self.tracked);
+        let mut t = lock(&self.tracked);
         t.0.insert(share, device);
         t.1.push_back(share);
         while t.1.len() > MAX_TRACKED_SHARES {
@@ -66,7 +66,7 @@ impl Farm {
     }
 
     fn device_of(&self, share: u64) -> Option<u64> {
-        crate::translator::metrics::lock(&self.tracked).0.remove(&share)
+        lock(&self.tracked).0.remove(&share)
     }
 }
 
@@ -223,7 +223,7 @@ async fn connection(
     m.connections_open.fetch_add(1, Ordering::Relaxed);
     let stats =
         DeviceStats { id, peer: peer.to_string(), connected_at: crate::keygen::unix_now(), ..Default::default() };
-    crate::translator::metrics::lock(&m.devices).insert(id, stats);
+    lock(&m.devices).insert(id, stats);
     let result = Device { id, shared: &shared, farm: &farm }.serve(conn, shutdown).await;
     m.remove(id);
     m.connections_open.fetch_sub(1, Ordering::Relaxed);

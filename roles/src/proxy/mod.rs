@@ -36,8 +36,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::farm_metrics::{self, Metrics};
 use crate::net::{stopped, Limits, ServerIdentity};
-use crate::translator::metrics::{self, Metrics};
 use crate::upstream::{self, UpstreamConfig, UpstreamMetrics};
 
 /// How the proxy's channels reach the pool.
@@ -137,12 +137,13 @@ pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, String> {
         None => None,
     };
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let metrics = Arc::new(Metrics::for_role("proxy"));
+    let metrics = Arc::new(Metrics::new("proxy"));
     let mut upstream_config = config.upstream.clone();
     upstream_config.worker_identity = config.layout == Layout::Aggregate;
     upstream_config.requires_standard_jobs = config.layout == Layout::PassThrough;
     let (upstream, events) = upstream::start(upstream_config);
     let upstream_metrics = upstream.metrics().clone();
+    metrics.set_upstream(upstream_metrics.clone());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         config: Arc::new(config),
@@ -159,7 +160,7 @@ pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, String> {
         }
     }];
     if let Some(l) = metrics_listener {
-        tasks.push(tokio::spawn(metrics::serve(l, metrics.clone(), shutdown_rx)));
+        tasks.push(tokio::spawn(farm_metrics::serve(l, metrics.clone(), shutdown_rx)));
     }
     tracing::info!(
         "proxy listening on {addr} (authority key {}), {:?}, pools {}",

@@ -19,8 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 use super::Shared;
+use crate::farm_metrics::{lock, DeviceStats, Metrics};
 use crate::net::{sleep_until_some, stopped, Connection, NetError};
-use crate::translator::metrics::{lock, DeviceStats, Metrics};
 use crate::upstream::{ChannelSpec, Upstream, UpstreamClient, UpstreamEvent, UpstreamShare};
 
 /// Channel ids a device gets start here (1 is the group id its Success names).

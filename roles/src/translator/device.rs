@@ -19,8 +19,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::hub::{Assignment, ToDevice, ToHub, DEVICE_QUEUE};
-use super::metrics::DeviceStats;
 use super::Shared;
+use crate::farm_metrics::DeviceStats;
 use crate::keygen::unix_now;
 use crate::net::{sleep_until_some, stopped};
 use crate::upstream::UpstreamShare;
@@ -80,7 +80,7 @@ impl Device {
     pub(super) async fn run(mut self, mut stream: TcpStream) {
         let m = self.shared.metrics.clone();
         m.connections_open.fetch_add(1, Ordering::Relaxed);
-        super::metrics::lock(&m.devices).insert(
+        crate::farm_metrics::lock(&m.devices).insert(
             self.id,
             DeviceStats { id: self.id, peer: self.peer.to_string(), connected_at: unix_now(), ..Default::default() },
         );

@@ -12,8 +12,8 @@ use sv2::endpoint::server::JobState;
 use sv2::messages::mining_success_flags::REQUIRES_FIXED_VERSION;
 use tokio::sync::{mpsc, watch};
 
-use super::metrics::lock;
 use super::{ForwardedShare, Shared};
+use crate::farm_metrics::lock;
 use crate::upstream::{ChannelSpec, Upstream, UpstreamEvent, UpstreamShare};
 
 /// The aggregated channel's key (device ids count from 1).

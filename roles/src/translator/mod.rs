@@ -32,7 +32,6 @@
 pub mod cli;
 mod device;
 mod hub;
-pub mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -43,7 +42,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
 
-pub use self::metrics::{DeviceStats, Metrics};
+pub use crate::farm_metrics::{DeviceStats, Metrics};
 use crate::upstream::{self, PoolEndpoint, UpstreamConfig, UpstreamMetrics};
 
 /// Everything a translator needs.
@@ -170,10 +169,11 @@ pub async fn start(config: TranslatorConfig) -> Result<TranslatorHandle, String>
     let upstream_metrics = up.metrics().clone();
     let shared = Arc::new(Shared {
         config,
-        metrics: Arc::new(Metrics::default()),
+        metrics: Arc::new(Metrics::new("translator")),
         forwarded: Mutex::new(Vec::new()),
         started: Instant::now(),
     });
+    shared.metrics.set_upstream(upstream_metrics.clone());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let mut tasks = vec![
@@ -181,7 +181,7 @@ pub async fn start(config: TranslatorConfig) -> Result<TranslatorHandle, String>
         tokio::spawn(accept_loop(listener, shared.clone(), hub_tx, shutdown_rx.clone())),
     ];
     if let Some(l) = metrics_listener {
-        tasks.push(tokio::spawn(metrics::serve(l, shared.metrics.clone(), shutdown_rx)));
+        tasks.push(tokio::spawn(crate::farm_metrics::serve(l, shared.metrics.clone(), shutdown_rx)));
     }
     let c = &shared.config;
     tracing::info!(
@@ -257,7 +257,7 @@ impl TranslatorHandle {
 
     /// Every forwarded share with its answer (empty unless `record_shares`).
     pub fn forwarded_shares(&self) -> Vec<ForwardedShare> {
-        metrics::lock(&self.shared.forwarded).clone()
+        crate::farm_metrics::lock(&self.shared.forwarded).clone()
     }
 
     /// Closes every device connection and the upstream, and waits for them.

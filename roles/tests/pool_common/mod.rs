@@ -269,3 +269,13 @@ pub fn grind(work: &Work, start: u32, meets: bool) -> u32 {
         })
         .unwrap()
 }
+
+/// The body (with headers) of an HTTP GET of `path` from a metrics server.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(PATIENCE, c.read_to_string(&mut out)).await.unwrap().unwrap();
+    out
+}
