@@ -8,7 +8,7 @@ mod jd_common;
 use bitcoin::consensus::deserialize;
 use jd_common::*;
 use sv2::channels::hash::{header_bytes, merkle_root, sha256d};
-use sv2::channels::server::{ChannelKind, ServerChannel, Share};
+use sv2::channels::server::{ChannelKind, FoundBlock, ServerChannel, Share};
 use sv2::channels::target::{hash_meets_target, MAX_TARGET};
 use sv2::channels::vardiff::Vardiff;
 use sv2::jd::client::{CustomJobRequest, Declared};
@@ -70,7 +70,7 @@ fn set_custom<'a>(
 }
 
 /// Mines a share on the custom job that is also a block; returns (extranonce, nonce, ntime).
-fn mine(job: &CustomJob, ch: &mut ServerChannel) -> (Vec<u8>, u32, u32, [u8; 80]) {
+fn mine(job: &CustomJob, ch: &mut ServerChannel) -> (Vec<u8>, u32, u32, FoundBlock) {
     let rolled = [1, 2, 3, 4];
     let full = [EXTRANONCE_PREFIX.as_slice(), &rolled].concat();
     let root = merkle_root(&job.job.coinbase.stripped(&full), &job.job.merkle_path);
@@ -86,7 +86,7 @@ fn mine(job: &CustomJob, ch: &mut ServerChannel) -> (Vec<u8>, u32, u32, [u8; 80]
     assert!(accepted.credit > 0.0);
     let block = accepted.block.expect("a block");
     assert_eq!(ch.take_success().unwrap().new_submits_accepted_count, 1);
-    (full, nonce, ntime, block.header)
+    (full, nonce, ntime, block)
 }
 
 /// Declares a template of `n` transactions, with the JDS knowing those `known` picks.
@@ -130,7 +130,8 @@ fn full_flow(n: u32, known: impl Fn(usize) -> bool, expect_missing: usize) {
     assert_eq!(custom.user, "alice");
     let mut ch = channel();
     custom.install(&mut ch, 900).unwrap();
-    let (extranonce, nonce, ntime, pool_header) = mine(&custom, &mut ch);
+    let (extranonce, nonce, ntime, pool_found) = mine(&custom, &mut ch);
+    let pool_block = custom.block(&pool_found).expect("the pool completes the block from the declaration");
     assert_eq!(set_custom(&mut net.store, &req, now, |_| {}).unwrap_err(), "invalid-mining-job-token", "token reused");
 
     // PushSolution: the JDS rebuilds the same block, and it is a valid block.
@@ -141,7 +142,7 @@ fn full_flow(n: u32, known: impl Fn(usize) -> bool, expect_missing: usize) {
         panic!("no block: {:?}", net.server_events.last())
     };
     let block: Box<JdBlock> = block;
-    assert_eq!(block.header, pool_header, "the pool's and the JDS's headers agree");
+    assert_eq!(*block, pool_block, "the pool and the JDS build the same block");
     assert_eq!(block.coinbase, coinbase);
     let parsed: bitcoin::Block = deserialize(&block.serialize()).unwrap();
     assert!(parsed.check_merkle_root());
@@ -190,7 +191,8 @@ fn coinbase_only_needs_no_declaration() {
     let custom = set_custom(&mut net.store, &req, now, |_| {}).unwrap();
     let mut ch = channel();
     custom.install(&mut ch, 900).unwrap();
-    mine(&custom, &mut ch);
+    let (_, _, _, found) = mine(&custom, &mut ch);
+    assert!(custom.block(&found).is_none(), "only the JDC knows the transactions");
     // The pool's outputs are checked in this mode too.
     let mut net2 = Net::new(jdc_config(false), jds_config(), template.mempool(|_| false));
     net2.connect();

@@ -9,9 +9,10 @@
 use std::sync::Arc;
 
 use super::coinbase::{CustomCoinbase, PoolOutputs};
+use super::server::{DeclaredJob, JdBlock};
 use super::store::{Grant, TokenError, TokenStore};
 use super::{code_field, codes};
-use crate::channels::server::{Job, PrevHash, ServerChannel};
+use crate::channels::server::{FoundBlock, Job, PrevHash, ServerChannel};
 use crate::channels::{ChannelError, MAX_NTIME_AHEAD_SECS};
 use crate::messages::{SetCustomMiningJob, SetCustomMiningJobError};
 
@@ -45,6 +46,8 @@ pub struct CustomJob {
     pub prev: PrevHash,
     /// The user the token was allocated for.
     pub user: String,
+    /// The declared job (Full-Template), whose transactions complete a block found on it.
+    pub declared: Option<Arc<DeclaredJob>>,
 }
 
 impl CustomJob {
@@ -59,6 +62,17 @@ impl CustomJob {
             channel.add_job(job_id, self.job.clone(), None)?;
             channel.activate(job_id, self.prev).map(|_| ())
         }
+    }
+
+    /// The whole block of a share on this job that found one (None for a Coinbase-only job:
+    /// only the JDC knows its transactions, and submits it itself).
+    pub fn block(&self, found: &FoundBlock) -> Option<JdBlock> {
+        let declared = self.declared.as_ref()?;
+        Some(JdBlock {
+            header: found.header,
+            coinbase: found.coinbase.clone(),
+            transactions: declared.transactions.clone(),
+        })
     }
 }
 
@@ -128,8 +142,8 @@ pub fn validate_custom_job(
     }
     let coinbase = CustomCoinbase::from_set_custom(m, view.extranonce_len)
         .map_err(|code| CustomJobError::new(code, "coinbase fields do not make a coinbase for this channel"))?;
-    let (user, merkle_path) = match grant {
-        Grant::Allocated { user, .. } => (user.clone(), m.merkle_path.to_vec()),
+    let (user, merkle_path, declared) = match grant {
+        Grant::Allocated { user, .. } => (user.clone(), m.merkle_path.to_vec(), None),
         Grant::Declared(job) => {
             if m.version != job.version {
                 return Err(CustomJobError::new(codes::INVALID_VERSION, "version is not the declared one"));
@@ -138,7 +152,7 @@ pub fn validate_custom_job(
             if m.merkle_path.to_vec() != job.merkle_path {
                 return Err(CustomJobError::new(codes::INVALID_MERKLE_PATH, "path is not over the declared txs"));
             }
-            (job.user.clone(), job.merkle_path.clone())
+            (job.user.clone(), job.merkle_path.clone(), Some(job.clone()))
         }
     };
     let outs = coinbase.tx_outs().unwrap_or_default();
@@ -157,6 +171,7 @@ pub fn validate_custom_job(
         }),
         prev: PrevHash { min_ntime: m.min_ntime, ..*view.tip },
         user,
+        declared,
     })
 }
 
