@@ -17,6 +17,7 @@ What is measured, per deployment:
 """
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -199,7 +200,6 @@ def machine_notes():
 
 
 def write_doc(out, img_rel, results, blocks, command, load_before, load_after):
-    labels = [name for _, name, _ in DEPLOYMENTS]
     by = {r["deployment"]: r for r in results}
     rows = [(name, by[d]) for d, name, _ in DEPLOYMENTS]
     sv2 = by[0]
@@ -217,6 +217,20 @@ def write_doc(out, img_rel, results, blocks, command, load_before, load_after):
     w(f"Machine: {machine_notes()}; load average {load_before} before and {load_after} after. The")
     w("machine was shared with other engineers' builds (2 cores), so absolute figures are")
     w("pessimistic; what a run shows is the ratios between deployments measured in it.")
+    w("")
+    sv1 = by[5]
+    prx = by[3]
+    w("In this run, against SV2 straight to the pool:")
+    w("")
+    w(f"- an SV1 share is {sv1['bytes_per_share'] / sv2['bytes_per_share']:.2f}x the bytes on the miner's link, and "
+      f"SV1 job traffic {sv1['bytes_per_job'] / sv2['bytes_per_job']:.2f}x;")
+    if sv2["tip_median_ms"] and sv1["tip_median_ms"] and prx["tip_median_ms"]:
+        w(f"- the new tip reaches the miner's job {prx['tip_median_ms'] - sv2['tip_median_ms']:.1f} ms later "
+          f"(median) through the proxy and {sv1['tip_median_ms'] - sv2['tip_median_ms']:.1f} ms later "
+          "through the translator;")
+    w(f"- CPU per share outside the hashing threads: {sv2['cpu_other_ms_per_share']:.1f} ms direct, "
+      f"{prx['cpu_other_ms_per_share']:.1f} ms through the proxy, {sv1['cpu_other_ms_per_share']:.1f} ms "
+      "through the translator (mostly the node's block work, see below).")
     w("")
     w("| deployment | what mines |")
     w("| --- | --- |")
@@ -322,14 +336,22 @@ def main():
     ap.add_argument("--img-dir", default="docs/img")
     ap.add_argument("--log-dir", default="target/compare-sv1-sv2")
     ap.add_argument("--command", default="scripts/compare-sv1-sv2.sh")
+    ap.add_argument("--from-results", help="write the doc and charts from a results.json of an earlier run")
     a = ap.parse_args()
     log_dir = Path(a.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     img = Path(a.img_dir)
     img.mkdir(parents=True, exist_ok=True)
-    load_before = open("/proc/loadavg").read().split()[0]
-    results = [run_demo(Path(a.binary), d, a.blocks, log_dir) for d, _, _ in DEPLOYMENTS]
-    load_after = open("/proc/loadavg").read().split()[0]
+    if a.from_results:
+        saved = json.loads(Path(a.from_results).read_text())
+    else:
+        load_before = open("/proc/loadavg").read().split()[0]
+        results = [run_demo(Path(a.binary), d, a.blocks, log_dir) for d, _, _ in DEPLOYMENTS]
+        load_after = open("/proc/loadavg").read().split()[0]
+        saved = {"blocks": a.blocks, "load": [load_before, load_after], "results": results}
+        (log_dir / "results.json").write_text(json.dumps(saved, indent=1))
+    results = saved["results"]
+    load_before, load_after = saved["load"]
     for r in results:
         print({k: v for k, v in r.items() if k != "farm_line"})
 
@@ -345,7 +367,7 @@ def main():
 
     doc = Path(a.doc)
     img_rel = os.path.relpath(img, doc.parent)
-    write_doc(doc, img_rel, results, a.blocks, a.command, load_before, load_after)
+    write_doc(doc, img_rel, results, saved["blocks"], a.command, load_before, load_after)
     print(f"wrote {doc} and {img}/sv1_vs_sv2_*.png")
 
 
