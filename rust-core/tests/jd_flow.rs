@@ -106,6 +106,13 @@ fn declare_job(n: u32, known: impl Fn(usize) -> bool) -> (Net, Template, u32) {
 
 fn full_flow(n: u32, known: impl Fn(usize) -> bool, expect_missing: usize) {
     let (mut net, template, request_id) = declare_job(n, known);
+    // The JDC learns the pool output's size and sigops for its template provider.
+    let constraints = net.client_events.iter().find_map(|e| match e {
+        sv2::jd::client::Event::TokenReady { constraints, .. } => Some(*constraints),
+        _ => None,
+    });
+    let c = constraints.expect("a token");
+    assert_eq!((c.coinbase_output_max_additional_size, c.coinbase_output_max_additional_sigops), (8 + 1 + 22, 0));
     let asked = net.server_events.iter().find_map(|e| match e {
         server::Event::MissingTransactionsRequested { count, .. } => Some(*count),
         _ => None,

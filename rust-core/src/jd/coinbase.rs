@@ -7,7 +7,7 @@ use bitcoin::consensus::{deserialize, Decodable};
 use bitcoin::{Script, TxOut, VarInt};
 
 use super::codes;
-use crate::channels::coinbase::{push_compact_size, CoinbaseParts, MAX_SCRIPT_SIG};
+use crate::channels::coinbase::{push_compact_size, serialize_output, CoinbaseParts, MAX_SCRIPT_SIG};
 use crate::messages::{CoinbaseOutputConstraints, SetCustomMiningJob};
 
 /// Script prefix of a witness commitment output (OP_RETURN, push 36, 0xaa21a9ed).
@@ -197,7 +197,7 @@ impl PoolOutputs {
         let mut out = Vec::new();
         push_compact_size(&mut out, 1 + self.extra_scripts.len() as u64);
         for script in core::iter::once(&self.payout_script).chain(&self.extra_scripts) {
-            out.extend_from_slice(&crate::channels::coinbase::serialize_output(0, script));
+            out.extend_from_slice(&serialize_output(0, script));
         }
         out
     }
@@ -243,4 +243,38 @@ pub fn tx_ids(bytes: &[u8]) -> Option<([u8; 32], [u8; 32])> {
     use bitcoin::hashes::Hash as _;
     let tx: bitcoin::Transaction = deserialize(bytes).ok()?;
     Some((tx.compute_txid().to_byte_array(), tx.compute_wtxid().to_byte_array()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertised_outputs_give_the_template_provider_their_size_and_sigops() {
+        let p2pkh = [[0x76, 0xa9, 0x14].as_slice(), &[0; 20], &[0x88, 0xac]].concat();
+        let pool = PoolOutputs { extra_scripts: vec![vec![0x6a, 0x01, 0x07]], ..PoolOutputs::single(&p2pkh) };
+        let adv = pool.advertised();
+        let outs = parse_counted_outputs(&adv).unwrap();
+        assert_eq!(outs.len(), 2);
+        assert!(outs.iter().all(|o| o.value.to_sat() == 0));
+        let c = constraints_for(&adv).unwrap();
+        assert_eq!(c.coinbase_output_max_additional_size, (8 + 1 + 25) + (8 + 1 + 3));
+        assert_eq!(c.coinbase_output_max_additional_sigops, 4);
+        assert!(constraints_for(&[2, 0]).is_none());
+    }
+
+    #[test]
+    fn the_payout_share_is_rounded_up() {
+        let pool = PoolOutputs { min_payout_ppm: 500_000, ..PoolOutputs::single(&[0x51]) };
+        let outs = |pool_sats, other_sats| {
+            parse_counted_outputs(
+                &[[2u8].as_slice(), &serialize_output(pool_sats, &[0x51]), &serialize_output(other_sats, &[0x52])]
+                    .concat(),
+            )
+            .unwrap()
+        };
+        assert!(pool.check(&outs(5, 5)).is_ok());
+        assert_eq!(pool.check(&outs(5, 6)).unwrap_err().0, codes::POOL_OUTPUT_UNDERPAID);
+        assert_eq!(pool.check(&outs(0, 0)).unwrap_err().0, codes::POOL_OUTPUT_UNDERPAID);
+    }
 }
