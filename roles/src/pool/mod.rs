@@ -23,7 +23,6 @@ mod templates;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -88,7 +87,6 @@ pub async fn start(config: PoolConfig) -> Result<PoolHandle, String> {
         solutions: solutions_tx,
         store: store.writer(),
         metrics: metrics.clone(),
-        connections: AtomicU64::new(0),
         started: Instant::now(),
     });
     let mut tasks = vec![

@@ -2,7 +2,7 @@
 //! channels kept as one [`GroupChannel`].
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,14 +15,13 @@ use sv2::messages::SubmitSharesSuccess;
 use sv2::noise::ServerCredentials;
 use sv2::Message;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::metrics::Metrics;
 use super::store::{BlockRecord, Rejections, ShareRecord, StoreWriter};
 use super::templates::Published;
 use super::PoolConfig;
-use crate::net::{frame_wire_len as wire_len, sleep_until_some, stopped, Connection, NetError};
+use crate::net::{frame_wire_len as wire_len, sleep_until_some, stopped, AcceptCounters, Connection, NetError};
 
 /// Everything the connection tasks share.
 pub(super) struct Shared {
@@ -33,51 +32,22 @@ pub(super) struct Shared {
     pub solutions: mpsc::Sender<FoundBlock>,
     pub store: StoreWriter,
     pub metrics: Arc<Metrics>,
-    pub connections: AtomicU64,
     /// Origin of the monotonic seconds vardiff is run on.
     pub started: Instant,
 }
 
 /// Accepts miners until `shutdown`, then waits for their tasks to finish.
-pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
-    let mut tasks = JoinSet::new();
+pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    let m = &shared.metrics;
+    let counters = AcceptCounters { total: &m.connections_total, refused: &m.connections_refused };
     let for_tasks = shutdown.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    shared.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-                    match slots.clone().try_acquire_owned() {
-                        Ok(permit) => {
-                            tasks.spawn(handle(stream, shared.clone(), for_tasks.clone(), permit));
-                        }
-                        Err(_) => {
-                            shared.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-                // Out of file descriptors and the like: wait instead of spinning.
-                Err(e) => {
-                    tracing::warn!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = tasks.join_next() => {}
-            _ = stopped(&mut shutdown) => break,
-        }
-    }
-    drop(listener);
-    while tasks.join_next().await.is_some() {}
+    crate::net::accept_loop(listener, shared.config.max_connections, shutdown, counters, |stream, _, id| {
+        handle(stream, id, shared.clone(), for_tasks.clone())
+    })
+    .await;
 }
 
-async fn handle(
-    stream: TcpStream,
-    shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
-) {
-    let id = shared.connections.fetch_add(1, Ordering::Relaxed) + 1;
+async fn handle(stream: TcpStream, id: u64, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
     let conn = match Connection::accept(stream, &shared.credentials, shared.config.limits).await {
         Ok(c) => c,
         Err(e) => {

@@ -16,7 +16,7 @@ use sv2::endpoint::server::{EndpointError, Event, JobState, Now, ServerEndpoint}
 use sv2::endpoint::Outbox;
 use sv2::Message;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, watch};
 
 use super::Shared;
 use crate::farm_metrics::{lock, DeviceStats};
@@ -98,8 +98,8 @@ pub(super) async fn run(
     });
     let hub = tokio::spawn(hub(events, link_tx, shared.clone(), farm.clone()));
     let accept_shared = shared.clone();
-    super::accept_loop(listener, &accept_shared, shutdown.clone(), |stream, id, permit| {
-        connection(stream, id, permit, shared.clone(), farm.clone(), shutdown.clone())
+    super::accept_devices(listener, &accept_shared, shutdown.clone(), |stream, _, id| {
+        connection(stream, id, shared.clone(), farm.clone(), shutdown.clone())
     })
     .await;
     hub.abort();
@@ -202,14 +202,7 @@ impl Outbox for Out<'_> {
     }
 }
 
-async fn connection(
-    stream: TcpStream,
-    id: u64,
-    _permit: OwnedSemaphorePermit,
-    shared: Arc<Shared>,
-    farm: Arc<Farm>,
-    shutdown: watch::Receiver<bool>,
-) {
+async fn connection(stream: TcpStream, id: u64, shared: Arc<Shared>, farm: Arc<Farm>, shutdown: watch::Receiver<bool>) {
     let m = &shared.metrics;
     let conn = match Connection::accept(stream, &shared.credentials, shared.config.limits).await {
         Ok(c) => c,

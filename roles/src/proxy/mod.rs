@@ -33,11 +33,11 @@ use std::time::{Duration, Instant};
 use sv2::endpoint::server::ServerConfig;
 use sv2::noise::{AuthorityPublicKey, ServerCredentials};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::farm_metrics::{self, Metrics};
-use crate::net::{stopped, Limits, ServerIdentity};
+use crate::net::{AcceptCounters, Limits, ServerIdentity};
 use crate::upstream::{self, UpstreamConfig, UpstreamMetrics};
 
 /// How the proxy's channels reach the pool.
@@ -206,44 +206,17 @@ impl ProxyHandle {
     }
 }
 
-/// Accepts device connections until `shutdown`, each handled by `handle`; waits for them.
-pub(crate) async fn accept_loop<F, Fut>(
+/// The accept loop of the device port, counting in the proxy's metrics.
+pub(crate) async fn accept_devices<F, Fut>(
     listener: TcpListener,
-    shared: &Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shared: &Shared,
+    shutdown: watch::Receiver<bool>,
     handle: F,
 ) where
-    F: Fn(tokio::net::TcpStream, u64, tokio::sync::OwnedSemaphorePermit) -> Fut,
+    F: FnMut(tokio::net::TcpStream, SocketAddr, u64) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
-    let mut tasks = JoinSet::new();
-    let mut next_id = 0u64;
     let m = &shared.metrics;
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    m.connections_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    match slots.clone().try_acquire_owned() {
-                        Ok(permit) => {
-                            next_id += 1;
-                            tasks.spawn(handle(stream, next_id, permit));
-                        }
-                        Err(_) => {
-                            m.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = tasks.join_next() => {}
-            _ = stopped(&mut shutdown) => break,
-        }
-    }
-    drop(listener);
-    while tasks.join_next().await.is_some() {}
+    let counters = AcceptCounters { total: &m.connections_total, refused: &m.connections_refused };
+    crate::net::accept_loop(listener, shared.config.max_connections, shutdown, counters, handle).await;
 }

@@ -16,7 +16,7 @@ use sv2::messages::{
 };
 use sv2::Message;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, watch};
 
 use super::Shared;
 use crate::farm_metrics::{lock, DeviceStats, Metrics};
@@ -44,8 +44,8 @@ pub(super) async fn run(
     let hub = tokio::spawn(hub(events, routes.clone(), shared.metrics.clone()));
     let client = upstream.client();
     let accept_shared = shared.clone();
-    super::accept_loop(listener, &accept_shared, shutdown.clone(), |stream, id, permit| {
-        connection(stream, id, permit, shared.clone(), client.clone(), routes.clone(), shutdown.clone())
+    super::accept_devices(listener, &accept_shared, shutdown.clone(), |stream, _, id| {
+        connection(stream, id, shared.clone(), client.clone(), routes.clone(), shutdown.clone())
     })
     .await;
     hub.abort();
@@ -119,7 +119,6 @@ fn text(code: &str) -> Str0_255<'_> {
 async fn connection(
     stream: TcpStream,
     id: u64,
-    _permit: OwnedSemaphorePermit,
     shared: Arc<Shared>,
     upstream: UpstreamClient,
     routes: Arc<Routes>,

@@ -39,10 +39,11 @@ use std::time::{Duration, Instant};
 
 use sv2::sv1::session::SessionConfig;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use crate::farm_metrics::{DeviceStats, Metrics};
+use crate::net::AcceptCounters;
 use crate::upstream::{self, PoolEndpoint, UpstreamConfig, UpstreamMetrics};
 
 /// Everything a translator needs.
@@ -197,41 +198,16 @@ async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     hub: mpsc::Sender<hub::ToHub>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
-    let mut next_id = 0u64;
-    let mut devices = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.wait_for(|s| *s) => break,
-            Some(_) = devices.join_next() => continue,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                // Out of file descriptors and the like: wait instead of spinning.
-                tracing::warn!("translator accept: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let m = &shared.metrics;
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            m.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            continue;
-        };
-        m.connections_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        next_id += 1;
-        let device = device::Device::new(next_id, peer, shared.clone(), hub.clone(), shutdown.clone());
-        devices.spawn(async move {
-            let _permit = permit;
-            device.run(stream).await;
-        });
-    }
-    // Devices see the shutdown too; wait for them to close their sockets.
-    while devices.join_next().await.is_some() {}
+    let m = &shared.metrics;
+    let counters = AcceptCounters { total: &m.connections_total, refused: &m.connections_refused };
+    let for_devices = shutdown.clone();
+    crate::net::accept_loop(listener, shared.config.max_connections, shutdown, counters, |stream, peer, id| {
+        let device = device::Device::new(id, peer, shared.clone(), hub.clone(), for_devices.clone());
+        device.run(stream)
+    })
+    .await;
 }
 
 impl TranslatorHandle {
