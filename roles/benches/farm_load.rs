@@ -586,7 +586,8 @@ fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
                 let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 let m = measure(name, Dialect::Sv2, proxy.addr(), Some(proxy.authority()), n, rate, secs).await;
-                report_farm(name, proxy.metrics(), proxy.upstream_metrics());
+                let t = proxy.metrics().totals();
+                report_farm(name, t.shares_accepted, t.rejected_total(), proxy.upstream_metrics());
                 proxy.shutdown().await;
                 m
             }
@@ -603,7 +604,8 @@ fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
                 let translator = sv2_roles::translator::start(c).await.expect("translator starts");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 let m = measure(name, Dialect::Sv1, translator.addr(), None, n, rate, secs).await;
-                report_farm(name, translator.metrics(), translator.upstream_metrics());
+                let t = translator.metrics().totals();
+                report_farm(name, t.shares_accepted, t.rejected_total(), translator.upstream_metrics());
                 translator.shutdown().await;
                 m
             }
@@ -617,13 +619,11 @@ fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
     });
 }
 
-/// The proxy's or translator's own accounting of the run.
-fn report_farm(name: &str, metrics: &sv2_roles::translator::Metrics, u: &sv2_roles::upstream::UpstreamMetrics) {
-    let s = metrics.totals();
+/// The proxy's or translator's own accounting of the run: device shares accepted and rejected
+/// there, and what went to the pool.
+fn report_farm(name: &str, accepted: u64, rejected: u64, u: &sv2_roles::upstream::UpstreamMetrics) {
     println!(
-        "{name}: device shares accepted {}, rejected {}; forwarded to the pool {} (accepted {}, rejected {})",
-        s.shares_accepted,
-        s.rejected_total(),
+        "{name}: device shares accepted {accepted}, rejected {rejected}; forwarded to the pool {} (accepted {}, rejected {})",
         u.shares_forwarded.load(Ordering::Relaxed),
         u.shares_accepted.load(Ordering::Relaxed),
         u.shares_rejected.load(Ordering::Relaxed),
