@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::Shared;
-use crate::farm_metrics::{lock, DeviceStats};
+use crate::farm_metrics::lock;
 use crate::net::{sleep_until_some, stopped, Connection, NetError};
 use crate::upstream::{ChannelSpec, Upstream, UpstreamClient, UpstreamEvent, UpstreamShare};
 
@@ -203,23 +203,11 @@ impl Outbox for Out<'_> {
 }
 
 async fn connection(stream: TcpStream, id: u64, shared: Arc<Shared>, farm: Arc<Farm>, shutdown: watch::Receiver<bool>) {
-    let m = &shared.metrics;
-    let conn = match Connection::accept(stream, &shared.credentials, shared.config.limits).await {
-        Ok(c) => c,
-        Err(e) => {
-            m.connections_bad_input.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("device {id}: handshake: {e}");
-            return;
-        }
-    };
+    let Some(conn) = super::admit_device(stream, id, &shared).await else { return };
     let peer = conn.peer();
-    m.connections_open.fetch_add(1, Ordering::Relaxed);
-    let stats =
-        DeviceStats { id, peer: peer.to_string(), connected_at: crate::keygen::unix_now(), ..Default::default() };
-    lock(&m.devices).insert(id, stats);
     let result = Device { id, shared: &shared, farm: &farm }.serve(conn, shutdown).await;
-    m.remove(id);
-    m.connections_open.fetch_sub(1, Ordering::Relaxed);
+    super::release_device(id, &shared);
+    let m = &shared.metrics;
     match result {
         Ok(()) | Err(End::Net(NetError::Closed)) => tracing::debug!("device {id} ({peer}) closed"),
         Err(End::Timeout(what)) => {

@@ -27,6 +27,7 @@ mod passthrough;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,7 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::farm_metrics::{self, Metrics};
+use crate::farm_metrics::{self, DeviceStats, Metrics};
 use crate::net::{AcceptCounters, Limits, ServerIdentity};
 use crate::upstream::{self, UpstreamConfig, UpstreamMetrics};
 
@@ -219,4 +220,33 @@ pub(crate) async fn accept_devices<F, Fut>(
     let m = &shared.metrics;
     let counters = AcceptCounters { total: &m.connections_total, refused: &m.connections_refused };
     crate::net::accept_loop(listener, shared.config.max_connections, shutdown, counters, handle).await;
+}
+
+/// A device's Noise handshake, then its counters: the connection, or None (counted as bad
+/// input) when the handshake fails.
+pub(crate) async fn admit_device(
+    stream: tokio::net::TcpStream,
+    id: u64,
+    shared: &Shared,
+) -> Option<crate::net::Connection> {
+    let m = &shared.metrics;
+    let conn = match crate::net::Connection::accept(stream, &shared.credentials, shared.config.limits).await {
+        Ok(c) => c,
+        Err(e) => {
+            m.connections_bad_input.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("device {id}: handshake: {e}");
+            return None;
+        }
+    };
+    m.connections_open.fetch_add(1, Ordering::Relaxed);
+    let peer = conn.peer().to_string();
+    let stats = DeviceStats { id, peer, connected_at: crate::keygen::unix_now(), ..Default::default() };
+    farm_metrics::lock(&m.devices).insert(id, stats);
+    Some(conn)
+}
+
+/// A device connection ended: its counters join the closed devices' sums.
+pub(crate) fn release_device(id: u64, shared: &Shared) {
+    shared.metrics.remove(id);
+    shared.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
 }

@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::Shared;
-use crate::farm_metrics::{lock, DeviceStats, Metrics};
+use crate::farm_metrics::{lock, Metrics};
 use crate::net::{sleep_until_some, stopped, Connection, NetError};
 use crate::upstream::{ChannelSpec, Upstream, UpstreamClient, UpstreamEvent, UpstreamShare};
 
@@ -124,20 +124,8 @@ async fn connection(
     routes: Arc<Routes>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let m = &shared.metrics;
-    let conn = match Connection::accept(stream, &shared.credentials, shared.config.limits).await {
-        Ok(c) => c,
-        Err(e) => {
-            m.connections_bad_input.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("device {id}: handshake: {e}");
-            return;
-        }
-    };
+    let Some(conn) = super::admit_device(stream, id, &shared).await else { return };
     let peer = conn.peer();
-    m.connections_open.fetch_add(1, Ordering::Relaxed);
-    let stats =
-        DeviceStats { id, peer: peer.to_string(), connected_at: crate::keygen::unix_now(), ..Default::default() };
-    lock(&m.devices).insert(id, stats);
     let (tx, rx) = mpsc::channel(DEVICE_QUEUE);
     let mut device = Relay { id, shared: &shared, upstream: &upstream, routes: &routes, tx, channels: BTreeMap::new() };
     let result = device.serve(conn, rx, shutdown).await;
@@ -145,8 +133,8 @@ async fn connection(
         lock(&routes).remove(&key);
         let _ = upstream.close(key).await;
     }
-    m.remove(id);
-    m.connections_open.fetch_sub(1, Ordering::Relaxed);
+    super::release_device(id, &shared);
+    let m = &shared.metrics;
     match result {
         Ok(()) | Err(NetError::Closed) => tracing::debug!("device {id} ({peer}) closed"),
         Err(e) => {
