@@ -279,3 +279,125 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> String {
     tokio::time::timeout(PATIENCE, c.read_to_string(&mut out)).await.unwrap().unwrap();
     out
 }
+
+/// Reads until the peer closes the connection (or an error); panics if it stays open.
+pub async fn closed_by_peer(mut s: tokio::net::TcpStream, what: &str) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let r = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(r.is_ok(), "the server kept a {what} connection open");
+}
+
+/// `n` pseudo-random bytes (xorshift from `seed`).
+pub fn noise(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// How hard [`bad_input_attacks`] hits a port.
+pub struct Attacks {
+    /// Connections sending 64 KiB of garbage, before and after the handshake (each).
+    pub garbage: u64,
+    /// Handshakes stopped half way, and connections silent after the handshake (each).
+    pub stalls: usize,
+    /// Batches of 200 connections opened and dropped.
+    pub connect_batches: usize,
+}
+
+/// Bad input against a Mining server's Noise port, every attack a task: garbage before and
+/// after the handshake, stalled handshakes, silent connections, a channel open before
+/// SetupConnection and a frame announcing 16 MiB (each must be closed by the server), and
+/// connections opened and dropped.
+pub fn bad_input_attacks(addr: SocketAddr, authority: AuthorityPublicKey, a: Attacks) -> tokio::task::JoinSet<()> {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let mut attacks = tokio::task::JoinSet::new();
+    for i in 0..a.garbage {
+        attacks.spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            let _ = s.write_all(&noise(i, 64 * 1024)).await;
+            closed_by_peer(s, "garbage").await;
+        });
+        attacks.spawn(async move {
+            let conn = Connection::connect(addr, ServerAuth::Authority(authority), Limits::default()).await.unwrap();
+            let mut s = conn.into_stream();
+            let _ = s.write_all(&noise(1000 + i, 64 * 1024)).await;
+            closed_by_peer(s, "garbage after the handshake").await;
+        });
+    }
+    for _ in 0..a.stalls {
+        attacks.spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.write_all(&[0x42; 20]).await.unwrap();
+            closed_by_peer(s, "stalled handshake").await;
+        });
+        attacks.spawn(async move {
+            let conn = Connection::connect(addr, ServerAuth::Authority(authority), Limits::default()).await.unwrap();
+            closed_by_peer(conn.into_stream(), "silent after the handshake").await;
+        });
+    }
+    attacks.spawn(async move {
+        let mut conn = Connection::connect(addr, ServerAuth::Authority(authority), Limits::default()).await.unwrap();
+        let open = OpenStandardMiningChannel {
+            request_id: 1,
+            user_identity: Str0_255::from_str("early").unwrap(),
+            nominal_hash_rate: 1.0,
+            max_target: MAX_TARGET,
+        };
+        conn.send(&open.into()).await.unwrap();
+        closed_by_peer(conn.into_stream(), "message before SetupConnection").await;
+    });
+    attacks.spawn(async move {
+        let mut conn = Connection::connect(addr, ServerAuth::Authority(authority), Limits::default()).await.unwrap();
+        conn.send(&setup_connection(0).into()).await.unwrap();
+        let huge = vec![0u8; 0xFF_FFFF];
+        let header = sv2::codec::FrameHeader { extension_type: 0, msg_type: 0x1b, msg_length: huge.len() as u32 };
+        conn.queue_frame(header, &huge).unwrap();
+        let _ = conn.flush().await;
+        let mut closed = false;
+        for _ in 0..4 {
+            if conn.read_frame().await.is_err() {
+                closed = true;
+                break;
+            }
+        }
+        assert!(closed, "the server answered a frame over its limit instead of closing");
+    });
+    attacks.spawn(async move {
+        for batch in 0..a.connect_batches {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..200 {
+                set.spawn(async move {
+                    if let Ok(s) = TcpStream::connect(addr).await {
+                        drop(s);
+                    }
+                });
+            }
+            if batch % 3 == 0 {
+                for _ in 0..20 {
+                    set.spawn(async move {
+                        let c = Connection::connect(addr, ServerAuth::Authority(authority), Limits::default()).await;
+                        drop(c);
+                    });
+                }
+            }
+            while set.join_next().await.is_some() {}
+        }
+    });
+    attacks
+}
