@@ -11,6 +11,7 @@
 //! takes its values from the C ABI's `sv2_result`.
 
 use crate::channel::*;
+use crate::endpoints::*;
 use crate::error::take_error_code;
 use crate::jobs::*;
 use crate::keys::*;
@@ -108,6 +109,21 @@ pub(crate) mod ffi {
         NoPrevHash = 326,
         /// A coinbase part over 64 KiB or a merkle path over 255 levels.
         JobTooLarge = 327,
+        /// The server refused SetupConnection.
+        SetupRefused = 340,
+        /// A message or call that needs SetupConnection to have succeeded first.
+        NotSetUp = 341,
+        /// A message out of place: a second SetupConnection, an answer to nothing asked, or a
+        /// message only the other side sends.
+        UnexpectedMessage = 342,
+        /// More invalid shares within a minute than the server allows.
+        InvalidShareFlood = 343,
+        /// A channel reached the limit of shares accepted on one tip.
+        TooManyShares = 344,
+        /// The server requires extended channels.
+        ExtendedChannelsRequired = 345,
+        /// Too many requests unanswered (channel opens).
+        TooManyRequests = 346,
     }
 
     /// Every message, in the order of the alternatives of `sv2::Message` (the value is the
@@ -397,6 +413,63 @@ pub(crate) mod ffi {
         /// Whether `solution` holds the SubmitSolution of a block.
         block: bool,
         solution: SubmitSolution,
+    }
+
+    /// What a server endpoint offers and allows on each connection (the library's defaults).
+    #[derive(Debug, Clone, PartialEq)]
+    struct ServerOptions {
+        version_rolling: bool,
+        extended_channels_only: bool,
+        max_channels: usize,
+        shares_per_minute: f64,
+        vardiff_window_secs: u64,
+        default_hashrate: f64,
+        min_difficulty: f64,
+        max_invalid_shares_per_minute: u32,
+        max_shares_per_tip: usize,
+    }
+
+    /// What a client endpoint sends in SetupConnection.
+    #[derive(Debug, Clone, PartialEq)]
+    struct ClientOptions {
+        /// REQUIRES_STANDARD_JOBS.
+        requires_standard_jobs: bool,
+        /// REQUIRES_VERSION_ROLLING.
+        requires_version_rolling: bool,
+        /// The host the client dialled (UTF-8).
+        endpoint_host: Vec<u8>,
+        /// The port the client dialled.
+        endpoint_port: u16,
+        /// Vendor (UTF-8).
+        vendor: Vec<u8>,
+        /// Hardware version (UTF-8).
+        hardware_version: Vec<u8>,
+        /// Firmware version (UTF-8).
+        firmware: Vec<u8>,
+        /// Device id (UTF-8; empty: none).
+        device_id: Vec<u8>,
+    }
+
+    /// A client endpoint's event: `kind` is the value of sv2::ClientEvent::Kind.
+    #[derive(Debug, Clone)]
+    struct ClientEvent {
+        kind: u8,
+        flags: u32,
+        channel_id: u32,
+        request_id: u32,
+        group_channel_id: u32,
+        sequence_number: u32,
+        job_id: u32,
+        min_ntime: OptionU32,
+        extranonce_size: u16,
+        port: u16,
+        target: [u8; 32],
+        has_tag: bool,
+        tag: u64,
+        text: Vec<u8>,
+        extranonce_prefix: Vec<u8>,
+        extensions: Vec<u16>,
+        required_extensions: Vec<u16>,
     }
 
     // ---- Common messages ----
@@ -991,12 +1064,12 @@ pub(crate) mod ffi {
         type ClientChannelImpl;
         /// Jobs from templates for one pool payout script.
         type JobFactoryImpl;
-        /// Unique extranonce prefixes.
-        type ExtranonceAllocatorImpl;
         /// A server channel (standard or extended).
         type ServerChannelImpl;
         /// A group of server channels.
         type GroupChannelImpl;
+        /// A Mining client endpoint with its output of plaintext frames.
+        type ClientEndpointImpl;
 
         // Library and messages.
         fn version() -> &'static str;
@@ -1124,14 +1197,6 @@ pub(crate) mod ffi {
         fn on_new_template(self: &mut JobFactoryImpl, m: &NewTemplate) -> Result<TemplateJob>;
         fn on_set_new_prev_hash(self: &mut JobFactoryImpl, m: &SetNewPrevHashTdp) -> Result<TemplateJob>;
         fn jobs(self: &JobFactoryImpl) -> Vec<TemplateJob>;
-        fn extranonce_allocator_new(
-            upstream: &[u8],
-            counter_len: usize,
-            full_len: usize,
-        ) -> Result<Box<ExtranonceAllocatorImpl>>;
-        fn rollable(self: &ExtranonceAllocatorImpl) -> usize;
-        fn next_extended(self: &mut ExtranonceAllocatorImpl) -> Result<Vec<u8>>;
-        fn next_standard(self: &mut ExtranonceAllocatorImpl) -> Result<Vec<u8>>;
         fn target_for_hashrate(hashrate: f64, shares_per_minute: f64, max_target: &[u8; 32]) -> Result<[u8; 32]>;
 
         fn server_channel_new(params: &ServerChannelParams, now: u64) -> Result<Box<ServerChannelImpl>>;
@@ -1178,6 +1243,50 @@ pub(crate) mod ffi {
         fn take_successes(self: &mut GroupChannelImpl) -> Vec<SubmitSharesSuccess>;
         fn update(self: &mut GroupChannelImpl, m: &UpdateChannel, now: u64, out: &mut ChannelMessages) -> Result<()>;
         fn retarget(self: &mut GroupChannelImpl, now: u64) -> Vec<SetTarget>;
+
+        // The Mining endpoints (the server endpoint itself is the C ABI's, see src/sv2.cpp).
+        fn send_frames(self: &mut SessionImpl, frames: &[u8]) -> Result<()>;
+        fn server_options_default() -> ServerOptions;
+        fn client_endpoint_new(options: &ClientOptions) -> Result<Box<ClientEndpointImpl>>;
+        fn setup_connection(self: &mut ClientEndpointImpl) -> Result<()>;
+        fn open_standard(
+            self: &mut ClientEndpointImpl,
+            user_identity: &[u8],
+            nominal_hash_rate: f32,
+            max_target: &[u8; 32],
+        ) -> Result<u32>;
+        fn open_extended(
+            self: &mut ClientEndpointImpl,
+            user_identity: &[u8],
+            nominal_hash_rate: f32,
+            max_target: &[u8; 32],
+            min_extranonce_size: u16,
+        ) -> Result<u32>;
+        fn update_channel(
+            self: &mut ClientEndpointImpl,
+            channel_id: u32,
+            nominal_hash_rate: f32,
+            max_target: &[u8; 32],
+        ) -> Result<()>;
+        fn close_channel(self: &mut ClientEndpointImpl, channel_id: u32, reason: &[u8]) -> Result<()>;
+        fn request_extensions(self: &mut ClientEndpointImpl, extensions: &[u16]) -> Result<()>;
+        fn submit(
+            self: &mut ClientEndpointImpl,
+            channel_id: u32,
+            work: &Work,
+            nonce: u32,
+            ntime: u32,
+            version: u32,
+            tag: u64,
+        ) -> Result<u32>;
+        fn on_payload(
+            self: &mut ClientEndpointImpl,
+            extension_type: u16,
+            msg_type: u8,
+            payload: &[u8],
+        ) -> Result<Vec<ClientEvent>>;
+        fn work(self: &ClientEndpointImpl, channel_id: u32, extranonce: &[u8], out: &mut Work) -> Result<bool>;
+        fn take_output(self: &mut ClientEndpointImpl) -> Vec<u8>;
 
         // Encode (whole frame, into `out`) and decode (payload into `out`, TLVs into `tlvs`)
         // of every message, overloaded on the message type.

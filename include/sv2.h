@@ -581,9 +581,164 @@ enum sv2_result
    * A coinbase part over 64 KiB or a merkle path over 255 levels.
    */
   SV2_RESULT_JOB_TOO_LARGE = 327,
+  /**
+   * The server refused SetupConnection (a server endpoint has queued the
+   * SetupConnection.Error: send it, then close the connection).
+   */
+  SV2_RESULT_SETUP_REFUSED = 340,
+  /**
+   * A message or call that needs SetupConnection to have succeeded first.
+   */
+  SV2_RESULT_NOT_SET_UP = 341,
+  /**
+   * A message out of place: a second SetupConnection, an answer to nothing asked, or a
+   * message only the other side sends.
+   */
+  SV2_RESULT_UNEXPECTED_MESSAGE = 342,
+  /**
+   * More invalid shares within a minute than the server allows (and more than valid ones).
+   */
+  SV2_RESULT_INVALID_SHARE_FLOOD = 343,
+  /**
+   * A channel reached the limit of shares accepted on one tip.
+   */
+  SV2_RESULT_TOO_MANY_SHARES = 344,
+  /**
+   * The server requires extended channels (SetupConnection.Success flags).
+   */
+  SV2_RESULT_EXTENDED_CHANNELS_REQUIRED = 345,
+  /**
+   * Too many requests unanswered (channel opens).
+   */
+  SV2_RESULT_TOO_MANY_REQUESTS = 346,
 };
 #ifndef __cplusplus
 typedef int32_t sv2_result;
+#endif // __cplusplus
+
+/**
+ * What a message from the server changed.
+ */
+enum sv2_client_event_kind
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Something this version of libsv2 has no kind for: ignore it.
+   */
+  SV2_CLIENT_EVENT_KIND_OTHER = 0,
+  /**
+   * SetupConnection.Success with `flags` (REQUIRES_FIXED_VERSION, REQUIRES_EXTENDED_CHANNELS).
+   */
+  SV2_CLIENT_EVENT_KIND_CONNECTED = 1,
+  /**
+   * The open `request_id` made channel `channel_id` in group `group_channel_id`, with
+   * `target`, its extranonce prefix in `text` and `extranonce_size` bytes to roll (0:
+   * standard).
+   */
+  SV2_CLIENT_EVENT_KIND_CHANNEL_OPENED = 2,
+  /**
+   * The open `request_id` was refused with the error code in `text`.
+   */
+  SV2_CLIENT_EVENT_KIND_CHANNEL_REFUSED = 3,
+  /**
+   * Job `job_id` for standard channel `channel_id` (`min_ntime` absent: a future job).
+   */
+  SV2_CLIENT_EVENT_KIND_STANDARD_JOB = 4,
+  /**
+   * Job `job_id` for extended channel `channel_id` (`min_ntime` absent: a future job).
+   */
+  SV2_CLIENT_EVENT_KIND_EXTENDED_JOB = 5,
+  /**
+   * A new previous hash on `channel_id`: job `job_id` is active from `min_ntime`.
+   */
+  SV2_CLIENT_EVENT_KIND_PREV_HASH = 6,
+  /**
+   * New share `target` on `channel_id` for jobs received after it.
+   */
+  SV2_CLIENT_EVENT_KIND_TARGET_CHANGED = 7,
+  /**
+   * New extranonce prefix (in `text`) on `channel_id` for jobs received after it.
+   */
+  SV2_CLIENT_EVENT_KIND_EXTRANONCE_PREFIX_CHANGED = 8,
+  /**
+   * Share `sequence_number` on `channel_id`, submitted with `tag`, was acknowledged.
+   */
+  SV2_CLIENT_EVENT_KIND_SHARE_ACCEPTED = 9,
+  /**
+   * Share `sequence_number` on `channel_id` was rejected with the code in `text`; `tag`
+   * when `has_tag` (not when the share was not pending).
+   */
+  SV2_CLIENT_EVENT_KIND_SHARE_REJECTED = 10,
+  /**
+   * UpdateChannel on `channel_id` was refused with the code in `text`.
+   */
+  SV2_CLIENT_EVENT_KIND_UPDATE_REFUSED = 11,
+  /**
+   * The server closed `channel_id`, for the reason in `text`.
+   */
+  SV2_CLIENT_EVENT_KIND_CHANNEL_CLOSED = 12,
+  /**
+   * RequestExtensions.Success: both sides use `extensions` from now on.
+   */
+  SV2_CLIENT_EVENT_KIND_EXTENSIONS_NEGOTIATED = 13,
+  /**
+   * RequestExtensions.Error: none are used; `extensions` are unsupported,
+   * `required_extensions` required by the server.
+   */
+  SV2_CLIENT_EVENT_KIND_EXTENSIONS_REFUSED = 14,
+  /**
+   * The server asks to reconnect to host `text` and `port` (empty and 0: the same).
+   */
+  SV2_CLIENT_EVENT_KIND_RECONNECT = 15,
+};
+#ifndef __cplusplus
+typedef int32_t sv2_client_event_kind;
+#endif // __cplusplus
+
+/**
+ * What a message to a server endpoint asks of the caller.
+ */
+enum sv2_server_event_kind
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Answered in the output, or a message a server ignores: nothing to do.
+   */
+  SV2_SERVER_EVENT_KIND_HANDLED = 0,
+  /**
+   * SetupConnection accepted with `flags` (the SetupConnection.Success flags sent).
+   */
+  SV2_SERVER_EVENT_KIND_SET_UP = 1,
+  /**
+   * Channel `channel_id` was opened; its Success and jobs are in the output.
+   */
+  SV2_SERVER_EVENT_KIND_CHANNEL_OPENED = 2,
+  /**
+   * The open `request_id` was refused with `error_code` (the Error is in the output).
+   */
+  SV2_SERVER_EVENT_KIND_OPEN_REFUSED = 3,
+  /**
+   * CloseChannel removed `count` channels.
+   */
+  SV2_SERVER_EVENT_KIND_CHANNELS_CLOSED = 4,
+  /**
+   * A valid share (`channel_id`, `sequence_number`, `share`): record it, then send
+   * sv2_server_endpoint_take_successes(). When `share.block` is set, send
+   * sv2_server_endpoint_solution() to the template provider at once.
+   */
+  SV2_SERVER_EVENT_KIND_SHARE_ACCEPTED = 5,
+  /**
+   * An invalid share on `channel_id`: `error` and `error_code` say why (its
+   * SubmitShares.Error is in the output).
+   */
+  SV2_SERVER_EVENT_KIND_SHARE_REJECTED = 6,
+};
+#ifndef __cplusplus
+typedef int32_t sv2_server_event_kind;
 #endif // __cplusplus
 
 /**
@@ -592,7 +747,13 @@ typedef int32_t sv2_result;
 typedef struct sv2_client_channel sv2_client_channel;
 
 /**
- * Hands out extranonce prefixes that never collide: `upstream ‖ counter`.
+ * One upstream Mining Protocol connection, client side.
+ */
+typedef struct sv2_client_endpoint sv2_client_endpoint;
+
+/**
+ * Hands out extranonce prefixes that never collide: `upstream ‖ counter`. Server endpoints
+ * share it (see sv2_server_endpoint_new()), so its prefixes are unique across connections.
  */
 typedef struct sv2_extranonce_allocator sv2_extranonce_allocator;
 
@@ -621,6 +782,18 @@ typedef struct sv2_server_channel sv2_server_channel;
  * A server's static key and its certificate: what a responder session needs.
  */
 typedef struct sv2_server_credentials sv2_server_credentials;
+
+/**
+ * One downstream Mining Protocol connection, server side: messages in, answers out, events
+ * for the caller to act on.
+ */
+typedef struct sv2_server_endpoint sv2_server_endpoint;
+
+/**
+ * What a server endpoint offers and allows on its connection. Made with defaults by
+ * sv2_server_options_new(); read by sv2_server_endpoint_new() only.
+ */
+typedef struct sv2_server_options sv2_server_options;
 
 /**
  * A connection without I/O: feed it received bytes, take frames, queue messages, write its
@@ -2018,22 +2191,122 @@ typedef struct sv2_frame {
 } sv2_frame;
 
 /**
- * A TLV field to append after a message's core fields (extensions such as 0x0002).
+ * What a client endpoint sends in SetupConnection (the views are read during
+ * sv2_client_endpoint_new() only). The caller allocates it, so it carries its own size: zero
+ * it, set `struct_size` to `sizeof(sv2_client_config)`, then the fields. Fields added in later
+ * versions go at the end, with zero meaning what the library did before them (docs/ABI.md).
  */
-typedef struct sv2_tlv {
+typedef struct sv2_client_config {
   /**
-   * Extension that defines the field.
+   * `sizeof(sv2_client_config)` as the caller's header declares it.
    */
-  uint16_t extension_type;
+  size_t struct_size;
   /**
-   * Field number within the extension.
+   * Non-zero: REQUIRES_STANDARD_JOBS (standard channels get NewMiningJob, not group jobs).
    */
-  uint8_t field_type;
+  sv2_bool requires_standard_jobs;
   /**
-   * The value (at most 65 535 bytes).
+   * Non-zero: REQUIRES_VERSION_ROLLING (refuse servers that fix the version).
    */
-  struct sv2_bytes value;
-} sv2_tlv;
+  sv2_bool requires_version_rolling;
+  /**
+   * The port the client dialled.
+   */
+  uint16_t endpoint_port;
+  /**
+   * The host the client dialled (UTF-8, at most 255 bytes).
+   */
+  struct sv2_bytes endpoint_host;
+  /**
+   * Vendor (UTF-8, at most 255 bytes).
+   */
+  struct sv2_bytes vendor;
+  /**
+   * Hardware version (UTF-8, at most 255 bytes).
+   */
+  struct sv2_bytes hardware_version;
+  /**
+   * Firmware version (UTF-8, at most 255 bytes).
+   */
+  struct sv2_bytes firmware;
+  /**
+   * Device id (UTF-8, at most 255 bytes; empty: none).
+   */
+  struct sv2_bytes device_id;
+} sv2_client_config;
+
+/**
+ * An event of a client endpoint: `kind` says which fields mean something (the others are
+ * zero). libsv2 writes it; its views point into the endpoint and stay valid until the next
+ * message or frame is handed to it (or it is freed).
+ */
+typedef struct sv2_client_event {
+  /**
+   * What changed.
+   */
+  sv2_client_event_kind kind;
+  /**
+   * CONNECTED: the server's flags.
+   */
+  uint32_t flags;
+  /**
+   * The channel (every kind but CONNECTED, CHANNEL_REFUSED, EXTENSIONS_* and RECONNECT).
+   */
+  uint32_t channel_id;
+  /**
+   * CHANNEL_OPENED, CHANNEL_REFUSED: the request.
+   */
+  uint32_t request_id;
+  /**
+   * CHANNEL_OPENED: the channel's group.
+   */
+  uint32_t group_channel_id;
+  /**
+   * SHARE_ACCEPTED, SHARE_REJECTED: the share's sequence number.
+   */
+  uint32_t sequence_number;
+  /**
+   * STANDARD_JOB, EXTENDED_JOB, PREV_HASH: the job.
+   */
+  uint32_t job_id;
+  /**
+   * STANDARD_JOB, EXTENDED_JOB: absent for a future job; PREV_HASH: the first nTime.
+   */
+  struct sv2_option_u32 min_ntime;
+  /**
+   * CHANNEL_OPENED: bytes the client rolls (0 on standard channels).
+   */
+  uint16_t extranonce_size;
+  /**
+   * RECONNECT: the port.
+   */
+  uint16_t port;
+  /**
+   * CHANNEL_OPENED, TARGET_CHANGED: the share target (little-endian).
+   */
+  uint8_t target[32];
+  /**
+   * SHARE_ACCEPTED, SHARE_REJECTED: whether `tag` is the share's.
+   */
+  bool has_tag;
+  /**
+   * The caller's tag from sv2_client_endpoint_submit().
+   */
+  uint64_t tag;
+  /**
+   * CHANNEL_OPENED, EXTRANONCE_PREFIX_CHANGED: the prefix; CHANNEL_REFUSED, SHARE_REJECTED,
+   * UPDATE_REFUSED: the error code; CHANNEL_CLOSED: the reason; RECONNECT: the host.
+   */
+  struct sv2_bytes text;
+  /**
+   * EXTENSIONS_NEGOTIATED: the extensions in use; EXTENSIONS_REFUSED: the unsupported ones.
+   */
+  struct sv2_u16_list extensions;
+  /**
+   * EXTENSIONS_REFUSED: the extensions the server requires.
+   */
+  struct sv2_u16_list required_extensions;
+} sv2_client_event;
 
 /**
  * Work to hash: the header fields and the share target.
@@ -2073,6 +2346,67 @@ typedef struct sv2_work {
    */
   uint8_t target[32];
 } sv2_work;
+
+/**
+ * An event of a server endpoint: `kind` says which fields mean something (the others are
+ * zero). libsv2 writes it; its views point to static memory.
+ */
+typedef struct sv2_server_event {
+  /**
+   * What happened.
+   */
+  sv2_server_event_kind kind;
+  /**
+   * SET_UP: the SetupConnection.Success flags sent.
+   */
+  uint32_t flags;
+  /**
+   * CHANNEL_OPENED, SHARE_ACCEPTED, SHARE_REJECTED: the channel.
+   */
+  uint32_t channel_id;
+  /**
+   * OPEN_REFUSED: the request refused.
+   */
+  uint32_t request_id;
+  /**
+   * SHARE_ACCEPTED: the share's sequence number.
+   */
+  uint32_t sequence_number;
+  /**
+   * CHANNELS_CLOSED: how many channels CloseChannel removed.
+   */
+  size_t count;
+  /**
+   * SHARE_REJECTED: the sv2_result (300–308) naming the share's error.
+   */
+  int32_t error;
+  /**
+   * OPEN_REFUSED, SHARE_REJECTED: the spec's error code sent (static text).
+   */
+  struct sv2_bytes error_code;
+  /**
+   * SHARE_ACCEPTED: the share.
+   */
+  struct sv2_accepted_share share;
+} sv2_server_event;
+
+/**
+ * A TLV field to append after a message's core fields (extensions such as 0x0002).
+ */
+typedef struct sv2_tlv {
+  /**
+   * Extension that defines the field.
+   */
+  uint16_t extension_type;
+  /**
+   * Field number within the extension.
+   */
+  uint8_t field_type;
+  /**
+   * The value (at most 65 535 bytes).
+   */
+  struct sv2_bytes value;
+} sv2_tlv;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2262,7 +2596,8 @@ sv2_result sv2_extranonce_allocator_next_standard(struct sv2_extranonce_allocato
                                                   size_t *written);
 
 /**
- * Releases an allocator (NULL does nothing).
+ * Releases an allocator (NULL does nothing). Server endpoints made with it keep using it
+ * until they are freed.
  *
  * @param[in] allocator  an allocator from sv2_extranonce_allocator_new(), or NULL
  *
@@ -2853,6 +3188,679 @@ sv2_result sv2_frame_decoder_next(struct sv2_frame_decoder *decoder,
  * `decoder` is NULL or came from sv2_frame_decoder_new() and is freed once.
  */
 SV2_API void sv2_frame_decoder_free(struct sv2_frame_decoder *decoder);
+
+/**
+ * A connection before its SetupConnection, which sv2_client_endpoint_setup_connection()
+ * sends. SV2_RESULT_INVALID_ARGUMENT for a `struct_size` other than this version's or text
+ * that is not UTF-8; SV2_RESULT_TOO_LONG for text over 255 bytes.
+ *
+ * @param[in] config  what to send in SetupConnection (read during the call only)
+ * @param[out] out  receives the endpoint; free it with sv2_client_endpoint_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT, SV2_RESULT_TOO_LONG
+ *
+ * # Safety
+ * `config` and `out` are valid; the config's views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_new(const struct sv2_client_config *config,
+                                   struct sv2_client_endpoint **out);
+
+/**
+ * Sends SetupConnection (Mining Protocol, version 2), the first message of the connection.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @return SV2_RESULT_OK; a session's errors
+ *
+ * # Safety
+ * `endpoint` is valid; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_setup_connection(struct sv2_client_endpoint *endpoint,
+                                                struct sv2_session *session);
+
+/**
+ * Sends OpenStandardMiningChannel under a new request id, written to `request_id`; the
+ * answer comes as a CHANNEL_OPENED or CHANNEL_REFUSED event with that id.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in] user_identity  the user (and worker), UTF-8 (NULL when `user_identity_len` is 0)
+ * @param user_identity_len  bytes at `user_identity`, at most 255
+ * @param nominal_hash_rate  the device's hashrate in hashes per second
+ * @param[in] max_target  32 bytes: the easiest share target the device accepts
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @param[out] request_id  receives the request id
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_SET_UP before SetupConnection.Success,
+ * SV2_RESULT_EXTENDED_CHANNELS_REQUIRED, SV2_RESULT_TOO_MANY_REQUESTS (256 opens unanswered),
+ * SV2_RESULT_TOO_LONG, SV2_RESULT_INVALID_ARGUMENT (not UTF-8), a session's errors
+ *
+ * # Safety
+ * `endpoint`, `max_target` and `request_id` are valid; `user_identity` points to
+ * `user_identity_len` bytes; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_open_standard(struct sv2_client_endpoint *endpoint,
+                                             const uint8_t *user_identity,
+                                             size_t user_identity_len,
+                                             float nominal_hash_rate,
+                                             const uint8_t *max_target,
+                                             struct sv2_session *session,
+                                             uint32_t *request_id);
+
+/**
+ * Sends OpenExtendedMiningChannel under a new request id, as
+ * sv2_client_endpoint_open_standard() does.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in] user_identity  the user (and worker), UTF-8 (NULL when `user_identity_len` is 0)
+ * @param user_identity_len  bytes at `user_identity`, at most 255
+ * @param nominal_hash_rate  the device's hashrate in hashes per second
+ * @param[in] max_target  32 bytes: the easiest share target the device accepts
+ * @param min_extranonce_size  the fewest extranonce bytes the device needs to roll
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @param[out] request_id  receives the request id
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_SET_UP, SV2_RESULT_TOO_MANY_REQUESTS,
+ * SV2_RESULT_TOO_LONG, SV2_RESULT_INVALID_ARGUMENT, a session's errors
+ *
+ * # Safety
+ * `endpoint`, `max_target` and `request_id` are valid; `user_identity` points to
+ * `user_identity_len` bytes; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_open_extended(struct sv2_client_endpoint *endpoint,
+                                             const uint8_t *user_identity,
+                                             size_t user_identity_len,
+                                             float nominal_hash_rate,
+                                             const uint8_t *max_target,
+                                             uint16_t min_extranonce_size,
+                                             struct sv2_session *session,
+                                             uint32_t *request_id);
+
+/**
+ * Sends RequestExtensions for `extensions` (e.g. 0x0002, worker-specific hashrate tracking);
+ * the answer comes as an EXTENSIONS_NEGOTIATED or EXTENSIONS_REFUSED event.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in] extensions  the extension ids (NULL when `count` is 0)
+ * @param count  ids at `extensions`, at most 255
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_SET_UP, SV2_RESULT_TOO_LONG, a session's errors
+ *
+ * # Safety
+ * `endpoint` is valid; `extensions` points to `count` ids; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_request_extensions(struct sv2_client_endpoint *endpoint,
+                                                  const uint16_t *extensions,
+                                                  size_t count,
+                                                  struct sv2_session *session);
+
+/**
+ * Sends UpdateChannel for an open channel: its new nominal hashrate and easiest target.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param channel_id  the channel
+ * @param nominal_hash_rate  the device's hashrate in hashes per second
+ * @param[in] max_target  32 bytes: the easiest share target the device accepts
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID, a session's errors
+ *
+ * # Safety
+ * `endpoint` and `max_target` are valid; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_update_channel(struct sv2_client_endpoint *endpoint,
+                                              uint32_t channel_id,
+                                              float nominal_hash_rate,
+                                              const uint8_t *max_target,
+                                              struct sv2_session *session);
+
+/**
+ * Sends CloseChannel and forgets the channel (its shares not answered yet stay pending).
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param channel_id  the channel
+ * @param[in] reason  why, UTF-8 (NULL when `reason_len` is 0)
+ * @param reason_len  bytes at `reason`, at most 255
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID, SV2_RESULT_TOO_LONG,
+ * SV2_RESULT_INVALID_ARGUMENT, a session's errors
+ *
+ * # Safety
+ * `endpoint` is valid; `reason` points to `reason_len` bytes; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_close_channel(struct sv2_client_endpoint *endpoint,
+                                             uint32_t channel_id,
+                                             const uint8_t *reason,
+                                             size_t reason_len,
+                                             struct sv2_session *session);
+
+/**
+ * Sends a share on an open channel (SubmitSharesStandard or SubmitSharesExtended, by the
+ * channel's kind) under the next sequence number, written to `sequence_number`. Its answer
+ * comes as a SHARE_ACCEPTED or SHARE_REJECTED event carrying `tag`.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param channel_id  the channel
+ * @param job_id  the work's job
+ * @param nonce  the header's nonce
+ * @param ntime  the header's nTime
+ * @param version  the header's version
+ * @param[in] extranonce  the rolled extranonce on an extended channel (NULL when
+ * `extranonce_len` is 0; ignored on standard channels)
+ * @param extranonce_len  bytes at `extranonce`, at most 32
+ * @param tag  the caller's tag for the share
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @param[out] sequence_number  receives the share's sequence number
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID, SV2_RESULT_TOO_LONG, a session's
+ * errors
+ *
+ * # Safety
+ * `endpoint` and `sequence_number` are valid; `extranonce` points to `extranonce_len` bytes;
+ * `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_submit(struct sv2_client_endpoint *endpoint,
+                                      uint32_t channel_id,
+                                      uint32_t job_id,
+                                      uint32_t nonce,
+                                      uint32_t ntime,
+                                      uint32_t version,
+                                      const uint8_t *extranonce,
+                                      size_t extranonce_len,
+                                      uint64_t tag,
+                                      struct sv2_session *session,
+                                      uint32_t *sequence_number);
+
+/**
+ * Handles one message from the server; how many events it made goes to `events` (take them
+ * with sv2_client_endpoint_next_event(); the events of the message before are dropped, taken
+ * or not). An error means the connection cannot go on: close it.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in] msg  a message from the server (read during the call only)
+ * @param[out] events  receives the number of events
+ * @return SV2_RESULT_OK; SV2_RESULT_SETUP_REFUSED (SetupConnection.Error: its flags and code
+ * say why), SV2_RESULT_UNEXPECTED_MESSAGE (a message out of place, an answer to a request not
+ * sent), SV2_RESULT_UNKNOWN_JOB (SetNewPrevHash for a job an extended channel never got),
+ * SV2_RESULT_EXTRANONCE_LAYOUT (prefix and size over 32 bytes), a view over its type's limit
+ *
+ * # Safety
+ * `endpoint`, `msg` and `events` are valid; the message's views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_on_message(struct sv2_client_endpoint *endpoint,
+                                          const struct sv2_message *msg,
+                                          size_t *events);
+
+/**
+ * As sv2_client_endpoint_on_message() for a received frame, decoded here (from
+ * sv2_session_next_frame() or sv2_frame_decoder_next()). A frame that does not decode gives
+ * its decode error and changes nothing.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in] frame  a frame from the server (read during the call only)
+ * @param[out] events  receives the number of events
+ * @return as sv2_client_endpoint_on_message(); a decode error (100–106)
+ *
+ * # Safety
+ * `endpoint`, `frame` and `events` are valid; the frame's payload is valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_on_frame(struct sv2_client_endpoint *endpoint,
+                                        const struct sv2_frame *frame,
+                                        size_t *events);
+
+/**
+ * The next event of the last message handled into `out`, in order; SV2_RESULT_NOT_FOUND when
+ * none is left. Its views point into the endpoint until the next message or frame is handed
+ * to it.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[out] out  receives the event
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `endpoint` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_next_event(struct sv2_client_endpoint *endpoint,
+                                          struct sv2_client_event *out);
+
+/**
+ * The work to hash now on an open channel, with `extranonce` rolled (exactly the channel's
+ * extranonce size; ignored on standard channels), as sv2_client_channel_work() gives it.
+ *
+ * @param[in] endpoint  the endpoint
+ * @param channel_id  the channel
+ * @param[in] extranonce  the rolled extranonce (NULL when `extranonce_len` is 0)
+ * @param extranonce_len  bytes at `extranonce`
+ * @param[out] out  receives the work
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID, SV2_RESULT_NEED_MORE_DATA (no active
+ * job yet), SV2_RESULT_INVALID_ARGUMENT (an extranonce of the wrong size)
+ *
+ * # Safety
+ * `endpoint` and `out` are valid; `extranonce` points to `extranonce_len` bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_work(const struct sv2_client_endpoint *endpoint,
+                                    uint32_t channel_id,
+                                    const uint8_t *extranonce,
+                                    size_t extranonce_len,
+                                    struct sv2_work *out);
+
+/**
+ * Points `data`/`len` at the plaintext frames queued by calls made with a NULL session (valid
+ * until the next call on `endpoint`). After using some, call
+ * sv2_client_endpoint_consume_output().
+ *
+ * @param[in] endpoint  the endpoint
+ * @param[out] data  receives a pointer to the queued bytes
+ * @param[out] len  receives their number (0: nothing queued)
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `endpoint`, `data` and `len` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_pending_output(const struct sv2_client_endpoint *endpoint,
+                                              const uint8_t **data,
+                                              size_t *len);
+
+/**
+ * Drops the first `n` queued bytes (more than queued empties the output).
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param n  bytes used
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `endpoint` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_client_endpoint_consume_output(struct sv2_client_endpoint *endpoint,
+                                              size_t n);
+
+/**
+ * Releases an endpoint (NULL does nothing).
+ *
+ * @param[in] endpoint  an endpoint from sv2_client_endpoint_new(), or NULL
+ *
+ * # Safety
+ * `endpoint` is NULL or came from sv2_client_endpoint_new() and is freed once.
+ */
+SV2_API void sv2_client_endpoint_free(struct sv2_client_endpoint *endpoint);
+
+/**
+ * Options with the library's defaults: version rolling allowed, standard and extended
+ * channels, 64 channels a connection, vardiff aiming at 10 shares a minute over windows of at
+ * least 60 s, 1 Mh/s assumed for a nominal hashrate of 0, difficulty at least 0.001, a
+ * connection closed after more than 600 invalid shares in a minute, 65 536 shares a channel
+ * on one tip.
+ *
+ * @param[out] out  receives the options; free them with sv2_server_options_free()
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `out` is valid.
+ */
+SV2_API SV2_NODISCARD sv2_result sv2_server_options_new(struct sv2_server_options **out);
+
+/**
+ * Whether miners may roll the BIP320 version bits (false: SetupConnection.Success carries
+ * REQUIRES_FIXED_VERSION; give the job factory the same, see sv2_job_factory_new()).
+ *
+ * @param[in,out] options  the options
+ * @param allowed  non-zero: version rolling allowed
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_options_set_version_rolling(struct sv2_server_options *options,
+                                                  sv2_bool allowed);
+
+/**
+ * Whether to refuse standard channels (SetupConnection.Success then carries
+ * REQUIRES_EXTENDED_CHANNELS, and a SetupConnection that sets REQUIRES_STANDARD_JOBS is
+ * refused).
+ *
+ * @param[in,out] options  the options
+ * @param extended_only  non-zero: extended channels only
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_options_set_extended_channels_only(struct sv2_server_options *options,
+                                                         sv2_bool extended_only);
+
+/**
+ * How many channels one connection may have open at once (more opens are refused with
+ * "too-many-channels").
+ *
+ * @param[in,out] options  the options
+ * @param max_channels  the limit
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_options_set_max_channels(struct sv2_server_options *options,
+                                               size_t max_channels);
+
+/**
+ * Vardiff: the share rate each channel aims at, its shortest window, the hashrate assumed for
+ * a channel opened with a nominal hashrate of 0, and the easiest difficulty any channel gets.
+ * SV2_RESULT_INVALID_ARGUMENT (options unchanged) unless the rate, the hashrate and the
+ * difficulty are positive and finite and the window at least one second.
+ *
+ * @param[in,out] options  the options
+ * @param shares_per_minute  the share rate to aim at
+ * @param window_secs  the shortest vardiff window, in seconds
+ * @param default_hashrate  hashes per second assumed for a nominal hashrate of 0
+ * @param min_difficulty  the easiest share difficulty
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_options_set_vardiff(struct sv2_server_options *options,
+                                          double shares_per_minute,
+                                          uint64_t window_secs,
+                                          double default_hashrate,
+                                          double min_difficulty);
+
+/**
+ * Limits on shares: invalid shares a connection may send within a minute (while sending fewer
+ * valid ones) before the endpoint gives SV2_RESULT_INVALID_SHARE_FLOOD, and shares one channel
+ * may have accepted on one tip before SV2_RESULT_TOO_MANY_SHARES.
+ *
+ * @param[in,out] options  the options
+ * @param max_invalid_per_minute  invalid shares allowed within a minute
+ * @param max_per_tip  shares one channel may have accepted on one tip
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_options_set_share_limits(struct sv2_server_options *options,
+                                               uint32_t max_invalid_per_minute,
+                                               size_t max_per_tip);
+
+/**
+ * Releases options (NULL does nothing). Endpoints made with them keep their own copy.
+ *
+ * @param[in] options  options from sv2_server_options_new(), or NULL
+ *
+ * # Safety
+ * `options` is NULL or came from sv2_server_options_new() and is freed once.
+ */
+SV2_API void sv2_server_options_free(struct sv2_server_options *options);
+
+/**
+ * A connection before its SetupConnection. Channels take their extranonce prefixes from
+ * `prefixes`, which every endpoint of a server shares (it stays valid as long as an endpoint
+ * uses it, also after sv2_extranonce_allocator_free()); a closed channel's prefix goes back
+ * to it, and so do all of an endpoint's when it is freed. Its full length must be the job
+ * factory's extranonce_len.
+ *
+ * @param[in] options  the options (copied)
+ * @param[in,out] prefixes  the allocator of extranonce prefixes
+ * @param[out] out  receives the endpoint; free it with sv2_server_endpoint_free()
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `options`, `prefixes` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_new(const struct sv2_server_options *options,
+                                   struct sv2_extranonce_allocator *prefixes,
+                                   struct sv2_server_endpoint **out);
+
+/**
+ * Handles one message from the client at monotonic time `now_mono` (seconds: vardiff and the
+ * invalid-share minute) and unix time `now_unix` (a share's nTime). Answers go to `session`,
+ * or to the endpoint's output when `session` is NULL; what the caller must do goes to `out`.
+ * A new channel gets its jobs from `jobs`. An error means the connection must close: send what
+ * is queued (SV2_RESULT_SETUP_REFUSED has queued the SetupConnection.Error), then close.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in] jobs  the job factory whose jobs the connection mines
+ * @param[in] msg  a message from the client (read during the call only)
+ * @param now_mono  monotonic time in seconds
+ * @param now_unix  unix time in seconds
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @param[out] out  receives the event
+ * @return SV2_RESULT_OK; SV2_RESULT_SETUP_REFUSED, SV2_RESULT_NOT_SET_UP (a message before
+ * SetupConnection), SV2_RESULT_UNEXPECTED_MESSAGE (a second SetupConnection),
+ * SV2_RESULT_INVALID_SHARE_FLOOD, SV2_RESULT_TOO_MANY_SHARES, a session's errors; a message's
+ * view over its type's limit
+ *
+ * # Safety
+ * `endpoint`, `jobs`, `msg` and `out` are valid; `session` is NULL or valid; the message's
+ * views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_on_message(struct sv2_server_endpoint *endpoint,
+                                          const struct sv2_job_factory *jobs,
+                                          const struct sv2_message *msg,
+                                          uint64_t now_mono,
+                                          uint32_t now_unix,
+                                          struct sv2_session *session,
+                                          struct sv2_server_event *out);
+
+/**
+ * As sv2_server_endpoint_on_message() for a received frame, decoded here (from
+ * sv2_session_next_frame() or sv2_frame_decoder_next()). A frame that does not decode gives
+ * its decode error and changes nothing.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in] jobs  the job factory whose jobs the connection mines
+ * @param[in] frame  a frame from the client (read during the call only)
+ * @param now_mono  monotonic time in seconds
+ * @param now_unix  unix time in seconds
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @param[out] out  receives the event
+ * @return as sv2_server_endpoint_on_message(); a decode error (100–106)
+ *
+ * # Safety
+ * `endpoint`, `jobs`, `frame` and `out` are valid; `session` is NULL or valid; the frame's
+ * payload is valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_on_frame(struct sv2_server_endpoint *endpoint,
+                                        const struct sv2_job_factory *jobs,
+                                        const struct sv2_frame *frame,
+                                        uint64_t now_mono,
+                                        uint32_t now_unix,
+                                        struct sv2_session *session,
+                                        struct sv2_server_event *out);
+
+/**
+ * Brings every channel up to `jobs` after the factory took a message: a new tip's job and
+ * SetNewPrevHash, then jobs not sent yet. A job a channel cannot take is skipped and counted
+ * (the same job reaches every connection, so it does not close them).
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in] jobs  the job factory
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @param[out] tip_sent  receives whether a new tip went out to channels
+ * @param[out] skipped  receives how many jobs were skipped
+ * @return SV2_RESULT_OK; a session's errors (close the connection)
+ *
+ * # Safety
+ * `endpoint`, `jobs`, `tip_sent` and `skipped` are valid; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_sync(struct sv2_server_endpoint *endpoint,
+                                    const struct sv2_job_factory *jobs,
+                                    struct sv2_session *session,
+                                    bool *tip_sent,
+                                    size_t *skipped);
+
+/**
+ * Runs vardiff on every channel at monotonic time `now_mono` and sends the SetTargets it
+ * calls for. Call it every few seconds.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param now_mono  monotonic time in seconds
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @param[out] sent  receives how many SetTarget messages were sent
+ * @return SV2_RESULT_OK; a session's errors (close the connection)
+ *
+ * # Safety
+ * `endpoint` and `sent` are valid; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_retarget(struct sv2_server_endpoint *endpoint,
+                                        uint64_t now_mono,
+                                        struct sv2_session *session,
+                                        size_t *sent);
+
+/**
+ * Sends the SubmitShares.Success messages for every share accepted since the last call (one
+ * per channel that has any). Call it once the shares are recorded, so that a miner is told
+ * only of shares the pool will not lose.
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[in,out] session  the connection's session, or NULL for the endpoint's output
+ * @param[out] sent  receives how many SubmitShares.Success messages were sent
+ * @return SV2_RESULT_OK; a session's errors (close the connection)
+ *
+ * # Safety
+ * `endpoint` and `sent` are valid; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_take_successes(struct sv2_server_endpoint *endpoint,
+                                              struct sv2_session *session,
+                                              size_t *sent);
+
+/**
+ * The SubmitSolution (for the template provider) of the block the last share handled found,
+ * into `out`; its coinbase view points into the endpoint and stays valid until the next call
+ * on it. SV2_RESULT_NOT_FOUND when the last message handled found no block.
+ *
+ * @param[in] endpoint  the endpoint
+ * @param[out] out  receives the SubmitSolution message; its views point into `endpoint`
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND, SV2_RESULT_JOB_TOO_LARGE
+ *
+ * # Safety
+ * `endpoint` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_solution(const struct sv2_server_endpoint *endpoint,
+                                        struct sv2_message *out);
+
+/**
+ * The number of open channels.
+ *
+ * @param[in] endpoint  the endpoint
+ * @param[out] out  receives the number of open channels
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `endpoint` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_channel_count(const struct sv2_server_endpoint *endpoint,
+                                             size_t *out);
+
+/**
+ * The user identity an open channel mines for (UTF-8, from its Open*MiningChannel), into
+ * `out`; the view points into the endpoint and stays valid until the next call on it.
+ * SV2_RESULT_INVALID_CHANNEL_ID when no such channel is open.
+ *
+ * @param[in] endpoint  the endpoint
+ * @param channel_id  the channel
+ * @param[out] out  receives the user identity
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_CHANNEL_ID
+ *
+ * # Safety
+ * `endpoint` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_channel_user(const struct sv2_server_endpoint *endpoint,
+                                            uint32_t channel_id,
+                                            struct sv2_bytes *out);
+
+/**
+ * Points `data`/`len` at the plaintext frames queued by calls made with a NULL session (valid
+ * until the next call on `endpoint`). After using some, call
+ * sv2_server_endpoint_consume_output().
+ *
+ * @param[in] endpoint  the endpoint
+ * @param[out] data  receives a pointer to the queued bytes
+ * @param[out] len  receives their number (0: nothing queued)
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `endpoint`, `data` and `len` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_pending_output(const struct sv2_server_endpoint *endpoint,
+                                              const uint8_t **data,
+                                              size_t *len);
+
+/**
+ * Drops the first `n` queued bytes (more than queued empties the output).
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param n  bytes used
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `endpoint` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_consume_output(struct sv2_server_endpoint *endpoint,
+                                              size_t n);
+
+/**
+ * Releases an endpoint (NULL does nothing); its channels' prefixes go back to the allocator.
+ *
+ * @param[in] endpoint  an endpoint from sv2_server_endpoint_new(), or NULL
+ *
+ * # Safety
+ * `endpoint` is NULL or came from sv2_server_endpoint_new() and is freed once.
+ */
+SV2_API void sv2_server_endpoint_free(struct sv2_server_endpoint *endpoint);
 
 /**
  * Makes a new authority key pair from the OS generator: the 32-byte secret key (keep it

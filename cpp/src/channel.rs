@@ -132,26 +132,7 @@ impl ClientChannelImpl {
 
     /// The work to hash with `extranonce` rolled; false until a job is active.
     pub(crate) fn work(&self, extranonce: &[u8], out: &mut Work) -> Result<bool, Error> {
-        guard(|| {
-            let size = self.0.extranonce_size();
-            if size != 0 && extranonce.len() != size {
-                let detail = format!("extranonce of {} bytes on a channel that rolls {size}", extranonce.len());
-                return Err(Error::new(ErrorCode::InvalidArgument, detail));
-            }
-            let Some(w) = self.0.work(extranonce) else { return Ok(false) };
-            *out = Work {
-                job_id: w.job_id,
-                version: w.version,
-                version_mask: w.version_mask,
-                prev_hash: w.prev_hash,
-                merkle_root: w.merkle_root,
-                min_ntime: w.min_ntime,
-                nbits: w.nbits,
-                target: w.target,
-                extranonce: w.extranonce,
-            };
-            Ok(true)
-        })
+        guard(|| work_on(&self.0, extranonce, out))
     }
 
     pub(crate) fn submit_standard(
@@ -197,6 +178,29 @@ impl ClientChannelImpl {
             })
         })
     }
+}
+
+/// The work on `ch` with `extranonce` rolled (exactly its size, ignored on standard channels)
+/// into `out`; false until a job is active.
+pub(crate) fn work_on(ch: &ClientChannel, extranonce: &[u8], out: &mut Work) -> Result<bool, Error> {
+    let size = ch.extranonce_size();
+    if size != 0 && extranonce.len() != size {
+        let detail = format!("extranonce of {} bytes on a channel that rolls {size}", extranonce.len());
+        return Err(Error::new(ErrorCode::InvalidArgument, detail));
+    }
+    let Some(w) = ch.work(extranonce) else { return Ok(false) };
+    *out = Work {
+        job_id: w.job_id,
+        version: w.version,
+        version_mask: w.version_mask,
+        prev_hash: w.prev_hash,
+        merkle_root: w.merkle_root,
+        min_ntime: w.min_ntime,
+        nbits: w.nbits,
+        target: w.target,
+        extranonce: w.extranonce,
+    };
+    Ok(true)
 }
 
 /// SHA-256d of `data`.

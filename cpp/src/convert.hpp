@@ -31,6 +31,8 @@ namespace sv2bridge::convert {
     X(Work)                              \
     X(TemplateJob)                       \
     X(ServerChannelParams)               \
+    X(ServerOptions)                     \
+    X(ClientOptions)                     \
     X(SetupConnection)                   \
     X(SetupConnectionSuccess)            \
     X(SetupConnectionError)              \

@@ -1,9 +1,8 @@
-//! The pool side's jobs and extranonces for C++: the job factory (templates in, jobs out),
-//! the extranonce allocator, and the initial target from a nominal hashrate.
+//! The pool side's jobs for C++: the job factory (templates in, jobs out) and the initial
+//! target from a nominal hashrate. (The extranonce allocator is the C ABI's, see src/sv2.cpp.)
 
 use std::sync::Arc;
 
-use sv2::channels::extranonce::ExtranonceAllocator;
 use sv2::channels::job::{JobFactory, TemplateJob as CoreTemplateJob};
 use sv2::channels::server::{Job, PrevHash};
 use sv2::channels::vardiff::Vardiff;
@@ -36,7 +35,9 @@ impl From<ChannelError> for Error {
 }
 
 /// Turns templates into jobs paying one pool script, and tracks the tip.
-pub struct JobFactoryImpl(JobFactory);
+pub struct JobFactoryImpl {
+    factory: JobFactory,
+}
 
 fn template_job(job_id: u32, min_ntime: Option<u32>, new_tip: bool) -> TemplateJob {
     TemplateJob {
@@ -56,7 +57,7 @@ pub(crate) fn job_factory_new(
 ) -> Result<Box<JobFactoryImpl>, Error> {
     guard(|| {
         let f = JobFactory::new(payout_script, pool_tag, extranonce_len)?.with_version_rolling(version_rolling);
-        Ok(Box::new(JobFactoryImpl(f)))
+        Ok(Box::new(JobFactoryImpl { factory: f }))
     })
 }
 
@@ -66,7 +67,7 @@ impl JobFactoryImpl {
         fn made(t: &CoreTemplateJob, job_id: u32) -> Option<&Arc<Job>> {
             (t.job_id == job_id).then_some(&t.job)
         }
-        let f = &self.0;
+        let f = &self.factory;
         f.current()
             .filter(|t| t.job_id == job_id)
             .map(|t| &t.job)
@@ -78,11 +79,11 @@ impl JobFactoryImpl {
 
     /// The current tip's job id and previous hash.
     pub(crate) fn tip(&self) -> Result<(u32, PrevHash), Error> {
-        self.0.current().map(|t| (t.job_id, t.prev)).ok_or_else(|| ChannelError::NoPrevHash.into())
+        self.factory.current().map(|t| (t.job_id, t.prev)).ok_or_else(|| ChannelError::NoPrevHash.into())
     }
 
     pub(crate) fn coinbase_output_constraints(&self) -> CoinbaseOutputConstraints {
-        let c = self.0.coinbase_output_constraints();
+        let c = self.factory.coinbase_output_constraints();
         CoinbaseOutputConstraints {
             coinbase_output_max_additional_size: c.coinbase_output_max_additional_size,
             coinbase_output_max_additional_sigops: c.coinbase_output_max_additional_sigops,
@@ -105,7 +106,7 @@ impl JobFactoryImpl {
                 coinbase_tx_locktime: m.coinbase_tx_locktime,
                 merkle_path: Seq::new(&path)?,
             };
-            let j = self.0.on_new_template(&t)?;
+            let j = self.factory.on_new_template(&t)?;
             Ok(template_job(j.job_id, j.active_ntime, false))
         })
     }
@@ -119,7 +120,7 @@ impl JobFactoryImpl {
                 nbits: m.nbits,
                 target: m.target,
             };
-            let tip = self.0.on_set_new_prev_hash(&p)?;
+            let tip = self.factory.on_set_new_prev_hash(&p)?;
             Ok(template_job(tip.job_id, Some(tip.prev.min_ntime), true))
         })
     }
@@ -127,7 +128,7 @@ impl JobFactoryImpl {
     /// Every job a channel opened now needs, in order: the tip's, the newest on the tip if
     /// another, then the future ones.
     pub(crate) fn jobs(&self) -> Vec<TemplateJob> {
-        let f = &self.0;
+        let f = &self.factory;
         let tip = f.current().map(|t| template_job(t.job_id, Some(t.prev.min_ntime), true));
         let latest = f
             .latest()
@@ -135,32 +136,6 @@ impl JobFactoryImpl {
             .map(|l| template_job(l.job_id, l.active_ntime, false));
         let future = f.future_jobs().map(|j| template_job(j.job_id, None, false));
         tip.into_iter().chain(latest).chain(future).collect()
-    }
-}
-
-/// Unique extranonce prefixes.
-pub struct ExtranonceAllocatorImpl(ExtranonceAllocator);
-
-/// An allocator of `upstream ‖ counter` prefixes for channels of `full_len`-byte extranonces.
-pub(crate) fn extranonce_allocator_new(
-    upstream: &[u8],
-    counter_len: usize,
-    full_len: usize,
-) -> Result<Box<ExtranonceAllocatorImpl>, Error> {
-    guard(|| Ok(Box::new(ExtranonceAllocatorImpl(ExtranonceAllocator::new(upstream, counter_len, full_len)?))))
-}
-
-impl ExtranonceAllocatorImpl {
-    pub(crate) fn rollable(&self) -> usize {
-        self.0.extended_rollable()
-    }
-
-    pub(crate) fn next_extended(&mut self) -> Result<Vec<u8>, Error> {
-        guard(|| Ok(self.0.next_extended()?))
-    }
-
-    pub(crate) fn next_standard(&mut self) -> Result<Vec<u8>, Error> {
-        guard(|| Ok(self.0.next_standard()?))
     }
 }
 

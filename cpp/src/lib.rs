@@ -17,6 +17,7 @@
 #[path = "../bridge.rs"]
 mod bridge;
 mod channel;
+mod endpoints;
 mod error;
 mod jobs;
 mod keys;

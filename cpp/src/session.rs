@@ -156,6 +156,18 @@ impl SessionImpl {
         self.inner.pending_output()
     }
 
+    /// Queues whole plaintext frames back to back, as an endpoint's output holds them.
+    pub(crate) fn send_frames(&mut self, frames: &[u8]) -> Result<(), Error> {
+        guard(|| {
+            let mut d = FrameDecoder::new(sv2::codec::MAX_PAYLOAD_LEN);
+            d.push(frames);
+            while let Some(f) = d.next_frame()? {
+                self.inner.send_frame(f.header, f.payload)?;
+            }
+            Ok(())
+        })
+    }
+
     pub(crate) fn consume_output(&mut self, n: usize) {
         self.inner.consume_output(n);
     }

@@ -30,6 +30,12 @@ template <class F> decltype(auto) guarded(F &&f) {
 
 template <class T> detail::Owned<T> own(rust::Box<T> b) noexcept { return detail::Owned<T>(b.into_raw()); }
 
+// A result of the C ABI, which the server endpoint and the extranonce allocator are built on:
+// anything but OK is thrown with its number.
+void check(sv2_result r) {
+    if (r != SV2_RESULT_OK) throw Error(static_cast<ErrorCode>(r), sv2_result_message(static_cast<std::int32_t>(r)));
+}
+
 rust::Vec<bridge::Tlv> bridge_tlvs(const std::vector<Tlv> &tlvs) {
     rust::Vec<bridge::Tlv> out;
     convert::put(out, tlvs);
@@ -87,9 +93,9 @@ SV2_DROP(SessionImpl)
 SV2_DROP(FrameDecoderImpl)
 SV2_DROP(ClientChannelImpl)
 SV2_DROP(JobFactoryImpl)
-SV2_DROP(ExtranonceAllocatorImpl)
 SV2_DROP(ServerChannelImpl)
 SV2_DROP(GroupChannelImpl)
+SV2_DROP(ClientEndpointImpl)
 #undef SV2_DROP
 
 // ---- Messages ----
@@ -381,39 +387,67 @@ JobFactory::JobFactory(detail::ByteView payout_script, detail::ByteView pool_tag
                        bool version_rolling)
     : impl_(own(guarded([&] {
           return bridge::job_factory_new(slice(payout_script), slice(pool_tag), extranonce_len, version_rolling);
-      }))) {}
+      }))) {
+    sv2_job_factory *f = nullptr;
+    check(sv2_job_factory_new(payout_script.data, payout_script.size, pool_tag.data, pool_tag.size, extranonce_len,
+                              version_rolling, &f));
+    jobs_.reset(f);
+}
 
 CoinbaseOutputConstraints JobFactory::coinbase_output_constraints() const noexcept {
     return from_bridge<CoinbaseOutputConstraints>(impl_->coinbase_output_constraints());
 }
 
 std::optional<TemplateJob> JobFactory::handle(const Message &m) {
+    std::optional<TemplateJob> job;
     if (auto *t = std::get_if<NewTemplate>(&m)) {
         bridge::NewTemplate b = to_bridge(*t);
-        return from_bridge<TemplateJob>(guarded([&] { return impl_->on_new_template(b); }));
-    }
-    if (auto *p = std::get_if<SetNewPrevHashTdp>(&m)) {
+        job = from_bridge<TemplateJob>(guarded([&] { return impl_->on_new_template(b); }));
+    } else if (auto *p = std::get_if<SetNewPrevHashTdp>(&m)) {
         bridge::SetNewPrevHashTdp b = to_bridge(*p);
-        return from_bridge<TemplateJob>(guarded([&] { return impl_->on_set_new_prev_hash(b); }));
+        job = from_bridge<TemplateJob>(guarded([&] { return impl_->on_set_new_prev_hash(b); }));
+    } else {
+        return std::nullopt;
     }
-    return std::nullopt;
+    // The server endpoints' factory takes the same message and makes the same job.
+    MessageSpec spec = message_spec(static_cast<MessageType>(m.index()));
+    std::vector<std::uint8_t> payload = encode_payload(m);
+    sv2_message c;
+    sv2_template_job same;
+    check(sv2_message_decode(spec.extension_type, spec.msg_type, payload.data(), payload.size(), &c, nullptr));
+    check(sv2_job_factory_handle(jobs_.get(), &c, &same));
+    if (same.job_id != job->job_id) throw Error(ErrorCode::Internal, "the endpoints' job factory made another job");
+    return job;
 }
 
 std::vector<TemplateJob> JobFactory::jobs() const { return from_bridge<TemplateJob>(impl_->jobs()); }
 
-ExtranonceAllocator::ExtranonceAllocator(detail::ByteView upstream, std::size_t counter_len, std::size_t full_len)
-    : impl_(own(guarded([&] { return bridge::extranonce_allocator_new(slice(upstream), counter_len, full_len); }))) {}
+ExtranonceAllocator::ExtranonceAllocator(detail::ByteView upstream, std::size_t counter_len, std::size_t full_len) {
+    sv2_extranonce_allocator *a = nullptr;
+    check(sv2_extranonce_allocator_new(upstream.data, upstream.size, counter_len, full_len, &a));
+    impl_.reset(a);
+}
 
-std::size_t ExtranonceAllocator::rollable() const noexcept { return impl_->rollable(); }
+std::size_t ExtranonceAllocator::rollable() const noexcept {
+    std::size_t n = 0;
+    (void)sv2_extranonce_allocator_rollable(impl_.get(), &n); // only fails for NULL
+    return n;
+}
 
 std::vector<std::uint8_t> ExtranonceAllocator::next_extended() {
-    rust::Vec<std::uint8_t> p = guarded([&] { return impl_->next_extended(); });
-    return std::vector<std::uint8_t>(p.begin(), p.end());
+    std::vector<std::uint8_t> p(SV2_EXTRANONCE_MAX_LEN);
+    std::size_t n = 0;
+    check(sv2_extranonce_allocator_next_extended(impl_.get(), p.data(), p.size(), &n));
+    p.resize(n);
+    return p;
 }
 
 std::vector<std::uint8_t> ExtranonceAllocator::next_standard() {
-    rust::Vec<std::uint8_t> p = guarded([&] { return impl_->next_standard(); });
-    return std::vector<std::uint8_t>(p.begin(), p.end());
+    std::vector<std::uint8_t> p(SV2_EXTRANONCE_MAX_LEN);
+    std::size_t n = 0;
+    check(sv2_extranonce_allocator_next_standard(impl_.get(), p.data(), p.size(), &n));
+    p.resize(n);
+    return p;
 }
 
 Bytes32 target_for_hashrate(double hashrate, double shares_per_minute, const Bytes32 &max_target) {
@@ -521,6 +555,245 @@ std::optional<Message> GroupChannel::update(const UpdateChannel &m, std::uint64_
 
 std::vector<SetTarget> GroupChannel::retarget(std::uint64_t now) {
     return from_bridge<SetTarget>(impl_->retarget(now));
+}
+
+// ---- Mining endpoints ----
+
+namespace {
+
+ClientEvent client_event(const bridge::ClientEvent &e) {
+    ClientEvent r;
+    r.kind = static_cast<ClientEvent::Kind>(e.kind);
+    r.flags = e.flags;
+    r.channel_id = e.channel_id;
+    r.request_id = e.request_id;
+    r.group_channel_id = e.group_channel_id;
+    r.sequence_number = e.sequence_number;
+    r.job_id = e.job_id;
+    convert::put(r.min_ntime, e.min_ntime);
+    r.extranonce_size = e.extranonce_size;
+    r.port = e.port;
+    r.target = e.target;
+    if (e.has_tag) r.tag = e.tag;
+    r.text.assign(e.text.begin(), e.text.end());
+    r.extranonce_prefix.assign(e.extranonce_prefix.begin(), e.extranonce_prefix.end());
+    r.extensions.assign(e.extensions.begin(), e.extensions.end());
+    r.required_extensions.assign(e.required_extensions.begin(), e.required_extensions.end());
+    return r;
+}
+
+// Whole plaintext frames as the messages they carry.
+std::vector<Message> messages_of(const rust::Vec<std::uint8_t> &frames) {
+    FrameDecoder d;
+    d.push(ByteSpan(frames.data(), frames.size()));
+    std::vector<Message> out;
+    while (std::optional<Frame> f = d.next_frame()) out.push_back(f->message());
+    return out;
+}
+
+std::vector<std::uint8_t> bytes_of(const rust::Vec<std::uint8_t> &v) {
+    return std::vector<std::uint8_t>(v.begin(), v.end());
+}
+
+// A message's place on the wire and its payload.
+struct Encoded {
+    MessageSpec spec;
+    std::vector<std::uint8_t> payload;
+    detail::ByteView view() const noexcept { return detail::ByteView(payload.data(), payload.size()); }
+};
+
+Encoded encoded(const Message &m) {
+    return Encoded{message_spec(static_cast<MessageType>(m.index())), encode_payload(m)};
+}
+
+detail::ByteView payload_view(const Frame &f) noexcept { return detail::ByteView(f.payload.data(), f.payload.size()); }
+
+} // namespace
+
+ServerOptions ServerOptions::defaults() { return from_bridge<ServerOptions>(bridge::server_options_default()); }
+
+ServerEndpoint::ServerEndpoint(const ServerOptions &options, ExtranonceAllocator &prefixes) {
+    const ServerOptions &o = options;
+    sv2_server_options *made = nullptr;
+    check(sv2_server_options_new(&made));
+    detail::Owned<sv2_server_options> c(made);
+    check(sv2_server_options_set_version_rolling(c.get(), o.version_rolling));
+    check(sv2_server_options_set_extended_channels_only(c.get(), o.extended_channels_only));
+    check(sv2_server_options_set_max_channels(c.get(), o.max_channels));
+    check(sv2_server_options_set_vardiff(c.get(), o.shares_per_minute, o.vardiff_window_secs, o.default_hashrate,
+                                         o.min_difficulty));
+    check(sv2_server_options_set_share_limits(c.get(), o.max_invalid_shares_per_minute, o.max_shares_per_tip));
+    sv2_server_endpoint *ep = nullptr;
+    check(sv2_server_endpoint_new(c.get(), prefixes.impl_.get(), &ep));
+    impl_.reset(ep);
+}
+
+ServerEvent ServerEndpoint::handle(const Message &m, const JobFactory &jobs, std::uint64_t now_mono,
+                                   std::uint32_t now_unix) {
+    Encoded e = encoded(m);
+    sv2_frame f{e.spec.extension_type, e.spec.msg_type, e.spec.channel_msg, {e.payload.data(), e.payload.size()}};
+    return handle_frame(f, jobs, now_mono, now_unix);
+}
+
+ServerEvent ServerEndpoint::handle(const Frame &frame, const JobFactory &jobs, std::uint64_t now_mono,
+                                   std::uint32_t now_unix) {
+    const FrameHeader &h = frame.header;
+    sv2_frame f{h.extension_type, h.msg_type, h.channel_msg, {frame.payload.data(), frame.payload.size()}};
+    return handle_frame(f, jobs, now_mono, now_unix);
+}
+
+ServerEvent ServerEndpoint::handle_frame(const sv2_frame &frame, const JobFactory &jobs, std::uint64_t now_mono,
+                                         std::uint32_t now_unix) {
+    sv2_server_event e;
+    check(sv2_server_endpoint_on_frame(impl_.get(), jobs.jobs_.get(), &frame, now_mono, now_unix, nullptr, &e));
+    ServerEvent r;
+    r.kind = static_cast<ServerEvent::Kind>(e.kind);
+    r.flags = e.flags;
+    r.channel_id = e.channel_id;
+    r.request_id = e.request_id;
+    r.sequence_number = e.sequence_number;
+    r.count = e.count;
+    if (r.kind == ServerEvent::Kind::SetUp) set_up_ = true;
+    if (r.kind == ServerEvent::Kind::ShareRejected) r.error = static_cast<ErrorCode>(e.error);
+    if (e.error_code.len > 0) r.error_code.assign(reinterpret_cast<const char *>(e.error_code.data), e.error_code.len);
+    std::copy(std::begin(e.share.hash), std::end(e.share.hash), r.hash.begin());
+    std::copy(std::begin(e.share.target), std::end(e.share.target), r.target.begin());
+    r.difficulty = e.share.difficulty;
+    if (e.share.block) {
+        sv2_message m;
+        check(sv2_server_endpoint_solution(impl_.get(), &m));
+        const sv2_submit_solution &s = m.body.submit_solution;
+        r.solution =
+            SubmitSolution{s.template_id, s.version, s.header_timestamp, s.header_nonce,
+                           std::vector<std::uint8_t>(s.coinbase_tx.data, s.coinbase_tx.data + s.coinbase_tx.len)};
+    }
+    return r;
+}
+
+Synced ServerEndpoint::sync(const JobFactory &jobs) {
+    bool tip_sent = false;
+    std::size_t skipped = 0;
+    check(sv2_server_endpoint_sync(impl_.get(), jobs.jobs_.get(), nullptr, &tip_sent, &skipped));
+    return Synced{tip_sent, skipped};
+}
+
+std::size_t ServerEndpoint::retarget(std::uint64_t now_mono) {
+    std::size_t sent = 0;
+    check(sv2_server_endpoint_retarget(impl_.get(), now_mono, nullptr, &sent));
+    return sent;
+}
+
+std::size_t ServerEndpoint::take_successes() {
+    std::size_t sent = 0;
+    check(sv2_server_endpoint_take_successes(impl_.get(), nullptr, &sent));
+    return sent;
+}
+
+bool ServerEndpoint::set_up() const noexcept { return set_up_; }
+
+std::size_t ServerEndpoint::channel_count() const noexcept {
+    std::size_t n = 0;
+    (void)sv2_server_endpoint_channel_count(impl_.get(), &n); // only fails for NULL
+    return n;
+}
+
+std::optional<std::string> ServerEndpoint::channel_user(std::uint32_t channel_id) const {
+    sv2_bytes user;
+    if (sv2_server_endpoint_channel_user(impl_.get(), channel_id, &user) != SV2_RESULT_OK) return std::nullopt;
+    return std::string(reinterpret_cast<const char *>(user.data), user.len);
+}
+
+std::vector<std::uint8_t> ServerEndpoint::take_output() {
+    const std::uint8_t *data = nullptr;
+    std::size_t len = 0;
+    check(sv2_server_endpoint_pending_output(impl_.get(), &data, &len));
+    std::vector<std::uint8_t> out(data, data + len);
+    check(sv2_server_endpoint_consume_output(impl_.get(), len));
+    return out;
+}
+
+std::vector<Message> ServerEndpoint::take_messages() {
+    std::vector<std::uint8_t> frames = take_output();
+    FrameDecoder d;
+    d.push(frames);
+    std::vector<Message> out;
+    while (std::optional<Frame> f = d.next_frame()) out.push_back(f->message());
+    return out;
+}
+
+void ServerEndpoint::send_output(Session &session) {
+    std::vector<std::uint8_t> frames = take_output();
+    guarded([&] { session.impl_->send_frames({frames.data(), frames.size()}); });
+}
+
+ClientEndpoint::ClientEndpoint(const ClientOptions &options)
+    : impl_(own(guarded([&] { return bridge::client_endpoint_new(to_bridge(options)); }))) {}
+
+void ClientEndpoint::setup_connection() {
+    guarded([&] { impl_->setup_connection(); });
+}
+
+std::uint32_t ClientEndpoint::open_standard(std::string_view user_identity, float nominal_hash_rate,
+                                            const Bytes32 &max_target) {
+    return guarded([&] { return impl_->open_standard(slice(user_identity), nominal_hash_rate, max_target); });
+}
+
+std::uint32_t ClientEndpoint::open_extended(std::string_view user_identity, float nominal_hash_rate,
+                                            const Bytes32 &max_target, std::uint16_t min_extranonce_size) {
+    return guarded(
+        [&] { return impl_->open_extended(slice(user_identity), nominal_hash_rate, max_target, min_extranonce_size); });
+}
+
+void ClientEndpoint::update_channel(std::uint32_t channel_id, float nominal_hash_rate, const Bytes32 &max_target) {
+    guarded([&] { impl_->update_channel(channel_id, nominal_hash_rate, max_target); });
+}
+
+void ClientEndpoint::close_channel(std::uint32_t channel_id, std::string_view reason) {
+    guarded([&] { impl_->close_channel(channel_id, slice(reason)); });
+}
+
+void ClientEndpoint::request_extensions(const std::vector<std::uint16_t> &extensions) {
+    guarded([&] { impl_->request_extensions({extensions.data(), extensions.size()}); });
+}
+
+std::uint32_t ClientEndpoint::submit(std::uint32_t channel_id, const Work &work, std::uint32_t nonce,
+                                     std::uint32_t ntime, std::uint32_t version, std::uint64_t tag) {
+    bridge::Work w = to_bridge(work);
+    return guarded([&] { return impl_->submit(channel_id, w, nonce, ntime, version, tag); });
+}
+
+std::vector<ClientEvent> ClientEndpoint::handle(const Message &m) {
+    Encoded e = encoded(m);
+    return handle_payload(e.spec.extension_type, e.spec.msg_type, e.view());
+}
+
+std::vector<ClientEvent> ClientEndpoint::handle(const Frame &f) {
+    return handle_payload(f.header.extension_type, f.header.msg_type, payload_view(f));
+}
+
+std::vector<ClientEvent> ClientEndpoint::handle_payload(std::uint16_t extension_type, std::uint8_t msg_type,
+                                                        detail::ByteView payload) {
+    rust::Vec<bridge::ClientEvent> events =
+        guarded([&] { return impl_->on_payload(extension_type, msg_type, slice(payload)); });
+    std::vector<ClientEvent> out;
+    out.reserve(events.size());
+    for (const bridge::ClientEvent &e : events) out.push_back(client_event(e));
+    return out;
+}
+
+std::optional<Work> ClientEndpoint::work_view(std::uint32_t channel_id, detail::ByteView extranonce) const {
+    bridge::Work w{};
+    if (!guarded([&] { return impl_->work(channel_id, slice(extranonce), w); })) return std::nullopt;
+    return from_bridge<Work>(w);
+}
+
+std::vector<std::uint8_t> ClientEndpoint::take_output() { return bytes_of(impl_->take_output()); }
+
+std::vector<Message> ClientEndpoint::take_messages() { return messages_of(impl_->take_output()); }
+
+void ClientEndpoint::send_output(Session &session) {
+    rust::Vec<std::uint8_t> frames = impl_->take_output();
+    guarded([&] { session.impl_->send_frames({frames.data(), frames.size()}); });
 }
 
 // ---- Keys and certificates ----

@@ -2,12 +2,13 @@
 //! messages into jobs that every server channel can take, and `sv2_extranonce_allocator`
 //! gives each channel its own slice of the search space.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use sv2::channels::extranonce::ExtranonceAllocator;
 use sv2::channels::job::{JobFactory, TemplateJob};
 use sv2::channels::server::{Job, PrevHash};
 use sv2::channels::vardiff::Vardiff;
+use sv2::endpoint::server::JobState;
 use sv2::Message;
 
 use crate::boundary::{arg, arg_mut, array, array_mut, bytes, guard, guard_void, write_out};
@@ -22,7 +23,11 @@ pub const SV2_MAX_TEMPLATE_JOBS: usize = 18;
 pub const SV2_EXTRANONCE_MAX_LEN: usize = 32;
 
 /// Turns templates into jobs paying one pool script, and tracks the tip.
-pub struct sv2_job_factory(JobFactory);
+pub struct sv2_job_factory {
+    factory: JobFactory,
+    /// The factory's jobs as server endpoints sync to them, renewed by every message fed.
+    pub(crate) jobs: JobState,
+}
 
 /// A job a template made, by id: give it to every channel with sv2_server_channel_add_job()
 /// (or sv2_group_channel_add_job()).
@@ -52,7 +57,7 @@ impl sv2_template_job {
 impl sv2_job_factory {
     /// The job `job_id`, if the factory still keeps it (the tip's, the newest, or a future one).
     pub(crate) fn job(&self, job_id: u32) -> Result<Arc<Job>, sv2_result> {
-        let f = &self.0;
+        let f = &self.factory;
         let tip = f.current().filter(|t| t.job_id == job_id).map(|t| &t.job);
         fn made(t: &TemplateJob, job_id: u32) -> Option<&Arc<Job>> {
             (t.job_id == job_id).then_some(&t.job)
@@ -65,7 +70,7 @@ impl sv2_job_factory {
 
     /// The current tip's job id and previous hash.
     pub(crate) fn tip(&self) -> Result<(u32, PrevHash), sv2_result> {
-        self.0.current().map(|t| (t.job_id, t.prev)).ok_or(sv2_result::NoPrevHash)
+        self.factory.current().map(|t| (t.job_id, t.prev)).ok_or(sv2_result::NoPrevHash)
     }
 }
 
@@ -103,7 +108,7 @@ pub unsafe extern "C" fn sv2_job_factory_new(
     guard(|| {
         let (script, tag, out) = (bytes(payout_script, payout_script_len)?, bytes(tag, tag_len)?, arg_mut(out)?);
         let f = JobFactory::new(script, tag, extranonce_len)?.with_version_rolling(version_rolling);
-        *out = Box::into_raw(Box::new(sv2_job_factory(f)));
+        *out = Box::into_raw(Box::new(sv2_job_factory { factory: f, jobs: JobState::default() }));
         Ok(())
     })
 }
@@ -125,7 +130,7 @@ pub unsafe extern "C" fn sv2_job_factory_coinbase_output_constraints(
 ) -> sv2_result {
     guard(|| {
         let (f, out) = (arg(factory)?, arg_mut(out)?);
-        *out = to_c(&f.0.coinbase_output_constraints().into())?;
+        *out = to_c(&f.factory.coinbase_output_constraints().into())?;
         Ok(())
     })
 }
@@ -152,7 +157,9 @@ pub unsafe extern "C" fn sv2_job_factory_handle(
     out: *mut sv2_template_job,
 ) -> sv2_result {
     guard(|| {
-        let (f, out) = (&mut arg_mut(factory)?.0, arg_mut(out)?);
+        let (h, out) = (arg_mut(factory)?, arg_mut(out)?);
+        let f = &mut h.factory;
+        let mut tip_seq = h.jobs.tip_seq;
         *out = match message_to_rust(msg)? {
             Message::NewTemplate(t) => {
                 let j = f.on_new_template(&t)?;
@@ -160,10 +167,12 @@ pub unsafe extern "C" fn sv2_job_factory_handle(
             }
             Message::SetNewPrevHashTdp(p) => {
                 let tip = f.on_set_new_prev_hash(&p)?;
+                tip_seq += 1;
                 sv2_template_job::new(tip.job_id, Some(tip.prev.min_ntime), true)
             }
             _ => return Err(sv2_result::InvalidArgument),
         };
+        h.jobs = JobState::from_factory(f, tip_seq);
         Ok(())
     })
 }
@@ -191,7 +200,7 @@ pub unsafe extern "C" fn sv2_job_factory_jobs(
     written: *mut usize,
 ) -> sv2_result {
     guard(|| {
-        let (f, written) = (&arg(factory)?.0, arg_mut(written)?);
+        let (f, written) = (&arg(factory)?.factory, arg_mut(written)?);
         let tip = f.current().map(|t| sv2_template_job::new(t.job_id, Some(t.prev.min_ntime), true));
         let latest = f
             .latest()
@@ -238,8 +247,16 @@ pub(crate) unsafe fn write_items<T: Copy>(items: &[T], out: *mut T, cap: usize) 
     Ok(())
 }
 
-/// Hands out extranonce prefixes that never collide: `upstream ‖ counter`.
-pub struct sv2_extranonce_allocator(ExtranonceAllocator);
+/// Hands out extranonce prefixes that never collide: `upstream ‖ counter`. Server endpoints
+/// share it (see sv2_server_endpoint_new()), so its prefixes are unique across connections.
+pub struct sv2_extranonce_allocator(pub(crate) Arc<Mutex<ExtranonceAllocator>>);
+
+impl sv2_extranonce_allocator {
+    /// The allocator (a poisoned lock is still used: nothing a panic could leave half done).
+    fn lock(&self) -> MutexGuard<'_, ExtranonceAllocator> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// An allocator for channels whose full extranonce (prefix and rolled part) is `full_len`
 /// bytes (at most 32, the factory's extranonce_len): each prefix is `upstream` (the prefix this
@@ -267,7 +284,7 @@ pub unsafe extern "C" fn sv2_extranonce_allocator_new(
     guard(|| {
         let (upstream, out) = (bytes(upstream, upstream_len)?, arg_mut(out)?);
         let a = ExtranonceAllocator::new(upstream, counter_len, full_len)?;
-        *out = Box::into_raw(Box::new(sv2_extranonce_allocator(a)));
+        *out = Box::into_raw(Box::new(sv2_extranonce_allocator(Arc::new(Mutex::new(a)))));
         Ok(())
     })
 }
@@ -287,8 +304,8 @@ pub unsafe extern "C" fn sv2_extranonce_allocator_rollable(
     out: *mut usize,
 ) -> sv2_result {
     guard(|| {
-        let (a, out) = (&arg(allocator)?.0, arg_mut(out)?);
-        *out = a.extended_rollable();
+        let (a, out) = (arg(allocator)?, arg_mut(out)?);
+        *out = a.lock().extended_rollable();
         Ok(())
     })
 }
@@ -303,8 +320,9 @@ unsafe fn next_prefix(
     standard: bool,
 ) -> sv2_result {
     guard(|| {
-        let a = &mut arg_mut(allocator)?.0;
+        let a = arg_mut(allocator)?;
         arg_mut(written)?;
+        let mut a = a.lock();
         let len = if standard { a.full_len() } else { a.full_len() - a.extended_rollable() };
         if out.is_null() {
             return Err(sv2_result::NullParameter);
@@ -362,7 +380,8 @@ pub unsafe extern "C" fn sv2_extranonce_allocator_next_standard(
     next_prefix(allocator, out, cap, written, true)
 }
 
-/// Releases an allocator (NULL does nothing).
+/// Releases an allocator (NULL does nothing). Server endpoints made with it keep using it
+/// until they are freed.
 ///
 /// @param[in] allocator  an allocator from sv2_extranonce_allocator_new(), or NULL
 ///

@@ -139,7 +139,7 @@ fn share_of<'a>(m: &Message<'a>) -> Result<(u32, u32, Share<'a>), sv2_result> {
 }
 
 /// The C form of an accepted share; its block, if any, is kept for the solution functions.
-fn accepted(a: AcceptedShare, block: &mut Option<FoundBlock>) -> sv2_accepted_share {
+pub(crate) fn accepted(a: AcceptedShare, block: &mut Option<FoundBlock>) -> sv2_accepted_share {
     let c = sv2_accepted_share {
         hash: a.hash,
         target: a.target,
@@ -151,7 +151,7 @@ fn accepted(a: AcceptedShare, block: &mut Option<FoundBlock>) -> sv2_accepted_sh
 }
 
 /// The SubmitSolution of a kept block.
-fn solution(block: &Option<FoundBlock>) -> Result<sv2_message, sv2_result> {
+pub(crate) fn solution(block: &Option<FoundBlock>) -> Result<sv2_message, sv2_result> {
     let b = block.as_ref().ok_or(sv2_result::NotFound)?;
     // Jobs from a factory always name their template; only an oversized coinbase has no message.
     let s = b.submit_solution().ok_or(if b.template_id.is_some() {

@@ -186,21 +186,26 @@ pub unsafe extern "C" fn sv2_client_channel_work(
 ) -> sv2_result {
     guard(|| {
         let (ch, extranonce, out) = (&arg(channel)?.0, bytes(extranonce, extranonce_len)?, arg_mut(out)?);
-        if ch.extranonce_size() != 0 && extranonce.len() != ch.extranonce_size() {
-            return Err(sv2_result::InvalidArgument);
-        }
-        let w = ch.work(extranonce).ok_or(sv2_result::NeedMoreData)?;
-        *out = sv2_work {
-            job_id: w.job_id,
-            version: w.version,
-            version_mask: w.version_mask,
-            prev_hash: w.prev_hash,
-            merkle_root: w.merkle_root,
-            min_ntime: w.min_ntime,
-            nbits: w.nbits,
-            target: w.target,
-        };
+        *out = work(ch, extranonce)?;
         Ok(())
+    })
+}
+
+/// The work on `ch` with `extranonce` rolled (exactly its size, ignored on standard channels).
+pub(crate) fn work(ch: &ClientChannel, extranonce: &[u8]) -> Result<sv2_work, sv2_result> {
+    if ch.extranonce_size() != 0 && extranonce.len() != ch.extranonce_size() {
+        return Err(sv2_result::InvalidArgument);
+    }
+    let w = ch.work(extranonce).ok_or(sv2_result::NeedMoreData)?;
+    Ok(sv2_work {
+        job_id: w.job_id,
+        version: w.version,
+        version_mask: w.version_mask,
+        prev_hash: w.prev_hash,
+        merkle_root: w.merkle_root,
+        min_ntime: w.min_ntime,
+        nbits: w.nbits,
+        target: w.target,
     })
 }
 

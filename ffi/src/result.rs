@@ -1,6 +1,7 @@
 //! `sv2_result`: the one result enum of the C ABI.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr, CString};
+use std::sync::OnceLock;
 
 use sv2::channels::{ChannelError, ShareError};
 use sv2::codec::CodecError;
@@ -104,6 +105,22 @@ pub enum sv2_result {
     NoPrevHash = 326,
     /// A coinbase part over 64 KiB or a merkle path over 255 levels.
     JobTooLarge = 327,
+    /// The server refused SetupConnection (a server endpoint has queued the
+    /// SetupConnection.Error: send it, then close the connection).
+    SetupRefused = 340,
+    /// A message or call that needs SetupConnection to have succeeded first.
+    NotSetUp = 341,
+    /// A message out of place: a second SetupConnection, an answer to nothing asked, or a
+    /// message only the other side sends.
+    UnexpectedMessage = 342,
+    /// More invalid shares within a minute than the server allows (and more than valid ones).
+    InvalidShareFlood = 343,
+    /// A channel reached the limit of shares accepted on one tip.
+    TooManyShares = 344,
+    /// The server requires extended channels (SetupConnection.Success flags).
+    ExtendedChannelsRequired = 345,
+    /// Too many requests unanswered (channel opens).
+    TooManyRequests = 346,
 }
 
 impl From<CodecError> for sv2_result {
@@ -180,24 +197,20 @@ impl From<ChannelError> for sv2_result {
 
 impl sv2_result {
     /// The error code the spec's replies (SubmitShares.Error, UpdateChannel.Error) carry for
-    /// this result, if it has one.
-    pub(crate) fn error_code(self) -> Option<&'static std::ffi::CStr> {
-        Some(match self {
-            sv2_result::InvalidChannelId => c"invalid-channel-id",
-            sv2_result::InvalidJobId => c"invalid-job-id",
-            sv2_result::StaleShare => c"stale-share",
-            sv2_result::DifficultyTooLow => c"difficulty-too-low",
-            sv2_result::DuplicateShare => c"duplicate-share",
-            sv2_result::BadExtranonceSize => c"bad-extranonce-size",
-            sv2_result::InvalidNonRollableVersionBit => c"invalid-non-rollable-version-bit",
-            sv2_result::VersionRollingNotAllowed => c"version-rolling-not-allowed",
-            sv2_result::NtimeOutOfRange => c"invalid-timestamp",
-            sv2_result::InvalidNominalHashrate => c"invalid-nominal-hashrate",
-            _ => return None,
-        })
+    /// this result, if it has one: the text the protocol core gives its share and channel
+    /// errors, made NUL-terminated once.
+    pub(crate) fn error_code(self) -> Option<&'static CStr> {
+        static CODES: OnceLock<Vec<(sv2_result, CString)>> = OnceLock::new();
+        let codes = CODES.get_or_init(|| {
+            let shares = ShareError::ALL.iter().map(|e| (sv2_result::from(*e), e.code().to_string()));
+            // The Display of this channel error is the spec's code.
+            let channels = [ChannelError::InvalidHashrate].into_iter().map(|e| (sv2_result::from(e), e.to_string()));
+            shares.chain(channels).filter_map(|(r, code)| Some((r, CString::new(code).ok()?))).collect()
+        });
+        codes.iter().find(|(r, _)| *r == self).map(|(_, c)| c.as_c_str())
     }
 
-    fn message(self) -> &'static std::ffi::CStr {
+    fn message(self) -> &'static CStr {
         match self {
             sv2_result::Ok => c"ok",
             sv2_result::NullParameter => c"a required pointer argument is NULL",
@@ -244,6 +257,13 @@ impl sv2_result {
             sv2_result::UnknownJob => c"unknown job or template id",
             sv2_result::NoPrevHash => c"no previous hash set yet",
             sv2_result::JobTooLarge => c"coinbase part or merkle path too large for a job message",
+            sv2_result::SetupRefused => c"SetupConnection refused",
+            sv2_result::NotSetUp => c"SetupConnection has not succeeded",
+            sv2_result::UnexpectedMessage => c"message out of place",
+            sv2_result::InvalidShareFlood => c"too many invalid shares within a minute",
+            sv2_result::TooManyShares => c"too many shares on one tip",
+            sv2_result::ExtendedChannelsRequired => c"the server requires extended channels",
+            sv2_result::TooManyRequests => c"too many requests unanswered",
         }
     }
 }
@@ -255,7 +275,7 @@ impl sv2_result {
 /// @return a static string, never NULL
 #[no_mangle]
 pub extern "C" fn sv2_result_message(result: i32) -> *const c_char {
-    const UNKNOWN: &std::ffi::CStr = c"unknown result";
+    const UNKNOWN: &CStr = c"unknown result";
     // Taken as an int so that a number from a newer library version cannot be an invalid enum.
     let text = std::panic::catch_unwind(|| ALL.iter().find(|r| **r as i32 == result).map(|r| r.message()));
     text.ok().flatten().unwrap_or(UNKNOWN).as_ptr()
@@ -270,10 +290,10 @@ pub extern "C" fn sv2_result_message(result: i32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn sv2_result_error_code(result: i32) -> *const c_char {
     let code = std::panic::catch_unwind(|| ALL.iter().find(|r| **r as i32 == result).and_then(|r| r.error_code()));
-    code.ok().flatten().map_or(std::ptr::null(), std::ffi::CStr::as_ptr)
+    code.ok().flatten().map_or(std::ptr::null(), CStr::as_ptr)
 }
 
-const ALL: [sv2_result; 45] = [
+const ALL: [sv2_result; 52] = [
     sv2_result::Ok,
     sv2_result::NullParameter,
     sv2_result::Panic,
@@ -319,4 +339,11 @@ const ALL: [sv2_result; 45] = [
     sv2_result::UnknownJob,
     sv2_result::NoPrevHash,
     sv2_result::JobTooLarge,
+    sv2_result::SetupRefused,
+    sv2_result::NotSetUp,
+    sv2_result::UnexpectedMessage,
+    sv2_result::InvalidShareFlood,
+    sv2_result::TooManyShares,
+    sv2_result::ExtendedChannelsRequired,
+    sv2_result::TooManyRequests,
 ];

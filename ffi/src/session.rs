@@ -13,7 +13,7 @@ use crate::views::sv2_bytes;
 /// A connection without I/O: feed it received bytes, take frames, queue messages, write its
 /// pending output to the socket. Any error except NEED_MORE_DATA is fatal: close the
 /// connection and free the session.
-pub struct sv2_session(Session);
+pub struct sv2_session(pub(crate) Session);
 
 /// A received frame. `payload` points into the session's (or decoder's) buffer and is valid
 /// until the next call on that handle.

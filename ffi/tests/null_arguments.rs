@@ -6,6 +6,8 @@ use std::ptr::{null, null_mut};
 use sv2_ffi::channels_jobs::*;
 use sv2_ffi::channels_server::*;
 use sv2_ffi::decoder::*;
+use sv2_ffi::endpoint_client::*;
+use sv2_ffi::endpoint_server::*;
 use sv2_ffi::keys::*;
 use sv2_ffi::messages::*;
 use sv2_ffi::mining::*;
@@ -362,6 +364,119 @@ fn every_function_refuses_null() {
         sv2_server_channel_free(null_mut());
         sv2_group_channel_free(g);
         sv2_group_channel_free(null_mut());
+        sv2_job_factory_free(f);
+
+        // Server endpoints and their options.
+        let mut o = null_mut();
+        assert_eq!(sv2_server_options_new(null_mut()), NULL);
+        assert_eq!(sv2_server_options_new(&mut o), OK);
+        assert_eq!(sv2_server_options_set_version_rolling(null_mut(), sv2_bool(1)), NULL);
+        assert_eq!(sv2_server_options_set_extended_channels_only(null_mut(), sv2_bool(1)), NULL);
+        assert_eq!(sv2_server_options_set_max_channels(null_mut(), 1), NULL);
+        assert_eq!(sv2_server_options_set_vardiff(null_mut(), 1.0, 1, 1.0, 1.0), NULL);
+        assert_eq!(sv2_server_options_set_share_limits(null_mut(), 1, 1), NULL);
+        let (mut f, mut a, mut e) = (null_mut(), null_mut(), null_mut());
+        assert_eq!(sv2_job_factory_new([0x51].as_ptr(), 1, null(), 0, 8, true, &mut f), OK);
+        assert_eq!(sv2_extranonce_allocator_new(null(), 0, 2, 8, &mut a), OK);
+        assert_eq!(sv2_server_endpoint_new(null(), a, &mut e), NULL);
+        assert_eq!(sv2_server_endpoint_new(o, null_mut(), &mut e), NULL);
+        assert_eq!(sv2_server_endpoint_new(o, a, null_mut()), NULL);
+        assert!(e.is_null());
+        assert_eq!(sv2_server_endpoint_new(o, a, &mut e), OK);
+        sv2_server_options_free(o);
+        sv2_server_options_free(null_mut());
+        let mut ev = std::mem::zeroed::<sv2_server_event>();
+        let frame = std::mem::zeroed::<sv2_frame>();
+        assert_eq!(sv2_server_endpoint_on_message(null_mut(), f, &msg, 0, 0, null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_server_endpoint_on_message(e, null(), &msg, 0, 0, null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_server_endpoint_on_message(e, f, null(), 0, 0, null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_server_endpoint_on_message(e, f, &msg, 0, 0, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_server_endpoint_on_frame(null_mut(), f, &frame, 0, 0, null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_server_endpoint_on_frame(e, f, null(), 0, 0, null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_server_endpoint_sync(null_mut(), f, null_mut(), &mut flag, &mut len), NULL);
+        assert_eq!(sv2_server_endpoint_sync(e, null(), null_mut(), &mut flag, &mut len), NULL);
+        assert_eq!(sv2_server_endpoint_sync(e, f, null_mut(), null_mut(), &mut len), NULL);
+        assert_eq!(sv2_server_endpoint_sync(e, f, null_mut(), &mut flag, null_mut()), NULL);
+        assert_eq!(sv2_server_endpoint_retarget(null_mut(), 0, null_mut(), &mut len), NULL);
+        assert_eq!(sv2_server_endpoint_retarget(e, 0, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_server_endpoint_take_successes(null_mut(), null_mut(), &mut len), NULL);
+        assert_eq!(sv2_server_endpoint_take_successes(e, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_server_endpoint_solution(null(), &mut m), NULL);
+        assert_eq!(sv2_server_endpoint_solution(e, null_mut()), NULL);
+        assert_eq!(sv2_server_endpoint_channel_count(null(), &mut len), NULL);
+        assert_eq!(sv2_server_endpoint_channel_count(e, null_mut()), NULL);
+        let mut b = sv2_bytes { data: null(), len: 0 };
+        assert_eq!(sv2_server_endpoint_channel_user(null(), 1, &mut b), NULL);
+        assert_eq!(sv2_server_endpoint_channel_user(e, 1, null_mut()), NULL);
+        let mut data = null();
+        assert_eq!(sv2_server_endpoint_pending_output(null(), &mut data, &mut len), NULL);
+        assert_eq!(sv2_server_endpoint_pending_output(e, null_mut(), &mut len), NULL);
+        assert_eq!(sv2_server_endpoint_pending_output(e, &mut data, null_mut()), NULL);
+        assert_eq!(sv2_server_endpoint_consume_output(null_mut(), 1), NULL);
+        assert_eq!(len, 12345);
+        sv2_server_endpoint_free(e);
+        sv2_server_endpoint_free(null_mut());
+        sv2_extranonce_allocator_free(a);
+
+        // Client endpoints.
+        let cfg = sv2_client_config {
+            struct_size: std::mem::size_of::<sv2_client_config>(),
+            requires_standard_jobs: sv2_bool(0),
+            requires_version_rolling: sv2_bool(0),
+            endpoint_port: 0,
+            endpoint_host: b,
+            vendor: b,
+            hardware_version: b,
+            firmware: b,
+            device_id: b,
+        };
+        let mut c = null_mut();
+        assert_eq!(sv2_client_endpoint_new(null(), &mut c), NULL);
+        assert_eq!(sv2_client_endpoint_new(&cfg, null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_new(&cfg, &mut c), OK);
+        let mut id = 7u32;
+        assert_eq!(sv2_client_endpoint_setup_connection(null_mut(), null_mut()), NULL);
+        assert_eq!(
+            sv2_client_endpoint_open_standard(null_mut(), null(), 0, 1.0, k32.as_ptr(), null_mut(), &mut id),
+            NULL
+        );
+        assert_eq!(sv2_client_endpoint_open_standard(c, null(), 1, 1.0, k32.as_ptr(), null_mut(), &mut id), NULL);
+        assert_eq!(sv2_client_endpoint_open_standard(c, null(), 0, 1.0, null(), null_mut(), &mut id), NULL);
+        assert_eq!(sv2_client_endpoint_open_standard(c, null(), 0, 1.0, k32.as_ptr(), null_mut(), null_mut()), NULL);
+        assert_eq!(
+            sv2_client_endpoint_open_extended(null_mut(), null(), 0, 1.0, k32.as_ptr(), 0, null_mut(), &mut id),
+            NULL
+        );
+        assert_eq!(sv2_client_endpoint_open_extended(c, null(), 0, 1.0, null(), 0, null_mut(), &mut id), NULL);
+        assert_eq!(sv2_client_endpoint_open_extended(c, null(), 0, 1.0, k32.as_ptr(), 0, null_mut(), null_mut()), NULL);
+        assert_eq!(id, 7);
+        assert_eq!(sv2_client_endpoint_request_extensions(null_mut(), null(), 0, null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_request_extensions(c, null(), 1, null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_update_channel(null_mut(), 1, 1.0, k32.as_ptr(), null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_update_channel(c, 1, 1.0, null(), null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_close_channel(null_mut(), 1, null(), 0, null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_close_channel(c, 1, null(), 1, null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_submit(null_mut(), 1, 1, 1, 1, 1, null(), 0, 0, null_mut(), &mut id), NULL);
+        assert_eq!(sv2_client_endpoint_submit(c, 1, 1, 1, 1, 1, null(), 1, 0, null_mut(), &mut id), NULL);
+        assert_eq!(sv2_client_endpoint_submit(c, 1, 1, 1, 1, 1, null(), 0, 0, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_on_message(null_mut(), &msg, &mut len), NULL);
+        assert_eq!(sv2_client_endpoint_on_message(c, null(), &mut len), NULL);
+        assert_eq!(sv2_client_endpoint_on_message(c, &msg, null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_on_frame(null_mut(), &frame, &mut len), NULL);
+        assert_eq!(sv2_client_endpoint_on_frame(c, null(), &mut len), NULL);
+        let mut cev = std::mem::zeroed::<sv2_client_event>();
+        assert_eq!(sv2_client_endpoint_next_event(null_mut(), &mut cev), NULL);
+        assert_eq!(sv2_client_endpoint_next_event(c, null_mut()), NULL);
+        let mut w = std::mem::zeroed::<sv2_work>();
+        assert_eq!(sv2_client_endpoint_work(null(), 1, null(), 0, &mut w), NULL);
+        assert_eq!(sv2_client_endpoint_work(c, 1, null(), 0, null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_pending_output(null(), &mut data, &mut len), NULL);
+        assert_eq!(sv2_client_endpoint_pending_output(c, null_mut(), &mut len), NULL);
+        assert_eq!(sv2_client_endpoint_pending_output(c, &mut data, null_mut()), NULL);
+        assert_eq!(sv2_client_endpoint_consume_output(null_mut(), 1), NULL);
+        assert_eq!(len, 12345);
+        sv2_client_endpoint_free(c);
+        sv2_client_endpoint_free(null_mut());
         sv2_job_factory_free(f);
 
         // Functions without pointer arguments still answer.

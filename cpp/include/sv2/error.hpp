@@ -108,6 +108,22 @@ enum class ErrorCode : std::int32_t {
     NoPrevHash = SV2_RESULT_NO_PREV_HASH,
     /// A coinbase part over 64 KiB or a merkle path over 255 levels.
     JobTooLarge = SV2_RESULT_JOB_TOO_LARGE,
+    /// The server refused SetupConnection (a ServerEndpoint has queued the SetupConnection.Error:
+    /// send it, then close the connection).
+    SetupRefused = SV2_RESULT_SETUP_REFUSED,
+    /// A message or call that needs SetupConnection to have succeeded first.
+    NotSetUp = SV2_RESULT_NOT_SET_UP,
+    /// A message out of place: a second SetupConnection, an answer to nothing asked, or a message
+    /// only the other side sends.
+    UnexpectedMessage = SV2_RESULT_UNEXPECTED_MESSAGE,
+    /// More invalid shares within a minute than the server allows (and more than valid ones).
+    InvalidShareFlood = SV2_RESULT_INVALID_SHARE_FLOOD,
+    /// A channel reached the limit of shares accepted on one tip.
+    TooManyShares = SV2_RESULT_TOO_MANY_SHARES,
+    /// The server requires extended channels (SetupConnection.Success flags).
+    ExtendedChannelsRequired = SV2_RESULT_EXTENDED_CHANNELS_REQUIRED,
+    /// Too many requests unanswered (channel opens).
+    TooManyRequests = SV2_RESULT_TOO_MANY_REQUESTS,
 };
 
 /// What every failing call throws: code() is the result number, what() a description for

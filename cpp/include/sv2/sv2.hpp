@@ -178,6 +178,66 @@ struct ServerChannelParams {
     static constexpr std::size_t field_count = 9; ///< How many fields (see "Records").
 };
 
+/// What a ServerEndpoint offers and allows on its connection. Start from defaults().
+struct ServerOptions {
+    /// Miners may roll the BIP320 version bits (false: SetupConnectionSuccess carries
+    /// REQUIRES_FIXED_VERSION; make the JobFactory with version_rolling false too).
+    bool version_rolling{};
+    /// Refuse standard channels (SetupConnectionSuccess carries REQUIRES_EXTENDED_CHANNELS).
+    bool extended_channels_only{};
+    /// Channels one connection may have open at once.
+    std::size_t max_channels{};
+    /// Shares a minute vardiff aims at per channel (positive).
+    double shares_per_minute{};
+    /// Shortest vardiff window, in seconds (at least 1).
+    std::uint64_t vardiff_window_secs{};
+    /// Hashes per second assumed for a channel opened with a nominal hashrate of 0 (positive).
+    double default_hashrate{};
+    /// The easiest share difficulty any channel gets (positive).
+    double min_difficulty{};
+    /// Invalid shares a connection may send within a minute (while sending fewer valid ones)
+    /// before the endpoint throws InvalidShareFlood.
+    std::uint32_t max_invalid_shares_per_minute{};
+    /// Shares one channel may have accepted on one tip before the endpoint throws TooManyShares.
+    std::size_t max_shares_per_tip{};
+    static constexpr std::size_t field_count = 9; ///< How many fields (see "Records").
+
+    /// The library's defaults: version rolling allowed, both kinds of channel, 64 channels,
+    /// 10 shares a minute over windows of at least 60 s, 1 Mh/s for a nominal hashrate of 0,
+    /// difficulty at least 0.001, 600 invalid shares a minute, 65 536 shares a channel a tip.
+    static ServerOptions defaults();
+};
+
+/// What a ClientEndpoint sends in SetupConnection (text as UTF-8, at most 255 bytes each).
+struct ClientOptions {
+    /// REQUIRES_STANDARD_JOBS: standard channels get NewMiningJob, not group extended jobs.
+    bool requires_standard_jobs{};
+    /// REQUIRES_VERSION_ROLLING: refuse servers that fix the version.
+    bool requires_version_rolling{};
+    /// The host the client dialled.
+    std::string endpoint_host{};
+    /// The port the client dialled.
+    std::uint16_t endpoint_port{};
+    /// Vendor.
+    std::string vendor{};
+    /// Hardware version.
+    std::string hardware_version{};
+    /// Firmware version.
+    std::string firmware{};
+    /// Device id (empty: none).
+    std::string device_id{};
+    static constexpr std::size_t field_count = 8; ///< How many fields (see "Records").
+};
+
+/// What ServerEndpoint::sync did.
+struct Synced {
+    /// A new tip went out to the connection's channels.
+    bool tip_sent{};
+    /// Jobs a channel could not take (skipped, not fatal: the same job reaches every connection).
+    std::size_t skipped{};
+    static constexpr std::size_t field_count = 2; ///< How many fields (see "Records").
+};
+
 } // namespace sv2
 
 // The library's state behind each class: opaque here, freed by the library.
@@ -186,9 +246,9 @@ struct SessionImpl;
 struct FrameDecoderImpl;
 struct ClientChannelImpl;
 struct JobFactoryImpl;
-struct ExtranonceAllocatorImpl;
 struct ServerChannelImpl;
 struct GroupChannelImpl;
+struct ClientEndpointImpl;
 } // namespace sv2bridge
 
 namespace sv2 {
@@ -213,9 +273,14 @@ struct Drop {
     void operator()(sv2bridge::FrameDecoderImpl *p) const noexcept;
     void operator()(sv2bridge::ClientChannelImpl *p) const noexcept;
     void operator()(sv2bridge::JobFactoryImpl *p) const noexcept;
-    void operator()(sv2bridge::ExtranonceAllocatorImpl *p) const noexcept;
     void operator()(sv2bridge::ServerChannelImpl *p) const noexcept;
     void operator()(sv2bridge::GroupChannelImpl *p) const noexcept;
+    void operator()(sv2bridge::ClientEndpointImpl *p) const noexcept;
+    // Handles of the C ABI (sv2.h), which the extranonce allocator and the server endpoint use.
+    void operator()(sv2_job_factory *p) const noexcept { sv2_job_factory_free(p); }
+    void operator()(sv2_extranonce_allocator *p) const noexcept { sv2_extranonce_allocator_free(p); }
+    void operator()(sv2_server_endpoint *p) const noexcept { sv2_server_endpoint_free(p); }
+    void operator()(sv2_server_options *p) const noexcept { sv2_server_options_free(p); }
 };
 /// The owner of one object's state.
 template <class T> using Owned = std::unique_ptr<T, Drop>;
@@ -347,6 +412,8 @@ class Session {
     detail::ByteView pending_view() const noexcept;
 
     detail::Owned<sv2bridge::SessionImpl> impl_;
+    friend class ServerEndpoint;
+    friend class ClientEndpoint;
 };
 
 // ---- Mining client ----
@@ -452,8 +519,11 @@ class JobFactory {
                bool version_rolling);
 
     detail::Owned<sv2bridge::JobFactoryImpl> impl_;
+    /// The same jobs for server endpoints (the C ABI's factory, fed the same messages).
+    detail::Owned<sv2_job_factory> jobs_;
     friend class ServerChannel;
     friend class GroupChannel;
+    friend class ServerEndpoint;
 };
 
 /// Extranonce prefixes that never collide: `upstream ‖ counter`.
@@ -477,7 +547,8 @@ class ExtranonceAllocator {
   private:
     ExtranonceAllocator(detail::ByteView upstream, std::size_t counter_len, std::size_t full_len);
 
-    detail::Owned<sv2bridge::ExtranonceAllocatorImpl> impl_;
+    detail::Owned<sv2_extranonce_allocator> impl_;
+    friend class ServerEndpoint;
 };
 
 /// The share target for a device of `hashrate` h/s to find `shares_per_minute` shares a
@@ -592,6 +663,195 @@ class GroupChannel {
 
   private:
     detail::Owned<sv2bridge::GroupChannelImpl> impl_;
+};
+
+// ---- Mining endpoints: the protocol decisions of one connection ----
+
+/// What a message to a ServerEndpoint asks of the caller. `kind` says which fields mean
+/// something.
+struct ServerEvent {
+    /// What happened.
+    enum class Kind : std::uint8_t {
+        Handled,        ///< Answered in the output, or a message a server ignores.
+        SetUp,          ///< SetupConnection accepted with `flags`.
+        ChannelOpened,  ///< Channel `channel_id` opened; its Success and jobs are in the output.
+        OpenRefused,    ///< Open `request_id` refused with `error_code` (the Error is in the output).
+        ChannelsClosed, ///< CloseChannel removed `count` channels.
+        ShareAccepted,  ///< A valid share: record it, then take_successes(); a block in `solution`.
+        ShareRejected,  ///< An invalid share: `error` and `error_code` (its Error is in the output).
+    };
+    Kind kind = Kind::Handled;
+    /// SetUp: the SetupConnectionSuccess flags sent.
+    std::uint32_t flags = 0;
+    /// ChannelOpened, ShareAccepted, ShareRejected: the channel.
+    std::uint32_t channel_id = 0;
+    /// OpenRefused: the request.
+    std::uint32_t request_id = 0;
+    /// ShareAccepted: the share's sequence number.
+    std::uint32_t sequence_number = 0;
+    /// ChannelsClosed: how many.
+    std::size_t count = 0;
+    /// ShareRejected: why (StaleShare, DifficultyTooLow, ...).
+    std::optional<ErrorCode> error;
+    /// OpenRefused, ShareRejected: the spec's error code sent ("stale-share", ...).
+    std::string error_code;
+    /// ShareAccepted: the header hash, the target it met and that target's difficulty.
+    Bytes32 hash{};
+    Bytes32 target{};
+    double difficulty = 0;
+    /// ShareAccepted when the share is a block: the SubmitSolution to send the template
+    /// provider at once.
+    std::optional<SubmitSolution> solution;
+};
+
+/// What a message from the server changed on a ClientEndpoint. `kind` says which fields mean
+/// something.
+struct ClientEvent {
+    /// What changed.
+    enum class Kind : std::uint8_t {
+        Other,                   ///< Something this version has no kind for: ignore it.
+        Connected,               ///< SetupConnectionSuccess with `flags`.
+        ChannelOpened,           ///< Open `request_id` made `channel_id` (group, target, prefix, size).
+        ChannelRefused,          ///< Open `request_id` refused with the code in `text`.
+        StandardJob,             ///< Job `job_id` on standard channel `channel_id` (`min_ntime`: none if future).
+        ExtendedJob,             ///< Job `job_id` on extended channel `channel_id` (`min_ntime`: none if future).
+        PrevHash,                ///< New tip on `channel_id`: job `job_id` active from `min_ntime`.
+        TargetChanged,           ///< New share `target` on `channel_id`.
+        ExtranoncePrefixChanged, ///< New `extranonce_prefix` on `channel_id`.
+        ShareAccepted,           ///< Share `sequence_number` (with `tag`) acknowledged.
+        ShareRejected,           ///< Share `sequence_number` rejected with the code in `text`.
+        UpdateRefused,           ///< UpdateChannel on `channel_id` refused with the code in `text`.
+        ChannelClosed,           ///< The server closed `channel_id`, the reason in `text`.
+        ExtensionsNegotiated,    ///< Both sides use `extensions` from now on.
+        ExtensionsRefused,       ///< None used: `extensions` unsupported, `required_extensions` required.
+        Reconnect,               ///< Reconnect to host `text`, `port` (empty and 0: the same).
+    };
+    Kind kind = Kind::Other;
+    std::uint32_t flags = 0;
+    std::uint32_t channel_id = 0;
+    std::uint32_t request_id = 0;
+    std::uint32_t group_channel_id = 0;
+    std::uint32_t sequence_number = 0;
+    std::uint32_t job_id = 0;
+    std::optional<std::uint32_t> min_ntime;
+    /// ChannelOpened: bytes the client rolls (0 on standard channels).
+    std::uint16_t extranonce_size = 0;
+    std::uint16_t port = 0;
+    Bytes32 target{};
+    /// ShareAccepted, ShareRejected: the caller's tag from submit() (none: the share was not
+    /// pending).
+    std::optional<std::uint64_t> tag;
+    std::string text;
+    std::vector<std::uint8_t> extranonce_prefix;
+    std::vector<std::uint16_t> extensions;
+    std::vector<std::uint16_t> required_extensions;
+};
+
+/// One downstream Mining Protocol connection as a pool or proxy serves it: SetupConnection
+/// negotiation, channel admission with extranonce prefixes, the jobs a new channel needs,
+/// UpdateChannel and CloseChannel, share validation and the spec's error codes. Feed it every
+/// message from the client with handle(); its answers queue in an output of plaintext frames
+/// (take_output(), take_messages(), or send_output() into the connection's Session). An
+/// sv2::Error from handle() or sync() means the connection must close: send what is queued
+/// (SetupRefused has queued the SetupConnectionError), then close.
+class ServerEndpoint {
+  public:
+    /// A connection before its SetupConnection. Channels take their prefixes from `prefixes`,
+    /// which every endpoint of a server shares (also after it is destroyed); closed channels
+    /// give them back. Throws sv2::Error (InvalidArgument for options out of range).
+    ServerEndpoint(const ServerOptions &options, ExtranonceAllocator &prefixes);
+
+    /// Handles a message from the client at monotonic time `now_mono` (seconds: vardiff) and
+    /// unix time `now_unix` (a share's nTime); a new channel gets its jobs from `jobs`. Throws
+    /// sv2::Error (SetupRefused, NotSetUp, UnexpectedMessage, InvalidShareFlood,
+    /// TooManyShares).
+    ServerEvent handle(const Message &m, const JobFactory &jobs, std::uint64_t now_mono, std::uint32_t now_unix);
+    /// As above for a received frame (decoded here). Throws sv2::Error (also a decode error).
+    ServerEvent handle(const Frame &f, const JobFactory &jobs, std::uint64_t now_mono, std::uint32_t now_unix);
+    /// Brings every channel up to the factory's jobs after it took a template message.
+    Synced sync(const JobFactory &jobs);
+    /// Runs vardiff on every channel; returns how many SetTargets were queued.
+    std::size_t retarget(std::uint64_t now_mono);
+    /// Queues the SubmitSharesSuccess messages for every share accepted since the last call
+    /// (call it once they are recorded); returns how many.
+    std::size_t take_successes();
+    /// Whether SetupConnection was accepted.
+    bool set_up() const noexcept;
+    /// Open channels.
+    std::size_t channel_count() const noexcept;
+    /// The user identity an open channel mines for, or nullopt.
+    std::optional<std::string> channel_user(std::uint32_t channel_id) const;
+
+    /// The queued output as plaintext frames (emptied).
+    std::vector<std::uint8_t> take_output();
+    /// The queued output as messages (emptied).
+    std::vector<Message> take_messages();
+    /// Moves the queued output into `session` (encrypted there once its handshake is done).
+    /// Throws sv2::Error (NotEstablished).
+    void send_output(Session &session);
+
+  private:
+    ServerEvent handle_frame(const sv2_frame &frame, const JobFactory &jobs, std::uint64_t now_mono,
+                             std::uint32_t now_unix);
+
+    detail::Owned<sv2_server_endpoint> impl_;
+    bool set_up_ = false;
+};
+
+/// One upstream Mining Protocol connection as a miner or firmware uses it: SetupConnection,
+/// channels opened by request id, jobs, targets and prefixes applied to its channels (work()
+/// gives what to hash), sequence numbers, and each share's answer matched to the caller's
+/// tag. Its messages queue in an output of plaintext frames, as ServerEndpoint's do.
+class ClientEndpoint {
+  public:
+    /// A connection before its SetupConnection. Throws sv2::Error (InvalidArgument for text
+    /// that is not UTF-8, TooLong).
+    explicit ClientEndpoint(const ClientOptions &options);
+
+    /// Queues SetupConnection (Mining Protocol, version 2).
+    void setup_connection();
+    /// Queues OpenStandardMiningChannel; returns its request id. Throws sv2::Error (NotSetUp,
+    /// ExtendedChannelsRequired, TooManyRequests, TooLong, InvalidArgument).
+    std::uint32_t open_standard(std::string_view user_identity, float nominal_hash_rate, const Bytes32 &max_target);
+    /// Queues OpenExtendedMiningChannel; returns its request id. Throws as open_standard().
+    std::uint32_t open_extended(std::string_view user_identity, float nominal_hash_rate, const Bytes32 &max_target,
+                                std::uint16_t min_extranonce_size);
+    /// Queues UpdateChannel. Throws sv2::Error (InvalidChannelId).
+    void update_channel(std::uint32_t channel_id, float nominal_hash_rate, const Bytes32 &max_target);
+    /// Queues CloseChannel and forgets the channel. Throws sv2::Error (InvalidChannelId).
+    void close_channel(std::uint32_t channel_id, std::string_view reason);
+    /// Queues RequestExtensions (e.g. 0x0002). Throws sv2::Error (NotSetUp).
+    void request_extensions(const std::vector<std::uint16_t> &extensions);
+    /// Queues a share on solved `work` of an open channel (its job and rolled extranonce);
+    /// returns its sequence number. Its answer's event carries `tag`. Throws sv2::Error
+    /// (InvalidChannelId, TooLong).
+    std::uint32_t submit(std::uint32_t channel_id, const Work &work, std::uint32_t nonce, std::uint32_t ntime,
+                         std::uint32_t version, std::uint64_t tag);
+    /// Handles a message from the server; returns what it changed. Throws sv2::Error
+    /// (SetupRefused, UnexpectedMessage, UnknownJob, ExtranonceLayout): close the connection.
+    std::vector<ClientEvent> handle(const Message &m);
+    /// As above for a received frame (decoded here). Throws sv2::Error (also a decode error).
+    std::vector<ClientEvent> handle(const Frame &f);
+    /// The work to hash on an open channel with `extranonce` rolled (its extranonce size;
+    /// ignored on standard channels), or nullopt until a job is active. Throws sv2::Error
+    /// (InvalidChannelId, InvalidArgument for an extranonce of the wrong size).
+    std::optional<Work> work(std::uint32_t channel_id, ByteSpan extranonce = {}) const {
+        return work_view(channel_id, detail::view(extranonce));
+    }
+
+    /// The queued output as plaintext frames (emptied).
+    std::vector<std::uint8_t> take_output();
+    /// The queued output as messages (emptied).
+    std::vector<Message> take_messages();
+    /// Moves the queued output into `session`. Throws sv2::Error (NotEstablished).
+    void send_output(Session &session);
+
+  private:
+    std::vector<ClientEvent> handle_payload(std::uint16_t extension_type, std::uint8_t msg_type,
+                                            detail::ByteView payload);
+    std::optional<Work> work_view(std::uint32_t channel_id, detail::ByteView extranonce) const;
+
+    detail::Owned<sv2bridge::ClientEndpointImpl> impl_;
 };
 
 // ---- Keys and certificates ----

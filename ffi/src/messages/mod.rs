@@ -153,7 +153,7 @@ macro_rules! message_union {
         ///
         /// # Safety
         /// `out` points to writable memory for an sv2_message, initialised or not.
-        unsafe fn write_c(m: &Message<'_>, out: *mut sv2_message) {
+        pub(crate) unsafe fn write_c(m: &Message<'_>, out: *mut sv2_message) {
             std::ptr::addr_of_mut!((*out).extension_type).write(m.extension_type());
             std::ptr::addr_of_mut!((*out).msg_type).write(m.msg_type());
             match m {
