@@ -195,6 +195,8 @@ fn endpoint_config(config: &PoolConfig) -> ServerConfig {
         min_difficulty: config.min_difficulty,
         max_invalid_shares_per_minute: config.max_invalid_shares_per_minute,
         max_shares_per_tip: MAX_SHARES_PER_TIP,
+        // No Job Declaration Server in the pool yet.
+        work_selection: false,
     }
 }
 

@@ -12,7 +12,7 @@
 //! never reused on a connection, and the extranonce prefixes of closed channels go back to
 //! the caller's [`Prefixes`] (also when the endpoint is dropped).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use super::Outbox;
@@ -24,12 +24,17 @@ use crate::channels::target::{target_for_difficulty, TargetLe};
 use crate::channels::vardiff::Vardiff;
 use crate::channels::{ChannelError, ShareError};
 use crate::codec::{Bytes, Seq};
-use crate::messages::mining_flags::{REQUIRES_STANDARD_JOBS, REQUIRES_VERSION_ROLLING};
+use crate::jd::codes as jd_codes;
+use crate::jd::coinbase::PoolOutputs;
+use crate::jd::custom::{validate_custom_job, CustomJob, PoolView};
+use crate::jd::store::TokenStore;
+use crate::messages::mining_flags::{REQUIRES_STANDARD_JOBS, REQUIRES_VERSION_ROLLING, REQUIRES_WORK_SELECTION};
 use crate::messages::mining_success_flags::{REQUIRES_EXTENDED_CHANNELS, REQUIRES_FIXED_VERSION};
 use crate::messages::{
     CloseChannel, OpenExtendedMiningChannelSuccess, OpenMiningChannelError, OpenStandardMiningChannelSuccess,
-    RequestExtensionsError, SetExtranoncePrefix, SetTarget, SetupConnection, SetupConnectionError,
-    SetupConnectionSuccess, SubmitSharesError, SubmitSharesSuccess, UpdateChannelError,
+    RequestExtensionsError, SetCustomMiningJob, SetCustomMiningJobError, SetCustomMiningJobSuccess,
+    SetExtranoncePrefix, SetTarget, SetupConnection, SetupConnectionError, SetupConnectionSuccess, SubmitSharesError,
+    SubmitSharesSuccess, UpdateChannelError,
 };
 use crate::Message;
 
@@ -140,6 +145,9 @@ pub struct ServerConfig {
     /// Shares one channel may have accepted on one tip (the duplicate set): vardiff keeps an
     /// honest channel far below this.
     pub max_shares_per_tip: usize,
+    /// Accept REQUIRES_WORK_SELECTION (SetCustomMiningJob); set by
+    /// [`ServerEndpoint::with_work_selection`].
+    pub work_selection: bool,
 }
 
 impl Default for ServerConfig {
@@ -154,6 +162,7 @@ impl Default for ServerConfig {
             min_difficulty: 1e-3,
             max_invalid_shares_per_minute: 600,
             max_shares_per_tip: 1 << 16,
+            work_selection: false,
         }
     }
 }
@@ -209,6 +218,22 @@ pub enum Event {
         channel_id: u32,
         /// Why.
         error: ShareError,
+    },
+    /// A SetCustomMiningJob was accepted (its Success is in the outbox): shares on `job_id`
+    /// are validated and credited like any other; [`ServerEndpoint::custom_job`] completes a
+    /// block one finds.
+    CustomJobAccepted {
+        /// The channel.
+        channel_id: u32,
+        /// The job id given.
+        job_id: u32,
+    },
+    /// A SetCustomMiningJob was refused with this code (the Error is in the outbox).
+    CustomJobRefused {
+        /// The channel it named.
+        channel_id: u32,
+        /// The code sent.
+        code: &'static str,
     },
     /// Something answered in the outbox, or a message a server ignores.
     Handled,
@@ -281,6 +306,9 @@ pub fn negotiate_setup(config: &ServerConfig, m: &SetupConnection<'_>) -> Result
         return Err((0, "protocol-version-mismatch"));
     }
     let mut supported = REQUIRES_STANDARD_JOBS | REQUIRES_VERSION_ROLLING;
+    if config.work_selection {
+        supported |= REQUIRES_WORK_SELECTION;
+    }
     if !config.version_rolling {
         supported &= !REQUIRES_VERSION_ROLLING;
     }
@@ -339,11 +367,33 @@ impl InvalidShares {
     }
 }
 
+/// What a server needs to take SetCustomMiningJob (REQUIRES_WORK_SELECTION): the token
+/// store its Job Declaration Server allocates from, and the outputs every custom coinbase
+/// must pay.
+#[derive(Debug, Clone)]
+pub struct WorkSelection {
+    /// Tokens, shared with the JDS and every Mining connection.
+    pub tokens: Arc<Mutex<TokenStore>>,
+    /// The pool's outputs.
+    pub pool_outputs: Arc<PoolOutputs>,
+}
+
+/// Custom jobs get ids from here up, apart from the ids the job source gives.
+const FIRST_CUSTOM_JOB_ID: u32 = 1 << 31;
+/// Custom jobs a connection keeps for the blocks their shares find.
+const MAX_CUSTOM_JOBS: usize = 64;
+
 /// One downstream connection, server side.
 #[derive(Debug)]
 pub struct ServerEndpoint<P: Prefixes> {
     config: ServerConfig,
     prefixes: P,
+    work: Option<WorkSelection>,
+    /// The client set REQUIRES_WORK_SELECTION (and the server takes it).
+    work_selected: bool,
+    /// Custom jobs accepted, newest last, for the blocks their shares find.
+    custom_jobs: VecDeque<(u32, Arc<CustomJob>)>,
+    next_custom_job_id: u32,
     group: GroupChannel,
     set_up: bool,
     requires_standard_jobs: bool,
@@ -364,6 +414,10 @@ impl<P: Prefixes> ServerEndpoint<P> {
         ServerEndpoint {
             config,
             prefixes,
+            work: None,
+            work_selected: false,
+            custom_jobs: VecDeque::new(),
+            next_custom_job_id: FIRST_CUSTOM_JOB_ID,
             group: GroupChannel::new(GROUP_CHANNEL_ID, false),
             set_up: false,
             requires_standard_jobs: false,
@@ -372,6 +426,19 @@ impl<P: Prefixes> ServerEndpoint<P> {
             tip_seq: 0,
             invalid: InvalidShares::default(),
         }
+    }
+
+    /// Takes SetCustomMiningJob from clients that set REQUIRES_WORK_SELECTION, checked
+    /// against `work`'s token store and pool outputs (see [`crate::jd::custom`]).
+    pub fn with_work_selection(mut self, work: WorkSelection) -> Self {
+        self.config.work_selection = true;
+        self.work = Some(work);
+        self
+    }
+
+    /// A custom job this connection set (for the block a share on it finds).
+    pub fn custom_job(&self, job_id: u32) -> Option<&CustomJob> {
+        self.custom_jobs.iter().find(|(id, _)| *id == job_id).map(|(_, j)| &**j)
     }
 
     /// Whether SetupConnection was accepted.
@@ -413,6 +480,7 @@ impl<P: Prefixes> ServerEndpoint<P> {
             return match negotiate_setup(&self.config, m) {
                 Ok(flags) => {
                     self.requires_standard_jobs = m.flags & REQUIRES_STANDARD_JOBS != 0;
+                    self.work_selected = m.flags & REQUIRES_WORK_SELECTION != 0;
                     self.group = GroupChannel::new(GROUP_CHANNEL_ID, self.requires_standard_jobs);
                     out.push(&SetupConnectionSuccess { used_version: 2, flags }.into())
                         .map_err(EndpointError::Outbox)?;
@@ -508,6 +576,7 @@ impl<P: Prefixes> ServerEndpoint<P> {
                 out.push(&reply.into()).map_err(EndpointError::Outbox)?;
                 Ok(Event::Handled)
             }
+            Message::SetCustomMiningJob(m) => self.custom(m, jobs, now, out),
             Message::SetupConnection(_) => Err(EndpointError::SecondSetup),
             _ => Ok(Event::Handled),
         }
@@ -739,6 +808,62 @@ impl<P: Prefixes> ServerEndpoint<P> {
             out.push(&(*t).into()).map_err(EndpointError::Outbox)?;
         }
         Ok(targets.len())
+    }
+
+    /// SetCustomMiningJob: on a connection that set REQUIRES_WORK_SELECTION, for one of its
+    /// extended channels, checked by [`validate_custom_job`] and added to the channel.
+    fn custom<O: Outbox>(
+        &mut self,
+        m: &SetCustomMiningJob<'_>,
+        jobs: &JobState,
+        now: Now,
+        out: &mut O,
+    ) -> Result<Event, EndpointError<O::Error>> {
+        let channel_id = m.channel_id;
+        let result = match (&self.work, self.work_selected, self.group.get(channel_id)) {
+            (Some(work), true, Some(c)) => match (c.kind(), &jobs.tip) {
+                (ChannelKind::Extended { extranonce_size }, Some(tip)) => {
+                    let view = PoolView {
+                        tip: &tip.prev,
+                        pool_outputs: &work.pool_outputs,
+                        extranonce_len: c.extranonce_prefix().len() + usize::from(extranonce_size),
+                        version_rolling_allowed: self.config.version_rolling,
+                        now: now.mono_secs,
+                        unix_now: now.unix_secs,
+                    };
+                    let mut tokens = work.tokens.lock().unwrap_or_else(|e| e.into_inner());
+                    validate_custom_job(&mut tokens, m, view).map_err(|e| e.code)
+                }
+                (ChannelKind::Extended { .. }, None) => Err(jd_codes::STALE_CHAIN_TIP),
+                (ChannelKind::Standard, _) => Err("invalid-channel-id"),
+            },
+            (Some(_), true, None) => Err("invalid-channel-id"),
+            // Work selection was not negotiated on this connection.
+            _ => Err("unsupported-feature-flags"),
+        };
+        let job_id = self.next_custom_job_id;
+        let installed = result.and_then(|job| {
+            let c = self.group.get_mut(channel_id).ok_or("invalid-channel-id")?;
+            job.install(c, job_id).map_err(|_| jd_codes::INVALID_JOB)?;
+            Ok(job)
+        });
+        match installed {
+            Ok(job) => {
+                self.next_custom_job_id = self.next_custom_job_id.checked_add(1).unwrap_or(FIRST_CUSTOM_JOB_ID);
+                self.custom_jobs.push_back((job_id, Arc::new(job)));
+                if self.custom_jobs.len() > MAX_CUSTOM_JOBS {
+                    self.custom_jobs.pop_front();
+                }
+                let ok = SetCustomMiningJobSuccess { channel_id, request_id: m.request_id, job_id };
+                out.push(&ok.into()).map_err(EndpointError::Outbox)?;
+                Ok(Event::CustomJobAccepted { channel_id, job_id })
+            }
+            Err(code) => {
+                let e = SetCustomMiningJobError { channel_id, request_id: m.request_id, error_code: text(code) };
+                out.push(&e.into()).map_err(EndpointError::Outbox)?;
+                Ok(Event::CustomJobRefused { channel_id, code })
+            }
+        }
     }
 
     /// The SubmitShares.Success messages for every share accepted since the last call (one
