@@ -5,59 +5,15 @@
 mod pool_common;
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pool_common::*;
 use sv2::endpoint::server::JobState;
-use sv2::noise::AuthorityPublicKey;
-use sv2_roles::net::load_authority_key;
-use sv2_roles::tp::TpHandle;
 use sv2_roles::upstream::{self, ChannelSpec, PoolEndpoint, UpstreamConfig, UpstreamEvent, UpstreamShare};
 use tokio::sync::{mpsc, watch};
-
-/// A child process killed (SIGKILL) and reaped when dropped, also when a test fails.
-struct ChildPool(Child);
-
-impl ChildPool {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for ChildPool {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// `sv2 pool` as a child process on `port` (so that it can be killed with SIGKILL).
-async fn pool_process(dir: &Path, tp: &TpHandle, port: u16) -> (ChildPool, AuthorityPublicKey) {
-    let child = Command::new(env!("CARGO_BIN_EXE_sv2"))
-        .arg("pool")
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", ""])
-        .args(["--data-dir", dir.to_str().unwrap(), "--tp-address", &tp.addr().to_string()])
-        .args(["--tp-authority", &tp.authority().to_string(), "--payout-script-hex", &hex::encode(PAYOUT)])
-        .env("SV2_POOL_MIN_DIFFICULTY", "1e-12")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .map(ChildPool)
-        .unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let (Ok(k), Ok(_)) = (load_authority_key(&dir.join("authority.pub")), std::net::TcpStream::connect(addr)) {
-            return (child, k);
-        }
-        assert!(tokio::time::Instant::now() < deadline, "sv2 pool did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Stops the process (SIGSTOP) and waits until it is stopped: from then on it answers
 /// nothing, while its sockets stay open.
@@ -106,9 +62,9 @@ async fn a_killed_pool_moves_channels_to_the_next_and_back() {
     let a_dir = temp_dir("upstream-kill-a");
     let b_dir = temp_dir("upstream-kill-b");
     let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let (mut a, a_key) = pool_process(&a_dir, &tp, port).await;
-    let b_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let b_port = free_port();
     let (b, b_key) = pool_process(&b_dir, &tp, b_port).await;
 
     let mut config = UpstreamConfig::new(vec![
@@ -341,7 +297,7 @@ async fn a_silent_pool_is_given_up() {
     let a_dir = temp_dir("upstream-silent-a");
     let b_dir = temp_dir("upstream-silent-b");
     let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let (mut a, a_key) = pool_process(&a_dir, &tp, port).await;
     let b = start_pool(&b_dir, &tp, |_| {}).await;
     let mut config = UpstreamConfig::new(vec![

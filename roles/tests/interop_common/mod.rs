@@ -4,7 +4,6 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -31,10 +30,6 @@ pub fn ref_binary(name: &str) -> Option<PathBuf> {
         );
         None
     }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A child process killed when dropped.

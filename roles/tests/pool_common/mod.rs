@@ -401,3 +401,51 @@ pub fn bad_input_attacks(addr: SocketAddr, authority: AuthorityPublicKey, a: Att
     });
     attacks
 }
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed (SIGKILL) and reaped when dropped, also when a test fails.
+pub struct ChildPool(pub std::process::Child);
+
+impl ChildPool {
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ChildPool {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `sv2 pool` as a child process on `port` (so that it can be killed with SIGKILL).
+pub async fn pool_process(dir: &std::path::Path, tp: &TpHandle, port: u16) -> (ChildPool, AuthorityPublicKey) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sv2"))
+        .arg("pool")
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", ""])
+        .args(["--data-dir", dir.to_str().unwrap(), "--tp-address", &tp.addr().to_string()])
+        .args(["--tp-authority", &tp.authority().to_string(), "--payout-script-hex", &hex::encode(PAYOUT)])
+        .env("SV2_POOL_MIN_DIFFICULTY", "1e-12")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map(ChildPool)
+        .unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let (Ok(k), Ok(_)) =
+            (sv2_roles::net::load_authority_key(&dir.join("authority.pub")), std::net::TcpStream::connect(addr))
+        {
+            return (child, k);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "sv2 pool did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
