@@ -1,14 +1,19 @@
 //! The farm side under load: N simulated devices at a fixed share rate against the proxy and
 //! the translator, beside the same devices straight to the pool.
 //!
-//! `cargo bench -p sv2-roles --bench farm_load -- [DEVICES[:SHARES_PER_SEC_EACH[:SECS]]]`
-//! (default `10000:1:15`). Three scenarios with the same load:
+//! `cargo bench -p sv2-roles --bench farm_load -- [DEVICES[:SHARES_PER_SEC_EACH[:SECS]]] [SCENARIO...]`
+//! (default `10000:1:15`, every scenario). Four scenarios with the same load:
 //!
 //! 1. **direct**: SV2 devices (Noise, standard channel, REQUIRES_STANDARD_JOBS) straight to
 //!    the pool: the baseline.
 //! 2. **proxy**: the same devices to `sv2 proxy` aggregating them into one extended channel.
 //! 3. **translator**: SV1 devices (plain TCP, JSON lines: subscribe, authorize, submit as
 //!    firmware does) to `sv2 translator`, aggregated into one extended channel.
+//! 4. **reference-translator**: the same SV1 devices to the reference implementation's
+//!    `translator_sv2` binary (a child process, configured to mirror ours: one aggregated
+//!    channel, no vardiff, the easiest device target) in front of the same pool. Its memory is
+//!    the child's VmRSS (`/proc/<pid>/status`). Skipped, saying so, when the binary is not in
+//!    `$SV2_REF_BINS` or `target/ref-bins/bin` (`scripts/interop-roles.sh` installs it).
 //!
 //! Each scenario runs in a fresh process (this binary re-run with `__scenario`) holding the
 //! embedded template provider, the pool and the role under test, so that its memory is not
@@ -27,7 +32,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -429,8 +435,10 @@ fn devices_main(args: &[String]) {
     });
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// VmRSS of this process (`None`) or of the process `pid`, in KiB.
+fn rss_kib(pid: Option<u32>) -> u64 {
+    let status = pid.map_or_else(|| "/proc/self/status".to_string(), |p| format!("/proc/{p}/status"));
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|s| {
             s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
@@ -447,8 +455,10 @@ struct Measured {
     kib_per_device: f64,
 }
 
-/// Runs the devices in a child process against `addr`, measuring this process's RSS around
-/// their connecting, and prints one line.
+/// Runs the devices in a child process against `addr`, measuring the RSS of this process (or
+/// of `rss_pid`, the role under test when it runs apart) around their connecting, and prints
+/// one line.
+#[allow(clippy::too_many_arguments)]
 async fn measure(
     name: &str,
     dialect: Dialect,
@@ -457,8 +467,9 @@ async fn measure(
     n: usize,
     rate: f64,
     secs: f64,
+    rss_pid: Option<u32>,
 ) -> Option<Measured> {
-    let rss_before = rss_kib();
+    let rss_before = rss_kib(rss_pid);
     let key = authority.map_or_else(|| "-".to_string(), |a| a.to_string());
     let mut child = Command::new(std::env::current_exe().expect("own path"))
         .arg("__devices")
@@ -486,7 +497,7 @@ async fn measure(
         return None;
     };
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let rss_connected = rss_kib();
+    let rss_connected = rss_kib(rss_pid);
     let _ = stdin.write_all(b"go\n");
     let _ = stdin.flush();
     let done = lines_rx.recv().await.unwrap_or_default();
@@ -504,7 +515,7 @@ async fn measure(
         kib_per_device: rss_connected.saturating_sub(rss_before) as f64 / n as f64,
     };
     println!(
-        "{name:<10} {n} devices x {rate}/s: offered {:.0}/s, answered {:.0}/s ({answered} of {sent}, {rejected} rejected, {failed} devices failed) | \
+        "{name:<20} {n} devices x {rate}/s: offered {:.0}/s, answered {:.0}/s ({answered} of {sent}, {rejected} rejected, {failed} devices failed) | \
          answer p50 {:.2} ms p99 {:.2} ms max {:.2} ms | RSS +{} MiB = {:.1} KiB per device | {connect_secs} s to connect all",
         n as f64 * rate,
         m.answered_per_sec,
@@ -523,18 +534,125 @@ enum Scenario {
     Direct,
     Proxy,
     Translator,
+    ReferenceTranslator,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 3] = [Scenario::Direct, Scenario::Proxy, Scenario::Translator];
+    const ALL: [Scenario; 4] = [Scenario::Direct, Scenario::Proxy, Scenario::Translator, Scenario::ReferenceTranslator];
 
     fn name(self) -> &'static str {
         match self {
             Scenario::Direct => "direct",
             Scenario::Proxy => "proxy",
             Scenario::Translator => "translator",
+            Scenario::ReferenceTranslator => "reference-translator",
         }
     }
+}
+
+/// The reference implementation's translator binary: in `$SV2_REF_BINS`, else
+/// `target/ref-bins/bin` of the workspace (where `scripts/interop-roles.sh` installs it).
+fn reference_translator_binary() -> Result<PathBuf, PathBuf> {
+    let dir = std::env::var_os("SV2_REF_BINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ref-bins/bin"));
+    let path = dir.join("translator_sv2");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(path)
+    }
+}
+
+/// The reference translator's configuration, mirroring ours in the `translator` scenario: one
+/// aggregated extended channel upstream, no vardiff, and the devices' first (and only)
+/// `mining.set_difficulty` at the easiest target there is. That first target is
+/// `hash_rate_to_target(min_individual_miner_hashrate, shares_per_minute)`, whose
+/// `hashrate x 60 / shares_per_minute` is truncated to an integer: below 1 it is 0 and the
+/// target is 2^256 - 1, what our difficulty of 1e-12 clamps to. The hashrate is the one our
+/// translator announces per device (1e-6 H/s). Keepalive jobs are off: our translator sends
+/// none, and the tip and template stay put for the run.
+fn reference_translator_config(sv1_port: u16, pool: SocketAddr, authority: &AuthorityPublicKey) -> String {
+    format!(
+        "downstream_address = \"127.0.0.1\"\n\
+         downstream_port = {sv1_port}\n\
+         max_supported_version = 2\n\
+         min_supported_version = 2\n\
+         downstream_extranonce2_size = 4\n\
+         aggregate_channels = true\n\
+         supported_extensions = []\n\
+         [downstream_difficulty_config]\n\
+         min_individual_miner_hashrate = 0.000001\n\
+         shares_per_minute = 60.0\n\
+         enable_vardiff = false\n\
+         job_keepalive_interval_secs = 0\n\
+         [[upstreams]]\n\
+         address = \"{}\"\n\
+         port = {}\n\
+         authority_pubkey = \"{authority}\"\n\
+         user_identity = \"farm.reference\"\n",
+        pool.ip(),
+        pool.port()
+    )
+}
+
+/// The last lines of a log, before the scenario's directory is removed.
+fn print_log_tail(path: &std::path::Path) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in &lines[lines.len().saturating_sub(20)..] {
+        println!("  | {line}");
+    }
+}
+
+/// A child process killed when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the reference translator in front of the pool, its config and log in `dir`; returns
+/// it once its SV1 port accepts connections.
+async fn start_reference_translator(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    pool: SocketAddr,
+    authority: &AuthorityPublicKey,
+) -> Result<(Reaped, SocketAddr), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let config = dir.join("config.toml");
+    std::fs::write(&config, reference_translator_config(port, pool, authority)).map_err(|e| e.to_string())?;
+    let log_path = dir.join("translator_sv2.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&config)
+        .current_dir(dir)
+        // The same log level as the roles in this process.
+        .env("RUST_LOG", "warn")
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut child = Reaped(child);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    for _ in 0..400 {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            return Err(format!("it exited ({status})"));
+        }
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok((child, addr));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("it did not listen within 20 s".into())
 }
 
 /// One scenario in this process: template provider, pool, the role under test, and the
@@ -565,7 +683,9 @@ fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
         let pools = vec![sv2_roles::upstream::PoolEndpoint::new(pool.addr().to_string(), pool.authority())];
         let name = scenario.name();
         let m = match scenario {
-            Scenario::Direct => measure(name, Dialect::Sv2, pool.addr(), Some(pool.authority()), n, rate, secs).await,
+            Scenario::Direct => {
+                measure(name, Dialect::Sv2, pool.addr(), Some(pool.authority()), n, rate, secs, None).await
+            }
             Scenario::Proxy => {
                 let mut c = sv2_roles::proxy::ProxyConfig::new(
                     dir.join("proxy"),
@@ -585,7 +705,7 @@ fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
                 c.limits.handshake = Duration::from_secs(300);
                 let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                let m = measure(name, Dialect::Sv2, proxy.addr(), Some(proxy.authority()), n, rate, secs).await;
+                let m = measure(name, Dialect::Sv2, proxy.addr(), Some(proxy.authority()), n, rate, secs, None).await;
                 let t = proxy.metrics().totals();
                 report_farm(name, t.shares_accepted, t.rejected_total(), proxy.upstream_metrics());
                 proxy.shutdown().await;
@@ -603,11 +723,39 @@ fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
                 c.session.vardiff = None;
                 let translator = sv2_roles::translator::start(c).await.expect("translator starts");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                let m = measure(name, Dialect::Sv1, translator.addr(), None, n, rate, secs).await;
+                let m = measure(name, Dialect::Sv1, translator.addr(), None, n, rate, secs, None).await;
                 let t = translator.metrics().totals();
                 report_farm(name, t.shares_accepted, t.rejected_total(), translator.upstream_metrics());
                 translator.shutdown().await;
                 m
+            }
+            Scenario::ReferenceTranslator => {
+                let bin = reference_translator_binary().expect("checked by the parent");
+                match start_reference_translator(&bin, &dir.join("reference"), pool.addr(), &pool.authority()).await {
+                    Ok((mut child, addr)) => {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        let m = measure(name, Dialect::Sv1, addr, None, n, rate, secs, Some(child.0.id())).await;
+                        if let Ok(Some(status)) = child.0.try_wait() {
+                            println!("{name}: the reference translator exited during the run ({status})");
+                        }
+                        if m.is_none() {
+                            print_log_tail(&dir.join("reference/translator_sv2.log"));
+                        }
+                        // It keeps no counters we can read; the pool's say what it forwarded.
+                        let pm = pool.metrics();
+                        let rejected: u64 = pm.shares_rejected.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+                        println!(
+                            "{name}: forwarded to the pool: accepted {}, rejected {rejected}",
+                            pm.shares_accepted.load(Ordering::Relaxed)
+                        );
+                        m
+                    }
+                    Err(e) => {
+                        println!("{name}: the reference translator did not start: {e}");
+                        print_log_tail(&dir.join("reference/translator_sv2.log"));
+                        None
+                    }
+                }
             }
         };
         if let Some(m) = m {
@@ -641,7 +789,10 @@ fn main() {
         }
         _ => {}
     }
-    let spec = args.iter().find(|a| !a.starts_with('-')).cloned().unwrap_or_else(|| "10000:1:15".into());
+    // `[DEVICES[:RATE[:SECS]]] [SCENARIO...]`; cargo adds `--bench`.
+    let (specs, names): (Vec<&String>, Vec<&String>) =
+        args.iter().filter(|a| !a.starts_with('-')).partition(|a| a.starts_with(|c: char| c.is_ascii_digit()));
+    let spec = specs.first().map_or("10000:1:15", |s| s.as_str());
     let mut parts = spec.split(':');
     let n: usize = parts.next().and_then(|x| x.parse().ok()).expect("DEVICES[:RATE[:SECS]]");
     let rate: f64 = parts.next().map_or(1.0, |x| x.parse().expect("RATE"));
@@ -652,9 +803,32 @@ fn main() {
         std::thread::available_parallelism().map(|x| x.get()).unwrap_or(1),
         pool_difficulty()
     );
+    let scenarios: Vec<Scenario> = if names.is_empty() {
+        Scenario::ALL.to_vec()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                Scenario::ALL.into_iter().find(|s| s.name() == n.as_str()).unwrap_or_else(|| {
+                    let all: Vec<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
+                    panic!("unknown scenario {n}; one of {}", all.join(", "))
+                })
+            })
+            .collect()
+    };
     // Each scenario in a fresh process, so that its memory is not what an earlier one freed.
     let mut results: Vec<(Scenario, Measured)> = Vec::new();
-    for scenario in Scenario::ALL {
+    for scenario in scenarios {
+        if scenario == Scenario::ReferenceTranslator {
+            if let Err(path) = reference_translator_binary() {
+                println!(
+                    "reference-translator: SKIPPED, {} not found (`bash scripts/interop-roles.sh` installs it; \
+                     or point SV2_REF_BINS at its directory)",
+                    path.display()
+                );
+                continue;
+            }
+        }
         let mut child = Command::new(std::env::current_exe().expect("own path"))
             .arg("__scenario")
             .arg(scenario.name())
@@ -681,7 +855,7 @@ fn main() {
         for s in [Scenario::Proxy, Scenario::Translator] {
             if let Some(m) = get(s) {
                 println!(
-                    "{:<10} vs direct: answered {:.3}x, answer p50 {:+.2} ms, p99 {:+.2} ms; memory per device {:.1} KiB vs {:.1} KiB at the pool",
+                    "{:<20} vs direct: answered {:.3}x, answer p50 {:+.2} ms, p99 {:+.2} ms; memory per device {:.1} KiB vs {:.1} KiB at the pool",
                     s.name(),
                     m.answered_per_sec / d.answered_per_sec.max(1e-9),
                     m.p50_ms - d.p50_ms,
@@ -691,5 +865,21 @@ fn main() {
                 );
             }
         }
+    }
+    if let (Some(ours), Some(reference)) = (get(Scenario::Translator), get(Scenario::ReferenceTranslator)) {
+        println!(
+            "translator vs reference-translator: answered {:.2}x ({:.0}/s vs {:.0}/s), answer p50 {:.2} vs {:.2} ms, p99 {:.2} vs {:.2} ms; \
+             memory per device {:.1} KiB vs {:.1} KiB ({:.2}x)",
+            ours.answered_per_sec / reference.answered_per_sec.max(1e-9),
+            ours.answered_per_sec,
+            reference.answered_per_sec,
+            ours.p50_ms,
+            reference.p50_ms,
+            ours.p99_ms,
+            reference.p99_ms,
+            ours.kib_per_device,
+            reference.kib_per_device,
+            ours.kib_per_device / reference.kib_per_device.max(1e-9),
+        );
     }
 }
