@@ -338,6 +338,9 @@ async fn sv1_device(addr: SocketAddr, index: usize, period: Duration, run: Arc<R
     let mut next_id = 3u64;
     let offset = period.mul_f64((index % 1000) as f64 / 1000.0);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(t0) + offset, period);
+    // A role that stops reading must not hold the device (and the report) past the run.
+    let write_deadline = tokio::time::Instant::from_std(end + WRITE_GRACE);
+    let mut stalled = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -359,14 +362,27 @@ async fn sv1_device(addr: SocketAddr, index: usize, period: Duration, run: Arc<R
                 st.pending.insert(next_id, Instant::now());
                 next_id += 1;
                 st.tally.sent += 1;
-                stream.write_all(&out).await.map_err(|e| e.to_string())?;
+                match tokio::time::timeout_at(write_deadline, stream.write_all(&out)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => stalled = Some(e.to_string()),
+                    Err(_) => stalled = Some("the role stopped reading: writes blocked past the run".into()),
+                }
+                if stalled.is_some() {
+                    break;
+                }
             }
             n = stream.read(&mut buf) => sv1_read(n, &buf, &mut decoder, &mut st)?,
         }
     }
     run.tally.lock().await.add(st.tally);
-    Ok(())
+    stalled.map_or(Ok(()), Err)
 }
+
+/// How long past the end of the run a device's write may stay blocked.
+const WRITE_GRACE: Duration = Duration::from_secs(30);
+
+/// How long the devices may take to connect and get their first job.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(180);
 
 /// The child process: connects `n` devices, prints `ready` once all are set up, starts on a
 /// line from stdin, and prints its tallies at the end.
@@ -402,6 +418,10 @@ fn devices_main(args: &[String]) {
         }
         tokio::select! {
             _ = run.ready.wait() => {}
+            _ = tokio::time::sleep(CONNECT_PATIENCE) => {
+                println!("failed the devices were not all set up after {} s", CONNECT_PATIENCE.as_secs());
+                std::process::exit(1);
+            }
             Some(r) = tasks.join_next() => {
                 println!("failed a device failed while connecting: {r:?}");
                 std::process::exit(1);
@@ -446,6 +466,17 @@ fn rss_kib(pid: Option<u32>) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) of this process (`None`) or of the process `pid`, in ms (Linux's
+/// `/proc/<pid>/stat` counts it in ticks of 1/100 s on every architecture it runs on).
+fn cpu_ms(pid: Option<u32>) -> u64 {
+    let stat = pid.map_or_else(|| "/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the command name in parentheses: state is the first, utime the 12th.
+    let fields: Vec<&str> = text.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) * 10
+}
+
 /// What one run measured.
 struct Measured {
     answered_per_sec: f64,
@@ -453,11 +484,13 @@ struct Measured {
     p99_ms: f64,
     max_ms: f64,
     kib_per_device: f64,
+    /// CPU of the roles (template provider, pool, role under test) per answered share.
+    cpu_us_per_share: f64,
 }
 
 /// Runs the devices in a child process against `addr`, measuring the RSS of this process (or
-/// of `rss_pid`, the role under test when it runs apart) around their connecting, and prints
-/// one line.
+/// of `role_pid`, the role under test when it runs apart) around their connecting and the CPU
+/// of both over the run, and prints one line.
 #[allow(clippy::too_many_arguments)]
 async fn measure(
     name: &str,
@@ -467,9 +500,10 @@ async fn measure(
     n: usize,
     rate: f64,
     secs: f64,
-    rss_pid: Option<u32>,
+    role_pid: Option<u32>,
 ) -> Option<Measured> {
-    let rss_before = rss_kib(rss_pid);
+    let rss_before = rss_kib(role_pid);
+    let roles_cpu_ms = || cpu_ms(None) + role_pid.map_or(0, |p| cpu_ms(Some(p)));
     let key = authority.map_or_else(|| "-".to_string(), |a| a.to_string());
     let mut child = Command::new(std::env::current_exe().expect("own path"))
         .arg("__devices")
@@ -497,10 +531,19 @@ async fn measure(
         return None;
     };
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let rss_connected = rss_kib(rss_pid);
+    let rss_connected = rss_kib(role_pid);
+    let cpu_start = roles_cpu_ms();
     let _ = stdin.write_all(b"go\n");
     let _ = stdin.flush();
-    let done = lines_rx.recv().await.unwrap_or_default();
+    let patience = Duration::from_secs_f64(secs) + WRITE_GRACE + Duration::from_secs(60);
+    let Ok(done) = tokio::time::timeout(patience, lines_rx.recv()).await else {
+        println!("{name}: no tallies from the devices {} s after the start", patience.as_secs());
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    };
+    let done = done.unwrap_or_default();
+    let cpu_run = roles_cpu_ms().saturating_sub(cpu_start);
     let _ = child.wait();
     let f: Vec<u64> = done.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
     let [sent, answered, rejected, failed, p50, p99, max] = f[..] else {
@@ -513,10 +556,11 @@ async fn measure(
         p99_ms: p99 as f64 / 1000.0,
         max_ms: max as f64 / 1000.0,
         kib_per_device: rss_connected.saturating_sub(rss_before) as f64 / n as f64,
+        cpu_us_per_share: cpu_run as f64 * 1000.0 / answered.max(1) as f64,
     };
     println!(
         "{name:<20} {n} devices x {rate}/s: offered {:.0}/s, answered {:.0}/s ({answered} of {sent}, {rejected} rejected, {failed} devices failed) | \
-         answer p50 {:.2} ms p99 {:.2} ms max {:.2} ms | RSS +{} MiB = {:.1} KiB per device | {connect_secs} s to connect all",
+         answer p50 {:.2} ms p99 {:.2} ms max {:.2} ms | RSS +{} MiB = {:.1} KiB per device | roles' CPU {:.1} s = {:.1} us per answered share | {connect_secs} s to connect all",
         n as f64 * rate,
         m.answered_per_sec,
         m.p50_ms,
@@ -524,6 +568,8 @@ async fn measure(
         m.max_ms,
         rss_connected.saturating_sub(rss_before) / 1024,
         m.kib_per_device,
+        cpu_run as f64 / 1000.0,
+        m.cpu_us_per_share,
     );
     Some(m)
 }
@@ -759,7 +805,10 @@ fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
             }
         };
         if let Some(m) = m {
-            println!("result {} {} {} {} {}", m.answered_per_sec, m.p50_ms, m.p99_ms, m.max_ms, m.kib_per_device);
+            println!(
+                "result {} {} {} {} {} {}",
+                m.answered_per_sec, m.p50_ms, m.p99_ms, m.max_ms, m.kib_per_device, m.cpu_us_per_share
+            );
         }
         pool.shutdown().await;
         tp.shutdown().await;
@@ -841,8 +890,9 @@ fn main() {
             match line.strip_prefix("result ") {
                 Some(r) => {
                     let f: Vec<f64> = r.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-                    if let [answered_per_sec, p50_ms, p99_ms, max_ms, kib_per_device] = f[..] {
-                        results.push((scenario, Measured { answered_per_sec, p50_ms, p99_ms, max_ms, kib_per_device }));
+                    if let [answered_per_sec, p50_ms, p99_ms, max_ms, kib_per_device, cpu_us_per_share] = f[..] {
+                        let m = Measured { answered_per_sec, p50_ms, p99_ms, max_ms, kib_per_device, cpu_us_per_share };
+                        results.push((scenario, m));
                     }
                 }
                 None => println!("{line}"),
@@ -869,7 +919,7 @@ fn main() {
     if let (Some(ours), Some(reference)) = (get(Scenario::Translator), get(Scenario::ReferenceTranslator)) {
         println!(
             "translator vs reference-translator: answered {:.2}x ({:.0}/s vs {:.0}/s), answer p50 {:.2} vs {:.2} ms, p99 {:.2} vs {:.2} ms; \
-             memory per device {:.1} KiB vs {:.1} KiB ({:.2}x)",
+             memory per device {:.1} KiB vs {:.1} KiB ({:.2}x); CPU per answered share {:.1} vs {:.1} us ({:.2}x)",
             ours.answered_per_sec / reference.answered_per_sec.max(1e-9),
             ours.answered_per_sec,
             reference.answered_per_sec,
@@ -880,6 +930,9 @@ fn main() {
             ours.kib_per_device,
             reference.kib_per_device,
             ours.kib_per_device / reference.kib_per_device.max(1e-9),
+            ours.cpu_us_per_share,
+            reference.cpu_us_per_share,
+            ours.cpu_us_per_share / reference.cpu_us_per_share.max(1e-9),
         );
     }
 }
