@@ -25,9 +25,12 @@ use sv2_roles::upstream::PoolEndpoint;
 /// pool's.
 type Key = (String, u32, u32, u32, Vec<u8>);
 
+fn endpoint(pool: &sv2_roles::pool::PoolHandle) -> PoolEndpoint {
+    PoolEndpoint::new(pool.addr().to_string(), pool.authority())
+}
+
 /// A translator in front of `pools` (in that order), for CPU miners.
-async fn start_translator(pools: &[&sv2_roles::pool::PoolHandle], aggregate: bool) -> TranslatorHandle {
-    let pools = pools.iter().map(|p| PoolEndpoint::new(p.addr().to_string(), p.authority())).collect();
+async fn start_translator(pools: Vec<PoolEndpoint>, aggregate: bool) -> TranslatorHandle {
     let mut c = TranslatorConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), pools);
     c.aggregate = aggregate;
     c.record_shares = true;
@@ -63,7 +66,7 @@ async fn sv1_devices_find_blocks_through_translator_and_pool() {
     let mut reports = tp.solutions();
     let pool = start_pool(&pool_dir, &tp, |c| c.shares_per_minute = 240.0).await;
 
-    let translator = start_translator(&[&pool], false).await;
+    let translator = start_translator(vec![endpoint(&pool)], false).await;
     let users = ["alice.bitaxe", "bob.cgminer"];
     let mut miners: Vec<_> = users.iter().enumerate().map(|(i, u)| start_miner(&translator, u, i == 0)).collect();
     let mut blocks = Vec::new();
@@ -162,7 +165,7 @@ async fn aggregated_devices_share_one_channel() {
     let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
     let mut reports = tp.solutions();
     let pool = start_pool(&pool_dir, &tp, |c| c.shares_per_minute = 240.0).await;
-    let translator = start_translator(&[&pool], true).await;
+    let translator = start_translator(vec![endpoint(&pool)], true).await;
     let mut miners: Vec<_> =
         ["alice.bitaxe", "bob.cgminer"].iter().enumerate().map(|(i, u)| start_miner(&translator, u, i == 0)).collect();
     let mut blocks = 0;
@@ -210,25 +213,27 @@ async fn aggregated_devices_share_one_channel() {
     }
 }
 
-/// The preferred pool goes away: the translator moves to the next one and the devices keep
-/// mining. The Bitaxe-like device keeps its SV1 connection and gets `mining.set_extranonce`;
-/// the cgminer-like one, which did not subscribe to that, is told `client.reconnect` and comes
-/// back. Both then have shares recorded by the second pool.
+/// The preferred pool, a process, is killed with SIGKILL: the translator moves to the next
+/// one and the devices keep mining. The Bitaxe-like device keeps its SV1 connection and gets
+/// `mining.set_extranonce`; the cgminer-like one, which did not subscribe to that, is told
+/// `client.reconnect` and comes back. Both then have shares recorded by the second pool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_keeps_devices_mining() {
     let tp_dir = temp_dir("t5f-tp");
     let tp = start_tp(&tp_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await;
     let (a_dir, b_dir) = (temp_dir("t5f-pool-a"), temp_dir("t5f-pool-b"));
-    let pool_a = start_pool(&a_dir, &tp, |c| c.shares_per_minute = 240.0).await;
+    let a_port = free_port();
+    let (mut pool_a, a_key) = pool_process(&a_dir, &tp, a_port).await;
     let pool_b = start_pool(&b_dir, &tp, |c| c.shares_per_minute = 240.0).await;
-    let translator = start_translator(&[&pool_a, &pool_b], false).await;
+    let translator =
+        start_translator(vec![PoolEndpoint::new(format!("127.0.0.1:{a_port}"), a_key), endpoint(&pool_b)], false).await;
     let users = ["alice.bitaxe", "bob.cgminer"];
     let mut miners: Vec<_> = users.iter().enumerate().map(|(i, u)| start_miner(&translator, u, i == 0)).collect();
     until("both devices to have shares accepted on the first pool", || miners.iter().all(|m| m.stats().accepted > 0))
         .await;
     assert_eq!(translator.upstream_metrics().active(), Some(0));
 
-    pool_a.shutdown().await;
+    pool_a.kill();
     until("the translator to move to the second pool", || translator.upstream_metrics().active() == Some(1)).await;
     let workers_on_b =
         || -> BTreeSet<String> { pool_b.records().unwrap().shares.iter().map(|r| r.identity.clone()).collect() };
