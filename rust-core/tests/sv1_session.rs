@@ -295,6 +295,9 @@ fn malformed_json_closes_that_session_and_others_go_on() {
         .and_then(|_| bad.receive(b"orize\",\"params\":[\"a\"]\n", 0))
         .unwrap_err();
     assert!(matches!(err, SessionError::Malformed(ParseError::Json(_))), "{err:?}");
+    // The parse error is the session error's source.
+    let source = std::error::Error::source(&err).map(|e| e.to_string());
+    assert!(source.is_some_and(|s| s.starts_with("malformed JSON")), "{err:?}");
     // The line before the bad one was answered; the session stays failed.
     assert_eq!(lines(&bad.take_output())[0]["id"], 1);
     assert_eq!(bad.receive(b"{\"id\":3,\"method\":\"mining.ping\"}\n", 0), Err(err));

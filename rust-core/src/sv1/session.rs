@@ -281,7 +281,15 @@ impl core::fmt::Display for SessionError {
     }
 }
 
-impl std::error::Error for SessionError {}
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::LineTooLong(e) => Some(e),
+            SessionError::Malformed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Counters of one connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
