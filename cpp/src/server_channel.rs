@@ -246,28 +246,7 @@ impl ServerChannelImpl {
         out: &mut ChannelMessages,
     ) -> Result<(), Error> {
         guard(|| {
-            let ch = &self.0;
-            let extranonce_prefix = Bytes::new(ch.extranonce_prefix())?;
-            let (channel_id, target) = (ch.id(), ch.target());
-            let m: Message<'_> = match ch.kind() {
-                ChannelKind::Standard => core::OpenStandardMiningChannelSuccess {
-                    request_id,
-                    channel_id,
-                    target,
-                    extranonce_prefix,
-                    group_channel_id,
-                }
-                .into(),
-                ChannelKind::Extended { extranonce_size } => core::OpenExtendedMiningChannelSuccess {
-                    request_id,
-                    channel_id,
-                    target,
-                    extranonce_size,
-                    extranonce_prefix,
-                    group_channel_id,
-                }
-                .into(),
-            };
+            let m = self.0.open_success(request_id, group_channel_id);
             out.push(&m)
         })
     }

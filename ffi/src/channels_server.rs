@@ -8,10 +8,7 @@ use sv2::channels::server::{AcceptedShare, ChannelKind, FoundBlock, ServerChanne
 use sv2::channels::target::difficulty;
 use sv2::channels::vardiff::Vardiff;
 use sv2::codec::Bytes;
-use sv2::messages::{
-    OpenExtendedMiningChannelSuccess, OpenStandardMiningChannelSuccess, SetTarget, SubmitSharesError,
-    UpdateChannelError,
-};
+use sv2::messages::{SetTarget, SubmitSharesError, UpdateChannelError};
 use sv2::Message;
 
 use crate::boundary::{arg, arg_mut, array, array_mut, guard, guard_void};
@@ -114,28 +111,6 @@ pub(crate) fn to_c(m: &Message<'_>) -> Result<sv2_message, sv2_result> {
         _ => return Err(sv2_result::Internal),
     };
     Ok(sv2_message { extension_type: m.extension_type(), msg_type: m.msg_type(), body })
-}
-
-/// The channel id, sequence number and share of a SubmitSharesStandard or
-/// SubmitSharesExtended.
-fn share_of<'a>(m: &Message<'a>) -> Result<(u32, u32, Share<'a>), sv2_result> {
-    Ok(match m {
-        Message::SubmitSharesStandard(s) => {
-            let share = Share { job_id: s.job_id, nonce: s.nonce, ntime: s.ntime, version: s.version, extranonce: &[] };
-            (s.channel_id, s.sequence_number, share)
-        }
-        Message::SubmitSharesExtended(s) => {
-            let share = Share {
-                job_id: s.job_id,
-                nonce: s.nonce,
-                ntime: s.ntime,
-                version: s.version,
-                extranonce: s.extranonce.as_bytes(),
-            };
-            (s.channel_id, s.sequence_number, share)
-        }
-        _ => return Err(sv2_result::InvalidArgument),
-    })
 }
 
 /// The C form of an accepted share; its block, if any, is kept for the solution functions.
@@ -278,23 +253,7 @@ pub unsafe extern "C" fn sv2_server_channel_open_success(
 ) -> sv2_result {
     guard(|| {
         let (ch, out) = (&arg(channel)?.channel, arg_mut(out)?);
-        let extranonce_prefix = Bytes::new(ch.extranonce_prefix()).map_err(|_| sv2_result::TooLong)?;
-        let (channel_id, target) = (ch.id(), ch.target());
-        let m: Message<'_> = match ch.kind() {
-            ChannelKind::Standard => {
-                OpenStandardMiningChannelSuccess { request_id, channel_id, target, extranonce_prefix, group_channel_id }
-                    .into()
-            }
-            ChannelKind::Extended { extranonce_size } => OpenExtendedMiningChannelSuccess {
-                request_id,
-                channel_id,
-                target,
-                extranonce_size,
-                extranonce_prefix,
-                group_channel_id,
-            }
-            .into(),
-        };
+        let m = ch.open_success(request_id, group_channel_id);
         *out = to_c(&m)?;
         Ok(())
     })
@@ -393,7 +352,7 @@ pub unsafe extern "C" fn sv2_server_channel_validate(
     guard(|| {
         let (ch, out) = (arg_mut(channel)?, arg_mut(out)?);
         let m = message_to_rust(submit)?;
-        let (channel_id, sequence_number, share) = share_of(&m)?;
+        let (channel_id, sequence_number, share) = Share::from_submit(&m).ok_or(sv2_result::InvalidArgument)?;
         ch.block = None;
         if channel_id != ch.channel.id() {
             return Err(sv2_result::InvalidChannelId);
@@ -823,7 +782,7 @@ pub unsafe extern "C" fn sv2_group_channel_validate(
     guard(|| {
         let (g, out) = (arg_mut(group)?, arg_mut(out)?);
         let m = message_to_rust(submit)?;
-        let (channel_id, sequence_number, share) = share_of(&m)?;
+        let (channel_id, sequence_number, share) = Share::from_submit(&m).ok_or(sv2_result::InvalidArgument)?;
         g.block = None;
         *out = accepted(g.group.validate(channel_id, &share, sequence_number, now)?, &mut g.block);
         Ok(())

@@ -401,19 +401,7 @@ impl<'s> Session<'s> {
                 }
             }
             Event::ShareAccepted { channel_id, sequence_number, accepted } => {
-                let share = match msg {
-                    Message::SubmitSharesStandard(m) => {
-                        Share { job_id: m.job_id, nonce: m.nonce, ntime: m.ntime, version: m.version, extranonce: &[] }
-                    }
-                    Message::SubmitSharesExtended(m) => Share {
-                        job_id: m.job_id,
-                        nonce: m.nonce,
-                        ntime: m.ntime,
-                        version: m.version,
-                        extranonce: m.extranonce.as_bytes(),
-                    },
-                    _ => return Ok(()),
-                };
+                let Some((_, _, share)) = Share::from_submit(msg) else { return Ok(()) };
                 self.on_accepted(channel_id, sequence_number, &share, *accepted, arrived).await?;
             }
             Event::ShareRejected { channel_id, error } => {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sv2::channels::extranonce::ExtranonceAllocator;
-use sv2::channels::server::AcceptedShare;
+use sv2::channels::server::{AcceptedShare, Share};
 use sv2::channels::target::{difficulty, hash_meets_target, TargetLe};
 use sv2::codec::CodecError;
 use sv2::endpoint::server::{EndpointError, Event, JobState, Now, ServerEndpoint};
@@ -390,11 +390,8 @@ impl Device<'_> {
         let block = accepted.block.is_some();
         let credit = accepted.credit;
         let Some(channel) = endpoint.channel(channel_id) else { return };
-        let (job_id, nonce, ntime, version, rolled) = match msg {
-            Message::SubmitSharesStandard(m) => (m.job_id, m.nonce, m.ntime, m.version, &[][..]),
-            Message::SubmitSharesExtended(m) => (m.job_id, m.nonce, m.ntime, m.version, m.extranonce.as_bytes()),
-            _ => return,
-        };
+        let Some((_, _, submitted)) = Share::from_submit(msg) else { return };
+        let Share { job_id, nonce, ntime, version, extranonce: rolled } = submitted;
         let link = self.farm.link.borrow().clone();
         let forward = link.filter(|l| block || hash_meets_target(&accepted.hash, &l.target)).and_then(|l| {
             let full = [channel.extranonce_prefix(), rolled].concat();

@@ -10,7 +10,11 @@ use super::target::{difficulty, easier, harder, hash_meets_target, TargetLe, MAX
 use super::vardiff::Vardiff;
 use super::{ChannelError, ShareError, MAX_NTIME_AHEAD_SECS, VERSION_ROLLING_MASK};
 use crate::codec::{Bytes, Seq};
-use crate::messages::{NewExtendedMiningJob, NewMiningJob, SetNewPrevHash, SubmitSharesSuccess, SubmitSolution};
+use crate::messages::{
+    NewExtendedMiningJob, NewMiningJob, OpenExtendedMiningChannelSuccess, OpenStandardMiningChannelSuccess,
+    SetNewPrevHash, SubmitSharesSuccess, SubmitSolution,
+};
+use crate::Message;
 
 /// Jobs a channel keeps on the current previous hash before the oldest is dropped.
 pub const MAX_JOBS_PER_CHANNEL: usize = 32;
@@ -56,6 +60,31 @@ pub struct Share<'a> {
     pub version: u32,
     /// Rolled extranonce (empty on standard channels).
     pub extranonce: &'a [u8],
+}
+
+impl<'a> Share<'a> {
+    /// The channel id, sequence number and share of a SubmitSharesStandard or
+    /// SubmitSharesExtended; None for any other message.
+    pub fn from_submit(m: &Message<'a>) -> Option<(u32, u32, Share<'a>)> {
+        Some(match m {
+            Message::SubmitSharesStandard(s) => {
+                let share =
+                    Share { job_id: s.job_id, nonce: s.nonce, ntime: s.ntime, version: s.version, extranonce: &[] };
+                (s.channel_id, s.sequence_number, share)
+            }
+            Message::SubmitSharesExtended(s) => {
+                let share = Share {
+                    job_id: s.job_id,
+                    nonce: s.nonce,
+                    ntime: s.ntime,
+                    version: s.version,
+                    extranonce: s.extranonce.as_bytes(),
+                };
+                (s.channel_id, s.sequence_number, share)
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// A block found by a share.
@@ -224,6 +253,29 @@ impl ServerChannel {
     /// The user (and worker) the channel mines for.
     pub fn user_identity(&self) -> &str {
         &self.user_identity
+    }
+
+    /// The Open*MiningChannel.Success announcing this channel in answer to `request_id`, as a
+    /// member of `group_channel_id`.
+    pub fn open_success(&self, request_id: u32, group_channel_id: u32) -> Message<'_> {
+        // A prefix is at most 32 bytes (the allocator's full length), so it always fits.
+        let extranonce_prefix = Bytes::new(&self.extranonce_prefix).unwrap_or_default();
+        let (channel_id, target) = (self.id, self.target);
+        match self.kind {
+            ChannelKind::Standard => {
+                OpenStandardMiningChannelSuccess { request_id, channel_id, target, extranonce_prefix, group_channel_id }
+                    .into()
+            }
+            ChannelKind::Extended { extranonce_size } => OpenExtendedMiningChannelSuccess {
+                request_id,
+                channel_id,
+                target,
+                extranonce_size,
+                extranonce_prefix,
+                group_channel_id,
+            }
+            .into(),
+        }
     }
 
     /// The channel's extranonce prefix.

@@ -31,10 +31,9 @@ use crate::jd::store::TokenStore;
 use crate::messages::mining_flags::{REQUIRES_STANDARD_JOBS, REQUIRES_VERSION_ROLLING, REQUIRES_WORK_SELECTION};
 use crate::messages::mining_success_flags::{REQUIRES_EXTENDED_CHANNELS, REQUIRES_FIXED_VERSION};
 use crate::messages::{
-    CloseChannel, OpenExtendedMiningChannelSuccess, OpenMiningChannelError, OpenStandardMiningChannelSuccess,
-    RequestExtensionsError, SetCustomMiningJob, SetCustomMiningJobError, SetCustomMiningJobSuccess,
-    SetExtranoncePrefix, SetTarget, SetupConnection, SetupConnectionError, SetupConnectionSuccess, SubmitSharesError,
-    SubmitSharesSuccess, UpdateChannelError,
+    CloseChannel, OpenMiningChannelError, RequestExtensionsError, SetCustomMiningJob, SetCustomMiningJobError,
+    SetCustomMiningJobSuccess, SetExtranoncePrefix, SetTarget, SetupConnection, SetupConnectionError,
+    SetupConnectionSuccess, SubmitSharesError, SubmitSharesSuccess, UpdateChannelError,
 };
 use crate::Message;
 
@@ -517,20 +516,9 @@ impl<P: Prefixes> ServerEndpoint<P> {
                 };
                 self.open(open, jobs, now, out)
             }
-            Message::SubmitSharesStandard(m) => {
-                let share =
-                    Share { job_id: m.job_id, nonce: m.nonce, ntime: m.ntime, version: m.version, extranonce: &[] };
-                self.on_share(m.channel_id, m.sequence_number, &share, now, out)
-            }
-            Message::SubmitSharesExtended(m) => {
-                let share = Share {
-                    job_id: m.job_id,
-                    nonce: m.nonce,
-                    ntime: m.ntime,
-                    version: m.version,
-                    extranonce: m.extranonce.as_bytes(),
-                };
-                self.on_share(m.channel_id, m.sequence_number, &share, now, out)
+            Message::SubmitSharesStandard(_) | Message::SubmitSharesExtended(_) => {
+                let (channel_id, sequence_number, share) = Share::from_submit(msg).expect("a submit");
+                self.on_share(channel_id, sequence_number, &share, now, out)
             }
             Message::UpdateChannel(m) => {
                 let reply: Message<'_> = match self.group.get_mut(m.channel_id) {
@@ -607,28 +595,7 @@ impl<P: Prefixes> ServerEndpoint<P> {
         self.next_channel_id += 1;
         let channel = ServerChannel::new(channel_id, kind, &identity, prefix, target, open.max_target, vardiff)
             .with_easiest_target(target_for_difficulty(config.min_difficulty));
-        let target = channel.target();
-        // A prefix is at most 32 bytes (the allocator's full length), so it always fits.
-        let prefix_field = Bytes::new(channel.extranonce_prefix()).unwrap_or_default();
-        let success: Message<'_> = match kind {
-            ChannelKind::Standard => OpenStandardMiningChannelSuccess {
-                request_id,
-                channel_id,
-                target,
-                extranonce_prefix: prefix_field,
-                group_channel_id: GROUP_CHANNEL_ID,
-            }
-            .into(),
-            ChannelKind::Extended { extranonce_size } => OpenExtendedMiningChannelSuccess {
-                request_id,
-                channel_id,
-                target,
-                extranonce_size,
-                extranonce_prefix: prefix_field,
-                group_channel_id: GROUP_CHANNEL_ID,
-            }
-            .into(),
-        };
+        let success = channel.open_success(request_id, GROUP_CHANNEL_ID);
         out.push(&success).map_err(EndpointError::Outbox)?;
         // Bring the group up to date first, so that the new member gets its jobs once.
         self.sync(jobs, out)?;
