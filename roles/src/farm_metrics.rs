@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 use crate::upstream::UpstreamMetrics;
 
@@ -323,51 +321,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Serves `GET /metrics` (Prometheus) and `GET /stats.json` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut shutdown: watch::Receiver<bool>) {
-    let limit = Arc::new(Semaphore::new(32));
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.wait_for(|s| *s) => return,
-        };
-        let Ok((mut stream, _)) = accepted else { continue };
-        let Ok(permit) = limit.clone().try_acquire_owned() else { continue };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let mut buf = [0u8; 2048];
-            let mut n = 0;
-            // The request head, bounded in size and time; only its first line matters.
-            let head = tokio::time::timeout(Duration::from_secs(5), async {
-                while n < buf.len() {
-                    match stream.read(&mut buf[n..]).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(k) => n += k,
-                    }
-                    if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-            })
-            .await;
-            if head.is_err() {
-                return;
-            }
-            let line = buf[..n].split(|b| *b == b'\n').next().unwrap_or_default();
-            let (kind, body) = if line.starts_with(b"GET /metrics ") || line.starts_with(b"GET / ") {
-                ("text/plain; version=0.0.4", metrics.render())
-            } else if line.starts_with(b"GET /stats.json ") {
-                ("application/json", metrics.json())
-            } else {
-                let _ =
-                    stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
-                return;
-            };
-            let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = tokio::time::timeout(Duration::from_secs(5), stream.write_all(response.as_bytes())).await;
-        });
-    }
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) {
+    crate::net::serve_pages(listener, shutdown, move |path| match path {
+        "/metrics" | "/" => Some(("text/plain; version=0.0.4", metrics.render())),
+        "/stats.json" => Some(("application/json", metrics.json())),
+        _ => None,
+    })
+    .await;
 }

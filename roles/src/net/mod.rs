@@ -3,10 +3,12 @@
 
 mod accept;
 mod connection;
+mod http;
 mod identity;
 
 pub use accept::{accept_loop, AcceptCounters};
 pub use connection::{Connection, Limits, NetError, OwnedFrame};
+pub use http::serve_pages;
 pub use identity::{load_authority_key, ServerIdentity};
 
 /// Bytes a message with a `payload_len`-byte payload takes on the wire as a Noise frame

@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sv2::channels::ShareError;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 /// Counters shared by every task of the pool.
 #[derive(Debug, Default)]
@@ -229,49 +228,12 @@ fn escape(s: &str) -> String {
 }
 
 /// Serves `GET /metrics` on `listener` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut shutdown: watch::Receiver<bool>) {
-    let limit = Arc::new(Semaphore::new(32));
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.wait_for(|s| *s) => return,
-        };
-        let Ok((mut stream, _)) = accepted else { continue };
-        let Ok(permit) = limit.clone().try_acquire_owned() else { continue };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let mut buf = [0u8; 2048];
-            let mut n = 0;
-            // Read the request head (bounded in size and time); only the first line matters.
-            let head = tokio::time::timeout(Duration::from_secs(5), async {
-                while n < buf.len() {
-                    match stream.read(&mut buf[n..]).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(k) => n += k,
-                    }
-                    if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-            })
-            .await;
-            if head.is_err() {
-                return;
-            }
-            let line = buf[..n].split(|b| *b == b'\n').next().unwrap_or_default();
-            let response = if line.starts_with(b"GET /metrics ") || line.starts_with(b"GET / ") {
-                let body = metrics.render();
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-            } else {
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(5), stream.write_all(response.as_bytes())).await;
-        });
-    }
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) {
+    crate::net::serve_pages(listener, shutdown, move |path| match path {
+        "/metrics" | "/" => Some(("text/plain; version=0.0.4", metrics.render())),
+        _ => None,
+    })
+    .await;
 }
 
 /// Binds the metrics endpoint.
