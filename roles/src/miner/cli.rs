@@ -74,11 +74,20 @@ pub fn run(args: MinerArgs) -> Result<(), String> {
         return Err("--report-secs must be a positive number".into());
     }
     config.report_every = Some(Duration::from_secs_f64(args.report_secs));
+    mine_until_stopped(move || super::start(config), args.duration_secs)
+}
+
+/// Runs a miner (the SV2 one or the SV1 one) until Ctrl-C or `duration_secs`, then prints
+/// what it did.
+pub(super) fn mine_until_stopped(
+    start: impl FnOnce() -> super::MinerHandle,
+    duration_secs: Option<f64>,
+) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async move {
-        let miner = super::start(config);
+        let miner = start();
         let limit = async {
-            match args.duration_secs {
+            match duration_secs {
                 Some(s) if s.is_finite() && s >= 0.0 => tokio::time::sleep(Duration::from_secs_f64(s)).await,
                 _ => std::future::pending().await,
             }

@@ -404,29 +404,5 @@ pub(super) fn run_cli(args: super::cli::MinerArgs) -> Result<(), String> {
         return Err("--report-secs must be a positive number".into());
     }
     config.report_every = Some(Duration::from_secs_f64(args.report_secs));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
-    rt.block_on(async move {
-        let miner = start(config);
-        let limit = async {
-            match args.duration_secs {
-                Some(s) if s.is_finite() && s >= 0.0 => tokio::time::sleep(Duration::from_secs_f64(s)).await,
-                _ => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = limit => {}
-        }
-        let s = miner.stats();
-        miner.shutdown().await;
-        println!(
-            "hashed {} headers at {:.2} MH/s; shares sent {}, accepted {}, rejected {:?}",
-            s.hashes,
-            s.hashrate() / 1e6,
-            s.submitted,
-            s.accepted,
-            s.rejected
-        );
-        Ok(())
-    })
+    super::cli::mine_until_stopped(move || start(config), args.duration_secs)
 }
