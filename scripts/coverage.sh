@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Line coverage of the libraries by their tests: rust-core (crate sv2) and the C ABI (crate
-# sv2-ffi) by their Rust tests, and the C ABI again by the C test suites (examples-c/test_abi.c,
-# test_channels.c) linked against an instrumented libsv2. rustc's source-based coverage
+# sv2-ffi) by their Rust tests, and the C ABI again by the C test suites (examples-c/test_*.c)
+# linked against an instrumented libsv2. rustc's source-based coverage
 # (-C instrument-coverage), merged and read with llvm-profdata/llvm-cov from Debian's llvm-N,
 # N being the LLVM major of this rustc. Prints a table per crate and fails below the floors.
 #   bash scripts/coverage.sh              # measure, check the floors
-#   SV2_COVERAGE_JSON=out.json bash ...   # also keep llvm-cov's per-file summary
+#   SV2_COVERAGE_LCOV=out.info bash ...   # also keep the per-program line data (lcov)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -48,36 +48,63 @@ cargo build -q -p sv2-ffi --lib --no-default-features
 native=$(rustc --crate-type staticlib --crate-name sv2_probe --print native-static-libs \
   -o "$out/libsv2_probe.a" - </dev/null 2>&1 | sed -n 's/.*native-static-libs: //p')
 rm -f "$out/libsv2_probe.a"
-for t in test_abi test_channels; do
-  # shellcheck disable=SC2086 # the native libraries are meant to split
+for src in examples-c/test_*.c; do
+  t=$(basename "$src" .c)
+  # -u __llvm_profile_runtime: rustc asks for the profiler runtime only when it links an
+  # executable itself; without it the C programs run uncounted and write no profile.
   # --gc-sections: the archive's coverage records name generic functions it never instantiated.
-  cc -std=c11 -O1 -Iinclude -Iexamples-c "examples-c/$t.c" -o "$out/$t" "$out/debug/libsv2_ffi.a" -lpthread \
-     -Wl,--gc-sections $native
-  "$out/$t" > /dev/null
+  # shellcheck disable=SC2086 # the native libraries are meant to split
+  cc -std=c11 -O1 -Iinclude -Iexamples-c "$src" -o "$out/$t" "$out/debug/libsv2_ffi.a" -lpthread \
+     -Wl,-u,__llvm_profile_runtime -Wl,--gc-sections $native
+  LLVM_PROFILE_FILE="$prof/c-$t-%p.profraw" "$out/$t" > /dev/null
   objects+=("$out/$t")
 done
+[ -n "$(ls "$prof"/c-*.profraw 2>/dev/null)" ] || { echo "the C tests wrote no profile" >&2; exit 1; }
 
+# One profile for all runs; then each program's lines read on their own and united here. One
+# llvm-cov call over all programs would keep one program's copy of each exported C function
+# (the test archive and the Rust tests' rlib are separate builds, so their records differ) and
+# count only that copy's runs.
 "llvm-profdata-$llvm" merge -sparse "$prof"/*.profraw -o "$out/merged.profdata"
-args=()
-for o in "${objects[@]}"; do args+=(-object "$o"); done
-"llvm-cov-$llvm" export -summary-only -instr-profile "$out/merged.profdata" \
-  -ignore-filename-regex='/(\.cargo|rustc|target)/|/tests/|/benches/' "${args[@]}" > "$out/summary.json"
-[ -n "${SV2_COVERAGE_JSON:-}" ] && cp "$out/summary.json" "$SV2_COVERAGE_JSON"
+rm -rf "$out/lcov" && mkdir -p "$out/lcov"
+for i in "${!objects[@]}"; do
+  "llvm-cov-$llvm" export -format=lcov -instr-profile "$out/merged.profdata" \
+    -ignore-filename-regex='/(\.cargo|rustc|target)/|/tests/|/benches/' "${objects[$i]}" > "$out/lcov/$i.info"
+done
+[ -n "${SV2_COVERAGE_LCOV:-}" ] && cat "$out"/lcov/*.info > "$SV2_COVERAGE_LCOV"
 
 floors=""
 for crate in "${!FLOOR[@]}"; do floors+="$crate=${FLOOR[$crate]} "; done
-python3 - "$out/summary.json" "$root" $floors <<'PY'
-import json, sys
-summary, root, floors = sys.argv[1], sys.argv[2], dict(a.split("=") for a in sys.argv[3:])
+# shellcheck disable=SC2086 # the floors are meant to split
+python3 - "$out/lcov" "$root" $floors <<'PY'
+import os, sys
+lcov, root, floors = sys.argv[1], sys.argv[2], dict(a.split("=") for a in sys.argv[3:])
 crates = {"rust-core/src/": "sv2", "ffi/src/": "sv2-ffi"}
+# (file, line) -> covered anywhere; (file, function's first line) -> called anywhere.
+lines, functions = {}, {}
+for name in os.listdir(lcov):
+    rel, fn_line = None, {}
+    for rec in open(os.path.join(lcov, name)):
+        key, _, val = rec.strip().partition(":")
+        if key == "SF":
+            rel, fn_line = val.removeprefix(root + "/"), {}
+        elif key == "DA":
+            line, count = val.split(",")[:2]
+            lines[(rel, int(line))] = lines.get((rel, int(line)), False) or int(count) > 0
+        elif key == "FN":
+            line, fname = val.split(",", 1)
+            fn_line[fname] = int(line)
+        elif key == "FNDA":
+            count, fname = val.split(",", 1)
+            k = (rel, fn_line[fname])
+            functions[k] = functions.get(k, False) or int(count) > 0
 totals = {}
-for f in json.load(open(summary))["data"][0]["files"]:
-    rel = f["filename"].removeprefix(root + "/")
-    crate = next((c for p, c in crates.items() if rel.startswith(p)), None)
-    if crate:
-        t = totals.setdefault(crate, [0, 0, 0, 0])
-        l, fn = f["summary"]["lines"], f["summary"]["functions"]
-        t[0] += l["covered"]; t[1] += l["count"]; t[2] += fn["covered"]; t[3] += fn["count"]
+for table, col in ((lines, 0), (functions, 2)):
+    for (rel, _), hit in table.items():
+        crate = next((c for p, c in crates.items() if rel.startswith(p)), None)
+        if crate:
+            t = totals.setdefault(crate, [0, 0, 0, 0])
+            t[col] += hit; t[col + 1] += 1
 failed = False
 print("| crate | lines | line coverage | functions | floor |")
 print("| --- | ---: | ---: | ---: | ---: |")
