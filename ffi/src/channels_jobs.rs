@@ -201,13 +201,15 @@ pub unsafe extern "C" fn sv2_job_factory_jobs(
 ) -> sv2_result {
     guard(|| {
         let (f, written) = (&arg(factory)?.factory, arg_mut(written)?);
-        let tip = f.current().map(|t| sv2_template_job::new(t.job_id, Some(t.prev.min_ntime), true));
-        let latest = f
-            .latest()
-            .filter(|l| tip.is_some_and(|t| t.job_id != l.job_id))
-            .map(|l| sv2_template_job::new(l.job_id, l.active_ntime, false));
-        let future = f.future_jobs().map(|j| sv2_template_job::new(j.job_id, None, false));
-        let jobs: Vec<sv2_template_job> = tip.into_iter().chain(latest).chain(future).collect();
+        let state = JobState::from_factory(f, 0);
+        let min_ntime = state.tip.as_ref().map(|t| t.prev.min_ntime);
+        let jobs: Vec<sv2_template_job> = state
+            .for_new_channel()
+            .map(|j| match j.tip {
+                true => sv2_template_job::new(j.job_id, min_ntime, true),
+                false => sv2_template_job::new(j.job_id, j.active_ntime, false),
+            })
+            .collect();
         write_items(&jobs, out, cap)?;
         *written = jobs.len();
         Ok(())

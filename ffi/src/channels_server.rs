@@ -144,9 +144,7 @@ fn set_target(channel_id: u32, maximum_target: [u8; 32]) -> Result<sv2_message, 
 /// UpdateChannel on `channel` (None: not here): a SetTarget when the target changes.
 fn update(channel: Option<&mut ServerChannel>, m: &Message<'_>, now: u64) -> Result<sv2_message, sv2_result> {
     let Message::UpdateChannel(m) = m else { return Err(sv2_result::InvalidArgument) };
-    let ch = channel.filter(|c| c.id() == m.channel_id).ok_or(sv2_result::InvalidChannelId)?;
-    let t = ch.update_channel(m.nominal_hash_rate, m.maximum_target, now)?.ok_or(sv2_result::NotFound)?;
-    set_target(m.channel_id, t)
+    to_c(&ServerChannel::answer_update(channel, m, now)?.ok_or(sv2_result::NotFound)?.into())
 }
 
 /// Writes the messages of a group call into the caller's array.

@@ -59,6 +59,18 @@ pub enum ChannelError {
     UnknownChannel,
 }
 
+impl ChannelError {
+    /// The spec's error code for the errors a peer's request causes (an UpdateChannel.Error's
+    /// `invalid-nominal-hashrate` or `invalid-channel-id`); None for the others.
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            ChannelError::InvalidHashrate => Some("invalid-nominal-hashrate"),
+            ChannelError::UnknownChannel => Some("invalid-channel-id"),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for ChannelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -70,8 +82,7 @@ impl fmt::Display for ChannelError {
             ChannelError::UnknownJob => "unknown job id",
             ChannelError::NoPrevHash => "no previous hash set yet",
             ChannelError::JobTooLarge => "coinbase part or merkle path too large for a job message",
-            ChannelError::InvalidHashrate => "invalid-nominal-hashrate",
-            ChannelError::UnknownChannel => "invalid-channel-id",
+            ChannelError::InvalidHashrate | ChannelError::UnknownChannel => self.code().unwrap_or_default(),
         })
     }
 }

@@ -12,7 +12,7 @@ use super::{ChannelError, ShareError, MAX_NTIME_AHEAD_SECS, VERSION_ROLLING_MASK
 use crate::codec::{Bytes, Seq};
 use crate::messages::{
     NewExtendedMiningJob, NewMiningJob, OpenExtendedMiningChannelSuccess, OpenStandardMiningChannelSuccess,
-    SetNewPrevHash, SubmitSharesSuccess, SubmitSolution,
+    SetNewPrevHash, SetTarget, SubmitSharesSuccess, SubmitSolution, UpdateChannel,
 };
 use crate::Message;
 
@@ -358,6 +358,19 @@ impl ServerChannel {
         self.vardiff.restart(now);
         self.set_target(wanted);
         Ok(Some(wanted))
+    }
+
+    /// Answers an UpdateChannel sent to `channel` (None: no channel of that id here): the
+    /// SetTarget to send when the target changes, nothing when it stays, or the error whose
+    /// [`ChannelError::code`] goes in UpdateChannel.Error.
+    pub fn answer_update(
+        channel: Option<&mut Self>,
+        m: &UpdateChannel,
+        now: u64,
+    ) -> Result<Option<SetTarget>, ChannelError> {
+        let ch = channel.filter(|c| c.id == m.channel_id).ok_or(ChannelError::UnknownChannel)?;
+        let target = ch.update_channel(m.nominal_hash_rate, m.maximum_target, now)?;
+        Ok(target.map(|maximum_target| SetTarget { channel_id: m.channel_id, maximum_target }))
     }
 
     /// Runs vardiff at monotonic time `now` (seconds): a new target to send in SetTarget, if

@@ -65,6 +65,36 @@ impl JobState {
             future: f.future_jobs().cloned().collect(),
         }
     }
+
+    /// The jobs a channel opened now needs, in the order to give them: the tip's job (add it
+    /// as a future job, then activate it with the tip's previous hash), the newest job on the
+    /// tip if it is another, then the future jobs. Before the first tip, only future jobs.
+    pub fn for_new_channel(&self) -> impl Iterator<Item = ChannelJob<'_>> {
+        let tip = self.tip.as_ref();
+        let tip_job = tip.map(|t| ChannelJob { job_id: t.job_id, job: &t.job, active_ntime: None, tip: true });
+        let latest =
+            self.latest.iter().filter(move |l| l.active_ntime.is_some() && tip.is_some_and(|t| t.job_id != l.job_id));
+        let later = latest.chain(&self.future).map(|j| ChannelJob {
+            job_id: j.job_id,
+            job: &j.job,
+            active_ntime: j.active_ntime,
+            tip: false,
+        });
+        tip_job.into_iter().chain(later)
+    }
+}
+
+/// One job of [`JobState::for_new_channel`].
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelJob<'a> {
+    /// The job's id.
+    pub job_id: u32,
+    /// The job.
+    pub job: &'a Arc<Job>,
+    /// None: a future job; Some(ntime): minable now on the tip.
+    pub active_ntime: Option<u32>,
+    /// The tip's own job, to activate with [`JobState::tip`]'s previous hash once added.
+    pub tip: bool,
 }
 
 /// Where a server's extranonce prefixes come from: an [`ExtranonceAllocator`] owned by one
@@ -521,21 +551,16 @@ impl<P: Prefixes> ServerEndpoint<P> {
                 self.on_share(channel_id, sequence_number, &share, now, out)
             }
             Message::UpdateChannel(m) => {
-                let reply: Message<'_> = match self.group.get_mut(m.channel_id) {
-                    None => {
-                        UpdateChannelError { channel_id: m.channel_id, error_code: text("invalid-channel-id") }.into()
-                    }
-                    Some(c) => match c.update_channel(m.nominal_hash_rate, m.maximum_target, now.mono_secs) {
+                let reply: Message<'_> =
+                    match ServerChannel::answer_update(self.group.get_mut(m.channel_id), m, now.mono_secs) {
                         Ok(None) => return Ok(Event::Handled),
-                        Ok(Some(t)) => SetTarget { channel_id: m.channel_id, maximum_target: t }.into(),
-                        // The only way it fails: a negative, infinite or NaN hashrate.
-                        Err(_) => UpdateChannelError {
+                        Ok(Some(set_target)) => set_target.into(),
+                        Err(e) => UpdateChannelError {
                             channel_id: m.channel_id,
-                            error_code: text("invalid-nominal-hashrate"),
+                            error_code: text(e.code().unwrap_or_default()),
                         }
                         .into(),
-                    },
-                };
+                    };
                 out.push(&reply).map_err(EndpointError::Outbox)?;
                 Ok(Event::Handled)
             }
@@ -646,20 +671,17 @@ impl<P: Prefixes> ServerEndpoint<P> {
     ) -> Result<(), EndpointError<O::Error>> {
         let Some(tip) = &jobs.tip else { return Ok(()) };
         let Some(ch) = self.group.get_mut(channel_id) else { return Ok(()) };
+        let mut wanted = jobs.for_new_channel();
+        let Some(first) = wanted.next() else { return Ok(()) };
         let Ok(activate) =
-            ch.add_job(tip.job_id, tip.job.clone(), None).and_then(|()| ch.activate(tip.job_id, tip.prev))
+            ch.add_job(first.job_id, first.job.clone(), None).and_then(|()| ch.activate(first.job_id, tip.prev))
         else {
             return Ok(());
         };
-        let later: Vec<&TemplateJob> = jobs
-            .latest
-            .iter()
-            .filter(|l| l.active_ntime.is_some() && l.job_id != tip.job_id)
-            .chain(&jobs.future)
-            .filter(|j| ch.add_job(j.job_id, j.job.clone(), j.active_ntime).is_ok())
-            .collect();
+        let later: Vec<ChannelJob<'_>> =
+            wanted.filter(|j| ch.add_job(j.job_id, j.job.clone(), j.active_ntime).is_ok()).collect();
         let ch = &*ch;
-        if let Some(m) = ch.job_message(tip.job_id, None) {
+        if let Some(m) = ch.job_message(first.job_id, None) {
             out.push(&m).map_err(EndpointError::Outbox)?;
         }
         out.push(&activate.into()).map_err(EndpointError::Outbox)?;
