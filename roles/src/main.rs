@@ -57,7 +57,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    // Servers hold a socket per device: allow as many as the system lets this process have.
+    sv2_roles::net::raise_open_files_limit();
+    let result = match cli.command {
         Command::Keygen { out, authority_key, valid_days, force } => {
             keygen::run(&out, authority_key.as_deref(), valid_days, force)
         }

@@ -3,11 +3,13 @@
 
 mod accept;
 mod connection;
+mod fd_limit;
 mod http;
 mod identity;
 
 pub use accept::{accept_loop, AcceptCounters};
 pub use connection::{Connection, Limits, NetError, OwnedFrame};
+pub use fd_limit::raise_open_files_limit;
 pub use http::serve_pages;
 pub use identity::{load_authority_key, ServerIdentity};
 

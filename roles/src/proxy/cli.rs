@@ -41,7 +41,7 @@ pub struct ProxyArgs {
     #[arg(long, default_value_t = 1e-3)]
     pub min_difficulty: f64,
     /// Device connections open at once.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 20_000)]
     pub max_connections: usize,
     /// Prometheus /metrics and /stats.json address ("" to turn it off).
     #[arg(long, default_value = "127.0.0.1:9186")]

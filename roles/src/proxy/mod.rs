@@ -93,7 +93,7 @@ impl ProxyConfig {
             nominal_hashrate: 1e12,
             server: ServerConfig::default(),
             counter_bytes: 2,
-            max_connections: 10_000,
+            max_connections: 20_000,
             setup_timeout: Duration::from_secs(10),
             limits: Limits::default(),
         }

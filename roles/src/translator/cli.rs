@@ -29,7 +29,7 @@ pub struct TranslatorArgs {
     #[arg(long, default_value_t = 1e12)]
     pub device_hashrate: f32,
     /// Device connections open at once.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 20_000)]
     pub max_connections: usize,
     /// Seconds a device has to subscribe and authorize once the pool is up.
     #[arg(long, default_value_t = 60)]

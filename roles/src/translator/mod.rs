@@ -81,7 +81,7 @@ pub struct TranslatorConfig {
 }
 
 impl TranslatorConfig {
-    /// A translator on `listen` for these pools: a channel per device, 10 000 connections,
+    /// A translator on `listen` for these pools: a channel per device, 20 000 connections,
     /// 60 s setup, 600 s idle, 30 s write timeouts, firmware session defaults.
     pub fn new(listen: SocketAddr, pools: Vec<PoolEndpoint>) -> Self {
         TranslatorConfig {
@@ -90,7 +90,7 @@ impl TranslatorConfig {
             user: "libsv2.translator".into(),
             aggregate: false,
             device_hashrate: 1e12,
-            max_connections: 10_000,
+            max_connections: 20_000,
             setup_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(600),
             write_timeout: Duration::from_secs(30),
