@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Line coverage of the libraries by their tests: rust-core (crate sv2) and the C ABI (crate
-# sv2-ffi) by their Rust tests, and the C ABI again by the C test suites (examples-c/test_*.c)
-# linked against an instrumented libsv2. rustc's source-based coverage
-# (-C instrument-coverage), merged and read with llvm-profdata/llvm-cov from Debian's llvm-N,
-# N being the LLVM major of this rustc. Prints a table per crate and fails below the floors.
+# sv2-ffi) by their Rust tests, then all three with the C++ API (crate sv2-cxx: its Rust bridge
+# and C++ layer) by the C and C++ test suites (examples-c/test_*.c, examples-cpp/test_*.cpp)
+# linked against an instrumented libsv2. rustc's and clang's source-based coverage, merged and
+# read with llvm-profdata/llvm-cov from Debian's llvm-N and clang-N, N being the LLVM major of
+# this rustc. Prints a table per crate and fails below the floors.
 #   bash scripts/coverage.sh              # measure, check the floors
 #   SV2_COVERAGE_LCOV=out.info bash ...   # also keep the per-program line data (lcov)
 set -euo pipefail
@@ -12,18 +13,23 @@ root=$(pwd)
 
 # Floors, in percent of lines: a little under the figures of docs/COVERAGE.md, so that a
 # change that drops tests fails while run-to-run noise does not.
-declare -A FLOOR=([sv2]=87 [sv2-ffi]=96)
+declare -A FLOOR=([sv2]=89 [sv2-ffi]=96 [sv2-cxx]=93)
 
+# llvm-N and clang-N of rustc's LLVM major: one profile format for the Rust and the C++.
 llvm=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
-if ! command -v "llvm-profdata-$llvm" >/dev/null; then
+if ! command -v "llvm-profdata-$llvm" >/dev/null || ! command -v "clang++-$llvm" >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq "llvm-$llvm" >/dev/null
+  apt-get update -qq && apt-get install -y -qq "llvm-$llvm" "clang-$llvm" >/dev/null
 fi
 
 out="$root/target/coverage"
 prof="$out/profraw"
 rm -rf "$prof" && mkdir -p "$prof"
 export CARGO_TARGET_DIR="$out" RUSTFLAGS="-C instrument-coverage" LLVM_PROFILE_FILE="$prof/%m-%p.profraw"
+# The C++ API's layer (cpp/src/sv2.cpp, built by the cc crate) and the C++ tests: clang's
+# source-based coverage, which llvm-cov reads alongside rustc's.
+cxxflags=(-fprofile-instr-generate -fcoverage-mapping)
+export CXX="clang++-$llvm" CXXFLAGS="${cxxflags[*]}"
 
 # The Rust tests; the list of test executables for llvm-cov. sv2-ffi without the C++ API
 # (feature cxx), whose C++ is not what this measures.
@@ -41,21 +47,25 @@ for line in sys.stdin:
 run_tests -p sv2
 run_tests -p sv2-ffi --no-default-features
 
-# The C test suites on the instrumented archive.
-cargo build -q -p sv2-ffi --lib --no-default-features
+# The C and C++ test suites on the instrumented archive (with the C++ API).
+cargo build -q -p sv2-ffi --lib
 # The probe's output goes to a file of ours: rustc replaces its -o path with a new file, which
 # as root would turn /dev/null into a regular file for the whole machine.
 native=$(rustc --crate-type staticlib --crate-name sv2_probe --print native-static-libs \
   -o "$out/libsv2_probe.a" - </dev/null 2>&1 | sed -n 's/.*native-static-libs: //p')
 rm -f "$out/libsv2_probe.a"
-for src in examples-c/test_*.c; do
-  t=$(basename "$src" .c)
+for src in examples-c/test_*.c examples-cpp/test_*.cpp; do
+  t=$(basename "$src")
+  case "$src" in
+    *.c) compile=(cc -std=c11 -O1) ;;
+    *) compile=("clang++-$llvm" -std=c++20 -O1 "${cxxflags[@]}" -Icpp/include) ;;
+  esac
   # -u __llvm_profile_runtime: rustc asks for the profiler runtime only when it links an
-  # executable itself; without it the C programs run uncounted and write no profile.
+  # executable itself; without it the programs run uncounted and write no profile.
   # --gc-sections: the archive's coverage records name generic functions it never instantiated.
   # shellcheck disable=SC2086 # the native libraries are meant to split
-  cc -std=c11 -O1 -Iinclude -Iexamples-c "$src" -o "$out/$t" "$out/debug/libsv2_ffi.a" -lpthread \
-     -Wl,-u,__llvm_profile_runtime -Wl,--gc-sections $native
+  "${compile[@]}" -Iinclude -Iexamples-c -Iexamples-cpp "$src" -o "$out/$t" "$out/debug/libsv2_ffi.a" \
+     -lstdc++ -lpthread -Wl,-u,__llvm_profile_runtime -Wl,--gc-sections $native
   LLVM_PROFILE_FILE="$prof/c-$t-%p.profraw" "$out/$t" > /dev/null
   objects+=("$out/$t")
 done
@@ -69,7 +79,7 @@ done
 rm -rf "$out/lcov" && mkdir -p "$out/lcov"
 for i in "${!objects[@]}"; do
   "llvm-cov-$llvm" export -format=lcov -instr-profile "$out/merged.profdata" \
-    -ignore-filename-regex='/(\.cargo|rustc|target)/|/tests/|/benches/' "${objects[$i]}" > "$out/lcov/$i.info"
+    -ignore-filename-regex='/(\.cargo|rustc|target|examples-c|examples-cpp)/|/tests/|/benches/|^/usr/' "${objects[$i]}" > "$out/lcov/$i.info"
 done
 [ -n "${SV2_COVERAGE_LCOV:-}" ] && cat "$out"/lcov/*.info > "$SV2_COVERAGE_LCOV"
 
@@ -79,7 +89,7 @@ for crate in "${!FLOOR[@]}"; do floors+="$crate=${FLOOR[$crate]} "; done
 python3 - "$out/lcov" "$root" $floors <<'PY'
 import os, sys
 lcov, root, floors = sys.argv[1], sys.argv[2], dict(a.split("=") for a in sys.argv[3:])
-crates = {"rust-core/src/": "sv2", "ffi/src/": "sv2-ffi"}
+crates = {"rust-core/src/": "sv2", "ffi/src/": "sv2-ffi", "cpp/": "sv2-cxx"}
 # (file, line) -> covered anywhere; (file, function's first line) -> called anywhere.
 lines, functions = {}, {}
 for name in os.listdir(lcov):
