@@ -611,6 +611,42 @@ enum sv2_result
    * Too many requests unanswered (channel opens).
    */
   SV2_RESULT_TOO_MANY_REQUESTS = 346,
+  /**
+   * More token requests within a minute than a Job Declaration server allows.
+   */
+  SV2_RESULT_TOKEN_REQUEST_FLOOD = 360,
+  /**
+   * A DeclareMiningJob reusing the request id of one in flight.
+   */
+  SV2_RESULT_DUPLICATE_REQUEST_ID = 361,
+  /**
+   * The token store holds as many live tokens as it may.
+   */
+  SV2_RESULT_TOKEN_STORE_FULL = 362,
+  /**
+   * The entropy given repeats a live token.
+   */
+  SV2_RESULT_TOKEN_COLLISION = 363,
+  /**
+   * ProvideMissingTransactions names a position outside the declaration.
+   */
+  SV2_RESULT_BAD_TRANSACTION_POSITION = 364,
+  /**
+   * No token to declare a job with: request one first.
+   */
+  SV2_RESULT_NO_TOKEN = 365,
+  /**
+   * No declaration with this id is kept (never made, or forgotten).
+   */
+  SV2_RESULT_UNKNOWN_DECLARATION = 366,
+  /**
+   * The transactions are not the template's (its merkle path differs), or one does not parse.
+   */
+  SV2_RESULT_TRANSACTIONS_MISMATCH = 367,
+  /**
+   * A SetCustomMiningJob refused by the pool's checks (the error code says why).
+   */
+  SV2_RESULT_CUSTOM_JOB_REFUSED = 368,
 };
 #ifndef __cplusplus
 typedef int32_t sv2_result;
@@ -742,6 +778,105 @@ typedef int32_t sv2_server_event_kind;
 #endif // __cplusplus
 
 /**
+ * What a message from the JDS changed.
+ */
+enum sv2_jd_client_event_kind
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Something this version of libsv2 has no kind for: ignore it.
+   */
+  SV2_JD_CLIENT_EVENT_KIND_OTHER = 0,
+  /**
+   * SetupConnection.Success arrived: tokens may be requested.
+   */
+  SV2_JD_CLIENT_EVENT_KIND_SET_UP = 1,
+  /**
+   * Token request `request_id` answered: a token is held. Tell the template provider
+   * `max_additional_size` and `max_additional_sigops` (CoinbaseOutputConstraints).
+   */
+  SV2_JD_CLIENT_EVENT_KIND_TOKEN_READY = 2,
+  /**
+   * Declaration `request_id`: `count` missing transactions were sent (the answer is in the
+   * output).
+   */
+  SV2_JD_CLIENT_EVENT_KIND_MISSING_TRANSACTIONS_SENT = 3,
+  /**
+   * Declaration `request_id` (of template `template_id`) accepted: send
+   * sv2_jd_client_custom_job() to the pool.
+   */
+  SV2_JD_CLIENT_EVENT_KIND_JOB_DECLARED = 4,
+  /**
+   * Declaration `request_id` refused with the code in `code` and the details in `details`
+   * (the spec's trigger to fall back to another pool).
+   */
+  SV2_JD_CLIENT_EVENT_KIND_JOB_REFUSED = 5,
+  /**
+   * A message about a declaration this client no longer keeps (why in `details`).
+   */
+  SV2_JD_CLIENT_EVENT_KIND_IGNORED = 6,
+};
+#ifndef __cplusplus
+typedef int32_t sv2_jd_client_event_kind;
+#endif // __cplusplus
+
+/**
+ * What a message or verdict asks of the JDS's caller.
+ */
+enum sv2_jd_server_event_kind
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Answered in the output, or nothing to do.
+   */
+  SV2_JD_SERVER_EVENT_KIND_HANDLED = 0,
+  /**
+   * SetupConnection accepted; `full_template` says whether the client declares
+   * transactions.
+   */
+  SV2_JD_SERVER_EVENT_KIND_SET_UP = 1,
+  /**
+   * Token request `request_id` answered (AllocateMiningJobToken.Success in the output).
+   */
+  SV2_JD_SERVER_EVENT_KIND_TOKEN_ALLOCATED = 2,
+  /**
+   * Declaration `request_id`: ProvideMissingTransactions for `count` transactions is in the
+   * output.
+   */
+  SV2_JD_SERVER_EVENT_KIND_MISSING_TRANSACTIONS_REQUESTED = 3,
+  /**
+   * Declaration `request_id` has every transaction: check the block is valid with the
+   * caller's node (`version`, `user`, `coinbase`, `merkle_root`, `transactions`), then call
+   * sv2_jd_server_verdict().
+   */
+  SV2_JD_SERVER_EVENT_KIND_VALIDATE_JOB = 4,
+  /**
+   * Declaration `request_id` accepted (DeclareMiningJob.Success in the output).
+   */
+  SV2_JD_SERVER_EVENT_KIND_JOB_DECLARED = 5,
+  /**
+   * Declaration `request_id` refused with the code in `text` (the Error is in the output).
+   */
+  SV2_JD_SERVER_EVENT_KIND_JOB_REFUSED = 6,
+  /**
+   * A PushSolution made a block: `block` is the serialized block (for submitblock),
+   * `block_hash` its hash.
+   */
+  SV2_JD_SERVER_EVENT_KIND_BLOCK_FOUND = 7,
+  /**
+   * A PushSolution that makes no block, for the reason in `text`.
+   */
+  SV2_JD_SERVER_EVENT_KIND_SOLUTION_IGNORED = 8,
+};
+#ifndef __cplusplus
+typedef int32_t sv2_jd_server_event_kind;
+#endif // __cplusplus
+
+/**
  * A standard or extended channel as a mining client tracks it.
  */
 typedef struct sv2_client_channel sv2_client_channel;
@@ -766,6 +901,23 @@ typedef struct sv2_frame_decoder sv2_frame_decoder;
  * A connection's channels as one group: each job goes out once per group where it can.
  */
 typedef struct sv2_group_channel sv2_group_channel;
+
+/**
+ * One Job Declaration connection, client side.
+ */
+typedef struct sv2_jd_client sv2_jd_client;
+
+/**
+ * One Job Declaration connection, server side.
+ */
+typedef struct sv2_jd_server sv2_jd_server;
+
+/**
+ * What a JDS offers and requires on each connection: the pool's outputs, the modes and the
+ * limits. Made by sv2_jd_server_options_new(); read by sv2_jd_server_new() (copied) and
+ * sv2_token_store_check_custom_job().
+ */
+typedef struct sv2_jd_server_options sv2_jd_server_options;
 
 /**
  * Turns templates into jobs paying one pool script, and tracks the tip.
@@ -801,6 +953,12 @@ typedef struct sv2_server_options sv2_server_options;
  * connection and free the session.
  */
 typedef struct sv2_session sv2_session;
+
+/**
+ * Tokens and declared jobs, shared by every Job Declaration server handle and every check of
+ * a SetCustomMiningJob of one pool. Thread-safe: handles on several threads may share it.
+ */
+typedef struct sv2_token_store sv2_token_store;
 
 /**
  * A byte string: `len` bytes at `data` (NULL allowed when `len` is 0). Not NUL-terminated.
@@ -2391,6 +2549,163 @@ typedef struct sv2_server_event {
 } sv2_server_event;
 
 /**
+ * How a JDC declares, and to whom (the views are read during sv2_jd_client_new() only). The
+ * caller allocates it, so it carries its own size: zero it, set `struct_size` to
+ * `sizeof(sv2_jd_client_config)`, then the fields. Fields added in later versions go at the
+ * end, with zero meaning what the library did before them (docs/ABI.md).
+ */
+typedef struct sv2_jd_client_config {
+  /**
+   * `sizeof(sv2_jd_client_config)` as the caller's header declares it.
+   */
+  size_t struct_size;
+  /**
+   * Non-zero: Full-Template mode (DECLARE_TX_DATA, transactions declared); zero:
+   * Coinbase-only.
+   */
+  sv2_bool full_template;
+  /**
+   * The upstream extended channel's full extranonce length (prefix and rolled part, 1–32).
+   */
+  uint8_t extranonce_len;
+  /**
+   * The port the client dialled.
+   */
+  uint16_t endpoint_port;
+  /**
+   * Tokens asked for and held unspent at once (at least 1).
+   */
+  uint32_t max_tokens;
+  /**
+   * Declarations kept for missing transactions, answers and PushSolution (at least 1).
+   */
+  uint32_t max_declarations;
+  /**
+   * The user tokens are asked for (UTF-8, at most 255 bytes).
+   */
+  struct sv2_bytes user_identifier;
+  /**
+   * Pushed in the coinbase scriptSig after the template's prefix (at most 32 bytes; empty:
+   * none).
+   */
+  struct sv2_bytes tag;
+  /**
+   * The host the client dialled (UTF-8, at most 255 bytes).
+   */
+  struct sv2_bytes endpoint_host;
+  /**
+   * Vendor and version (UTF-8, at most 255 bytes).
+   */
+  struct sv2_bytes vendor;
+} sv2_jd_client_config;
+
+/**
+ * An event of a JDC: `kind` says which fields mean something (the others are zero). Its
+ * views point into the client until the next call on it.
+ */
+typedef struct sv2_jd_client_event {
+  /**
+   * What changed.
+   */
+  sv2_jd_client_event_kind kind;
+  /**
+   * TOKEN_READY: the token request; MISSING_TRANSACTIONS_SENT, JOB_DECLARED, JOB_REFUSED:
+   * the declaration.
+   */
+  uint32_t request_id;
+  /**
+   * TOKEN_READY: CoinbaseOutputConstraints.coinbase_output_max_additional_size.
+   */
+  uint32_t max_additional_size;
+  /**
+   * TOKEN_READY: CoinbaseOutputConstraints.coinbase_output_max_additional_sigops.
+   */
+  uint16_t max_additional_sigops;
+  /**
+   * MISSING_TRANSACTIONS_SENT: how many.
+   */
+  size_t count;
+  /**
+   * JOB_DECLARED: the template the job was built from.
+   */
+  uint64_t template_id;
+  /**
+   * JOB_REFUSED: the JDS's error code.
+   */
+  struct sv2_bytes code;
+  /**
+   * JOB_REFUSED: its details; IGNORED: why.
+   */
+  struct sv2_bytes details;
+} sv2_jd_client_event;
+
+/**
+ * The caller's mempool: the transaction whose wtxid (32 bytes, internal byte order) is
+ * `wtxid`, serialized with witness, into `tx` (read before the callback's caller returns, so
+ * the memory needs to live only until then); true if the mempool has it. A transaction whose
+ * wtxid is not `wtxid`, or over 4 MB, counts as unknown (the JDC is asked for it). It runs
+ * while the server's token store is locked: it must not call libsv2 with that store or a
+ * server sharing it.
+ */
+typedef sv2_bool (*sv2_mempool_get_fn)(void *user, const uint8_t *wtxid, struct sv2_bytes *tx);
+
+/**
+ * An event of a JDS: `kind` says which fields mean something (the others are zero). Its
+ * views point into the server until the next call on it.
+ */
+typedef struct sv2_jd_server_event {
+  /**
+   * What happened.
+   */
+  sv2_jd_server_event_kind kind;
+  /**
+   * Every kind but SET_UP, BLOCK_FOUND and SOLUTION_IGNORED: the request.
+   */
+  uint32_t request_id;
+  /**
+   * SET_UP: the client declares transactions (Full-Template mode).
+   */
+  bool full_template;
+  /**
+   * MISSING_TRANSACTIONS_REQUESTED: how many transactions were asked for;
+   * VALIDATE_JOB: how many transactions the block has besides the coinbase.
+   */
+  size_t count;
+  /**
+   * JOB_REFUSED: the error code sent; SOLUTION_IGNORED: why.
+   */
+  struct sv2_bytes text;
+  /**
+   * VALIDATE_JOB: the header version declared.
+   */
+  uint32_t version;
+  /**
+   * VALIDATE_JOB: the user the token was allocated for (UTF-8).
+   */
+  struct sv2_bytes user;
+  /**
+   * VALIDATE_JOB: the declared coinbase, serialized with an all-zero extranonce.
+   */
+  struct sv2_bytes coinbase;
+  /**
+   * VALIDATE_JOB: the block's merkle root with that coinbase.
+   */
+  uint8_t merkle_root[32];
+  /**
+   * VALIDATE_JOB: the other transactions in block order (walk with sv2_bytes_list_next()).
+   */
+  struct sv2_bytes_list transactions;
+  /**
+   * BLOCK_FOUND: the serialized block.
+   */
+  struct sv2_bytes block;
+  /**
+   * BLOCK_FOUND: its hash (SHA-256d of the header, internal byte order).
+   */
+  uint8_t block_hash[32];
+} sv2_jd_server_event;
+
+/**
  * A TLV field to append after a message's core fields (extensions such as 0x0002).
  */
 typedef struct sv2_tlv {
@@ -3861,6 +4176,645 @@ sv2_result sv2_server_endpoint_consume_output(struct sv2_server_endpoint *endpoi
  * `endpoint` is NULL or came from sv2_server_endpoint_new() and is freed once.
  */
 SV2_API void sv2_server_endpoint_free(struct sv2_server_endpoint *endpoint);
+
+/**
+ * A client before its SetupConnection, which sv2_jd_client_start() sends.
+ * SV2_RESULT_INVALID_ARGUMENT for a `struct_size` other than this version's, text that is
+ * not UTF-8, an extranonce length outside 1–32, a tag over 32 bytes, or a limit of 0;
+ * SV2_RESULT_TOO_LONG for text over 255 bytes.
+ *
+ * @param[in] config  the client's configuration (read during the call only)
+ * @param[out] out  receives the client; free it with sv2_jd_client_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT, SV2_RESULT_TOO_LONG
+ *
+ * # Safety
+ * `config` and `out` are valid; the config's views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_new(const struct sv2_jd_client_config *config,
+                             struct sv2_jd_client **out);
+
+/**
+ * Sends SetupConnection (Job Declaration, DECLARE_TX_DATA in Full-Template mode), the first
+ * message of the connection.
+ *
+ * @param[in,out] client  the client
+ * @param[in,out] session  the connection's session, or NULL for the client's output
+ * @return SV2_RESULT_OK; a session's errors
+ *
+ * # Safety
+ * `client` is valid; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_start(struct sv2_jd_client *client,
+                               struct sv2_session *session);
+
+/**
+ * Sends AllocateMiningJobToken under a new request id, written to `request_id`; the token
+ * comes as a TOKEN_READY event.
+ *
+ * @param[in,out] client  the client
+ * @param[in,out] session  the connection's session, or NULL for the client's output
+ * @param[out] request_id  receives the request id
+ * @return SV2_RESULT_OK; SV2_RESULT_TOO_MANY_REQUESTS (max_tokens asked for or held), a
+ * session's errors
+ *
+ * # Safety
+ * `client` and `request_id` are valid; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_request_token(struct sv2_jd_client *client,
+                                       struct sv2_session *session,
+                                       uint32_t *request_id);
+
+/**
+ * Unspent tokens held.
+ *
+ * @param[in] client  the client
+ * @param[out] out  receives the number of tokens
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `client` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_tokens(const struct sv2_jd_client *client,
+                                size_t *out);
+
+/**
+ * Builds a job from `template` on `tip` with the oldest token: the coinbase pays all the
+ * template leaves to the pool's payout output, then the template's outputs. Full-Template:
+ * sends DeclareMiningJob with the wtxids of `transactions` (the template's, in block order,
+ * checked against its merkle path); `ready` receives false and the answer comes as a
+ * JOB_DECLARED or JOB_REFUSED event. Coinbase-only: nothing is sent, `ready` receives true and
+ * sv2_jd_client_custom_job() gives the SetCustomMiningJob at once (`transactions` unused).
+ *
+ * @param[in,out] client  the client
+ * @param[in] template_msg  the template: a NewTemplate (read during the call only)
+ * @param[in] tip  its tip: a Template Distribution SetNewPrevHash (read during the call only)
+ * @param[in] transactions  the template's transactions, serialized with witness (NULL when
+ * `count` is 0)
+ * @param count  views at `transactions`, at most 65 535
+ * @param[in,out] session  the connection's session, or NULL for the client's output
+ * @param[out] request_id  receives the declaration's id (PushSolution names it)
+ * @param[out] ready  receives whether the SetCustomMiningJob is ready now (Coinbase-only)
+ * @return SV2_RESULT_OK; SV2_RESULT_NO_TOKEN, SV2_RESULT_TRANSACTIONS_MISMATCH (not the
+ * template's transactions, or one does not parse), SV2_RESULT_INVALID_ARGUMENT (not a
+ * NewTemplate and a SetNewPrevHash), a coinbase error (320–327), a session's errors
+ *
+ * # Safety
+ * `client`, `template_msg`, `tip`, `request_id` and `ready` are valid; `transactions` points
+ * to `count` views, each valid during the call; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_declare(struct sv2_jd_client *client,
+                                 const struct sv2_message *template_msg,
+                                 const struct sv2_message *tip,
+                                 const struct sv2_bytes *transactions,
+                                 size_t count,
+                                 struct sv2_session *session,
+                                 uint32_t *request_id,
+                                 bool *ready);
+
+/**
+ * Handles one message from the JDS (a ProvideMissingTransactions is answered in the output);
+ * what changed goes to `out`. An error means the connection cannot go on: close it.
+ *
+ * @param[in,out] client  the client
+ * @param[in] msg  a message from the JDS (read during the call only)
+ * @param[in,out] session  the connection's session, or NULL for the client's output
+ * @param[out] out  receives the event; its views point into `client` until the next call on
+ * it
+ * @return SV2_RESULT_OK; SV2_RESULT_SETUP_REFUSED, SV2_RESULT_NOT_SET_UP,
+ * SV2_RESULT_UNEXPECTED_MESSAGE, SV2_RESULT_INVALID_COINBASE_OUTPUTS (the pool's outputs do
+ * not parse), SV2_RESULT_BAD_TRANSACTION_POSITION, a session's errors; a message's view over
+ * its type's limit
+ *
+ * # Safety
+ * `client`, `msg` and `out` are valid; `session` is NULL or valid; the message's views are
+ * valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_on_message(struct sv2_jd_client *client,
+                                    const struct sv2_message *msg,
+                                    struct sv2_session *session,
+                                    struct sv2_jd_client_event *out);
+
+/**
+ * As sv2_jd_client_on_message() for a received frame, decoded here. A frame that does not
+ * decode gives its decode error and changes nothing.
+ *
+ * @param[in,out] client  the client
+ * @param[in] frame  a frame from the JDS (read during the call only)
+ * @param[in,out] session  the connection's session, or NULL for the client's output
+ * @param[out] out  receives the event
+ * @return as sv2_jd_client_on_message(); a decode error (100–106)
+ *
+ * # Safety
+ * `client`, `frame` and `out` are valid; `session` is NULL or valid; the frame's payload is
+ * valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_on_frame(struct sv2_jd_client *client,
+                                  const struct sv2_frame *frame,
+                                  struct sv2_session *session,
+                                  struct sv2_jd_client_event *out);
+
+/**
+ * The SetCustomMiningJob of the last job declared (JOB_DECLARED) or built (a Coinbase-only
+ * sv2_jd_client_declare()), for extended channel `channel_id` of the pool connection, under
+ * the caller's `request_id`. Its views point into the client until the next declaration or
+ * message. SV2_RESULT_NOT_FOUND before any job.
+ *
+ * @param[in] client  the client
+ * @param channel_id  the upstream extended channel
+ * @param request_id  the SetCustomMiningJob's request id
+ * @param[out] out  receives the message
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `client` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_custom_job(const struct sv2_jd_client *client,
+                                    uint32_t channel_id,
+                                    uint32_t request_id,
+                                    struct sv2_message *out);
+
+/**
+ * A block was found on declaration `declaration_id`: sends PushSolution (Full-Template) and
+ * points `coinbase` at the full coinbase for the template provider's SubmitSolution (sent by
+ * the caller in both modes; valid until the next call on the client).
+ *
+ * @param[in,out] client  the client
+ * @param declaration_id  the declaration (sv2_jd_client_declare()'s request id)
+ * @param[in] extranonce  the full extranonce (prefix and rolled part; NULL when
+ * `extranonce_len` is 0)
+ * @param extranonce_len  bytes at `extranonce`: the configured extranonce length
+ * @param nonce  the header's nonce
+ * @param ntime  the header's nTime
+ * @param version  the header's version
+ * @param[in,out] session  the connection's session, or NULL for the client's output
+ * @param[out] coinbase  receives the full coinbase
+ * @return SV2_RESULT_OK; SV2_RESULT_UNKNOWN_DECLARATION (never made, or forgotten),
+ * SV2_RESULT_EXTRANONCE_MISMATCH, a session's errors
+ *
+ * # Safety
+ * `client` and `coinbase` are valid; `extranonce` points to `extranonce_len` bytes; `session`
+ * is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_push_solution(struct sv2_jd_client *client,
+                                       uint32_t declaration_id,
+                                       const uint8_t *extranonce,
+                                       size_t extranonce_len,
+                                       uint32_t nonce,
+                                       uint32_t ntime,
+                                       uint32_t version,
+                                       struct sv2_session *session,
+                                       struct sv2_bytes *coinbase);
+
+/**
+ * Points `data`/`len` at the plaintext frames queued by calls made with a NULL session (valid
+ * until the next call on `client`). After using some, call sv2_jd_client_consume_output().
+ *
+ * @param[in] client  the client
+ * @param[out] data  receives a pointer to the queued bytes
+ * @param[out] len  receives their number (0: nothing queued)
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `client`, `data` and `len` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_pending_output(const struct sv2_jd_client *client,
+                                        const uint8_t **data,
+                                        size_t *len);
+
+/**
+ * Drops the first `n` queued bytes (more than queued empties the output).
+ *
+ * @param[in,out] client  the client
+ * @param n  bytes used
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `client` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_client_consume_output(struct sv2_jd_client *client,
+                                        size_t n);
+
+/**
+ * Releases a client (NULL does nothing).
+ *
+ * @param[in] client  a client from sv2_jd_client_new(), or NULL
+ *
+ * # Safety
+ * `client` is NULL or came from sv2_jd_client_new() and is freed once.
+ */
+SV2_API void sv2_jd_client_free(struct sv2_jd_client *client);
+
+/**
+ * Options with the library's defaults: both modes (Coinbase-only and Full-Template), every
+ * satoshi of the coinbase to the pool's outputs, tokens living 600 s, 16 unspent tokens and
+ * 8 declared jobs a connection, 120 token requests a minute, 4 declarations in flight, at
+ * most 16 384 unknown transactions and 4 000 000 bytes of them a declaration.
+ *
+ * @param[in] payout_script  the scriptPubKey every custom coinbase must pay
+ * @param payout_script_len  bytes at `payout_script`, 1 to 10 000
+ * @param[out] out  receives the options; free them with sv2_jd_server_options_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT (an empty or longer script)
+ *
+ * # Safety
+ * `payout_script` points to `payout_script_len` bytes; `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_options_new(const uint8_t *payout_script,
+                                     size_t payout_script_len,
+                                     struct sv2_jd_server_options **out);
+
+/**
+ * Adds a script every custom coinbase must also pay (an output with it must be present; any
+ * value).
+ *
+ * @param[in,out] options  the options
+ * @param[in] script  the scriptPubKey
+ * @param script_len  bytes at `script`, 1 to 10 000
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `options` is valid; `script` points to `script_len` bytes.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_options_add_required_script(struct sv2_jd_server_options *options,
+                                                     const uint8_t *script,
+                                                     size_t script_len);
+
+/**
+ * The share of a coinbase's total output value the payout script must get, in millionths
+ * (1 000 000, the default: all of it); more than 1 000 000 is SV2_RESULT_INVALID_ARGUMENT.
+ *
+ * @param[in,out] options  the options
+ * @param min_payout_ppm  millionths of the coinbase's value, 0 to 1 000 000
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_options_set_min_payout_ppm(struct sv2_jd_server_options *options,
+                                                    uint32_t min_payout_ppm);
+
+/**
+ * Which clients to accept: Coinbase-only (DECLARE_TX_DATA clear), Full-Template (set), or
+ * both; neither is SV2_RESULT_INVALID_ARGUMENT.
+ *
+ * @param[in,out] options  the options
+ * @param coinbase_only  non-zero: accept Coinbase-only clients
+ * @param full_template  non-zero: accept Full-Template clients
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_options_set_modes(struct sv2_jd_server_options *options,
+                                           sv2_bool coinbase_only,
+                                           sv2_bool full_template);
+
+/**
+ * Token limits: how long a token lives (allocated and declared alike), unspent allocated
+ * tokens one connection may hold (a further allocation revokes the oldest), token requests a
+ * connection may make within a minute (one more: SV2_RESULT_TOKEN_REQUEST_FLOOD), and declared
+ * jobs whose tokens stay valid per connection (a further one revokes the oldest). Any 0 is
+ * SV2_RESULT_INVALID_ARGUMENT.
+ *
+ * @param[in,out] options  the options
+ * @param lifetime_secs  a token's lifetime, in the caller's seconds
+ * @param max_per_connection  unspent allocated tokens a connection may hold
+ * @param max_requests_per_minute  token requests a connection may make within a minute
+ * @param max_declared_jobs  declared jobs a connection keeps valid
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_options_set_token_limits(struct sv2_jd_server_options *options,
+                                                  uint64_t lifetime_secs,
+                                                  size_t max_per_connection,
+                                                  uint32_t max_requests_per_minute,
+                                                  size_t max_declared_jobs);
+
+/**
+ * Declaration limits: declarations one connection may have waiting for transactions or a
+ * verdict (0 is SV2_RESULT_INVALID_ARGUMENT), unknown transactions one declaration may have,
+ * and the bytes they may add up to (more: the declaration is refused).
+ *
+ * @param[in,out] options  the options
+ * @param max_pending  declarations in flight per connection
+ * @param max_missing_txs  unknown transactions per declaration
+ * @param max_missing_bytes  bytes of unknown transactions per declaration
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `options` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_options_set_declaration_limits(struct sv2_jd_server_options *options,
+                                                        size_t max_pending,
+                                                        size_t max_missing_txs,
+                                                        size_t max_missing_bytes);
+
+/**
+ * Releases options (NULL does nothing). Servers made with them keep their own copy.
+ *
+ * @param[in] options  options from sv2_jd_server_options_new(), or NULL
+ *
+ * # Safety
+ * `options` is NULL or came from sv2_jd_server_options_new() and is freed once.
+ */
+SV2_API void sv2_jd_server_options_free(struct sv2_jd_server_options *options);
+
+/**
+ * A Job Declaration connection before its SetupConnection, allocating from `store` (shared:
+ * it stays valid as long as a server uses it, also after sv2_token_store_free()). The
+ * transactions a declaration names are looked up with `mempool_get(mempool_user, ...)`
+ * (NULL: no mempool, every transaction is asked of the client), called from inside
+ * sv2_jd_server_on_message() and sv2_jd_server_on_frame() only.
+ *
+ * @param[in] options  the options (copied)
+ * @param[in] store  the pool's token store
+ * @param mempool_get  the mempool lookup, or NULL
+ * @param mempool_user  passed to `mempool_get` as is
+ * @param[out] out  receives the server; free it with sv2_jd_server_free()
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `options`, `store` and `out` are valid; `mempool_get` is NULL or a function that may be
+ * called with `mempool_user` as long as the server lives.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_new(const struct sv2_jd_server_options *options,
+                             const struct sv2_token_store *store,
+                             sv2_mempool_get_fn mempool_get,
+                             void *mempool_user,
+                             struct sv2_jd_server **out);
+
+/**
+ * Handles one message from the client at `now` (the caller's seconds: token lifetimes and
+ * the request rate). A token handed out is `entropy`'s 16 bytes (NULL: 16 bytes from the
+ * operating system). Answers go to `session`, or to the server's output when `session` is
+ * NULL; what the caller must do goes to `out`. An error means the connection must close: send
+ * what is queued (SV2_RESULT_SETUP_REFUSED has queued the SetupConnection.Error), free the
+ * server (which revokes its unspent tokens), close.
+ *
+ * @param[in,out] server  the server
+ * @param[in] msg  a message from the client (read during the call only)
+ * @param now  the caller's clock, in seconds
+ * @param[in] entropy  16 random bytes, or NULL
+ * @param[in,out] session  the connection's session, or NULL for the server's output
+ * @param[out] out  receives the event; its views point into `server` until the next call on
+ * it
+ * @return SV2_RESULT_OK; SV2_RESULT_SETUP_REFUSED, SV2_RESULT_NOT_SET_UP,
+ * SV2_RESULT_UNEXPECTED_MESSAGE (a second SetupConnection, a message a JDS does not take),
+ * SV2_RESULT_TOKEN_REQUEST_FLOOD, SV2_RESULT_DUPLICATE_REQUEST_ID, SV2_RESULT_TOKEN_STORE_FULL,
+ * SV2_RESULT_TOKEN_COLLISION, SV2_RESULT_ENTROPY, a session's errors; a message's view over
+ * its type's limit
+ *
+ * # Safety
+ * `server`, `msg` and `out` are valid; `entropy` is NULL or 16 readable bytes; `session` is
+ * NULL or valid; the message's views are valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_on_message(struct sv2_jd_server *server,
+                                    const struct sv2_message *msg,
+                                    uint64_t now,
+                                    const uint8_t *entropy,
+                                    struct sv2_session *session,
+                                    struct sv2_jd_server_event *out);
+
+/**
+ * As sv2_jd_server_on_message() for a received frame, decoded here. A frame that does not
+ * decode gives its decode error and changes nothing.
+ *
+ * @param[in,out] server  the server
+ * @param[in] frame  a frame from the client (read during the call only)
+ * @param now  the caller's clock, in seconds
+ * @param[in] entropy  16 random bytes, or NULL
+ * @param[in,out] session  the connection's session, or NULL for the server's output
+ * @param[out] out  receives the event
+ * @return as sv2_jd_server_on_message(); a decode error (100–106)
+ *
+ * # Safety
+ * `server`, `frame` and `out` are valid; `entropy` is NULL or 16 readable bytes; `session`
+ * is NULL or valid; the frame's payload is valid during the call.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_on_frame(struct sv2_jd_server *server,
+                                  const struct sv2_frame *frame,
+                                  uint64_t now,
+                                  const uint8_t *entropy,
+                                  struct sv2_session *session,
+                                  struct sv2_jd_server_event *out);
+
+/**
+ * The caller's verdict on declaration `request_id` (a VALIDATE_JOB event), whenever its node
+ * has decided: `code` NULL (and `code_len` 0) accepts it — the job's token (`entropy`'s 16
+ * bytes, or 16 from the operating system when NULL) is stored and DeclareMiningJob.Success
+ * queued, JOB_DECLARED; otherwise `code` is the DeclareMiningJob.Error code (printable ASCII,
+ * e.g. "bad-txns-inputs-missingorspent"; anything else is sent as "invalid-job"),
+ * JOB_REFUSED. A verdict for a declaration not waiting for one gives HANDLED.
+ *
+ * @param[in,out] server  the server
+ * @param request_id  the declaration
+ * @param[in] code  the refusal's code, or NULL to accept
+ * @param code_len  bytes at `code`, at most 255
+ * @param now  the caller's clock, in seconds
+ * @param[in] entropy  16 random bytes, or NULL
+ * @param[in,out] session  the connection's session, or NULL for the server's output
+ * @param[out] out  receives the event
+ * @return SV2_RESULT_OK; SV2_RESULT_TOO_LONG, SV2_RESULT_TOKEN_STORE_FULL,
+ * SV2_RESULT_TOKEN_COLLISION, SV2_RESULT_ENTROPY, a session's errors (close the connection)
+ *
+ * # Safety
+ * `server` and `out` are valid; `code` points to `code_len` bytes; `entropy` is NULL or 16
+ * readable bytes; `session` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_verdict(struct sv2_jd_server *server,
+                                 uint32_t request_id,
+                                 const uint8_t *code,
+                                 size_t code_len,
+                                 uint64_t now,
+                                 const uint8_t *entropy,
+                                 struct sv2_session *session,
+                                 struct sv2_jd_server_event *out);
+
+/**
+ * Declarations waiting for transactions or a verdict.
+ *
+ * @param[in] server  the server
+ * @param[out] out  receives the number of declarations in flight
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `server` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_pending_declarations(const struct sv2_jd_server *server,
+                                              size_t *out);
+
+/**
+ * Points `data`/`len` at the plaintext frames queued by calls made with a NULL session (valid
+ * until the next call on `server`). After using some, call sv2_jd_server_consume_output().
+ *
+ * @param[in] server  the server
+ * @param[out] data  receives a pointer to the queued bytes
+ * @param[out] len  receives their number (0: nothing queued)
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `server`, `data` and `len` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_pending_output(const struct sv2_jd_server *server,
+                                        const uint8_t **data,
+                                        size_t *len);
+
+/**
+ * Drops the first `n` queued bytes (more than queued empties the output).
+ *
+ * @param[in,out] server  the server
+ * @param n  bytes used
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `server` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_jd_server_consume_output(struct sv2_jd_server *server,
+                                        size_t n);
+
+/**
+ * Releases a server (NULL does nothing): the connection is over, its unspent allocated tokens
+ * are revoked (jobs it declared stay valid for SetCustomMiningJob until they expire).
+ *
+ * @param[in] server  a server from sv2_jd_server_new(), or NULL
+ *
+ * # Safety
+ * `server` is NULL or came from sv2_jd_server_new() and is freed once.
+ */
+SV2_API void sv2_jd_server_free(struct sv2_jd_server *server);
+
+/**
+ * A store holding at most `max_tokens` live tokens across every connection (tokens
+ * allocated and jobs declared; 0 is SV2_RESULT_INVALID_ARGUMENT). Share it between every
+ * sv2_jd_server of the pool and its checks of SetCustomMiningJob.
+ *
+ * @param max_tokens  the most live tokens, e.g. 100 000
+ * @param[out] out  receives the store; free it with sv2_token_store_free()
+ * @return SV2_RESULT_OK; SV2_RESULT_INVALID_ARGUMENT
+ *
+ * # Safety
+ * `out` is valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_token_store_new(size_t max_tokens,
+                               struct sv2_token_store **out);
+
+/**
+ * How many tokens the store holds (expired ones included until a full store drops them).
+ *
+ * @param[in] store  the store
+ * @param[out] out  receives the number of tokens
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `store` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_token_store_len(const struct sv2_token_store *store,
+                               size_t *out);
+
+/**
+ * Releases the caller's reference to a store (NULL does nothing); servers made with it keep
+ * theirs.
+ *
+ * @param[in] store  a store from sv2_token_store_new(), or NULL
+ *
+ * # Safety
+ * `store` is NULL or came from sv2_token_store_new() and is freed once.
+ */
+SV2_API void sv2_token_store_free(struct sv2_token_store *store);
+
+/**
+ * The pool's check of a SetCustomMiningJob from a Mining connection that set
+ * REQUIRES_WORK_SELECTION: its token (and the job declared with it) in `store`, the pool's
+ * outputs of `options`, the pool's tip, nbits, min_ntime and version. Accepted: the token is
+ * spent, SV2_RESULT_OK, `user` receives the user the token was allocated for; the caller adds
+ * the job to the channel and answers SetCustomMiningJob.Success. Refused:
+ * SV2_RESULT_CUSTOM_JOB_REFUSED, `code` receives the SetCustomMiningJob.Error code to send
+ * (static text, docs/JOB_DECLARATION.md lists them) and the token stays unspent.
+ *
+ * @param[in] store  the pool's token store
+ * @param[in] options  the JDS options whose pool outputs the coinbase must pay
+ * @param[in] msg  the SetCustomMiningJob (read during the call only)
+ * @param[in] tip  the pool's tip: a Template Distribution SetNewPrevHash from its template
+ * provider (read during the call only)
+ * @param extranonce_len  the channel's full extranonce length (prefix and rolled part)
+ * @param version_rolling  non-zero: the channel's miners may roll the version bits
+ * @param now  the token store's clock, in the seconds given to the JDS
+ * @param now_unix  unix seconds (min_ntime may be at most two hours ahead of it)
+ * @param[out] user  receives the user on success (points into `store` until the next check
+ * on it), or NULL
+ * @param[out] code  receives the error code on refusal (static text), or NULL
+ * @return SV2_RESULT_OK; SV2_RESULT_CUSTOM_JOB_REFUSED; SV2_RESULT_INVALID_ARGUMENT (`msg`
+ * not a SetCustomMiningJob, `tip` not a SetNewPrevHash)
+ *
+ * # Safety
+ * `store`, `options`, `msg` and `tip` are valid, their views during the call; `user` and
+ * `code` are NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_token_store_check_custom_job(struct sv2_token_store *store,
+                                            const struct sv2_jd_server_options *options,
+                                            const struct sv2_message *msg,
+                                            const struct sv2_message *tip,
+                                            size_t extranonce_len,
+                                            sv2_bool version_rolling,
+                                            uint64_t now,
+                                            uint32_t now_unix,
+                                            struct sv2_bytes *user,
+                                            struct sv2_bytes *code);
 
 /**
  * Makes a new authority key pair from the OS generator: the 32-byte secret key (keep it

@@ -121,6 +121,24 @@ pub enum sv2_result {
     ExtendedChannelsRequired = 345,
     /// Too many requests unanswered (channel opens).
     TooManyRequests = 346,
+    /// More token requests within a minute than a Job Declaration server allows.
+    TokenRequestFlood = 360,
+    /// A DeclareMiningJob reusing the request id of one in flight.
+    DuplicateRequestId = 361,
+    /// The token store holds as many live tokens as it may.
+    TokenStoreFull = 362,
+    /// The entropy given repeats a live token.
+    TokenCollision = 363,
+    /// ProvideMissingTransactions names a position outside the declaration.
+    BadTransactionPosition = 364,
+    /// No token to declare a job with: request one first.
+    NoToken = 365,
+    /// No declaration with this id is kept (never made, or forgotten).
+    UnknownDeclaration = 366,
+    /// The transactions are not the template's (its merkle path differs), or one does not parse.
+    TransactionsMismatch = 367,
+    /// A SetCustomMiningJob refused by the pool's checks (the error code says why).
+    CustomJobRefused = 368,
 }
 
 impl From<CodecError> for sv2_result {
@@ -264,6 +282,15 @@ impl sv2_result {
             sv2_result::TooManyShares => c"too many shares on one tip",
             sv2_result::ExtendedChannelsRequired => c"the server requires extended channels",
             sv2_result::TooManyRequests => c"too many requests unanswered",
+            sv2_result::TokenRequestFlood => c"too many token requests within a minute",
+            sv2_result::DuplicateRequestId => c"request id already in flight",
+            sv2_result::TokenStoreFull => c"token store full",
+            sv2_result::TokenCollision => c"entropy repeats a live token",
+            sv2_result::BadTransactionPosition => c"missing transaction position outside the declaration",
+            sv2_result::NoToken => c"no token to declare with",
+            sv2_result::UnknownDeclaration => c"no such declaration",
+            sv2_result::TransactionsMismatch => c"transactions are not the template's",
+            sv2_result::CustomJobRefused => c"custom job refused",
         }
     }
 }
@@ -293,7 +320,7 @@ pub extern "C" fn sv2_result_error_code(result: i32) -> *const c_char {
     code.ok().flatten().map_or(std::ptr::null(), CStr::as_ptr)
 }
 
-const ALL: [sv2_result; 52] = [
+const ALL: [sv2_result; 61] = [
     sv2_result::Ok,
     sv2_result::NullParameter,
     sv2_result::Panic,
@@ -346,4 +373,13 @@ const ALL: [sv2_result; 52] = [
     sv2_result::TooManyShares,
     sv2_result::ExtendedChannelsRequired,
     sv2_result::TooManyRequests,
+    sv2_result::TokenRequestFlood,
+    sv2_result::DuplicateRequestId,
+    sv2_result::TokenStoreFull,
+    sv2_result::TokenCollision,
+    sv2_result::BadTransactionPosition,
+    sv2_result::NoToken,
+    sv2_result::UnknownDeclaration,
+    sv2_result::TransactionsMismatch,
+    sv2_result::CustomJobRefused,
 ];
