@@ -43,6 +43,18 @@ pub struct PoolArgs {
     /// [env: SV2_POOL_PAYOUT_SCRIPT_HEX].
     #[arg(long, value_name = "HEX")]
     pub payout_script_hex: Option<String>,
+    /// Address of the Job Declaration Server, where miners declare their own jobs (Noise, the
+    /// pool's authority key); off unless given. Needs --jd-node-rpc [env: SV2_POOL_JD_LISTEN].
+    #[arg(long, value_name = "IP:PORT")]
+    pub jd_listen: Option<String>,
+    /// Bitcoin Core's RPC server (host:port) that checks declared jobs (getblocktemplate
+    /// proposals) and takes their blocks; credentials from --jd-node-rpc-cookie or the
+    /// jd_node_rpc_user/jd_node_rpc_password keys [env: SV2_POOL_JD_NODE_RPC].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub jd_node_rpc: Option<String>,
+    /// Bitcoin Core's RPC cookie file [env: SV2_POOL_JD_NODE_RPC_COOKIE].
+    #[arg(long, value_name = "FILE")]
+    pub jd_node_rpc_cookie: Option<String>,
 }
 
 impl PoolArgs {
@@ -55,6 +67,9 @@ impl PoolArgs {
             tp_authority: self.tp_authority.clone(),
             payout_address: self.payout_address.clone(),
             payout_script_hex: self.payout_script_hex.clone(),
+            jd_listen: self.jd_listen.clone(),
+            jd_node_rpc: self.jd_node_rpc.clone(),
+            jd_node_rpc_cookie: self.jd_node_rpc_cookie.clone(),
             ..Settings::default()
         }
     }
@@ -74,6 +89,9 @@ pub fn run(args: PoolArgs) -> Result<(), String> {
     rt.block_on(async move {
         let pool = super::start(config).await?;
         println!("pool listening on {}; miners pin authority key {}", pool.addr(), pool.authority());
+        if let Some(a) = pool.jds_addr() {
+            println!("jds {a} (job declaration, same authority key)");
+        }
         wait_for_signal().await;
         tracing::info!("stopping: answering accepted shares and closing the database");
         pool.shutdown().await;

@@ -11,7 +11,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use sv2::noise::AuthorityPublicKey;
 
+use super::jds::{JdNode, JdServerConfig};
 use crate::net::{load_authority_key, Limits};
+use crate::tp::RpcAuth;
 
 /// Everything the pool needs.
 #[derive(Debug, Clone)]
@@ -54,6 +56,8 @@ pub struct PoolConfig {
     pub setup_timeout: Duration,
     /// Handshake and write deadlines, and the largest frame taken from a miner.
     pub limits: Limits,
+    /// The Job Declaration Server (None: off; miners mine the pool's templates only).
+    pub jds: Option<JdServerConfig>,
 }
 
 impl PoolConfig {
@@ -82,6 +86,7 @@ impl PoolConfig {
             setup_timeout: Duration::from_secs(30),
             // Small frames only: nothing a miner sends is near 64 KiB.
             limits: Limits { max_payload: 64 * 1024, ..Limits::default() },
+            jds: None,
         }
     }
 }
@@ -132,6 +137,30 @@ pub struct Settings {
     pub write_timeout_secs: Option<f64>,
     /// `log = "info"` (a tracing filter; RUST_LOG wins when set)
     pub log: Option<String>,
+    /// `jd_listen = "0.0.0.0:34264"` (the Job Declaration Server; off when unset)
+    pub jd_listen: Option<String>,
+    /// `jd_node_rpc = "127.0.0.1:8332"` (Bitcoin Core's RPC: checks declared jobs, takes their blocks)
+    pub jd_node_rpc: Option<String>,
+    /// `jd_node_rpc_cookie = "~/.bitcoin/.cookie"`
+    pub jd_node_rpc_cookie: Option<String>,
+    /// `jd_node_rpc_user = "pool"` (with `jd_node_rpc_password`, instead of the cookie)
+    pub jd_node_rpc_user: Option<String>,
+    /// `jd_node_rpc_password = "..."`
+    pub jd_node_rpc_password: Option<String>,
+    /// `jd_token_lifetime_secs = 600`
+    pub jd_token_lifetime_secs: Option<u64>,
+    /// `jd_max_tokens_per_connection = 16`
+    pub jd_max_tokens_per_connection: Option<usize>,
+    /// `jd_max_allocations_per_minute = 120`
+    pub jd_max_allocations_per_minute: Option<u32>,
+    /// `jd_max_connections = 64`
+    pub jd_max_connections: Option<usize>,
+    /// `jd_max_missing_txs = 16384`
+    pub jd_max_missing_txs: Option<usize>,
+    /// `jd_max_missing_bytes = 4000000`
+    pub jd_max_missing_bytes: Option<usize>,
+    /// `jd_idle_timeout_secs = 900.0`
+    pub jd_idle_timeout_secs: Option<f64>,
 }
 
 macro_rules! overlay {
@@ -161,6 +190,18 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("SV2_POOL_HANDSHAKE_TIMEOUT_SECS", "handshake_timeout_secs"),
     ("SV2_POOL_WRITE_TIMEOUT_SECS", "write_timeout_secs"),
     ("SV2_POOL_LOG", "log"),
+    ("SV2_POOL_JD_LISTEN", "jd_listen"),
+    ("SV2_POOL_JD_NODE_RPC", "jd_node_rpc"),
+    ("SV2_POOL_JD_NODE_RPC_COOKIE", "jd_node_rpc_cookie"),
+    ("SV2_POOL_JD_NODE_RPC_USER", "jd_node_rpc_user"),
+    ("SV2_POOL_JD_NODE_RPC_PASSWORD", "jd_node_rpc_password"),
+    ("SV2_POOL_JD_TOKEN_LIFETIME_SECS", "jd_token_lifetime_secs"),
+    ("SV2_POOL_JD_MAX_TOKENS_PER_CONNECTION", "jd_max_tokens_per_connection"),
+    ("SV2_POOL_JD_MAX_ALLOCATIONS_PER_MINUTE", "jd_max_allocations_per_minute"),
+    ("SV2_POOL_JD_MAX_CONNECTIONS", "jd_max_connections"),
+    ("SV2_POOL_JD_MAX_MISSING_TXS", "jd_max_missing_txs"),
+    ("SV2_POOL_JD_MAX_MISSING_BYTES", "jd_max_missing_bytes"),
+    ("SV2_POOL_JD_IDLE_TIMEOUT_SECS", "jd_idle_timeout_secs"),
 ];
 
 impl Settings {
@@ -217,7 +258,19 @@ impl Settings {
             setup_timeout_secs,
             handshake_timeout_secs,
             write_timeout_secs,
-            log
+            log,
+            jd_listen,
+            jd_node_rpc,
+            jd_node_rpc_cookie,
+            jd_node_rpc_user,
+            jd_node_rpc_password,
+            jd_token_lifetime_secs,
+            jd_max_tokens_per_connection,
+            jd_max_allocations_per_minute,
+            jd_max_connections,
+            jd_max_missing_txs,
+            jd_max_missing_bytes,
+            jd_idle_timeout_secs
         );
         self
     }
@@ -315,7 +368,55 @@ impl Settings {
         c.setup_timeout = secs("setup_timeout_secs", self.setup_timeout_secs, c.setup_timeout)?;
         c.limits.handshake = secs("handshake_timeout_secs", self.handshake_timeout_secs, c.limits.handshake)?;
         c.limits.write = secs("write_timeout_secs", self.write_timeout_secs, c.limits.write)?;
+        c.jds = self.jds()?;
         Ok(c)
+    }
+
+    /// The Job Declaration Server these settings describe (None without `jd_listen`).
+    fn jds(&self) -> Result<Option<JdServerConfig>, String> {
+        let Some(listen) = &self.jd_listen else { return Ok(None) };
+        let listen = listen
+            .trim()
+            .parse()
+            .map_err(|_| format!("jd_listen = {listen:?}: expected ip:port, like 0.0.0.0:34264"))?;
+        let Some(url) = &self.jd_node_rpc else {
+            return Err("jd_listen needs jd_node_rpc: the Bitcoin Core RPC server that checks declared jobs".into());
+        };
+        let auth = match (&self.jd_node_rpc_cookie, &self.jd_node_rpc_user, &self.jd_node_rpc_password) {
+            (Some(c), None, None) => RpcAuth::Cookie(expand_home(c)),
+            (None, Some(u), Some(p)) => RpcAuth::UserPass { user: u.clone(), password: p.clone() },
+            _ => {
+                return Err("jd_node_rpc needs jd_node_rpc_cookie, or jd_node_rpc_user with jd_node_rpc_password".into())
+            }
+        };
+        let mut j = JdServerConfig::new(listen, JdNode::Rpc { url: url.trim().to_string(), auth });
+        j.token_lifetime_secs = self.jd_token_lifetime_secs.unwrap_or(j.token_lifetime_secs);
+        j.max_allocations_per_minute = self.jd_max_allocations_per_minute.unwrap_or(j.max_allocations_per_minute);
+        j.max_missing_bytes = self.jd_max_missing_bytes.unwrap_or(j.max_missing_bytes);
+        for (name, v, dst) in [
+            ("jd_max_tokens_per_connection", self.jd_max_tokens_per_connection, &mut j.max_tokens_per_connection),
+            ("jd_max_connections", self.jd_max_connections, &mut j.max_connections),
+            ("jd_max_missing_txs", self.jd_max_missing_txs, &mut j.max_missing_txs),
+        ] {
+            match v {
+                Some(0) => return Err(format!("{name} = 0: expected at least 1")),
+                Some(n) => *dst = n,
+                None => {}
+            }
+        }
+        if j.token_lifetime_secs == 0 {
+            return Err("jd_token_lifetime_secs = 0: expected at least 1".into());
+        }
+        if j.max_missing_bytes > 64 << 20 {
+            return Err(format!("jd_max_missing_bytes = {}: at most {}", j.max_missing_bytes, 64 << 20));
+        }
+        if let Some(s) = self.jd_idle_timeout_secs {
+            if !(s.is_finite() && s > 0.0 && s < 1e9) {
+                return Err(format!("jd_idle_timeout_secs = {s}: expected a positive number of seconds"));
+            }
+            j.idle_timeout = Duration::from_secs_f64(s);
+        }
+        Ok(Some(j))
     }
 }
 

@@ -3,6 +3,8 @@
 //! certificate) and open standard, extended or (implicitly, one per connection) group
 //! channels; every share is checked, answered and recorded in SQLite per user and worker;
 //! blocks go back to the template provider as SubmitSolution; Prometheus reads `/metrics`.
+//! With [`PoolConfig::jds`] set, a Job Declaration Server on its own port lets miners declare
+//! their own jobs ([`jds`]), and Mining connections take SetCustomMiningJob for them.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), String> {
@@ -16,6 +18,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod jds;
 pub mod metrics;
 mod server;
 pub mod store;
@@ -28,6 +31,8 @@ use std::time::Instant;
 
 use sv2::channels::extranonce::ExtranonceAllocator;
 use sv2::channels::job::JobFactory;
+use sv2::endpoint::server::WorkSelection;
+use sv2::jd::coinbase::PoolOutputs;
 use sv2::noise::AuthorityPublicKey;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -48,6 +53,9 @@ pub const EXTRANONCE_PREFIX_LEN: usize = 4;
 pub struct PoolHandle {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
+    jds_addr: Option<SocketAddr>,
+    jds_stats: Option<Arc<jds::JdsStats>>,
+    jds_mempool: Option<jds::mempool::SharedMempool>,
     authority: AuthorityPublicKey,
     metrics: Arc<Metrics>,
     db: PathBuf,
@@ -79,6 +87,26 @@ pub async fn start(config: PoolConfig) -> Result<PoolHandle, String> {
     let (jobs_tx, jobs_rx) = watch::channel(Arc::new(templates::Published::default()));
     let (solutions_tx, solutions_rx) = mpsc::channel(64);
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let started = Instant::now();
+    let jds = match &config.jds {
+        Some(j) => Some(
+            jds::start(
+                j,
+                &config.payout_script,
+                identity.credentials,
+                config.limits,
+                jobs_rx.clone(),
+                started,
+                shutdown_rx.clone(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let work = jds.as_ref().map(|j| WorkSelection {
+        tokens: j.tokens.clone(),
+        pool_outputs: Arc::new(PoolOutputs::single(&config.payout_script)),
+    });
     let shared = Arc::new(server::Shared {
         config: config.clone(),
         credentials: identity.credentials,
@@ -87,7 +115,9 @@ pub async fn start(config: PoolConfig) -> Result<PoolHandle, String> {
         solutions: solutions_tx,
         store: store.writer(),
         metrics: metrics.clone(),
-        started: Instant::now(),
+        started,
+        work,
+        jd_blocks: jds.as_ref().map(|j| j.blocks.clone()),
     });
     let mut tasks = vec![
         tokio::spawn(templates::run(
@@ -97,10 +127,18 @@ pub async fn start(config: PoolConfig) -> Result<PoolHandle, String> {
             solutions_rx,
             metrics.clone(),
             store.writer(),
+            jds.as_ref().map(|j| j.mempool.clone()),
             shutdown_rx.clone(),
         )),
         tokio::spawn(server::accept_loop(listener, shared, shutdown_rx.clone())),
     ];
+    let (jds_addr, jds_stats, jds_mempool) = match jds {
+        Some(j) => {
+            tasks.push(j.task);
+            (Some(j.addr), Some(j.stats), Some(j.mempool))
+        }
+        None => (None, None, None),
+    };
     if let Some(l) = metrics_listener {
         tasks.push(tokio::spawn(metrics::serve(l, metrics.clone(), shutdown_rx)));
     }
@@ -114,6 +152,9 @@ pub async fn start(config: PoolConfig) -> Result<PoolHandle, String> {
     Ok(PoolHandle {
         addr,
         metrics_addr,
+        jds_addr,
+        jds_stats,
+        jds_mempool,
         authority: identity.authority,
         metrics,
         db,
@@ -132,6 +173,21 @@ impl PoolHandle {
     /// The `/metrics` endpoint's address, if any.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// The Job Declaration Server's address, when it runs.
+    pub fn jds_addr(&self) -> Option<SocketAddr> {
+        self.jds_addr
+    }
+
+    /// What the Job Declaration Server did, when it runs.
+    pub fn jds_stats(&self) -> Option<&jds::JdsStats> {
+        self.jds_stats.as_deref()
+    }
+
+    /// Transactions the Job Declaration Server knows from the pool's templates (0 without it).
+    pub fn jds_mempool_len(&self) -> usize {
+        self.jds_mempool.as_ref().map_or(0, |m| m.read().unwrap_or_else(|e| e.into_inner()).len())
     }
 
     /// The authority key miners pin.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sv2::channels::extranonce::ExtranonceAllocator;
 use sv2::channels::server::{FoundBlock, Share};
 use sv2::codec::{CodecError, Encode};
-use sv2::endpoint::server::{EndpointError, Event, Now, ServerConfig, ServerEndpoint};
+use sv2::endpoint::server::{EndpointError, Event, Now, ServerConfig, ServerEndpoint, WorkSelection};
 use sv2::endpoint::Outbox;
 use sv2::messages::SubmitSharesSuccess;
 use sv2::noise::ServerCredentials;
@@ -17,6 +17,7 @@ use sv2::Message;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::jds::BlockSink;
 use super::metrics::Metrics;
 use super::store::{BlockRecord, Rejections, ShareRecord, StoreWriter};
 use super::templates::Published;
@@ -32,8 +33,12 @@ pub(super) struct Shared {
     pub solutions: mpsc::Sender<FoundBlock>,
     pub store: StoreWriter,
     pub metrics: Arc<Metrics>,
-    /// Origin of the monotonic seconds vardiff is run on.
+    /// Origin of the monotonic seconds vardiff and the JDS's tokens are run on.
     pub started: Instant,
+    /// The JDS's token store and the pool's outputs, when the JDS runs.
+    pub work: Option<WorkSelection>,
+    /// Where blocks found on declared jobs go, when the JDS runs.
+    pub jd_blocks: Option<BlockSink>,
 }
 
 /// Accepts miners until `shutdown`, then waits for their tasks to finish.
@@ -195,7 +200,7 @@ fn endpoint_config(config: &PoolConfig) -> ServerConfig {
         min_difficulty: config.min_difficulty,
         max_invalid_shares_per_minute: config.max_invalid_shares_per_minute,
         max_shares_per_tip: MAX_SHARES_PER_TIP,
-        // No Job Declaration Server in the pool yet.
+        // Turned on with the JDS's token store (`with_work_selection`).
         work_selection: false,
     }
 }
@@ -205,7 +210,13 @@ impl<'s> Session<'s> {
         Session {
             id,
             shared,
-            endpoint: ServerEndpoint::new(endpoint_config(&shared.config), shared.allocator.clone()),
+            endpoint: {
+                let e = ServerEndpoint::new(endpoint_config(&shared.config), shared.allocator.clone());
+                match &shared.work {
+                    Some(w) => e.with_work_selection(w.clone()),
+                    None => e,
+                }
+            },
             pending: Vec::new(),
             arrivals: Vec::new(),
             rejected: BTreeMap::new(),
@@ -400,6 +411,12 @@ impl<'s> Session<'s> {
                     self.idle_since = Some(tokio::time::Instant::now());
                 }
             }
+            Event::CustomJobAccepted { channel_id, job_id } => {
+                tracing::debug!("connection {}: custom job {job_id} on channel {channel_id}", self.id);
+            }
+            Event::CustomJobRefused { channel_id, code } => {
+                tracing::debug!("connection {}: custom job refused on channel {channel_id}: {code}", self.id);
+            }
             Event::ShareAccepted { channel_id, sequence_number, accepted } => {
                 let Some((_, _, share)) = Share::from_submit(msg) else { return Ok(()) };
                 self.on_accepted(channel_id, sequence_number, &share, *accepted, arrived).await?;
@@ -451,8 +468,20 @@ impl<'s> Session<'s> {
             let hash = block.hash();
             tracing::info!("block {} found by {}", crate::tp::source::display_hash(&hash), record.identity);
             let (template_id, merkle_path_len) = (block.template_id, block.merkle_path.len() as u32);
-            if self.shared.solutions.send(block).await.is_err() {
-                tracing::error!("block found while the pool is stopping: not submitted");
+            match self.endpoint.custom_job(share.job_id) {
+                // A declared job's block: its transactions are the JDS's, not a template's.
+                Some(custom) => match (custom.block(&block), &self.shared.jd_blocks) {
+                    (Some(b), Some(sink)) => sink.submit(b, "a share on a declared job"),
+                    _ => tracing::info!(
+                        "block {} on a coinbase-only custom job: its JDC submits it",
+                        crate::tp::source::display_hash(&hash)
+                    ),
+                },
+                None => {
+                    if self.shared.solutions.send(block).await.is_err() {
+                        tracing::error!("block found while the pool is stopping: not submitted");
+                    }
+                }
             }
             let found = BlockRecord {
                 time_ms: record.time_ms,

@@ -11,11 +11,12 @@ use sv2::channels::job::JobFactory;
 use sv2::channels::server::FoundBlock;
 use sv2::codec::Str0_255;
 use sv2::endpoint::server::JobState;
-use sv2::messages::SetupConnection;
+use sv2::messages::{RequestTransactionData, SetupConnection};
 use sv2::noise::ServerAuth;
 use sv2::Message;
 use tokio::sync::{mpsc, watch};
 
+use super::jds::mempool::SharedMempool;
 use super::metrics::Metrics;
 use super::store::StoreWriter;
 use super::PoolConfig;
@@ -31,10 +32,15 @@ pub struct Published {
     pub tip_at: Option<Instant>,
 }
 
+/// Largest frame taken from the template provider when the JDS asks for the templates'
+/// transactions: a whole block and its length prefixes.
+const MAX_TRANSACTION_DATA: usize = 8 << 20;
+
 /// Found blocks remembered until their hash shows up as a new tip.
 const RECENT_BLOCKS: usize = 64;
 
 /// Runs the client until `shutdown`, reconnecting with back-off.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     config: Arc<PoolConfig>,
     mut factory: JobFactory,
@@ -42,6 +48,7 @@ pub(super) async fn run(
     mut solutions: mpsc::Receiver<FoundBlock>,
     metrics: Arc<Metrics>,
     store: StoreWriter,
+    mempool: Option<SharedMempool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -49,7 +56,7 @@ pub(super) async fn run(
     let mut recent: VecDeque<[u8; 32]> = VecDeque::new();
     loop {
         let result = tokio::select! {
-            r = session(&config, &mut factory, &jobs, &mut tip_seq, &mut solutions, &metrics, &store, &mut recent) => r,
+            r = session(&config, &mut factory, &jobs, &mut tip_seq, &mut solutions, &metrics, &store, &mut recent, mempool.as_ref()) => r,
             _ = shutdown.wait_for(|s| *s) => return,
         };
         metrics.tp_connected.store(0, Ordering::Relaxed);
@@ -85,14 +92,18 @@ async fn session(
     metrics: &Metrics,
     store: &StoreWriter,
     recent: &mut VecDeque<[u8; 32]>,
+    mempool: Option<&SharedMempool>,
 ) -> Result<(), String> {
     let auth = match config.tp_authority {
         Some(key) => ServerAuth::Authority(key),
         None => ServerAuth::InsecureAcceptAnyServer,
     };
-    let mut conn = Connection::connect(&config.tp_address, auth, crate::net::Limits::default())
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+    // With a JDS, the templates' transactions come too (RequestTransactionData): a whole block.
+    let limits = match mempool {
+        Some(_) => crate::net::Limits { max_payload: MAX_TRANSACTION_DATA, ..crate::net::Limits::default() },
+        None => crate::net::Limits::default(),
+    };
+    let mut conn = Connection::connect(&config.tp_address, auth, limits).await.map_err(|e| format!("connect: {e}"))?;
     let setup = SetupConnection {
         protocol: 2,
         min_version: 2,
@@ -134,6 +145,10 @@ async fn session(
                             tracing::warn!("template {}: {e}", t.template_id);
                             continue;
                         }
+                        if mempool.is_some() && !t.future_template {
+                            let ask = RequestTransactionData { template_id: t.template_id };
+                            conn.send(&ask.into()).await.map_err(|e| e.to_string())?;
+                        }
                     }
                     Message::SetNewPrevHashTdp(p) => {
                         let now = Instant::now();
@@ -142,6 +157,12 @@ async fn session(
                             continue;
                         }
                         metrics.tips.fetch_add(1, Ordering::Relaxed);
+                        // The tip's template may have been a future one, whose transactions
+                        // were not asked for.
+                        if mempool.is_some() {
+                            let ask = RequestTransactionData { template_id: p.template_id };
+                            conn.send(&ask.into()).await.map_err(|e| e.to_string())?;
+                        }
                         *tip_seq += 1;
                         tip_at = Some(now);
                         if let Some(i) = recent.iter().position(|h| *h == p.prev_hash) {
@@ -151,7 +172,14 @@ async fn session(
                         }
                         tracing::debug!("new tip {}", hex_hash(&p.prev_hash));
                     }
-                    Message::RequestTransactionDataSuccess(_) | Message::RequestTransactionDataError(_) => continue,
+                    Message::RequestTransactionDataSuccess(d) => {
+                        if let Some(m) = mempool {
+                            let txs = d.transaction_list.iter().map(|t| t.as_bytes());
+                            m.write().unwrap_or_else(|e| e.into_inner()).replace(txs);
+                        }
+                        continue;
+                    }
+                    Message::RequestTransactionDataError(_) => continue,
                     other => {
                         tracing::debug!("ignoring {} from the template provider", other.name());
                         continue;

@@ -161,6 +161,12 @@ impl TpHandle {
         self.above_target.load(Ordering::Relaxed)
     }
 
+    /// The embedded node, shared (None over RPC): a pool in the same process checks declared
+    /// jobs and submits blocks with it (`PoolConfig::jds`).
+    pub fn embedded_node(&self) -> Option<Arc<KernelSource>> {
+        self.node.clone()
+    }
+
     fn embedded(&self) -> Result<&KernelSource, String> {
         self.node.as_deref().ok_or_else(|| "only the embedded node makes its own transactions and blocks".to_owned())
     }

@@ -3,6 +3,7 @@
 
 mod log;
 pub mod node;
+mod utxo;
 pub mod wallet;
 
 use std::path::PathBuf;
@@ -62,6 +63,12 @@ impl KernelSource {
     /// of coins.
     pub async fn add_transactions(&self, n: usize) -> Result<Vec<[u8; 32]>, String> {
         self.with_node(move |node| node.add_transactions(n)).await.map_err(|e| e.0)
+    }
+
+    /// Whether a serialized block would be valid on the tip apart from its proof of work,
+    /// with Bitcoin Core's reject reason when not (for a Job Declaration Server's verdicts).
+    pub async fn check_proposal(&self, block: Vec<u8>) -> Result<Result<(), String>, SourceError> {
+        self.with_node(move |node| node.check_proposal(&block)).await
     }
 
     /// Mines one block on the tip itself, as another miner would, with every mempool

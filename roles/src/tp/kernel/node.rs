@@ -21,6 +21,7 @@ use bitcoinkernel::prelude::*;
 use bitcoinkernel::{ChainType, ChainstateManager, Context, ContextBuilder, ProcessBlockResult, ValidationMode};
 
 use super::log;
+use super::utxo::{self, UtxoSet};
 use super::wallet::{Coin, Wallet};
 use crate::tp::source::{BlockVerdict, TipInfo};
 use crate::tp::template::{bip34_prefix, block_subsidy, witness_commitment_script, BlockTemplate, TemplateTx};
@@ -45,6 +46,8 @@ pub struct KernelNode {
     chainman: ChainstateManager,
     _context: Context,
     wallet: Wallet,
+    /// Every unspent output of the chain (for block proposals).
+    utxos: UtxoSet,
     mempool: Vec<MempoolTx>,
     tip: TipInfo,
     tip_bits: u32,
@@ -146,6 +149,7 @@ impl KernelNode {
             chainman,
             _context: context,
             wallet,
+            utxos: UtxoSet::default(),
             mempool: Vec::new(),
             tip: placeholder,
             tip_bits: 0,
@@ -177,10 +181,12 @@ impl KernelNode {
         let chain = self.chainman.active_chain();
         let tip = chain.tip();
         self.wallet.confirmed.clear();
+        self.utxos.clear();
         for height in 1..=tip.height() {
             let entry = chain.at_height(height as usize).ok_or("libbitcoinkernel: chain shorter than its tip")?;
             let block = self.read_block(&entry)?;
             self.wallet.apply_block(&block, height as u32);
+            self.utxos.apply_block(&block, height as u32);
         }
         self.tip = TipInfo { height: tip.height() as u32, hash: tip.block_hash().to_bytes(), seen: Instant::now() };
         self.tip_bits = tip.header().bits();
@@ -337,6 +343,15 @@ impl KernelNode {
         }
     }
 
+    /// Whether a serialized block would be valid on the tip apart from its proof of work (a
+    /// block proposal, as `getblocktemplate` in proposal mode), with the reject reason.
+    pub fn check_proposal(&self, raw: &[u8]) -> Result<(), String> {
+        let height = self.tip.height + 1;
+        let ctx =
+            utxo::Context { tip: self.tip.hash, height, subsidy: block_subsidy(height, REGTEST_HALVING_INTERVAL) };
+        self.utxos.check_proposal(raw, ctx)
+    }
+
     /// Hands a serialized block to libbitcoinkernel; it becomes the tip only if the kernel
     /// validates and connects it.
     pub fn submit(&mut self, raw: &[u8]) -> BlockVerdict {
@@ -380,6 +395,7 @@ impl KernelNode {
         if extends {
             let block = self.read_block(&tip)?;
             self.wallet.apply_block(&block, tip.height() as u32);
+            self.utxos.apply_block(&block, tip.height() as u32);
             self.tip = TipInfo { height: tip.height() as u32, hash: tip.block_hash().to_bytes(), seen: Instant::now() };
             self.tip_bits = tip.header().bits();
         } else {

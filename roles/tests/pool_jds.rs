@@ -1,0 +1,475 @@
+//! The pool's Job Declaration Server end to end: a template provider on the embedded regtest
+//! node, the pool with its JDS checking declared jobs with that node (the pool in this process
+//! gets the node's handle), a JD client from rust-core's `JobDeclarationClient` over a real
+//! Noise connection, and a Mining connection with REQUIRES_WORK_SELECTION.
+
+mod pool_common;
+mod tp_client;
+
+use std::time::Duration;
+
+use bitcoin::consensus::{deserialize, deserialize_partial, serialize};
+use bitcoin::hashes::Hash as _;
+use bitcoin::secp256k1::{Message as SecpMessage, SecretKey, SECP256K1};
+use bitcoin::sighash::{EcdsaSighashType, SighashCache};
+use bitcoin::{absolute::LockTime, transaction::Version, Amount, OutPoint, ScriptBuf, Sequence};
+use bitcoin::{CompressedPublicKey, Transaction, TxIn, TxOut, Witness};
+use pool_common::{setup_connection, start_pool, start_tp, temp_dir, until, PATIENCE};
+use sv2::channels::hash::{coinbase_merkle_path, header_bytes, merkle_root, sha256d};
+use sv2::channels::server::PrevHash;
+use sv2::channels::target::{hash_meets_target, target_from_nbits, MAX_TARGET};
+use sv2::codec::{Bytes, Seq, Str0_255};
+use sv2::endpoint::Outbox;
+use sv2::jd::client::{CustomJobRequest, Declared, Event, JdcConfig, JobDeclarationClient};
+use sv2::messages::mining_flags::REQUIRES_WORK_SELECTION;
+use sv2::messages::{AllocateMiningJobToken, NewTemplate, OpenExtendedMiningChannel, SubmitSharesExtended};
+use sv2::noise::ServerAuth;
+use sv2::Message;
+use sv2_roles::net::{Connection, Limits, NetError};
+use sv2_roles::pool::jds::{JdNode, JdServerConfig};
+use sv2_roles::pool::{PoolConfig, PoolHandle, EXTRANONCE_LEN};
+use sv2_roles::tp::template::witness_commitment_script;
+use sv2_roles::tp::TpHandle;
+use tp_client::{Client, Template};
+
+/// The connection as a JDC's outbox.
+struct Q<'c>(&'c mut Connection);
+
+impl Outbox for Q<'_> {
+    type Error = NetError;
+    fn push(&mut self, msg: &Message<'_>) -> Result<(), NetError> {
+        self.0.queue(msg)
+    }
+}
+
+/// A JD client on the pool's JDS.
+struct Jdc {
+    conn: Connection,
+    c: JobDeclarationClient,
+}
+
+impl Jdc {
+    async fn connect(pool: &PoolHandle, full_template: bool) -> Jdc {
+        let addr = pool.jds_addr().expect("the JDS runs");
+        let limits = Limits { max_payload: 16 << 20, ..Limits::default() };
+        let conn = Connection::connect(addr, ServerAuth::Authority(pool.authority()), limits).await.unwrap();
+        let c = JobDeclarationClient::new(JdcConfig {
+            full_template,
+            user_identifier: "farm".into(),
+            tag: b"farm".to_vec(),
+            extranonce_len: EXTRANONCE_LEN,
+            endpoint_host: "127.0.0.1".into(),
+            endpoint_port: addr.port(),
+            vendor: "libsv2-test".into(),
+            max_tokens: 4,
+            max_declarations: 4,
+        });
+        let mut j = Jdc { conn, c };
+        j.c.start(&mut Q(&mut j.conn)).unwrap();
+        j.conn.flush().await.unwrap();
+        assert_eq!(j.next().await, Event::SetUp);
+        j
+    }
+
+    /// The next event (answers the JDS wants are sent).
+    async fn next(&mut self) -> Event {
+        let f = tokio::time::timeout(PATIENCE, self.conn.read_frame()).await.expect("JDS answers").expect("frame");
+        let event = self.c.on_message(&f.message().unwrap().0, &mut Q(&mut self.conn)).unwrap();
+        self.conn.flush().await.unwrap();
+        event
+    }
+
+    async fn token(&mut self) {
+        self.c.request_token(&mut Q(&mut self.conn)).unwrap();
+        self.conn.flush().await.unwrap();
+        assert!(matches!(self.next().await, Event::TokenReady { .. }));
+    }
+
+    async fn declare(&mut self, t: &NewTemplate<'_>, tip: &PrevHash, txs: &[Vec<u8>]) -> Declared {
+        let refs: Vec<&[u8]> = txs.iter().map(|t| &t[..]).collect();
+        let d = self.c.declare(t, tip, &refs, &mut Q(&mut self.conn)).unwrap();
+        self.conn.flush().await.unwrap();
+        d
+    }
+}
+
+/// A template as the JDC declares it: `t` with its transactions replaced by `txs` (merkle
+/// path and witness commitment recomputed).
+struct Declaration {
+    template: Template,
+    outputs: Vec<u8>,
+    path: Vec<[u8; 32]>,
+}
+
+impl Declaration {
+    fn new(template: &Template, txs: &[Vec<u8>]) -> Self {
+        let ids: Vec<([u8; 32], [u8; 32])> = txs.iter().map(|t| sv2::jd::coinbase::tx_ids(t).unwrap()).collect();
+        let leaves: Vec<[u8; 32]> = std::iter::once([0; 32]).chain(ids.iter().map(|i| i.0)).collect();
+        let mut rest = &template.outputs[..];
+        let mut outputs = Vec::new();
+        let mut committed = false;
+        for _ in 0..template.outputs_count {
+            let (mut o, n): (TxOut, usize) = deserialize_partial(rest).unwrap();
+            rest = &rest[n..];
+            if o.script_pubkey.as_bytes().starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]) {
+                o.script_pubkey = ScriptBuf::from_bytes(witness_commitment_script(ids.iter().map(|i| &i.1)));
+                committed = true;
+            }
+            outputs.extend(serialize(&o));
+        }
+        assert!(committed, "templates carry a witness commitment");
+        Declaration { template: template.clone(), outputs, path: coinbase_merkle_path(&leaves) }
+    }
+
+    fn msg(&self) -> NewTemplate<'_> {
+        let t = &self.template;
+        NewTemplate {
+            template_id: t.id,
+            future_template: false,
+            version: t.version,
+            coinbase_tx_version: t.coinbase_version,
+            coinbase_prefix: Bytes::new(&t.prefix).unwrap(),
+            coinbase_tx_input_sequence: t.sequence,
+            coinbase_tx_value_remaining: t.value,
+            coinbase_tx_outputs_count: t.outputs_count,
+            coinbase_tx_outputs: Bytes::new(&self.outputs).unwrap(),
+            coinbase_tx_locktime: t.locktime,
+            merkle_path: Seq::new(&self.path).unwrap(),
+        }
+    }
+}
+
+fn tip(p: &tp_client::PrevHash) -> PrevHash {
+    PrevHash { prev_hash: p.prev, nbits: p.nbits, min_ntime: p.time, block_target: p.target }
+}
+
+/// A pool with its JDS on the embedded node of `tp`.
+async fn jds_pool(dir: &std::path::Path, tp: &TpHandle, change: impl FnOnce(&mut JdServerConfig)) -> PoolHandle {
+    let node = JdNode::Embedded(tp.embedded_node().expect("embedded node"));
+    let mut jds = JdServerConfig::new("127.0.0.1:0".parse().unwrap(), node);
+    change(&mut jds);
+    start_pool(&dir.to_path_buf(), tp, |c: &mut PoolConfig| c.jds = Some(jds)).await
+}
+
+/// A Mining connection with REQUIRES_WORK_SELECTION and one extended channel.
+struct Miner {
+    conn: Connection,
+    channel_id: u32,
+    prefix: Vec<u8>,
+    rolled: usize,
+    target: [u8; 32],
+    /// The pool's latest SetNewPrevHash min_ntime.
+    min_ntime: u32,
+}
+
+/// What the pool answered.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    Custom(Result<u32, String>),
+    Share(Result<(), String>),
+}
+
+impl Miner {
+    async fn connect(pool: &PoolHandle) -> Miner {
+        let auth = ServerAuth::Authority(pool.authority());
+        let mut conn = Connection::connect(pool.addr(), auth, Limits::default()).await.unwrap();
+        conn.send(&setup_connection(REQUIRES_WORK_SELECTION).into()).await.unwrap();
+        let open = OpenExtendedMiningChannel {
+            request_id: 1,
+            user_identity: Str0_255::from_str("farm").unwrap(),
+            nominal_hash_rate: 1e3,
+            max_target: MAX_TARGET,
+            min_extranonce_size: 4,
+        };
+        conn.send(&open.into()).await.unwrap();
+        let mut m = Miner { conn, channel_id: 0, prefix: Vec::new(), rolled: 0, target: [0; 32], min_ntime: 0 };
+        while m.channel_id == 0 || m.min_ntime == 0 {
+            m.read().await;
+        }
+        m
+    }
+
+    async fn read(&mut self) -> Option<Answer> {
+        let f = tokio::time::timeout(PATIENCE, self.conn.read_frame()).await.expect("pool answers").unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match f.message().unwrap().0 {
+            Message::SetupConnectionSuccess(_) => None,
+            Message::OpenExtendedMiningChannelSuccess(s) => {
+                (self.channel_id, self.target) = (s.channel_id, s.target);
+                self.prefix = s.extranonce_prefix.as_bytes().to_vec();
+                self.rolled = usize::from(s.extranonce_size);
+                None
+            }
+            Message::SetNewPrevHash(p) => {
+                self.min_ntime = p.min_ntime;
+                None
+            }
+            Message::SetTarget(t) => {
+                self.target = t.maximum_target;
+                None
+            }
+            Message::SetCustomMiningJobSuccess(s) => Some(Answer::Custom(Ok(s.job_id))),
+            Message::SetCustomMiningJobError(e) => Some(Answer::Custom(Err(text(e.error_code.as_bytes())))),
+            Message::SubmitSharesSuccess(_) => Some(Answer::Share(Ok(()))),
+            Message::SubmitSharesError(e) => Some(Answer::Share(Err(text(e.error_code.as_bytes())))),
+            _ => None,
+        }
+    }
+
+    async fn answer(&mut self) -> Answer {
+        loop {
+            if let Some(a) = self.read().await {
+                return a;
+            }
+        }
+    }
+
+    /// SetCustomMiningJob for `req` (min_ntime raised to the pool's tip's if need be).
+    async fn set_custom(&mut self, req: &mut CustomJobRequest) -> Result<u32, String> {
+        req.min_ntime = req.min_ntime.max(self.min_ntime);
+        self.conn.send(&req.message(self.channel_id, 9).into()).await.unwrap();
+        match self.answer().await {
+            Answer::Custom(r) => r,
+            other => panic!("expected a SetCustomMiningJob answer, got {other:?}"),
+        }
+    }
+
+    /// Mines a share on the custom job that is also a block; returns (full extranonce, nonce).
+    async fn share(&mut self, req: &CustomJobRequest, job_id: u32) -> (Vec<u8>, u32) {
+        let rolled = vec![1u8; self.rolled];
+        let full = [self.prefix.clone(), rolled.clone()].concat();
+        let parts = req.coinbase.parts().unwrap();
+        let root = merkle_root(&parts.stripped(&full), &req.merkle_path);
+        let header = |n| header_bytes(req.version, &req.prev_hash, &root, req.min_ntime, req.nbits, n);
+        let block = target_from_nbits(req.nbits);
+        let nonce = (0u32..)
+            .find(|n| {
+                let h = sha256d(&header(*n));
+                hash_meets_target(&h, &self.target) && hash_meets_target(&h, &block)
+            })
+            .unwrap();
+        let share = SubmitSharesExtended {
+            channel_id: self.channel_id,
+            sequence_number: 1,
+            job_id,
+            nonce,
+            ntime: req.min_ntime,
+            version: req.version,
+            extranonce: Bytes::new(&rolled).unwrap(),
+        };
+        self.conn.send(&share.into()).await.unwrap();
+        assert_eq!(self.answer().await, Answer::Share(Ok(())), "share on the custom job");
+        (full, nonce)
+    }
+}
+
+/// The tp's wallet key (the embedded node keeps it in its data directory).
+fn wallet_key(tp_dir: &std::path::Path) -> SecretKey {
+    let text = std::fs::read_to_string(tp_dir.join("regtest/wallet.key")).unwrap();
+    SecretKey::from_slice(&hex::decode(text.trim()).unwrap()).unwrap()
+}
+
+/// A transaction spending `parent`'s P2WPKH output to the wallet: valid, and in no template.
+fn child_of(parent: &[u8], key: &SecretKey) -> Vec<u8> {
+    let parent: Transaction = deserialize(parent).unwrap();
+    let public = CompressedPublicKey(key.public_key(SECP256K1));
+    let wpkh = ScriptBuf::new_p2wpkh(&public.wpubkey_hash());
+    let (vout, spent) = parent.output.iter().enumerate().find(|(_, o)| o.script_pubkey == wpkh).unwrap();
+    let mut tx = Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint { txid: parent.compute_txid(), vout: vout as u32 },
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::MAX,
+            witness: Witness::new(),
+        }],
+        output: vec![TxOut { value: spent.value - Amount::from_sat(1_000), script_pubkey: wpkh.clone() }],
+    };
+    let sighash = SighashCache::new(&tx).p2wpkh_signature_hash(0, &wpkh, spent.value, EcdsaSighashType::All).unwrap();
+    let sig = SECP256K1.sign_ecdsa(&SecpMessage::from_digest(sighash.to_byte_array()), key);
+    tx.input[0].witness = Witness::p2wpkh(&bitcoin::ecdsa::Signature::sighash_all(sig), &public.0);
+    serialize(&tx)
+}
+
+/// A transaction spending a coin that does not exist.
+fn spending_nothing(seed: u32) -> Vec<u8> {
+    let tx = Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint { txid: bitcoin::Txid::from_byte_array([0x77; 32]), vout: seed },
+            script_sig: ScriptBuf::from_bytes(vec![0x51]),
+            sequence: Sequence::MAX,
+            witness: Witness::new(),
+        }],
+        output: vec![TxOut { value: Amount::from_sat(1_000), script_pubkey: ScriptBuf::from_bytes(vec![0x51]) }],
+    };
+    serialize(&tx)
+}
+
+/// The template on the tp's tip, its transactions, and the tip.
+async fn template(client: &mut Client) -> (Template, Vec<Vec<u8>>, tp_client::PrevHash) {
+    let (t, p) = client.next_tip().await;
+    let txs = client.tx_data(t.id).await.unwrap();
+    (t, txs, p)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_jobs_are_mined_in_both_modes() {
+    let dir = temp_dir("jds-flow");
+    let tp = start_tp(&dir.join("tp"), "127.0.0.1:0".parse().unwrap()).await;
+    tp.add_transactions(4).await.unwrap();
+    let pool = jds_pool(&dir.join("pool"), &tp, |_| {}).await;
+    let mut client = Client::connect(&tp, 0, 0).await;
+    let (t, mut txs, p) = template(&mut client).await;
+    assert!(!txs.is_empty(), "the template carries the node's transactions");
+    let known = txs.len();
+    until("the JDS learns the template's transactions", || pool.jds_mempool_len() >= known).await;
+    // The farm adds a transaction of its own that no template of the pool's holds (spending
+    // the last template transaction, whose outputs no other one spends).
+    let child = child_of(txs.last().unwrap(), &wallet_key(&dir.join("tp")));
+    txs.push(child.clone());
+    let decl = Declaration::new(&t, &txs);
+
+    let mut jdc = Jdc::connect(&pool, true).await;
+    jdc.token().await;
+    let Declared::Sent { request_id } = jdc.declare(&decl.msg(), &tip(&p), &txs).await else { panic!("full template") };
+    assert_eq!(jdc.next().await, Event::MissingTransactionsSent { request_id, count: 1 });
+    let mut req = match jdc.next().await {
+        Event::JobDeclared(req) => req,
+        other => panic!("expected the declaration accepted, got {other:?}"),
+    };
+    let stats = pool.jds_stats().unwrap();
+    assert_eq!(stats.missing_requests.load(std::sync::atomic::Ordering::Relaxed), 1);
+
+    let mut miner = Miner::connect(&pool).await;
+    let job_id = miner.set_custom(&mut req).await.expect("SetCustomMiningJob accepted");
+    let height = tp.tip().height;
+    let (extranonce, nonce) = miner.share(&req, job_id).await;
+    // The share is a block: the pool completes it with the declared transactions and the
+    // embedded node (libbitcoinkernel) makes it its tip.
+    let new_tip = tokio::time::timeout(PATIENCE, tp.wait_for_height(height + 1)).await.unwrap();
+    let root = merkle_root(&req.coinbase.parts().unwrap().stripped(&extranonce), &req.merkle_path);
+    let header = header_bytes(req.version, &req.prev_hash, &root, req.min_ntime, req.nbits, nonce);
+    assert_eq!(new_tip.hash, sha256d(&header), "the farm's block, with its own transaction, is the tip");
+
+    // PushSolution of the same block: the JDS rebuilds and submits it too (a duplicate now).
+    jdc.c.push_solution(request_id, &extranonce, nonce, req.min_ntime, req.version, &mut Q(&mut jdc.conn)).unwrap();
+    jdc.conn.flush().await.unwrap();
+    until("both blocks submitted", || stats.blocks_submitted.load(std::sync::atomic::Ordering::Relaxed) == 2).await;
+
+    // Coinbase-only on the new tip: no declaration, the token goes straight to the pool.
+    let (t2, _, p2) = template(&mut client).await;
+    assert_eq!(p2.prev, new_tip.hash);
+    let mut cb_only = Jdc::connect(&pool, false).await;
+    cb_only.token().await;
+    let plain = Declaration { outputs: t2.outputs.clone(), path: t2.path.clone(), template: t2 };
+    let Declared::Ready(mut req2) = cb_only.declare(&plain.msg(), &tip(&p2), &[]).await else { panic!("ready") };
+    while miner.min_ntime < p2.time {
+        miner.read().await;
+    }
+    let job2 = miner.set_custom(&mut req2).await.expect("coinbase-only SetCustomMiningJob accepted");
+    miner.share(&req2, job2).await;
+    // Its token is spent: the same SetCustomMiningJob again is refused.
+    assert_eq!(miner.set_custom(&mut req2).await, Err("invalid-mining-job-token".into()));
+
+    pool.shutdown().await;
+    tp.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_coins_and_stale_tokens_are_refused() {
+    let dir = temp_dir("jds-refusals");
+    let tp = start_tp(&dir.join("tp"), "127.0.0.1:0".parse().unwrap()).await;
+    let pool = jds_pool(&dir.join("pool"), &tp, |j| j.token_lifetime_secs = 1).await;
+    let mut client = Client::connect(&tp, 0, 0).await;
+    let (t, _, p) = template(&mut client).await;
+    let bogus = vec![spending_nothing(0)];
+    let decl = Declaration::new(&t, &bogus);
+    let mut jdc = Jdc::connect(&pool, true).await;
+    jdc.token().await;
+    jdc.declare(&decl.msg(), &tip(&p), &bogus).await;
+    assert!(matches!(jdc.next().await, Event::MissingTransactionsSent { count: 1, .. }));
+    match jdc.next().await {
+        Event::JobRefused { code, .. } => assert_eq!(code, "bad-txns-inputs-missingorspent"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // A token past its lifetime (1 s here) is refused.
+    jdc.token().await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let empty = Declaration::new(&t, &[]);
+    jdc.declare(&empty.msg(), &tip(&p), &[]).await;
+    match jdc.next().await {
+        Event::JobRefused { code, .. } => assert_eq!(code, "invalid-mining-job-token"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    pool.shutdown().await;
+    tp.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_at_the_jd_port_leaves_honest_clients_served() {
+    use pool_common::{bad_input_attacks, closed_by_peer, Attacks};
+    let dir = temp_dir("jds-bad-input");
+    let tp = start_tp(&dir.join("tp"), "127.0.0.1:0".parse().unwrap()).await;
+    let pool = jds_pool(&dir.join("pool"), &tp, |j| {
+        j.setup_timeout = Duration::from_secs(2);
+        j.max_connections = 2_000;
+    })
+    .await;
+    let (addr, authority) = (pool.jds_addr().unwrap(), pool.authority());
+    let mut attacks = bad_input_attacks(addr, authority, Attacks { garbage: 4, stalls: 4, connect_batches: 2 });
+
+    // A token flood: one request over the minute's allowance closes the connection.
+    let mut flood = Jdc::connect(&pool, true).await;
+    for i in 0..=120 {
+        let m = AllocateMiningJobToken { user_identifier: Str0_255::from_str("flood").unwrap(), request_id: i };
+        flood.conn.queue(&m.into()).unwrap();
+    }
+    flood.conn.flush().await.unwrap();
+    closed_by_peer(flood.conn.into_stream(), "token flood").await;
+
+    // A declaration of 65 535 transactions the JDS has never seen: refused before any is
+    // asked for.
+    let mut client = Client::connect(&tp, 0, 0).await;
+    let (t, txs, p) = template(&mut client).await;
+    let many: Vec<Vec<u8>> = (0..65_535).map(spending_nothing).collect();
+    let decl = Declaration::new(&t, &many);
+    let mut big = Jdc::connect(&pool, true).await;
+    big.token().await;
+    big.declare(&decl.msg(), &tip(&p), &many).await;
+    match big.next().await {
+        Event::JobRefused { code, .. } => assert_eq!(code, "too-many-missing-txs"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+
+    // A frame announcing 16 MiB after SetupConnection closes the connection.
+    let mut huge = Jdc::connect(&pool, true).await;
+    let payload = vec![0u8; 0xFF_FFFF];
+    let header = sv2::codec::FrameHeader { extension_type: 0, msg_type: 0x58, msg_length: payload.len() as u32 };
+    huge.conn.queue_frame(header, &payload).unwrap();
+    let _ = huge.conn.flush().await;
+    closed_by_peer(huge.conn.into_stream(), "16 MiB frame").await;
+
+    while let Some(r) = attacks.join_next().await {
+        r.unwrap();
+    }
+    // An honest client is still served: a token and an accepted declaration.
+    let mut honest = Jdc::connect(&pool, true).await;
+    honest.token().await;
+    let decl = Declaration::new(&t, &txs);
+    honest.declare(&decl.msg(), &tip(&p), &txs).await;
+    let mut event = honest.next().await;
+    if let Event::MissingTransactionsSent { .. } = event {
+        event = honest.next().await;
+    }
+    assert!(matches!(event, Event::JobDeclared(_)), "honest declaration accepted: {event:?}");
+    let stats = pool.jds_stats().unwrap();
+    assert!(stats.connections_closed_error.load(std::sync::atomic::Ordering::Relaxed) >= 3);
+    pool.shutdown().await;
+    tp.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
