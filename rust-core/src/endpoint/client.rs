@@ -176,7 +176,14 @@ impl fmt::Display for ClientError {
     }
 }
 
-impl std::error::Error for ClientError {}
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::Codec(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<CodecError> for ClientError {
     fn from(e: CodecError) -> Self {

@@ -304,7 +304,14 @@ impl<E: core::fmt::Display> core::fmt::Display for EndpointError<E> {
     }
 }
 
-impl<E: core::fmt::Debug + core::fmt::Display> std::error::Error for EndpointError<E> {}
+impl<E: std::error::Error + 'static> std::error::Error for EndpointError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EndpointError::Outbox(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// A job a channel could not take while syncing (the same job reaches every connection, so
 /// it is skipped rather than closing them all).

@@ -185,7 +185,15 @@ impl<E: core::fmt::Display> core::fmt::Display for JdcError<E> {
     }
 }
 
-impl<E: core::fmt::Debug + core::fmt::Display> std::error::Error for JdcError<E> {}
+impl<E: std::error::Error + 'static> std::error::Error for JdcError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            JdcError::Outbox(e) => Some(e),
+            JdcError::Coinbase(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Allocation {

@@ -228,12 +228,20 @@ impl<E: core::fmt::Display> core::fmt::Display for JdError<E> {
             JdError::Unexpected(name) => write!(f, "unexpected {name}"),
             JdError::AllocationFlood(n) => write!(f, "{n} token requests within a minute"),
             JdError::DuplicateRequestId(id) => write!(f, "DeclareMiningJob request id {id} already in flight"),
-            JdError::Store(e) => write!(f, "token store: {e:?}"),
+            JdError::Store(e) => write!(f, "token store: {e}"),
         }
     }
 }
 
-impl<E: core::fmt::Debug + core::fmt::Display> std::error::Error for JdError<E> {}
+impl<E: std::error::Error + 'static> std::error::Error for JdError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            JdError::Outbox(e) => Some(e),
+            JdError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// A declaration in flight.
 #[derive(Debug)]

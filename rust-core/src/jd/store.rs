@@ -57,6 +57,17 @@ pub enum StoreError {
     Collision,
 }
 
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoreError::Full => "the token store is full",
+            StoreError::Collision => "the random bytes repeat a live token",
+        })
+    }
+}
+
+impl std::error::Error for StoreError {}
+
 /// Live tokens of every connection, bounded.
 #[derive(Debug)]
 pub struct TokenStore {
