@@ -478,4 +478,25 @@ mod tests {
         let env = Settings::from_env(|k| (k == "SV2_POOL_MAX_CONNECTIONS").then(|| "lots".into()));
         assert!(env.unwrap_err().contains("max_connections"));
     }
+
+    #[test]
+    fn job_declaration_server_settings() {
+        let base = format!("payout_address = \"{REGTEST_ADDRESS}\"\n");
+        let c = Settings::from_toml(&base).unwrap().resolve().unwrap();
+        assert!(c.jds.is_none(), "off by default");
+        let on = format!(
+            "{base}jd_listen = \"127.0.0.1:34264\"\njd_node_rpc = \"127.0.0.1:18443\"\n\
+             jd_node_rpc_user = \"u\"\njd_node_rpc_password = \"p\"\njd_token_lifetime_secs = 30\n"
+        );
+        let env = Settings::from_env(|k| (k == "SV2_POOL_JD_MAX_CONNECTIONS").then(|| "5".into())).unwrap();
+        let j = Settings::from_toml(&on).unwrap().overlay(&env).resolve().unwrap().jds.unwrap();
+        assert_eq!((j.listen.port(), j.token_lifetime_secs, j.max_connections), (34264, 30, 5));
+        assert!(matches!(j.node, JdNode::Rpc { ref url, auth: RpcAuth::UserPass { .. } } if url == "127.0.0.1:18443"));
+        let no_node = format!("{base}jd_listen = \"127.0.0.1:34264\"\n");
+        assert!(Settings::from_toml(&no_node).unwrap().resolve().unwrap_err().contains("jd_node_rpc"));
+        let no_auth = format!("{no_node}jd_node_rpc = \"127.0.0.1:18443\"\n");
+        assert!(Settings::from_toml(&no_auth).unwrap().resolve().unwrap_err().contains("jd_node_rpc_cookie"));
+        let zero = on.replace("jd_token_lifetime_secs = 30", "jd_token_lifetime_secs = 0");
+        assert!(Settings::from_toml(&zero).unwrap().resolve().unwrap_err().contains("jd_token_lifetime_secs"));
+    }
 }
