@@ -6,6 +6,8 @@
 mod pool_common;
 mod tp_client;
 
+use std::io::BufRead as _;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bitcoin::consensus::{deserialize, deserialize_partial, serialize};
@@ -23,7 +25,7 @@ use sv2::endpoint::Outbox;
 use sv2::jd::client::{CustomJobRequest, Declared, Event, JdcConfig, JobDeclarationClient};
 use sv2::messages::mining_flags::REQUIRES_WORK_SELECTION;
 use sv2::messages::{AllocateMiningJobToken, NewTemplate, OpenExtendedMiningChannel, SubmitSharesExtended};
-use sv2::noise::ServerAuth;
+use sv2::noise::{AuthorityPublicKey, ServerAuth};
 use sv2::Message;
 use sv2_roles::net::{Connection, Limits, NetError};
 use sv2_roles::pool::jds::{JdNode, JdServerConfig};
@@ -50,9 +52,12 @@ struct Jdc {
 
 impl Jdc {
     async fn connect(pool: &PoolHandle, full_template: bool) -> Jdc {
-        let addr = pool.jds_addr().expect("the JDS runs");
+        Jdc::connect_to(pool.jds_addr().expect("the JDS runs"), pool.authority(), full_template).await
+    }
+
+    async fn connect_to(addr: SocketAddr, authority: AuthorityPublicKey, full_template: bool) -> Jdc {
         let limits = Limits { max_payload: 16 << 20, ..Limits::default() };
-        let conn = Connection::connect(addr, ServerAuth::Authority(pool.authority()), limits).await.unwrap();
+        let conn = Connection::connect(addr, ServerAuth::Authority(authority), limits).await.unwrap();
         let c = JobDeclarationClient::new(JdcConfig {
             full_template,
             user_identifier: "farm".into(),
@@ -470,6 +475,51 @@ async fn bad_input_at_the_jd_port_leaves_honest_clients_served() {
     let stats = pool.jds_stats().unwrap();
     assert!(stats.connections_closed_error.load(std::sync::atomic::Ordering::Relaxed) >= 3);
     pool.shutdown().await;
+    tp.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sv2_pool_process_serves_jd_and_refuses_when_its_node_is_unreachable() {
+    let dir = temp_dir("jds-process");
+    let tp = start_tp(&dir.join("tp"), "127.0.0.1:0".parse().unwrap()).await;
+    let (port, jd_port, rpc_port) = (pool_common::free_port(), pool_common::free_port(), pool_common::free_port());
+    let pool_dir = dir.join("pool");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sv2"))
+        .arg("pool")
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", ""])
+        .args(["--data-dir", pool_dir.to_str().unwrap(), "--tp-address", &tp.addr().to_string()])
+        .args(["--tp-authority", &tp.authority().to_string(), "--payout-script-hex", &hex::encode(pool_common::PAYOUT)])
+        .args(["--jd-listen", &format!("127.0.0.1:{jd_port}"), "--jd-node-rpc", &format!("127.0.0.1:{rpc_port}")])
+        .args(["--jd-node-rpc-cookie", dir.join("no-cookie").to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map(pool_common::ChildPool)
+        .unwrap();
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout).lines().map_while(Result::ok).find(|l| l.starts_with("jds "))
+    });
+    let line = tokio::time::timeout(PATIENCE, line).await.unwrap().unwrap().expect("a jds line");
+    assert!(line.starts_with(&format!("jds 127.0.0.1:{jd_port} ")), "{line}");
+    let authority = sv2_roles::net::load_authority_key(&pool_dir.join("authority.pub")).unwrap();
+    let mut client = Client::connect(&tp, 0, 0).await;
+    let (t, txs, p) = template(&mut client).await;
+    let mut jdc = Jdc::connect_to(SocketAddr::from(([127, 0, 0, 1], jd_port)), authority, true).await;
+    jdc.token().await;
+    let decl = Declaration::new(&t, &txs);
+    jdc.declare(&decl.msg(), &tip(&p), &txs).await;
+    let mut event = jdc.next().await;
+    if let Event::MissingTransactionsSent { .. } = event {
+        event = jdc.next().await;
+    }
+    // Nobody answers on the node's RPC port: the declaration is refused, not left waiting.
+    match event {
+        Event::JobRefused { code, .. } => assert_eq!(code, "node-unavailable"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    child.kill();
     tp.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
