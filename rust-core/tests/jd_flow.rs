@@ -127,9 +127,16 @@ fn full_flow(n: u32, known: impl Fn(usize) -> bool, expect_missing: usize) {
     assert!(job.transactions.iter().zip(&template.txs).all(|(a, b)| &a[..] == b.as_slice()));
     assert_eq!(job.merkle_path, template.path);
     assert!(net.declared().is_none(), "no Success before the verdict");
+    // The job as declared is there to mine before the answer; only the token changes.
+    let early = net.jdc.declaration(request_id).cloned().expect("the declaration is kept");
     net.verdict(request_id, Ok(()));
     let req = net.declared().expect("DeclareMiningJob.Success");
     assert_eq!(req.declaration_id, request_id);
+    assert_eq!(
+        (&early.coinbase, &early.merkle_path, early.prev_hash),
+        (&req.coinbase, &req.merkle_path, req.prev_hash)
+    );
+    assert_ne!(early.token, req.token);
 
     // The pool accepts the custom job, and a share on it is credited.
     let now = net.now;

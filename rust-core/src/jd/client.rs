@@ -246,6 +246,12 @@ impl JobDeclarationClient {
         self.tokens.len()
     }
 
+    /// The job of a kept declaration as declared (its token is the allocated one until the
+    /// JDS answers): lets the caller mine it before the answer.
+    pub fn declaration(&self, request_id: u32) -> Option<&CustomJobRequest> {
+        self.declarations.get(&request_id).map(|d| &d.job)
+    }
+
     fn request_id(&mut self) -> u32 {
         let id = self.next_request_id;
         self.next_request_id = self.next_request_id.wrapping_add(1).max(1);
