@@ -92,72 +92,27 @@ fn option(v: Option<u32>) -> OptionU32 {
 }
 
 fn client_event(ev: ClientEv) -> ClientEvent {
-    let mut c = ClientEvent {
-        kind: 0,
-        flags: 0,
-        channel_id: 0,
-        request_id: 0,
-        group_channel_id: 0,
-        sequence_number: 0,
-        job_id: 0,
-        min_ntime: option(None),
-        extranonce_size: 0,
-        port: 0,
-        target: [0; 32],
-        has_tag: false,
-        tag: 0,
-        text: Vec::new(),
-        extranonce_prefix: Vec::new(),
-        extensions: Vec::new(),
-        required_extensions: Vec::new(),
-    };
-    // The values of sv2::ClientEvent::Kind.
-    match ev {
-        ClientEv::Connected { flags } => (c.kind, c.flags) = (1, flags),
-        ClientEv::ChannelOpened {
-            request_id,
-            channel_id,
-            group_channel_id,
-            target,
-            extranonce_prefix,
-            extranonce_size,
-        } => {
-            (c.kind, c.request_id, c.channel_id, c.group_channel_id) = (2, request_id, channel_id, group_channel_id);
-            (c.target, c.extranonce_prefix, c.extranonce_size) = (target, extranonce_prefix, extranonce_size);
-        }
-        ClientEv::ChannelRefused { request_id, code } => (c.kind, c.request_id, c.text) = (3, request_id, code.into()),
-        ClientEv::StandardJob { channel_id, job } => {
-            (c.kind, c.channel_id, c.job_id, c.min_ntime) = (4, channel_id, job.job_id, option(job.min_ntime))
-        }
-        ClientEv::ExtendedJob { channel_id, job } => {
-            (c.kind, c.channel_id, c.job_id, c.min_ntime) = (5, channel_id, job.job_id, option(job.active_ntime))
-        }
-        ClientEv::PrevHash { channel_id, prev } => {
-            (c.kind, c.channel_id, c.job_id, c.min_ntime) = (6, channel_id, prev.job_id, option(Some(prev.min_ntime)))
-        }
-        ClientEv::TargetChanged { channel_id, target } => (c.kind, c.channel_id, c.target) = (7, channel_id, target),
-        ClientEv::ExtranoncePrefixChanged { channel_id, prefix } => {
-            (c.kind, c.channel_id, c.extranonce_prefix) = (8, channel_id, prefix)
-        }
-        ClientEv::ShareAccepted { channel_id, sequence_number, tag } => {
-            (c.kind, c.channel_id, c.sequence_number, c.has_tag, c.tag) = (9, channel_id, sequence_number, true, tag)
-        }
-        ClientEv::ShareRejected { channel_id, sequence_number, tag, code } => {
-            (c.kind, c.channel_id, c.sequence_number) = (10, channel_id, sequence_number);
-            (c.has_tag, c.tag, c.text) = (tag.is_some(), tag.unwrap_or(0), code.into());
-        }
-        ClientEv::UpdateRefused { channel_id, code } => (c.kind, c.channel_id, c.text) = (11, channel_id, code.into()),
-        ClientEv::ChannelClosed { channel_id, reason } => {
-            (c.kind, c.channel_id, c.text) = (12, channel_id, reason.into())
-        }
-        ClientEv::ExtensionsNegotiated { supported } => (c.kind, c.extensions) = (13, supported),
-        ClientEv::ExtensionsRefused { unsupported, required } => {
-            (c.kind, c.extensions, c.required_extensions) = (14, unsupported, required)
-        }
-        ClientEv::Reconnect { host, port } => (c.kind, c.text, c.port) = (15, host.into(), port),
-        _ => {}
+    let f = ev.flat();
+    ClientEvent {
+        // The values of sv2::ClientEvent::Kind are the core's.
+        kind: f.kind as u8,
+        flags: f.flags,
+        channel_id: f.channel_id,
+        request_id: f.request_id,
+        group_channel_id: f.group_channel_id,
+        sequence_number: f.sequence_number,
+        job_id: f.job_id,
+        min_ntime: option(f.min_ntime),
+        extranonce_size: f.extranonce_size,
+        port: f.port,
+        target: f.target,
+        has_tag: f.tag.is_some(),
+        tag: f.tag.unwrap_or(0),
+        text: f.text.to_vec(),
+        extranonce_prefix: f.extranonce_prefix.to_vec(),
+        extensions: f.extensions.to_vec(),
+        required_extensions: f.required_extensions.to_vec(),
     }
-    c
 }
 
 impl ClientEndpointImpl {

@@ -6,7 +6,7 @@
 
 use sv2::channels::server::Share;
 use sv2::codec::{Bytes, Str0_255};
-use sv2::endpoint::client::{ClientConfig, ClientEndpoint, ClientError, Event};
+use sv2::endpoint::client::{ClientConfig, ClientEndpoint, ClientError, Event, EventKind};
 use sv2::endpoint::Outbox;
 use sv2::Message;
 
@@ -153,84 +153,49 @@ fn option(v: Option<u32>) -> sv2_option_u32 {
 
 /// The C form of `ev`, whose views point into it.
 fn event_to_c(ev: &Event) -> sv2_client_event {
-    use sv2_client_event_kind as K;
-    let mut c = sv2_client_event {
-        kind: K::Other,
-        flags: 0,
-        channel_id: 0,
-        request_id: 0,
-        group_channel_id: 0,
-        sequence_number: 0,
-        job_id: 0,
-        min_ntime: option(None),
-        extranonce_size: 0,
-        port: 0,
-        target: [0; 32],
-        has_tag: false,
-        tag: 0,
-        text: view(&[]),
-        extensions: list(&[]),
-        required_extensions: list(&[]),
-    };
-    match ev {
-        Event::Connected { flags } => (c.kind, c.flags) = (K::Connected, *flags),
-        Event::ChannelOpened {
-            request_id,
-            channel_id,
-            group_channel_id,
-            target,
-            extranonce_prefix,
-            extranonce_size,
-        } => {
-            (c.kind, c.request_id, c.channel_id) = (K::ChannelOpened, *request_id, *channel_id);
-            (c.group_channel_id, c.target) = (*group_channel_id, *target);
-            (c.text, c.extranonce_size) = (view(extranonce_prefix), *extranonce_size);
-        }
-        Event::ChannelRefused { request_id, code } => {
-            (c.kind, c.request_id, c.text) = (K::ChannelRefused, *request_id, view(code.as_bytes()))
-        }
-        Event::StandardJob { channel_id, job } => {
-            (c.kind, c.channel_id) = (K::StandardJob, *channel_id);
-            (c.job_id, c.min_ntime) = (job.job_id, option(job.min_ntime));
-        }
-        Event::ExtendedJob { channel_id, job } => {
-            (c.kind, c.channel_id) = (K::ExtendedJob, *channel_id);
-            (c.job_id, c.min_ntime) = (job.job_id, option(job.active_ntime));
-        }
-        Event::PrevHash { channel_id, prev } => {
-            (c.kind, c.channel_id) = (K::PrevHash, *channel_id);
-            (c.job_id, c.min_ntime) = (prev.job_id, option(Some(prev.min_ntime)));
-        }
-        Event::TargetChanged { channel_id, target } => {
-            (c.kind, c.channel_id, c.target) = (K::TargetChanged, *channel_id, *target)
-        }
-        Event::ExtranoncePrefixChanged { channel_id, prefix } => {
-            (c.kind, c.channel_id, c.text) = (K::ExtranoncePrefixChanged, *channel_id, view(prefix))
-        }
-        Event::ShareAccepted { channel_id, sequence_number, tag } => {
-            (c.kind, c.channel_id, c.sequence_number) = (K::ShareAccepted, *channel_id, *sequence_number);
-            (c.has_tag, c.tag) = (true, *tag);
-        }
-        Event::ShareRejected { channel_id, sequence_number, tag, code } => {
-            (c.kind, c.channel_id, c.sequence_number) = (K::ShareRejected, *channel_id, *sequence_number);
-            (c.has_tag, c.tag, c.text) = (tag.is_some(), tag.unwrap_or(0), view(code.as_bytes()));
-        }
-        Event::UpdateRefused { channel_id, code } => {
-            (c.kind, c.channel_id, c.text) = (K::UpdateRefused, *channel_id, view(code.as_bytes()))
-        }
-        Event::ChannelClosed { channel_id, reason } => {
-            (c.kind, c.channel_id, c.text) = (K::ChannelClosed, *channel_id, view(reason.as_bytes()))
-        }
-        Event::ExtensionsNegotiated { supported } => {
-            (c.kind, c.extensions) = (K::ExtensionsNegotiated, list(supported))
-        }
-        Event::ExtensionsRefused { unsupported, required } => {
-            (c.kind, c.extensions, c.required_extensions) = (K::ExtensionsRefused, list(unsupported), list(required))
-        }
-        Event::Reconnect { host, port } => (c.kind, c.text, c.port) = (K::Reconnect, view(host.as_bytes()), *port),
-        _ => {}
+    let f = ev.flat();
+    sv2_client_event {
+        kind: kind_to_c(f.kind),
+        flags: f.flags,
+        channel_id: f.channel_id,
+        request_id: f.request_id,
+        group_channel_id: f.group_channel_id,
+        sequence_number: f.sequence_number,
+        job_id: f.job_id,
+        min_ntime: option(f.min_ntime),
+        extranonce_size: f.extranonce_size,
+        port: f.port,
+        target: f.target,
+        has_tag: f.tag.is_some(),
+        tag: f.tag.unwrap_or(0),
+        // One view for the prefix and the texts: no kind has both.
+        text: view(if f.extranonce_prefix.is_empty() { f.text } else { f.extranonce_prefix }),
+        extensions: list(f.extensions),
+        required_extensions: list(f.required_extensions),
     }
-    c
+}
+
+fn kind_to_c(kind: EventKind) -> sv2_client_event_kind {
+    use sv2_client_event_kind as C;
+    use EventKind as K;
+    match kind {
+        K::Connected => C::Connected,
+        K::ChannelOpened => C::ChannelOpened,
+        K::ChannelRefused => C::ChannelRefused,
+        K::StandardJob => C::StandardJob,
+        K::ExtendedJob => C::ExtendedJob,
+        K::PrevHash => C::PrevHash,
+        K::TargetChanged => C::TargetChanged,
+        K::ExtranoncePrefixChanged => C::ExtranoncePrefixChanged,
+        K::ShareAccepted => C::ShareAccepted,
+        K::ShareRejected => C::ShareRejected,
+        K::UpdateRefused => C::UpdateRefused,
+        K::ChannelClosed => C::ChannelClosed,
+        K::ExtensionsNegotiated => C::ExtensionsNegotiated,
+        K::ExtensionsRefused => C::ExtensionsRefused,
+        K::Reconnect => C::Reconnect,
+        _ => C::Other,
+    }
 }
 
 /// Why a call or a server message failed, as a result.

@@ -18,6 +18,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
             }
         }
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is 32 bits on some targets
     Some(lim.rlim_cur as u64)
 }
 
@@ -35,6 +36,9 @@ mod tests {
         let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: getrlimit writes the struct passed by reference.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-        assert_eq!((now, lim.rlim_cur), (lim.rlim_max as u64, lim.rlim_max));
+        assert_eq!(lim.rlim_cur, lim.rlim_max);
+        #[allow(clippy::unnecessary_cast)] // rlim_t is 32 bits on some targets
+        let max = lim.rlim_max as u64;
+        assert_eq!(now, max);
     }
 }

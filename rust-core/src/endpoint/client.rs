@@ -320,6 +320,174 @@ pub enum Event {
     },
 }
 
+/// The kinds of [`Event`] as numbered in the C and C++ APIs' flat event records.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// An event the flat form has no kind for (ChannelEndpointChanged).
+    #[default]
+    Other = 0,
+    /// [`Event::Connected`].
+    Connected = 1,
+    /// [`Event::ChannelOpened`].
+    ChannelOpened = 2,
+    /// [`Event::ChannelRefused`].
+    ChannelRefused = 3,
+    /// [`Event::StandardJob`].
+    StandardJob = 4,
+    /// [`Event::ExtendedJob`].
+    ExtendedJob = 5,
+    /// [`Event::PrevHash`].
+    PrevHash = 6,
+    /// [`Event::TargetChanged`].
+    TargetChanged = 7,
+    /// [`Event::ExtranoncePrefixChanged`].
+    ExtranoncePrefixChanged = 8,
+    /// [`Event::ShareAccepted`].
+    ShareAccepted = 9,
+    /// [`Event::ShareRejected`].
+    ShareRejected = 10,
+    /// [`Event::UpdateRefused`].
+    UpdateRefused = 11,
+    /// [`Event::ChannelClosed`].
+    ChannelClosed = 12,
+    /// [`Event::ExtensionsNegotiated`].
+    ExtensionsNegotiated = 13,
+    /// [`Event::ExtensionsRefused`].
+    ExtensionsRefused = 14,
+    /// [`Event::Reconnect`].
+    Reconnect = 15,
+}
+
+/// An [`Event`] as one record of plain fields, the form the C and C++ APIs hand out: `kind`
+/// says which fields mean something, the others are zero or empty.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FlatEvent<'a> {
+    /// Which event.
+    pub kind: EventKind,
+    /// Connected: the server's flags.
+    pub flags: u32,
+    /// The channel (every kind but Connected, ChannelRefused, Extensions* and Reconnect).
+    pub channel_id: u32,
+    /// ChannelOpened, ChannelRefused: the request.
+    pub request_id: u32,
+    /// ChannelOpened: the channel's group.
+    pub group_channel_id: u32,
+    /// ShareAccepted, ShareRejected: the share's sequence number.
+    pub sequence_number: u32,
+    /// StandardJob, ExtendedJob, PrevHash: the job.
+    pub job_id: u32,
+    /// StandardJob, ExtendedJob: None for a future job; PrevHash: the first nTime.
+    pub min_ntime: Option<u32>,
+    /// ChannelOpened: bytes the client rolls.
+    pub extranonce_size: u16,
+    /// Reconnect: the port.
+    pub port: u16,
+    /// ChannelOpened, TargetChanged: the share target.
+    pub target: TargetLe,
+    /// ShareAccepted, ShareRejected: the caller's tag, when the share was pending.
+    pub tag: Option<u64>,
+    /// ChannelRefused, ShareRejected, UpdateRefused: the error code; ChannelClosed: the
+    /// reason; Reconnect: the host.
+    pub text: &'a [u8],
+    /// ChannelOpened, ExtranoncePrefixChanged: the prefix.
+    pub extranonce_prefix: &'a [u8],
+    /// ExtensionsNegotiated: the extensions in use; ExtensionsRefused: the unsupported ones.
+    pub extensions: &'a [u16],
+    /// ExtensionsRefused: the ones the server requires.
+    pub required_extensions: &'a [u16],
+}
+
+impl Event {
+    /// This event as a [`FlatEvent`] borrowing from it.
+    pub fn flat(&self) -> FlatEvent<'_> {
+        use EventKind as K;
+        let f = FlatEvent::default();
+        match self {
+            Event::Connected { flags } => FlatEvent { kind: K::Connected, flags: *flags, ..f },
+            Event::ChannelOpened {
+                request_id,
+                channel_id,
+                group_channel_id,
+                target,
+                extranonce_prefix,
+                extranonce_size,
+            } => FlatEvent {
+                kind: K::ChannelOpened,
+                request_id: *request_id,
+                channel_id: *channel_id,
+                group_channel_id: *group_channel_id,
+                target: *target,
+                extranonce_prefix,
+                extranonce_size: *extranonce_size,
+                ..f
+            },
+            Event::ChannelRefused { request_id, code } => {
+                FlatEvent { kind: K::ChannelRefused, request_id: *request_id, text: code.as_bytes(), ..f }
+            }
+            Event::StandardJob { channel_id, job } => FlatEvent {
+                kind: K::StandardJob,
+                channel_id: *channel_id,
+                job_id: job.job_id,
+                min_ntime: job.min_ntime,
+                ..f
+            },
+            Event::ExtendedJob { channel_id, job } => FlatEvent {
+                kind: K::ExtendedJob,
+                channel_id: *channel_id,
+                job_id: job.job_id,
+                min_ntime: job.active_ntime,
+                ..f
+            },
+            Event::PrevHash { channel_id, prev } => FlatEvent {
+                kind: K::PrevHash,
+                channel_id: *channel_id,
+                job_id: prev.job_id,
+                min_ntime: Some(prev.min_ntime),
+                ..f
+            },
+            Event::TargetChanged { channel_id, target } => {
+                FlatEvent { kind: K::TargetChanged, channel_id: *channel_id, target: *target, ..f }
+            }
+            Event::ExtranoncePrefixChanged { channel_id, prefix } => {
+                FlatEvent { kind: K::ExtranoncePrefixChanged, channel_id: *channel_id, extranonce_prefix: prefix, ..f }
+            }
+            Event::ShareAccepted { channel_id, sequence_number, tag } => FlatEvent {
+                kind: K::ShareAccepted,
+                channel_id: *channel_id,
+                sequence_number: *sequence_number,
+                tag: Some(*tag),
+                ..f
+            },
+            Event::ShareRejected { channel_id, sequence_number, tag, code } => FlatEvent {
+                kind: K::ShareRejected,
+                channel_id: *channel_id,
+                sequence_number: *sequence_number,
+                tag: *tag,
+                text: code.as_bytes(),
+                ..f
+            },
+            Event::UpdateRefused { channel_id, code } => {
+                FlatEvent { kind: K::UpdateRefused, channel_id: *channel_id, text: code.as_bytes(), ..f }
+            }
+            Event::ChannelClosed { channel_id, reason } => {
+                FlatEvent { kind: K::ChannelClosed, channel_id: *channel_id, text: reason.as_bytes(), ..f }
+            }
+            Event::ExtensionsNegotiated { supported } => {
+                FlatEvent { kind: K::ExtensionsNegotiated, extensions: supported, ..f }
+            }
+            Event::ExtensionsRefused { unsupported, required } => {
+                FlatEvent { kind: K::ExtensionsRefused, extensions: unsupported, required_extensions: required, ..f }
+            }
+            Event::Reconnect { host, port } => {
+                FlatEvent { kind: K::Reconnect, text: host.as_bytes(), port: *port, ..f }
+            }
+            Event::EndpointChanged { .. } => f,
+        }
+    }
+}
+
 /// A share sent and not answered yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingShare {
