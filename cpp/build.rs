@@ -6,6 +6,7 @@ fn main() {
     cxx_build::CFG.include_prefix = "sv2";
     cxx_build::bridge("bridge.rs")
         .file("src/sv2.cpp")
+        .file("src/jd.cpp")
         .include("include")
         .include("../include")
         .std("c++17")
@@ -13,7 +14,7 @@ fn main() {
         .flag("-Wextra")
         .flag("-pedantic")
         .compile("sv2cxx");
-    for f in ["src/sv2.cpp", "src/convert.hpp", "include/sv2", "../include/sv2.h"] {
+    for f in ["src/sv2.cpp", "src/jd.cpp", "src/convert.hpp", "include/sv2", "../include/sv2.h"] {
         println!("cargo:rerun-if-changed={f}");
     }
 }

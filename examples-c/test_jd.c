@@ -35,13 +35,13 @@ static void make_tx(int i) {
     t[n++] = 1;                                     /* one input */
     memset(t + n, 0x30 + i, 32), n += 32;           /* prevout txid */
     t[n++] = (uint8_t)i, t[n++] = 0, t[n++] = 0, t[n++] = 0;
-    t[n++] = 0;                                     /* empty scriptSig */
-    memset(t + n, 0xff, 4), n += 4;                 /* sequence */
-    t[n++] = 1;                                     /* one output */
+    t[n++] = 0;                     /* empty scriptSig */
+    memset(t + n, 0xff, 4), n += 4; /* sequence */
+    t[n++] = 1;                     /* one output */
     uint64_t value = 1000 + (uint64_t)i;
     for (int k = 0; k < 8; k++) t[n++] = (uint8_t)(value >> (8 * k));
-    t[n++] = 1, t[n++] = 0x51;                      /* OP_TRUE */
-    memset(t + n, 0, 4), n += 4;                    /* locktime */
+    t[n++] = 1, t[n++] = 0x51;   /* OP_TRUE */
+    memset(t + n, 0, 4), n += 4; /* locktime */
     CHECK(n == TX_LEN);
     EXPECT(sv2_sha256d(t, TX_LEN, txids[i]), OK);
 }
@@ -268,8 +268,7 @@ static sv2_result check(world *w, uint8_t prev_byte, sv2_bytes *user, sv2_bytes 
     sv2_message m, prev = tip(prev_byte);
     EXPECT(sv2_jd_client_custom_job(w->farm, 5, 1, &m), OK);
     EXPECT_TRUE(m.msg_type == SV2_MSG_SET_CUSTOM_MINING_JOB && m.body.set_custom_mining_job.channel_id == 5);
-    return sv2_token_store_check_custom_job(w->store, w->options, &m, &prev, EXTRANONCE_LEN, 1, CLOCK, NOW, user,
-                                            code);
+    return sv2_token_store_check_custom_job(w->store, w->options, &m, &prev, EXTRANONCE_LEN, 1, CLOCK, NOW, user, code);
 }
 
 static void full_template(void) {
@@ -305,9 +304,9 @@ static void full_template(void) {
     bool found = false;
     for (uint32_t nonce = 0; nonce < 64 && !found; nonce++) {
         sv2_bytes cb;
-        EXPECT(sv2_jd_client_push_solution(w.farm, id, extranonce, EXTRANONCE_LEN, nonce, NOW + 1, 0x20000000, NULL,
-                                           &cb),
-               OK);
+        EXPECT(
+            sv2_jd_client_push_solution(w.farm, id, extranonce, EXTRANONCE_LEN, nonce, NOW + 1, 0x20000000, NULL, &cb),
+            OK);
         CHECK(cb.len <= sizeof coinbase);
         memcpy(coinbase, cb.data, cb.len);
         coinbase_len = cb.len;
@@ -367,13 +366,11 @@ static void refusals(void) {
     connect_and_take_token(&w, true);
     /* Transactions that are not the template's: the token stays. */
     sv2_bytes swapped[NTX] = {{txs[1], TX_LEN}, {txs[0], TX_LEN}, {txs[2], TX_LEN}};
-    EXPECT(sv2_jd_client_declare(w.farm, &t, &prev, swapped, NTX, NULL, &id, &ready),
-           SV2_RESULT_TRANSACTIONS_MISMATCH);
+    EXPECT(sv2_jd_client_declare(w.farm, &t, &prev, swapped, NTX, NULL, &id, &ready), SV2_RESULT_TRANSACTIONS_MISMATCH);
     /* Not a template, not a tip. */
     EXPECT(sv2_jd_client_declare(w.farm, &prev, &prev, template_txs(), NTX, NULL, &id, &ready),
            SV2_RESULT_INVALID_ARGUMENT);
-    EXPECT(sv2_jd_client_declare(w.farm, &t, &t, template_txs(), NTX, NULL, &id, &ready),
-           SV2_RESULT_INVALID_ARGUMENT);
+    EXPECT(sv2_jd_client_declare(w.farm, &t, &t, template_txs(), NTX, NULL, &id, &ready), SV2_RESULT_INVALID_ARGUMENT);
     id = declare(&w);
 
     /* The pool's node refuses the block: both sides learn the code. */

@@ -124,6 +124,24 @@ enum class ErrorCode : std::int32_t {
     ExtendedChannelsRequired = SV2_RESULT_EXTENDED_CHANNELS_REQUIRED,
     /// Too many requests unanswered (channel opens).
     TooManyRequests = SV2_RESULT_TOO_MANY_REQUESTS,
+    /// More token requests within a minute than a Job Declaration server allows.
+    TokenRequestFlood = SV2_RESULT_TOKEN_REQUEST_FLOOD,
+    /// A DeclareMiningJob reusing the request id of one in flight.
+    DuplicateRequestId = SV2_RESULT_DUPLICATE_REQUEST_ID,
+    /// The token store holds as many live tokens as it may.
+    TokenStoreFull = SV2_RESULT_TOKEN_STORE_FULL,
+    /// The entropy given repeats a live token.
+    TokenCollision = SV2_RESULT_TOKEN_COLLISION,
+    /// ProvideMissingTransactions names a position outside the declaration.
+    BadTransactionPosition = SV2_RESULT_BAD_TRANSACTION_POSITION,
+    /// No token to declare a job with: request one first.
+    NoToken = SV2_RESULT_NO_TOKEN,
+    /// No declaration with this id is kept (never made, or forgotten).
+    UnknownDeclaration = SV2_RESULT_UNKNOWN_DECLARATION,
+    /// The transactions are not the template's (its merkle path differs), or one does not parse.
+    TransactionsMismatch = SV2_RESULT_TRANSACTIONS_MISMATCH,
+    /// A SetCustomMiningJob refused by the pool's checks (the error code says why).
+    CustomJobRefused = SV2_RESULT_CUSTOM_JOB_REFUSED,
 };
 
 /// What every failing call throws: code() is the result number, what() a description for

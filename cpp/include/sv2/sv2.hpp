@@ -9,7 +9,8 @@
 //     channel), all RAII and movable;
 //   - the pool side: JobFactory (templates in, jobs out), ExtranonceAllocator, ServerChannel
 //     and GroupChannel (jobs out, shares and UpdateChannel in, vardiff), also RAII and movable;
-//   - keys, certificates and hashing helpers.
+//   - keys, certificates and hashing helpers;
+//   - Job Declaration (sv2/jd.hpp): TokenStore, JdServer and JdClient.
 //
 // Bytes go in as sv2::ByteSpan (std::span<const std::uint8_t> in C++20; a small span-like
 // class with the same conversions in C++17) and come out as std::vector<std::uint8_t>,
@@ -880,5 +881,7 @@ void verify_certificate(const Certificate &certificate, const Bytes32 &authority
                         std::uint32_t now);
 
 } // namespace sv2
+
+#include "sv2/jd.hpp"
 
 #endif // SV2_SV2_HPP
