@@ -320,16 +320,16 @@ pub unsafe extern "C" fn sv2_jd_client_declare(
 ) -> sv2_result {
     guard(|| {
         let c = arg_mut(client)?;
-        if request_id.is_null() || ready.is_null() {
+        if request_id.is_null() || ready.is_null() || template_msg.is_null() || tip.is_null() {
             return Err(sv2_result::NullParameter);
         }
-        let prev = self::tip(tip)?;
-        let Message::NewTemplate(t) = message_to_rust(template_msg)? else { return Err(sv2_result::InvalidArgument) };
         let views = slice(transactions, count)?;
         if views.len() > 0xFFFF {
             return Err(sv2_result::TooLong);
         }
         let txs = views.iter().map(|v| bytes(v.data, v.len)).collect::<Result<Vec<_>, _>>()?;
+        let prev = self::tip(tip)?;
+        let Message::NewTemplate(t) = message_to_rust(template_msg)? else { return Err(sv2_result::InvalidArgument) };
         let declared = c.jdc.declare(&t, &prev, &txs, &mut Out::new(session, &mut c.out)).map_err(jdc_error)?;
         let (id, now) = match declared {
             Declared::Sent { request_id } => (request_id, false),

@@ -169,6 +169,10 @@ pub unsafe extern "C" fn sv2_token_store_check_custom_job(
 ) -> sv2_result {
     guard(|| {
         let (s, o) = (arg_mut(store)?, arg(options)?);
+        // NULL before a wrong message, as everywhere.
+        if msg.is_null() || tip.is_null() {
+            return Err(sv2_result::NullParameter);
+        }
         let prev = self::tip(tip)?;
         let Message::SetCustomMiningJob(m) = message_to_rust(msg)? else { return Err(sv2_result::InvalidArgument) };
         let pool = PoolView {

@@ -31,6 +31,7 @@ fn only_structs_libsv2_writes_have_bool_fields() {
         ("sv2_template_job", "new_tip"),
         ("sv2_accepted_share", "block"),
         ("sv2_client_event", "has_tag"),
+        ("sv2_jd_server_event", "full_template"),
     ];
     let unexpected: Vec<_> = found.iter().filter(|(s, f)| !written_only.contains(&(s.as_str(), f.as_str()))).collect();
     assert!(unexpected.is_empty(), "bool fields libsv2 reads from C: {unexpected:?}");

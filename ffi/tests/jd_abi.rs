@@ -499,7 +499,8 @@ fn refusals_reach_both_sides() {
         assert_eq!(r, sv2_result::InvalidArgument);
         let r = sv2_jd_client_declare(w.farm, &msg, &msg, swapped.as_ptr(), 3, null_mut(), &mut id, &mut ready);
         assert_eq!(r, sv2_result::InvalidArgument);
-        let r = sv2_jd_client_declare(w.farm, &msg, &prev, swapped.as_ptr(), 70_000, null_mut(), &mut id, &mut ready);
+        let many = vec![view(&t.txs[0]); 70_000];
+        let r = sv2_jd_client_declare(w.farm, &msg, &prev, many.as_ptr(), many.len(), null_mut(), &mut id, &mut ready);
         assert_eq!(r, sv2_result::TooLong);
         let mut n = 0;
         assert_eq!(sv2_jd_client_tokens(w.farm, &mut n), OK);

@@ -8,6 +8,9 @@ use sv2_ffi::channels_server::*;
 use sv2_ffi::decoder::*;
 use sv2_ffi::endpoint_client::*;
 use sv2_ffi::endpoint_server::*;
+use sv2_ffi::jd_client::*;
+use sv2_ffi::jd_server::*;
+use sv2_ffi::jd_store::*;
 use sv2_ffi::keys::*;
 use sv2_ffi::messages::*;
 use sv2_ffi::mining::*;
@@ -485,6 +488,109 @@ fn every_function_refuses_null() {
         assert!(!sv2_version().is_null());
         assert_eq!(sv2_version_number(), sv2_ffi::version::SV2_VERSION_NUMBER);
     }
+}
+
+#[test]
+fn job_declaration_refuses_null() {
+    let msg = setup_success();
+    let script = [0x51u8];
+    let (mut n, mut id, mut ready) = (12345usize, 12345u32, false);
+    let (mut data, mut len) = (null(), 12345usize);
+    let mut b = sv2_bytes { data: null(), len: 12345 };
+    let frame =
+        sv2_frame { extension_type: 0, msg_type: 0, channel_msg: false, payload: sv2_bytes { data: null(), len: 0 } };
+    unsafe {
+        let (mut store, mut opts) = (null_mut(), null_mut());
+        assert_eq!(sv2_token_store_new(8, null_mut()), NULL);
+        assert_eq!(sv2_token_store_new(8, &mut store), OK);
+        assert_eq!(sv2_token_store_len(null(), &mut n), NULL);
+        assert_eq!(sv2_token_store_len(store, null_mut()), NULL);
+        assert_eq!(sv2_jd_server_options_new(null(), 1, &mut opts), NULL);
+        assert_eq!(sv2_jd_server_options_new(script.as_ptr(), 1, null_mut()), NULL);
+        assert_eq!(sv2_jd_server_options_new(script.as_ptr(), 1, &mut opts), OK);
+        assert_eq!(sv2_jd_server_options_add_required_script(null_mut(), script.as_ptr(), 1), NULL);
+        assert_eq!(sv2_jd_server_options_add_required_script(opts, null(), 1), NULL);
+        assert_eq!(sv2_jd_server_options_set_min_payout_ppm(null_mut(), 1), NULL);
+        assert_eq!(sv2_jd_server_options_set_modes(null_mut(), sv2_bool(1), sv2_bool(1)), NULL);
+        assert_eq!(sv2_jd_server_options_set_token_limits(null_mut(), 1, 1, 1, 1), NULL);
+        assert_eq!(sv2_jd_server_options_set_declaration_limits(null_mut(), 1, 1, 1), NULL);
+        let check = |s, o, m, t, u: *mut sv2_bytes, c: *mut sv2_bytes| {
+            sv2_token_store_check_custom_job(s, o, m, t, 8, sv2_bool(1), 0, 0, u, c)
+        };
+        assert_eq!(check(null_mut(), opts, &msg, &msg, &mut b, &mut b), NULL);
+        assert_eq!(check(store, null(), &msg, &msg, &mut b, &mut b), NULL);
+        assert_eq!(check(store, opts, null(), &msg, &mut b, &mut b), NULL);
+        assert_eq!(check(store, opts, &msg, null(), &mut b, &mut b), NULL);
+
+        let mut jds = null_mut();
+        assert_eq!(sv2_jd_server_new(null(), store, None, null_mut(), &mut jds), NULL);
+        assert_eq!(sv2_jd_server_new(opts, null(), None, null_mut(), &mut jds), NULL);
+        assert_eq!(sv2_jd_server_new(opts, store, None, null_mut(), null_mut()), NULL);
+        assert!(jds.is_null());
+        assert_eq!(sv2_jd_server_new(opts, store, None, null_mut(), &mut jds), OK);
+        let mut ev = std::mem::zeroed::<sv2_jd_server_event>();
+        assert_eq!(sv2_jd_server_on_message(null_mut(), &msg, 0, null(), null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_jd_server_on_message(jds, null(), 0, null(), null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_jd_server_on_message(jds, &msg, 0, null(), null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_jd_server_on_frame(null_mut(), &frame, 0, null(), null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_jd_server_on_frame(jds, null(), 0, null(), null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_jd_server_on_frame(jds, &frame, 0, null(), null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_jd_server_verdict(null_mut(), 1, null(), 0, 0, null(), null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_jd_server_verdict(jds, 1, null(), 1, 0, null(), null_mut(), &mut ev), NULL);
+        assert_eq!(sv2_jd_server_verdict(jds, 1, null(), 0, 0, null(), null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_jd_server_pending_declarations(null(), &mut n), NULL);
+        assert_eq!(sv2_jd_server_pending_declarations(jds, null_mut()), NULL);
+        assert_eq!(sv2_jd_server_pending_output(null(), &mut data, &mut len), NULL);
+        assert_eq!(sv2_jd_server_pending_output(jds, null_mut(), &mut len), NULL);
+        assert_eq!(sv2_jd_server_pending_output(jds, &mut data, null_mut()), NULL);
+        assert_eq!(sv2_jd_server_consume_output(null_mut(), 1), NULL);
+        sv2_jd_server_free(jds);
+        sv2_jd_server_free(null_mut());
+        sv2_jd_server_options_free(opts);
+        sv2_jd_server_options_free(null_mut());
+        sv2_token_store_free(store);
+        sv2_token_store_free(null_mut());
+
+        let mut config = std::mem::zeroed::<sv2_jd_client_config>();
+        config.struct_size = std::mem::size_of::<sv2_jd_client_config>();
+        (config.extranonce_len, config.max_tokens, config.max_declarations) = (8, 1, 1);
+        let mut jdc = null_mut();
+        assert_eq!(sv2_jd_client_new(null(), &mut jdc), NULL);
+        assert_eq!(sv2_jd_client_new(&config, null_mut()), NULL);
+        assert!(jdc.is_null());
+        assert_eq!(sv2_jd_client_new(&config, &mut jdc), OK);
+        let mut cev = std::mem::zeroed::<sv2_jd_client_event>();
+        let mut m = setup_success();
+        assert_eq!(sv2_jd_client_start(null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_jd_client_request_token(null_mut(), null_mut(), &mut id), NULL);
+        assert_eq!(sv2_jd_client_request_token(jdc, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_jd_client_tokens(null(), &mut n), NULL);
+        assert_eq!(sv2_jd_client_tokens(jdc, null_mut()), NULL);
+        assert_eq!(sv2_jd_client_declare(null_mut(), &msg, &msg, null(), 0, null_mut(), &mut id, &mut ready), NULL);
+        assert_eq!(sv2_jd_client_declare(jdc, null(), &msg, null(), 0, null_mut(), &mut id, &mut ready), NULL);
+        assert_eq!(sv2_jd_client_declare(jdc, &msg, null(), null(), 0, null_mut(), &mut id, &mut ready), NULL);
+        assert_eq!(sv2_jd_client_declare(jdc, &msg, &msg, null(), 1, null_mut(), &mut id, &mut ready), NULL);
+        assert_eq!(sv2_jd_client_declare(jdc, &msg, &msg, null(), 0, null_mut(), null_mut(), &mut ready), NULL);
+        assert_eq!(sv2_jd_client_declare(jdc, &msg, &msg, null(), 0, null_mut(), &mut id, null_mut()), NULL);
+        assert_eq!(sv2_jd_client_on_message(null_mut(), &msg, null_mut(), &mut cev), NULL);
+        assert_eq!(sv2_jd_client_on_message(jdc, null(), null_mut(), &mut cev), NULL);
+        assert_eq!(sv2_jd_client_on_message(jdc, &msg, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_jd_client_on_frame(null_mut(), &frame, null_mut(), &mut cev), NULL);
+        assert_eq!(sv2_jd_client_on_frame(jdc, null(), null_mut(), &mut cev), NULL);
+        assert_eq!(sv2_jd_client_on_frame(jdc, &frame, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_jd_client_custom_job(null(), 1, 1, &mut m), NULL);
+        assert_eq!(sv2_jd_client_custom_job(jdc, 1, 1, null_mut()), NULL);
+        assert_eq!(sv2_jd_client_push_solution(null_mut(), 1, null(), 0, 0, 0, 0, null_mut(), &mut b), NULL);
+        assert_eq!(sv2_jd_client_push_solution(jdc, 1, null(), 1, 0, 0, 0, null_mut(), &mut b), NULL);
+        assert_eq!(sv2_jd_client_push_solution(jdc, 1, null(), 0, 0, 0, 0, null_mut(), null_mut()), NULL);
+        assert_eq!(sv2_jd_client_pending_output(null(), &mut data, &mut len), NULL);
+        assert_eq!(sv2_jd_client_pending_output(jdc, null_mut(), &mut len), NULL);
+        assert_eq!(sv2_jd_client_pending_output(jdc, &mut data, null_mut()), NULL);
+        assert_eq!(sv2_jd_client_consume_output(null_mut(), 1), NULL);
+        sv2_jd_client_free(jdc);
+        sv2_jd_client_free(null_mut());
+    }
+    assert_eq!((n, id, ready, len, b.len), (12345, 12345, false, 12345, 12345), "out-parameters untouched");
 }
 
 #[test]
