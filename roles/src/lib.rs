@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod farm_metrics;
+pub mod jdc;
 pub mod keygen;
 pub mod logging;
 pub mod miner;

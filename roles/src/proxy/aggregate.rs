@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::Shared;
 use crate::farm_metrics::lock;
+use crate::jdc::{self, JdShare, JdcHandle};
 use crate::net::{sleep_until_some, stopped, Connection, NetError};
 use crate::upstream::{ChannelSpec, Upstream, UpstreamClient, UpstreamEvent, UpstreamShare};
 
@@ -46,6 +47,8 @@ struct Link {
 /// What the connections share besides [`Shared`].
 struct Farm {
     upstream: UpstreamClient,
+    /// Job Declaration: devices mine the JDC's jobs, and their blocks and pool shares go to it.
+    jd: Option<JdcHandle>,
     link: watch::Receiver<Option<Arc<Link>>>,
     jobs: watch::Receiver<Arc<JobState>>,
     next_share: AtomicU64,
@@ -81,16 +84,26 @@ pub(super) async fn run(
     // Devices roll what the pool leaves below the proxy's counter.
     let min_size = config.counter_bytes as u16 + 4;
     let spec = ChannelSpec::extended(config.user.clone(), config.nominal_hashrate, min_size);
-    let jobs = match upstream.open(KEY, spec).await {
+    let pool_jobs = match upstream.open(KEY, spec).await {
         Ok(Some(jobs)) => jobs,
         _ => {
             tracing::error!("proxy: the upstream stopped before its channel was opened");
             return;
         }
     };
+    let (jd, jd_task, jobs) = match (&config.jd, &shared.jd) {
+        (Some(c), Some(reports)) => {
+            let (jd, task) =
+                jdc::start(c.clone(), reports.clone(), upstream.client(), KEY, pool_jobs.clone(), shutdown.clone());
+            let jobs = jd.jobs();
+            (Some(jd), Some(task), jobs)
+        }
+        _ => (None, None, pool_jobs),
+    };
     let (link_tx, link) = watch::channel(None);
     let farm = Arc::new(Farm {
         upstream: upstream.client(),
+        jd,
         link,
         jobs,
         next_share: AtomicU64::new(1),
@@ -103,6 +116,9 @@ pub(super) async fn run(
     })
     .await;
     hub.abort();
+    if let Some(t) = jd_task {
+        t.abort();
+    }
     upstream.shutdown().await;
 }
 
@@ -132,6 +148,9 @@ async fn hub(
         }
     };
     while let Some(event) = events.recv().await {
+        if let Some(jd) = &farm.jd {
+            jd.upstream_event(event.clone()).await;
+        }
         match event {
             UpstreamEvent::ChannelReady { index, extranonce_prefix, extranonce_size, target, .. } => {
                 epoch += 1;
@@ -187,6 +206,7 @@ async fn hub(
             UpstreamEvent::PoolUnavailable { index, reason } => {
                 tracing::warn!("proxy: pool {index} unavailable: {reason}")
             }
+            UpstreamEvent::CustomJobAccepted { .. } | UpstreamEvent::CustomJobRefused { .. } => {}
             other => tracing::warn!("proxy: upstream {other:?}"),
         }
     }
@@ -407,11 +427,25 @@ impl Device<'_> {
                 d.shares_below_upstream += 1;
             }
         });
+        let worker = channel.user_identity().to_string();
+        if let Some(jd) = &self.farm.jd {
+            // The JDC takes blocks (its template provider, the JDS) and pool shares (on the
+            // job's SetCustomMiningJob).
+            if block || forward.is_some() {
+                let id = self.farm.next_share.fetch_add(1, Ordering::Relaxed);
+                self.farm.track(id, self.id);
+                let extranonce = [channel.extranonce_prefix(), rolled].concat();
+                let for_pool = forward.is_some();
+                let share =
+                    JdShare { id, job_id, nonce, ntime, version, extranonce, rolled: forward, block, for_pool, worker };
+                jd.share(share).await;
+            }
+            return;
+        }
         let Some(extranonce) = forward else { return };
         let share = UpstreamShare { job_id, nonce, ntime, version, extranonce };
         let id = self.farm.next_share.fetch_add(1, Ordering::Relaxed);
         self.farm.track(id, self.id);
-        let worker = channel.user_identity().to_string();
         if self.farm.upstream.submit_as(KEY, share, id, worker).await.is_err() {
             tracing::warn!("device {}: share not forwarded: the upstream stopped", self.id);
         }

@@ -34,10 +34,11 @@ use std::time::{Duration, Instant};
 use sv2::endpoint::server::ServerConfig;
 use sv2::noise::{AuthorityPublicKey, ServerCredentials};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::farm_metrics::{self, DeviceStats, Metrics};
+use crate::jdc::{FoundBlock, JdConfig, JdcReports, JdcStats};
 use crate::net::{AcceptCounters, Limits, ServerIdentity};
 use crate::upstream::{self, UpstreamConfig, UpstreamMetrics};
 
@@ -78,6 +79,9 @@ pub struct ProxyConfig {
     pub setup_timeout: Duration,
     /// Noise and I/O limits of device connections.
     pub limits: Limits,
+    /// Job Declaration (aggregation only): the farm's templates, declared to each pool's JDS
+    /// and mined as custom jobs on the upstream extended channel ([`crate::jdc`]).
+    pub jd: Option<JdConfig>,
 }
 
 impl ProxyConfig {
@@ -96,6 +100,7 @@ impl ProxyConfig {
             max_connections: 20_000,
             setup_timeout: Duration::from_secs(10),
             limits: Limits::default(),
+            jd: None,
         }
     }
 }
@@ -107,6 +112,8 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     /// Origin of the monotonic seconds vardiff runs on.
     pub started: Instant,
+    /// The Job Declarator Client's counters and blocks (with [`ProxyConfig::jd`]).
+    pub jd: Option<JdcReports>,
 }
 
 /// A running proxy.
@@ -116,6 +123,7 @@ pub struct ProxyHandle {
     authority: AuthorityPublicKey,
     metrics: Arc<Metrics>,
     upstream_metrics: Arc<UpstreamMetrics>,
+    jd: Option<JdcReports>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -126,6 +134,15 @@ pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, String> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("data_dir {}: {e}", config.data_dir.display()))?;
     if config.upstream.pools.is_empty() {
         return Err("no upstream pool".into());
+    }
+    if config.jd.is_some() && config.layout == Layout::PassThrough {
+        // SetCustomMiningJob names an extended channel and spends one token: see docs/PROXY.md.
+        return Err("Job Declaration needs the aggregation layout (one upstream extended channel)".into());
+    }
+    if let Some(jd) = &config.jd {
+        if jd.jds.len() != config.upstream.pools.len() {
+            return Err("Job Declaration: one JDS entry per upstream pool".into());
+        }
     }
     if !(1..=8).contains(&config.counter_bytes) {
         return Err("counter_bytes must be between 1 and 8".into());
@@ -142,15 +159,18 @@ pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, String> {
     let mut upstream_config = config.upstream.clone();
     upstream_config.worker_identity = config.layout == Layout::Aggregate;
     upstream_config.requires_standard_jobs = config.layout == Layout::PassThrough;
+    upstream_config.work_selection = config.jd.is_some();
     let (upstream, events) = upstream::start(upstream_config);
     let upstream_metrics = upstream.metrics().clone();
     metrics.set_upstream(upstream_metrics.clone());
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let jd = config.jd.as_ref().map(|_| JdcReports::default());
     let shared = Arc::new(Shared {
         config: Arc::new(config),
         credentials: identity.credentials,
         metrics: metrics.clone(),
         started: Instant::now(),
+        jd: jd.clone(),
     });
     let mut tasks = vec![match shared.config.layout {
         Layout::Aggregate => {
@@ -169,7 +189,16 @@ pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, String> {
         shared.config.layout,
         shared.config.upstream.pools.iter().map(|p| p.address.as_str()).collect::<Vec<_>>().join(", ")
     );
-    Ok(ProxyHandle { addr, metrics_addr, authority: identity.authority, metrics, upstream_metrics, shutdown, tasks })
+    Ok(ProxyHandle {
+        addr,
+        metrics_addr,
+        authority: identity.authority,
+        metrics,
+        upstream_metrics,
+        jd,
+        shutdown,
+        tasks,
+    })
 }
 
 impl ProxyHandle {
@@ -196,6 +225,16 @@ impl ProxyHandle {
     /// The upstream's counters (active pool, failovers, unacknowledged shares).
     pub fn upstream_metrics(&self) -> &UpstreamMetrics {
         &self.upstream_metrics
+    }
+
+    /// The Job Declarator Client's counters (with [`ProxyConfig::jd`]).
+    pub fn jd_stats(&self) -> Option<&JdcStats> {
+        self.jd.as_ref().map(|r| &*r.stats)
+    }
+
+    /// Every block the farm finds from now on, serialized (with [`ProxyConfig::jd`]).
+    pub fn jd_blocks(&self) -> Option<broadcast::Receiver<FoundBlock>> {
+        self.jd.as_ref().map(|r| r.blocks.subscribe())
     }
 
     /// Stops accepting, closes every connection and waits for the tasks.

@@ -70,6 +70,7 @@ use std::time::Duration;
 
 use sv2::channels::target::{TargetLe, MAX_TARGET};
 use sv2::endpoint::server::JobState;
+use sv2::jd::client::CustomJobRequest;
 use sv2::messages::{NewMiningJob, SetNewPrevHash};
 use sv2::noise::AuthorityPublicKey;
 use tokio::sync::{mpsc, watch};
@@ -126,6 +127,9 @@ pub struct UpstreamConfig {
     pub queue: usize,
     /// Ask pools for extension 0x0002 (per-worker identity on shares).
     pub worker_identity: bool,
+    /// SetupConnection with REQUIRES_WORK_SELECTION: the consumer sends its own jobs
+    /// ([`UpstreamClient::set_custom_job`], a Job Declarator Client's).
+    pub work_selection: bool,
 }
 
 impl UpstreamConfig {
@@ -144,6 +148,7 @@ impl UpstreamConfig {
             drain_grace: Duration::from_secs(5),
             queue: 1024,
             worker_identity: false,
+            work_selection: false,
         }
     }
 
@@ -330,6 +335,26 @@ pub enum UpstreamEvent {
         /// The consumer's share id.
         id: u64,
     },
+    /// The pool accepted a SetCustomMiningJob: shares on it name `job_id`.
+    CustomJobAccepted {
+        /// The consumer's key.
+        key: u64,
+        /// The pool it was sent to.
+        index: usize,
+        /// The consumer's request id.
+        request_id: u32,
+        /// The job's id as the consumer submits shares on it.
+        job_id: u32,
+    },
+    /// The pool refused a SetCustomMiningJob (or it was not sent: `channel-not-open`).
+    CustomJobRefused {
+        /// The consumer's key.
+        key: u64,
+        /// The consumer's request id.
+        request_id: u32,
+        /// The error code.
+        code: String,
+    },
 }
 
 /// Value of [`UpstreamMetrics::active_pool`] while no pool is active.
@@ -380,6 +405,8 @@ enum Command {
     Close { key: u64 },
     Update { key: u64, nominal_hashrate: f32, max_target: TargetLe },
     Submit { key: u64, share: UpstreamShare, id: u64, user_identity: Option<String> },
+    SetCustomJob { key: u64, request_id: u32, job: Box<CustomJobRequest> },
+    GiveUp { index: usize, reason: String },
 }
 
 /// The upstream task ended (shut down).
@@ -449,6 +476,22 @@ impl UpstreamClient {
     ) -> Result<(), UpstreamClosed> {
         let user_identity = Some(user_identity.into());
         self.commands.send(Command::Submit { key, share, id, user_identity }).await.map_err(|_| UpstreamClosed)
+    }
+
+    /// Sends `job` as SetCustomMiningJob on the channel under `key` (its min_ntime as given:
+    /// the consumer matches the pool's tip); the answer comes as
+    /// [`UpstreamEvent::CustomJobAccepted`] or [`UpstreamEvent::CustomJobRefused`]. Needs
+    /// [`UpstreamConfig::work_selection`].
+    pub async fn set_custom_job(&self, key: u64, request_id: u32, job: CustomJobRequest) -> Result<(), UpstreamClosed> {
+        let job = Box::new(job);
+        self.commands.send(Command::SetCustomJob { key, request_id, job }).await.map_err(|_| UpstreamClosed)
+    }
+
+    /// Gives up pool `index` if it is the active one (the consumer cannot use it, e.g. its
+    /// Job Declaration Server failed) and moves to the next, as if it had failed.
+    pub async fn give_up(&self, index: usize, reason: impl Into<String>) -> Result<(), UpstreamClosed> {
+        let reason = reason.into();
+        self.commands.send(Command::GiveUp { index, reason }).await.map_err(|_| UpstreamClosed)
     }
 
     /// The counters.

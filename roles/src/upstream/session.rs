@@ -13,6 +13,7 @@ use sv2::channels::target::TargetLe;
 use sv2::codec::EXTENSION_WORKER_HASHRATE_TRACKING;
 use sv2::endpoint::client::{ClientConfig, ClientEndpoint, ClientError, Event};
 use sv2::endpoint::server::JobState;
+use sv2::messages::mining_flags::REQUIRES_WORK_SELECTION;
 use sv2::messages::SetNewPrevHash;
 use sv2::noise::ServerAuth;
 use sv2::Message;
@@ -60,10 +61,14 @@ struct Live {
     served: bool,
     /// Closed channels, oldest first, whose keys are kept for answers to their last shares.
     closed: VecDeque<u32>,
+    /// SetCustomMiningJob request id -> consumer key, until answered.
+    custom: HashMap<u32, u64>,
 }
 
 /// Closed channels whose keys are kept for late share answers.
 const KEPT_CLOSED: usize = 1024;
+/// SetCustomMiningJobs unanswered at once; a pool that leaves more is silent.
+const MAX_CUSTOM_PENDING: usize = 64;
 
 impl Live {
     /// A channel closed: its key still names the answers to shares sent on it.
@@ -77,7 +82,7 @@ impl Live {
     }
 
     fn outstanding(&self) -> bool {
-        !self.requests.is_empty() || self.ep.pending_len() > 0
+        !self.requests.is_empty() || self.ep.pending_len() > 0 || !self.custom.is_empty()
     }
 
     /// (key, share id) of every share sent and not answered.
@@ -166,7 +171,11 @@ async fn connect(config: &UpstreamConfig, index: usize) -> Result<Live, String> 
     client.requires_standard_jobs = config.requires_standard_jobs;
     client.firmware = env!("CARGO_PKG_VERSION").into();
     let mut ep = ClientEndpoint::new(client);
-    conn.send(&ep.setup_connection().into()).await.map_err(|e| e.to_string())?;
+    let mut setup = ep.setup_connection();
+    if config.work_selection {
+        setup.flags |= REQUIRES_WORK_SELECTION;
+    }
+    conn.send(&setup.into()).await.map_err(|e| e.to_string())?;
     let frame = timeout(config.response_timeout, conn.read_frame())
         .await
         .map_err(|_| "no answer to SetupConnection".to_string())?
@@ -194,6 +203,7 @@ async fn connect(config: &UpstreamConfig, index: usize) -> Result<Live, String> 
         last_heard: Instant::now(),
         served: false,
         closed: VecDeque::new(),
+        custom: HashMap::new(),
     })
 }
 
@@ -313,6 +323,11 @@ impl Runner {
                 out = &mut fut => return Some(out),
                 cmd = inputs.commands.recv() => match cmd {
                     None => return None,
+                    Some(Command::SetCustomJob { key, request_id, .. }) => {
+                        let code = "channel-not-open".to_string();
+                        self.emit(UpstreamEvent::CustomJobRefused { key, request_id, code }).await;
+                    }
+                    Some(Command::GiveUp { .. }) => {}
                     Some(cmd) => {
                         if let Some((key, id)) = self.register(cmd) {
                             self.drop_share(key, id).await;
@@ -340,6 +355,7 @@ impl Runner {
                 None
             }
             Command::Submit { key, id, .. } => Some((key, id)),
+            Command::SetCustomJob { .. } | Command::GiveUp { .. } => None,
         }
     }
 
@@ -505,6 +521,26 @@ impl Runner {
                 }
                 Ok(())
             }
+            Command::GiveUp { index, reason } if index == live.index => Err(End::Failed { reason, same: false }),
+            Command::GiveUp { .. } => Ok(()),
+            Command::SetCustomJob { key, request_id, job } => {
+                let Some(&channel_id) = live.channel_of.get(&key) else {
+                    let code = "channel-not-open".to_string();
+                    self.emit(UpstreamEvent::CustomJobRefused { key, request_id, code }).await;
+                    return Ok(());
+                };
+                if live.custom.len() >= MAX_CUSTOM_PENDING {
+                    return Err(End::Failed { reason: "SetCustomMiningJob answers overdue".into(), same: false });
+                }
+                let was_idle = live.awaiting_since.is_none();
+                live.conn.queue(&job.message(channel_id, request_id).into()).map_err(failed)?;
+                live.conn.flush().await.map_err(failed)?;
+                live.custom.insert(request_id, key);
+                if was_idle {
+                    live.awaiting_since = Some(Instant::now());
+                }
+                Ok(())
+            }
             Command::Submit { key, share, id, user_identity } => {
                 // A share for a job this pool never sent (an abandoned pool's) is not sent.
                 let job_id = self.channels.get(&key).and_then(|r| r.ids.pool(share.job_id));
@@ -545,6 +581,34 @@ impl Runner {
     }
 
     async fn on_message(&mut self, live: &mut Live, msg: &Message<'_>) -> Result<(), End> {
+        // Answers to SetCustomMiningJob are the consumer's (the endpoint sends no such job).
+        match msg {
+            Message::SetCustomMiningJobSuccess(m) => {
+                let Some(key) = live.custom.remove(&m.request_id) else {
+                    return Err(End::Failed {
+                        reason: "SetCustomMiningJob.Success nobody asked for".into(),
+                        same: false,
+                    });
+                };
+                let Some(reg) = self.channels.get_mut(&key) else { return Ok(()) };
+                let job_id = reg.ids.local(m.job_id);
+                let (index, request_id) = (live.index, m.request_id);
+                self.emit(UpstreamEvent::CustomJobAccepted { key, index, request_id, job_id }).await;
+                return Ok(());
+            }
+            Message::SetCustomMiningJobError(m) => {
+                let Some(key) = live.custom.remove(&m.request_id) else {
+                    return Err(End::Failed {
+                        reason: "SetCustomMiningJob.Error nobody asked for".into(),
+                        same: false,
+                    });
+                };
+                let code = String::from_utf8_lossy(m.error_code.as_bytes()).into_owned();
+                self.emit(UpstreamEvent::CustomJobRefused { key, request_id: m.request_id, code }).await;
+                return Ok(());
+            }
+            _ => {}
+        }
         let events = live.ep.on_message(msg).map_err(|e| End::Failed { reason: e.to_string(), same: false })?;
         for ev in events {
             match ev {

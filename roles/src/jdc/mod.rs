@@ -1,0 +1,258 @@
+//! Job Declarator Client (JDC): the farm chooses its transactions while mining for a pool.
+//!
+//! Runs inside `sv2 proxy` (aggregation: one upstream extended channel). The pieces:
+//!
+//! - a Template Distribution connection to the farm's own template provider ([`tp`]): the
+//!   CoinbaseOutputConstraints of the pool's outputs (from `TokenReady`, or of the solo payout),
+//!   templates, tips and their transactions (RequestTransactionData);
+//! - a Noise connection to the active pool's Job Declaration Server ([`jds`]) carrying
+//!   rust-core's [`sv2::jd::client::JobDeclarationClient`]: tokens kept ahead, each template
+//!   declared (Full-Template: DeclareMiningJob with ProvideMissingTransactions answered;
+//!   Coinbase-only: the token straight into SetCustomMiningJob);
+//! - the upstream Mining connection ([`crate::upstream`], opened with REQUIRES_WORK_SELECTION):
+//!   the declared job goes there as SetCustomMiningJob on the upstream extended channel.
+//!
+//! Devices mine the declared job at once, before SetCustomMiningJob.Success: a block found
+//! on it is a valid block paying the pool's outputs whatever the pool answers, so it goes to
+//! the farm's template provider (SubmitSolution) and, Full-Template, to the JDS
+//! (PushSolution). Shares for the pool found before the Success wait (a few) and follow it.
+//!
+//! Fallback ([`JdConfig`]): the JDS refusing a declaration, failing, or leaving a request
+//! unanswered past the response timeout, the pool refusing a SetCustomMiningJob, or rejecting
+//! [`JdConfig::max_rejected_shares`] shares in a row on accepted custom jobs, give the pool up:
+//! the upstream moves to the next pool (whose JDS is then used) when another pool's JDS is not
+//! in its back-off, and while no JDS is usable the devices mine the farm's templates solo, to
+//! [`JdConfig::solo_payout`]. A JDS that failed is tried again after a back-off (doubling from
+//! [`JdConfig::retry_min`] to [`JdConfig::retry_max`]); the upstream's own probing brings the
+//! farm back to a preferred pool. A refusal for the chain tip (the job's previous hash is not
+//! the pool's, or `stale-chain-tip`) is a race between the farm's node and the pool's, not a
+//! reason to fall back: the template is declared again once the pool's tip matches.
+
+mod jds;
+mod run;
+mod tp;
+mod work;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sv2::endpoint::server::JobState;
+use sv2::noise::AuthorityPublicKey;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::upstream::{PoolEndpoint, UpstreamClient, UpstreamEvent};
+
+/// How the JDC declares, and what it falls back to.
+#[derive(Debug, Clone)]
+pub struct JdConfig {
+    /// The JDS of each upstream pool, in the pools' order (None: that pool has none, and is
+    /// given up like a pool whose JDS failed).
+    pub jds: Vec<Option<PoolEndpoint>>,
+    /// The farm's template provider, `host:port`.
+    pub tp_address: String,
+    /// Its authority key (None: any server key accepted, for a template provider on loopback).
+    pub tp_authority: Option<AuthorityPublicKey>,
+    /// Full-Template (declare the transactions) or Coinbase-only.
+    pub full_template: bool,
+    /// scriptPubKey paid when no JDS is usable (None: devices keep their last job then).
+    pub solo_payout: Option<Vec<u8>>,
+    /// User the tokens are asked for.
+    pub user: String,
+    /// Pushed in the coinbase scriptSig of the farm's jobs.
+    pub tag: Vec<u8>,
+    /// Longest wait for the JDS's answer to a request (and for its SetupConnection).
+    pub response_timeout: Duration,
+    /// First wait before trying a failed JDS again.
+    pub retry_min: Duration,
+    /// Longest wait between tries.
+    pub retry_max: Duration,
+    /// Shares on accepted custom jobs the pool may reject in a row before it is given up
+    /// (`stale-…` codes are not counted: they follow tip changes).
+    pub max_rejected_shares: u32,
+    /// Tokens held ahead of the templates.
+    pub tokens_ahead: usize,
+}
+
+impl JdConfig {
+    /// Full-Template to these JDSs with templates from `tp_address`; 10 s answers, retries
+    /// from 1 s to 60 s, 5 rejected shares, 2 tokens ahead.
+    pub fn new(jds: Vec<Option<PoolEndpoint>>, tp_address: impl Into<String>) -> Self {
+        JdConfig {
+            jds,
+            tp_address: tp_address.into(),
+            tp_authority: None,
+            full_template: true,
+            solo_payout: None,
+            user: "libsv2.jdc".into(),
+            tag: b"libsv2-jdc".to_vec(),
+            response_timeout: Duration::from_secs(10),
+            retry_min: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+            max_rejected_shares: 5,
+            tokens_ahead: 2,
+        }
+    }
+}
+
+/// What devices mine now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Nothing yet (no template, or no upstream channel to size the extranonce).
+    Idle,
+    /// Declared jobs for pool `n` (the index).
+    Declared(usize),
+    /// The farm's templates, paying the solo script.
+    Solo,
+}
+
+/// Counters of a JDC, readable while it runs.
+#[derive(Debug, Default)]
+pub struct JdcStats {
+    mode: AtomicUsize,
+    /// Jobs made from declarations (Full-Template: DeclareMiningJob sent).
+    pub declared: AtomicU64,
+    /// Declarations the JDS accepted.
+    pub declarations_accepted: AtomicU64,
+    /// Declarations the JDS refused.
+    pub declarations_refused: AtomicU64,
+    /// ProvideMissingTransactions answered.
+    pub missing_transactions_answered: AtomicU64,
+    /// Transactions sent in those answers.
+    pub missing_transactions_sent: AtomicU64,
+    /// SetCustomMiningJob accepted by the pool.
+    pub custom_jobs_accepted: AtomicU64,
+    /// SetCustomMiningJob refused by the pool.
+    pub custom_jobs_refused: AtomicU64,
+    /// Shares sent to the pool on custom jobs.
+    pub shares_submitted: AtomicU64,
+    /// Solo jobs published.
+    pub solo_jobs: AtomicU64,
+    /// Blocks found (SubmitSolution sent).
+    pub blocks_found: AtomicU64,
+    /// PushSolution sent.
+    pub solutions_pushed: AtomicU64,
+    /// Times a JDS or pool was given up.
+    pub fallbacks: AtomicU64,
+    /// JDS sessions set up.
+    pub jds_sessions: AtomicU64,
+}
+
+impl JdcStats {
+    /// What devices mine now.
+    pub fn mode(&self) -> Mode {
+        match self.mode.load(Ordering::Relaxed) {
+            0 => Mode::Idle,
+            1 => Mode::Solo,
+            n => Mode::Declared(n - 2),
+        }
+    }
+
+    fn set_mode(&self, m: Mode) {
+        let n = match m {
+            Mode::Idle => 0,
+            Mode::Solo => 1,
+            Mode::Declared(i) => i + 2,
+        };
+        self.mode.store(n, Ordering::Relaxed);
+    }
+}
+
+/// A block the farm found, as submitted to its template provider.
+#[derive(Debug, Clone)]
+pub struct FoundBlock {
+    /// Block hash, internal byte order.
+    pub hash: [u8; 32],
+    /// The serialized block.
+    pub block: Vec<u8>,
+    /// Whether it pays the solo script (else the pool's outputs).
+    pub solo: bool,
+}
+
+/// A device share for the JDC: a block, or one meeting the pool's target.
+#[derive(Debug, Clone)]
+pub struct JdShare {
+    /// The consumer's share id (the upstream's answer carries it).
+    pub id: u64,
+    /// The JDC's job id.
+    pub job_id: u32,
+    /// Header nonce.
+    pub nonce: u32,
+    /// Header nTime.
+    pub ntime: u32,
+    /// Header version.
+    pub version: u32,
+    /// The full extranonce.
+    pub extranonce: Vec<u8>,
+    /// The extranonce below the upstream channel's prefix (None: not under the current one).
+    pub rolled: Option<Vec<u8>>,
+    /// It meets the network target.
+    pub block: bool,
+    /// It meets the pool's target.
+    pub for_pool: bool,
+    /// The device's user identity.
+    pub worker: String,
+}
+
+/// What the JDC is told.
+#[derive(Debug)]
+pub(crate) enum Input {
+    Upstream(UpstreamEvent),
+    Share(JdShare),
+}
+
+/// A running JDC: its job feed and its inputs.
+#[derive(Debug, Clone)]
+pub struct JdcHandle {
+    jobs: watch::Receiver<Arc<JobState>>,
+    inputs: mpsc::Sender<Input>,
+}
+
+impl JdcHandle {
+    /// The jobs devices mine.
+    pub fn jobs(&self) -> watch::Receiver<Arc<JobState>> {
+        self.jobs.clone()
+    }
+
+    /// An upstream event (the JDC follows the active pool, its channel and the answers).
+    pub async fn upstream_event(&self, event: UpstreamEvent) {
+        let _ = self.inputs.send(Input::Upstream(event)).await;
+    }
+
+    /// A device share that is a block or meets the pool's target.
+    pub async fn share(&self, share: JdShare) {
+        let _ = self.inputs.send(Input::Share(share)).await;
+    }
+}
+
+/// What a JDC reports while it runs (made before it starts, kept by its owner).
+#[derive(Debug, Clone)]
+pub struct JdcReports {
+    /// The counters.
+    pub stats: Arc<JdcStats>,
+    /// Every block found.
+    pub blocks: broadcast::Sender<FoundBlock>,
+}
+
+impl Default for JdcReports {
+    fn default() -> Self {
+        JdcReports { stats: Arc::default(), blocks: broadcast::channel(64).0 }
+    }
+}
+
+/// Starts a JDC on the current runtime for the upstream channel `key` (extended, opened by
+/// the caller on `upstream`, whose pool jobs are `pool_jobs`).
+pub fn start(
+    config: JdConfig,
+    reports: JdcReports,
+    upstream: UpstreamClient,
+    key: u64,
+    pool_jobs: watch::Receiver<Arc<JobState>>,
+    shutdown: watch::Receiver<bool>,
+) -> (JdcHandle, tokio::task::JoinHandle<()>) {
+    let (jobs_tx, jobs) = watch::channel(Arc::new(JobState::default()));
+    let (inputs, inputs_rx) = mpsc::channel(1024);
+    let task =
+        tokio::spawn(run::run(Arc::new(config), reports, upstream, key, pool_jobs, jobs_tx, inputs_rx, shutdown));
+    (JdcHandle { jobs, inputs }, task)
+}

@@ -1,0 +1,321 @@
+//! Deployment 4 end to end: `sv2 proxy` with its Job Declarator Client between SV2 CPU miners
+//! and `sv2 pool` with its Job Declaration Server, in one process.
+//!
+//! Two embedded regtest nodes follow one chain: the pool's node (template provider A) and the
+//! farm's (template provider B) start from copies of one chain, blocks the farm finds reach
+//! A through PushSolution (Full-Template), the pool's own block from the share, and a relay
+//! of every block the JDC reports (standing in for the Bitcoin network, which the embedded
+//! nodes lack). A transaction only the farm's node holds shows that the blocks carry the
+//! farm's transactions, not the pool's.
+
+mod pool_common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bitcoin::consensus::deserialize;
+use bitcoin::hashes::Hash as _;
+use pool_common::*;
+use sv2_roles::jdc::{FoundBlock, JdConfig, JdcStats, Mode};
+use sv2_roles::miner::{ChannelMode, MinerConfig, MinerHandle};
+use sv2_roles::pool::jds::{JdNode, JdServerConfig};
+use sv2_roles::pool::{PoolConfig, PoolHandle};
+use sv2_roles::proxy::{ProxyConfig, ProxyHandle};
+use sv2_roles::tp::source::TemplateSource;
+use sv2_roles::tp::{BlockVerdict, SolutionOutcome, TpHandle};
+use sv2_roles::upstream::{PoolEndpoint, UpstreamConfig};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+
+/// What solo blocks pay (a P2WPKH to a made-up key, not the pool's).
+const SOLO: [u8; 22] = [
+    0x00, 0x14, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+    0x22, 0x22, 0x22,
+];
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The pool's template provider (A) and the farm's (B), on copies of one chain.
+async fn two_nodes(dir: &Path) -> (TpHandle, TpHandle) {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let first = start_tp(&dir.join("a"), any).await;
+    first.shutdown().await;
+    copy_dir(&dir.join("a").join("regtest"), &dir.join("b").join("regtest"));
+    let a = start_tp(&dir.join("a"), any).await;
+    let b = start_tp(&dir.join("b"), any).await;
+    assert_eq!(a.tip().hash, b.tip().hash, "one chain");
+    (a, b)
+}
+
+/// What the two nodes said of each block the farm found.
+#[derive(Default)]
+struct Verdicts {
+    /// The pool's node (A), from the relay.
+    pool: HashMap<[u8; 32], BlockVerdict>,
+    /// The farm's node (B), from its template provider's SubmitSolution reports.
+    farm: HashMap<[u8; 32], SolutionOutcome>,
+}
+
+type Shared = Arc<Mutex<Verdicts>>;
+
+/// Hands every block the farm finds to the pool's node too (the network's part), and keeps
+/// both nodes' verdicts.
+fn relay(proxy: &ProxyHandle, a: &TpHandle, b: &TpHandle) -> (broadcast::Receiver<FoundBlock>, Shared, JoinSet<()>) {
+    let mut blocks = proxy.jd_blocks().expect("JD runs");
+    let seen = proxy.jd_blocks().unwrap();
+    let node = a.embedded_node().expect("embedded node");
+    let verdicts = Shared::default();
+    let mut tasks = JoinSet::new();
+    let v = verdicts.clone();
+    tasks.spawn(async move {
+        while let Ok(b) = blocks.recv().await {
+            let verdict = node.submit_block(b.block).await.expect("the node answers");
+            v.lock().unwrap().pool.insert(b.hash, verdict);
+        }
+    });
+    let mut reports = b.solutions();
+    let v = verdicts.clone();
+    tasks.spawn(async move {
+        while let Ok(r) = reports.recv().await {
+            if let Some(h) = r.block_hash {
+                v.lock().unwrap().farm.insert(h, r.outcome);
+            }
+        }
+    });
+    (seen, verdicts, tasks)
+}
+
+async fn jds_pool(dir: &Path, tp: &TpHandle, listen: SocketAddr, jd_listen: SocketAddr) -> PoolHandle {
+    let node = JdNode::Embedded(tp.embedded_node().expect("embedded node"));
+    let jds = JdServerConfig::new(jd_listen, node);
+    start_pool(&dir.to_path_buf(), tp, |c: &mut PoolConfig| {
+        c.listen = listen;
+        c.jds = Some(jds);
+    })
+    .await
+}
+
+async fn start_proxy(dir: &Path, pool: &PoolHandle, jds: SocketAddr, farm_tp: &TpHandle, full: bool) -> ProxyHandle {
+    let mut upstream = UpstreamConfig::new(vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())]);
+    upstream.connect_timeout = Duration::from_secs(2);
+    upstream.probe_interval = Duration::from_millis(200);
+    let mut c = ProxyConfig::new(dir, SocketAddr::from(([127, 0, 0, 1], 0)), upstream);
+    c.user = "farm.proxy".into();
+    c.nominal_hashrate = 2e5;
+    c.server.min_difficulty = 1e-12;
+    c.server.shares_per_minute = 120.0;
+    let mut jd =
+        JdConfig::new(vec![Some(PoolEndpoint::new(jds.to_string(), pool.authority()))], farm_tp.addr().to_string());
+    jd.tp_authority = Some(farm_tp.authority());
+    jd.full_template = full;
+    jd.solo_payout = Some(SOLO.to_vec());
+    jd.retry_min = Duration::from_millis(200);
+    jd.retry_max = Duration::from_secs(1);
+    c.jd = Some(jd);
+    sv2_roles::proxy::start(c).await.expect("proxy starts")
+}
+
+fn start_miners(proxy: &ProxyHandle) -> Vec<MinerHandle> {
+    [("alice.group", ChannelMode::Standard), ("carol.extended", ChannelMode::Extended)]
+        .iter()
+        .map(|(user, mode)| {
+            let mut c = MinerConfig::new(proxy.addr().to_string(), proxy.authority(), *user, *mode);
+            c.threads = 1;
+            c.nominal_hashrate = Some(1e5);
+            c.report_every = None;
+            sv2_roles::miner::start(c)
+        })
+        .collect()
+}
+
+/// The next block the farm finds that `pick` wants, once both nodes (libbitcoinkernel)
+/// have taken it.
+async fn next_block(
+    blocks: &mut broadcast::Receiver<FoundBlock>,
+    verdicts: &Shared,
+    pick: impl Fn(&FoundBlock) -> bool,
+) -> bitcoin::Block {
+    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+    loop {
+        let found = match tokio::time::timeout_at(deadline, blocks.recv()).await.expect("blocks keep coming") {
+            Ok(f) => f,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(e) => panic!("{e}"),
+        };
+        if !pick(&found) {
+            continue;
+        }
+        let hash = found.hash;
+        until("both nodes judge the block", || {
+            let v = verdicts.lock().unwrap();
+            v.pool.contains_key(&hash) && v.farm.contains_key(&hash)
+        })
+        .await;
+        let v = verdicts.lock().unwrap();
+        // The JDS (PushSolution) or the pool (the share) may have given it to node A first.
+        assert!(
+            matches!(v.pool[&hash], BlockVerdict::NewTip | BlockVerdict::Duplicate),
+            "pool's node: {:?}",
+            v.pool[&hash]
+        );
+        assert!(
+            matches!(v.farm[&hash], SolutionOutcome::Node(BlockVerdict::NewTip)),
+            "farm's node: {:?}",
+            v.farm[&hash]
+        );
+        return deserialize(&found.block).unwrap();
+    }
+}
+
+fn stats(proxy: &ProxyHandle) -> &JdcStats {
+    proxy.jd_stats().expect("JD runs")
+}
+
+fn count(c: &std::sync::atomic::AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+async fn farm_chooses_the_transactions(full: bool) {
+    let dir = temp_dir(if full { "jd-full" } else { "jd-cb-only" });
+    let (a, b) = two_nodes(&dir).await;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
+    // A transaction only the farm's node has.
+    let farm_tx = b.add_transactions(1).await.unwrap()[0];
+    let proxy = start_proxy(&dir.join("proxy"), &pool, pool.jds_addr().unwrap(), &b, full).await;
+    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let miners = start_miners(&proxy);
+
+    let block = next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    let txids: Vec<[u8; 32]> = block.txdata.iter().map(|t| t.compute_txid().to_byte_array()).collect();
+    assert!(txids.contains(&farm_tx), "the block carries the transaction only the farm's node had");
+    assert!(block.check_merkle_root() && block.check_witness_commitment());
+    // Its coinbase pays the pool.
+    assert!(block.txdata[0].output.iter().any(|o| o.script_pubkey.as_bytes() == PAYOUT));
+    let s = stats(&proxy);
+    until("the pool accepts a custom job", || count(&s.custom_jobs_accepted) > 0).await;
+    until("the pool accepts shares on custom jobs", || {
+        proxy.upstream_metrics().shares_accepted.load(Ordering::Relaxed) > 0
+    })
+    .await;
+    if full {
+        assert!(count(&s.declarations_accepted) > 0);
+        // The JDS had never seen the farm's transaction: it asked for it.
+        assert!(count(&s.missing_transactions_sent) > 0, "ProvideMissingTransactions answered");
+        assert!(count(&s.solutions_pushed) > 0, "PushSolution sent");
+        assert!(pool.jds_stats().unwrap().missing_requests.load(Ordering::Relaxed) > 0);
+    } else {
+        assert_eq!(count(&s.missing_transactions_sent), 0, "Coinbase-only declares no transactions");
+    }
+    assert_eq!(count(&s.fallbacks), 0, "no fallback: {s:?}");
+    assert_eq!(s.mode(), Mode::Declared(0));
+
+    for mut m in miners {
+        m.stop().await;
+    }
+    drop(relay);
+    proxy.shutdown().await;
+    pool.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_template_blocks_carry_the_farms_transactions() {
+    farm_chooses_the_transactions(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coinbase_only_blocks_carry_the_farms_transactions() {
+    farm_chooses_the_transactions(false).await;
+}
+
+/// A TCP relay in front of the JDS that the test can take down and bring back on one port.
+struct Door {
+    addr: SocketAddr,
+    to: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl Door {
+    async fn open(addr: SocketAddr, to: SocketAddr) -> Door {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(async move {
+            let mut pipes = JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                pipes.spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Door { addr, to, tasks }
+    }
+
+    /// Closes the port and every connection through it.
+    async fn close(mut self) -> (SocketAddr, SocketAddr) {
+        self.tasks.shutdown().await;
+        (self.addr, self.to)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_jds_means_solo_mining_then_back_to_the_pool() {
+    let dir = temp_dir("jd-fallback");
+    let (a, b) = two_nodes(&dir).await;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
+    let door_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let door = Door::open(door_addr, pool.jds_addr().unwrap()).await;
+    let proxy = start_proxy(&dir.join("proxy"), &pool, door_addr, &b, true).await;
+    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let miners = start_miners(&proxy);
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    let s = stats(&proxy);
+
+    // The JDS goes away (the pool's Mining port stays): the devices mine the farm's templates
+    // solo, blocks paying the solo script, on the same connections.
+    let (addr, to) = door.close().await;
+    let solo = next_block(&mut blocks, &verdicts, |f| f.solo).await;
+    assert!(solo.txdata[0].output.iter().any(|o| o.script_pubkey.as_bytes() == SOLO), "solo blocks pay the farm");
+    assert!(count(&s.fallbacks) > 0);
+    assert_eq!(s.mode(), Mode::Solo);
+
+    // Back: the JDC finds the JDS again and the farm mines for the pool.
+    let door = Door::open(addr, to).await;
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    until("declared jobs again", || s.mode() == Mode::Declared(0)).await;
+    for m in &miners {
+        assert_eq!(m.stats().connections, 1, "devices kept their connections");
+    }
+
+    for mut m in miners {
+        m.stop().await;
+    }
+    drop(relay);
+    door.close().await;
+    proxy.shutdown().await;
+    pool.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
