@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -271,6 +272,51 @@ void connections_end() {
     CHECK_THROWS(InvalidArgument, sv2::JdClient(f));
 }
 
+// The output through plaintext Sessions both ways, and a mempool that throws: every
+// transaction is asked of the farm.
+void sessions_and_a_throwing_mempool() {
+    Template t;
+    sv2::TokenStore store(8);
+    sv2::JdServer pool(pool_options(), store, [](const sv2::Bytes32 &) -> std::optional<Bytes> {
+        throw std::runtime_error("node unreachable");
+    });
+    sv2::JdClient farm(farm_options(true));
+    sv2::Session farm_out = sv2::Session::plaintext(), pool_out = sv2::Session::plaintext();
+    sv2::Session pool_in = sv2::Session::plaintext(), farm_in = sv2::Session::plaintext();
+    auto to_pool = [&] {
+        farm.send_output(farm_out);
+        pool_in.receive(farm_out.take_output());
+        std::optional<sv2::Frame> f = pool_in.next_frame();
+        CHECK(f.has_value());
+        return pool.handle(f.value(), CLOCK);
+    };
+    auto to_farm = [&] {
+        pool.send_output(pool_out);
+        farm_in.receive(pool_out.take_output());
+        std::optional<sv2::Message> m = farm_in.next_message();
+        CHECK(m.has_value());
+        return farm.handle(m.value());
+    };
+    farm.start();
+    CHECK(to_pool().kind == sv2::JdServerEvent::Kind::SetUp);
+    CHECK(to_farm().kind == sv2::JdClientEvent::Kind::SetUp);
+    farm.request_token();
+    CHECK(farm.take_messages().size() == 1); // AllocateMiningJobToken, taken here
+    farm.request_token();
+    CHECK(to_pool().kind == sv2::JdServerEvent::Kind::TokenAllocated);
+    CHECK(to_farm().kind == sv2::JdClientEvent::Kind::TokenReady);
+    farm.declare(t.msg(), tip(0x42), t.txs);
+    sv2::JdServerEvent se = to_pool();
+    CHECK(se.kind == sv2::JdServerEvent::Kind::MissingTransactionsRequested && se.count == 3);
+    CHECK(to_farm().count == 3);
+    CHECK(to_pool().kind == sv2::JdServerEvent::Kind::ValidateJob);
+    // A moved-from server answers without crashing.
+    sv2::JdServer moved = std::move(pool);
+    CHECK(moved.pending_declarations() == 1);
+    CHECK(pool.pending_declarations() == 0); // NOLINT(bugprone-use-after-move): checked on purpose
+    CHECK_THROWS(NullParameter, pool.verdict(1, std::nullopt, CLOCK));
+}
+
 } // namespace
 
 int main() {
@@ -278,5 +324,6 @@ int main() {
     refusals();
     coinbase_only();
     connections_end();
+    sessions_and_a_throwing_mempool();
     return test::report();
 }
