@@ -6,7 +6,16 @@
 //! tip to the miners' new job. `--deployment N` runs Annex deployment N instead: 1 puts
 //! `sv2 proxy` between the pool and miners on standard channels, relaying each channel; 3
 //! puts it there aggregating every kind of channel into one extended channel; 5 puts
-//! `sv2 translator` between the pool and SV1 CPU miners.
+//! `sv2 translator` between the pool and SV1 CPU miners. 4 is 3 with the farm choosing its
+//! transactions: the proxy's Job Declarator Client takes templates from the farm's own
+//! template provider (a second embedded node) and declares them to the pool's Job
+//! Declaration Server; 2 is the same for devices on standard channels (deployment 1's), which
+//! Job Declaration serves through one upstream extended channel too (docs/PROXY.md).
+//!
+//! The farm's node and the pool's node follow one chain: the farm's starts from a copy of the
+//! pool's chain, and every block the farm finds goes to both (SubmitSolution to the farm's
+//! template provider; PushSolution, the pool's own copy of the share, and the demo's relay of
+//! each found block standing in for the Bitcoin network, to the pool's node).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,8 +27,10 @@ use clap::Args;
 
 use sv2::sv1::session::VardiffConfig;
 
+use crate::jdc::JdConfig;
 use crate::miner::sv1::Sv1MinerConfig;
 use crate::miner::{self, ChannelMode, MinerConfig, MinerHandle};
+use crate::pool::jds::{JdNode, JdServerConfig};
 use crate::pool::{self, PoolConfig};
 use crate::proxy::{Layout, ProxyConfig, ProxyHandle};
 use crate::tp::source::display_hash;
@@ -50,9 +61,13 @@ pub struct DemoArgs {
     /// What mines: 0, SV2 CPU miners straight to the pool; 1, SV2 miners on standard channels
     /// through `sv2 proxy` relaying each channel; 3, SV2 miners on every kind of channel
     /// through `sv2 proxy` aggregating them into one extended channel; 5, SV1 CPU miners (like
-    /// Bitaxe and like cgminer, in turn) through `sv2 translator`.
+    /// Bitaxe and like cgminer, in turn) through `sv2 translator`; 2 and 4, 1 and 3 with the
+    /// farm choosing its transactions (Job Declaration, from the farm's own node).
     #[arg(long, default_value_t = 0)]
     pub deployment: u8,
+    /// Deployments 2 and 4: declare in Coinbase-only mode instead of Full-Template.
+    #[arg(long)]
+    pub coinbase_only: bool,
 }
 
 const KINDS: [(&str, ChannelMode, bool); 3] = [
@@ -70,8 +85,8 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     if args.miners == 0 || args.miners > 64 {
         return Err("--miners must be between 1 and 64".into());
     }
-    if !matches!(args.deployment, 0 | 1 | 3 | 5) {
-        return Err(format!("--deployment {}: this demo runs deployments 0, 1, 3 and 5", args.deployment));
+    if args.deployment > 5 {
+        return Err(format!("--deployment {}: this demo runs deployments 0 to 5", args.deployment));
     }
     let (dir, temporary) = match &args.data_dir {
         Some(d) => (d.clone(), false),
@@ -97,6 +112,11 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
             "libsv2 demo, deployment {}: template provider + pool + proxy + {} miners in one process\n",
             args.deployment, args.miners
         ),
+        2 | 4 => println!(
+            "libsv2 demo, deployment {}: pool's node and template provider + pool with its Job Declaration Server\n\
+             + farm's node and template provider + proxy with its Job Declarator Client + {} miners in one process\n",
+            args.deployment, args.miners
+        ),
         5 => println!(
             "libsv2 demo, deployment 5: template provider + pool + translator + {} SV1 miners in one process\n",
             args.miners
@@ -106,9 +126,21 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     print!("starting the embedded regtest node (libbitcoinkernel) ... ");
     let mut tp_config = TpConfig::embedded(dir.join("tp"));
     tp_config.fee_check_interval = Duration::from_millis(500);
-    let tp = tp::start(tp_config).await?;
+    let tp = tp::start(tp_config.clone()).await?;
+    let jd = matches!(args.deployment, 2 | 4);
+    let (tp, farm_tp) = match jd {
+        true => two_nodes(tp, tp_config, dir).await.map(|(a, b)| (a, Some(b)))?,
+        false => (tp, None),
+    };
     println!("tip at height {}", tp.tip().height);
     println!("template provider  {}  authority {}", tp.addr(), tp.authority());
+    if let Some(f) = &farm_tp {
+        println!(
+            "template provider  {}  authority {}  (the farm's own node, a copy of the pool's chain)",
+            f.addr(),
+            f.authority()
+        );
+    }
 
     use bitcoin::hashes::Hash as _;
     let payout = bitcoin::ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::from_byte_array([0x5a; 20]));
@@ -118,8 +150,16 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     // CPU miners on regtest: let vardiff go as easy as the demo's share rate asks.
     pool_config.min_difficulty = 1e-9;
     pool_config.metrics_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    if jd {
+        let node = tp.embedded_node().ok_or("the pool's template provider runs no embedded node")?;
+        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        pool_config.jds = Some(JdServerConfig::new(listen, JdNode::Embedded(node)));
+    }
     let pool = pool::start(pool_config).await?;
     println!("pool               {}  authority {}", pool.addr(), pool.authority());
+    if let Some(a) = pool.jds_addr() {
+        println!("jds                {a}  authority {}  (checks declared jobs with the pool's node)", pool.authority());
+    }
     if let Some(m) = pool.metrics_addr() {
         println!("pool metrics       http://{m}/metrics");
     }
@@ -132,19 +172,26 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
             let (m, t) = sv1_miners(args, &pool).await?;
             (m, Some(Farm::Translator(t)))
         }
-        1 | 3 => {
-            let (m, p) = proxied_miners(args, &pool, dir).await?;
+        1..=4 => {
+            let (m, p) = proxied_miners(args, &pool, farm_tp.as_ref(), dir).await?;
             (m, Some(Farm::Proxy(p)))
         }
         _ => (sv2_miners(args, pool.addr().to_string(), pool.authority(), &KINDS), None),
     };
     println!();
 
+    // With Job Declaration the farm's template provider takes the blocks first.
+    let mined = farm_tp.as_ref().unwrap_or(&tp);
+    let found = FoundBlocks::default();
+    let relay = match &farm {
+        Some(Farm::Proxy(p)) if jd => Some(relay_blocks(p, &tp, found.clone())?),
+        _ => None,
+    };
     let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
-    let watchers = watch_tip_latency(&tp, &miners, latencies.clone());
-    let mut reports = tp.solutions();
+    let watchers = watch_tip_latency(mined, &miners, latencies.clone());
+    let mut reports = mined.solutions();
     let mut accepted = 0u32;
-    let mut last_height = tp.tip().height;
+    let mut last_height = mined.tip().height;
     let started = Instant::now();
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
@@ -161,23 +208,39 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
         let verdict = match &report.outcome {
             SolutionOutcome::Node(BlockVerdict::NewTip) => {
                 accepted += 1;
-                last_height = tp.wait_for_height(last_height + 1).await.height;
+                last_height = mined.wait_for_height(last_height + 1).await.height;
                 format!("#{last_height:<4} accepted by libbitcoinkernel")
             }
             other => format!("      not the tip: {other:?}"),
         };
-        // The pool writes its record of the block just after submitting it.
-        let mut found = None;
-        for _ in 0..100 {
-            found = pool.records().ok().and_then(|r| r.blocks.into_iter().rev().find(|b| b.hash == hash));
-            if found.is_some() {
-                break;
+        let (finder, txs) = if jd {
+            // The relay recorded it just before or after the farm's node took it.
+            let mut seen = None;
+            for _ in 0..100 {
+                seen = found.lock().unwrap_or_else(|e| e.into_inner()).get(&hash).copied();
+                if seen.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let (finder, txs) = found.map_or(("?".into(), "?"), |b| {
-            (b.identity, if b.merkle_path_len > 0 { "with transactions" } else { "coinbase only" })
-        });
+            match seen {
+                Some((solo, n)) => (if solo { "farm, solo" } else { "farm, declared" }.to_string(), tx_count(n)),
+                None => ("?".into(), "?"),
+            }
+        } else {
+            // The pool writes its record of the block just after submitting it.
+            let mut found = None;
+            for _ in 0..100 {
+                found = pool.records().ok().and_then(|r| r.blocks.into_iter().rev().find(|b| b.hash == hash));
+                if found.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            found.map_or(("?".into(), "?"), |b| {
+                (b.identity, if b.merkle_path_len > 0 { "with transactions" } else { "coinbase only" })
+            })
+        };
         let m = pool.metrics();
         let (sent, share_bytes, jobs, job_bytes) = miners.iter().fold((0, 0, 0, 0), |acc, (_, h)| {
             let s = h.stats();
@@ -194,8 +257,9 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
             latency_text(&lat),
         );
         // Give the node's mempool new transactions now and then, so blocks keep carrying some.
+        // (With Job Declaration, to the farm's node only: the pool's JDS asks for them.)
         if accepted % 3 == 0 {
-            let _ = tp.add_transactions(2).await;
+            let _ = mined.add_transactions(2).await;
         }
         if args.blocks > 0 && accepted >= args.blocks {
             break;
@@ -203,6 +267,9 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     }
     for w in watchers {
         w.abort();
+    }
+    if let Some(r) = relay {
+        r.abort();
     }
     println!();
     let secs = started.elapsed().as_secs_f64();
@@ -228,6 +295,23 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
         m.bytes_out.load(Ordering::Relaxed),
         m.bytes_in.load(Ordering::Relaxed),
     );
+    if let Some(Farm::Proxy(p)) = &farm {
+        if let Some(s) = p.jd_stats() {
+            let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+            println!(
+                "jdc: jobs declared {} (JDS accepted {}, refused {}), missing transactions sent {}, custom jobs accepted by the pool {}, solo jobs {}, blocks {} (PushSolution {}), fallbacks {}",
+                n(&s.declared),
+                n(&s.declarations_accepted),
+                n(&s.declarations_refused),
+                n(&s.missing_transactions_sent),
+                n(&s.custom_jobs_accepted),
+                n(&s.solo_jobs),
+                n(&s.blocks_found),
+                n(&s.solutions_pushed),
+                n(&s.fallbacks)
+            );
+        }
+    }
     if let Some(f) = &farm {
         let s = f.metrics().totals();
         println!(
@@ -251,7 +335,77 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     }
     pool.shutdown().await;
     tp.shutdown().await;
+    if let Some(f) = farm_tp {
+        f.shutdown().await;
+    }
     Ok(())
+}
+
+fn tx_count(n: usize) -> &'static str {
+    match n {
+        0 => "coinbase only",
+        _ => "with transactions",
+    }
+}
+
+/// The farm's node for Job Declaration: the pool's node is stopped (its chain is then on
+/// disk), its chain copied for the farm's node, and both started: one chain. Returns (the
+/// pool's, the farm's) template providers.
+async fn two_nodes(
+    pool_tp: tp::TpHandle,
+    config: TpConfig,
+    dir: &std::path::Path,
+) -> Result<(tp::TpHandle, tp::TpHandle), String> {
+    pool_tp.shutdown().await;
+    let farm_dir = dir.join("farm-tp");
+    let _ = std::fs::remove_dir_all(farm_dir.join("regtest"));
+    copy_dir(&config.data_dir.join("regtest"), &farm_dir.join("regtest"))
+        .map_err(|e| format!("copying the chain for the farm's node: {e}"))?;
+    let pool_tp = tp::start(config.clone()).await?;
+    let mut farm = TpConfig::embedded(farm_dir);
+    farm.fee_check_interval = config.fee_check_interval;
+    let farm_tp = tp::start(farm).await?;
+    Ok((pool_tp, farm_tp))
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Blocks the farm found (Job Declaration): whether solo, and how many transactions.
+type FoundBlocks = Arc<Mutex<HashMap<[u8; 32], (bool, usize)>>>;
+
+/// Hands every block the farm finds to the pool's node too (the network's part between the
+/// two embedded nodes) and notes who it pays and whether it carries transactions.
+fn relay_blocks(
+    proxy: &ProxyHandle,
+    pool_tp: &tp::TpHandle,
+    found: FoundBlocks,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    use crate::tp::source::TemplateSource as _;
+    let mut blocks = proxy.jd_blocks().ok_or("the proxy runs no JDC")?;
+    let node = pool_tp.embedded_node().ok_or("the pool's template provider runs no embedded node")?;
+    Ok(tokio::spawn(async move {
+        while let Ok(b) = blocks.recv().await {
+            // Transactions after the coinbase: the block's count is a CompactSize after the header.
+            let n = match b.block.get(80) {
+                Some(&c) if c < 0xfd => usize::from(c).saturating_sub(1),
+                _ => usize::MAX,
+            };
+            found.lock().unwrap_or_else(|e| e.into_inner()).insert(b.hash, (b.solo, n));
+            let _ = node.submit_block(b.block).await;
+        }
+    }))
 }
 
 /// The role between the miners and the pool, when there is one.
@@ -298,18 +452,31 @@ fn sv2_miners(
     miners
 }
 
-/// Deployments 1 and 3: `sv2 proxy` in front of the pool, relaying each standard channel
-/// (1) or aggregating every kind of channel into one extended channel (3), and SV2 CPU
-/// miners behind it.
+/// Deployments 1 to 4: `sv2 proxy` in front of the pool, relaying each standard channel
+/// (1) or aggregating every kind of channel into one extended channel (3), with Job
+/// Declaration from the farm's node `farm_tp` (2 and 4: aggregating), and SV2 CPU miners
+/// behind it.
 async fn proxied_miners(
     args: &DemoArgs,
     pool: &pool::PoolHandle,
+    farm_tp: Option<&tp::TpHandle>,
     dir: &std::path::Path,
 ) -> Result<(Vec<(String, MinerHandle)>, ProxyHandle), String> {
     let pools = vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())];
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let mut c = ProxyConfig::new(dir.join("proxy"), listen, UpstreamConfig::new(pools));
-    let aggregate = args.deployment == 3;
+    // Job Declaration needs one upstream extended channel: deployment 2 aggregates too.
+    let aggregate = args.deployment != 1;
+    if let (Some(farm), Some(jds)) = (farm_tp, pool.jds_addr()) {
+        let mut jd =
+            JdConfig::new(vec![Some(PoolEndpoint::new(jds.to_string(), pool.authority()))], farm.addr().to_string());
+        jd.tp_authority = Some(farm.authority());
+        jd.full_template = !args.coinbase_only;
+        use bitcoin::hashes::Hash as _;
+        let solo = bitcoin::ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::from_byte_array([0xfa; 20]));
+        jd.solo_payout = Some(solo.to_bytes());
+        c.jd = Some(jd);
+    }
     c.layout = if aggregate { Layout::Aggregate } else { Layout::PassThrough };
     c.user = "demo.proxy".into();
     c.nominal_hashrate = 1e6 * args.miners as f32;
@@ -323,8 +490,16 @@ async fn proxied_miners(
     if let Some(m) = p.metrics_addr() {
         println!("proxy metrics      http://{m}/metrics and http://{m}/stats.json");
     }
-    // Pass-through relays standard channels; aggregation takes every kind.
-    let kinds = if aggregate { &KINDS[..] } else { &KINDS[..2] };
+    if let (Some(farm), Some(jds)) = (farm_tp, pool.jds_addr()) {
+        let mode = if args.coinbase_only { "coinbase-only" } else { "full-template" };
+        println!("jdc                {}  templates from the farm's node, declared to jds {jds}, {mode}", farm.addr());
+        println!("                   the pool's node gets every block the farm finds (PushSolution, the pool, and this demo's relay for the network)");
+        if args.deployment == 2 {
+            println!("                   deployment 2: SetCustomMiningJob needs an extended channel, so the standard device channels are aggregated into one");
+        }
+    }
+    // Pass-through (and deployment 2's devices) on standard channels; aggregation takes every kind.
+    let kinds = if matches!(args.deployment, 1 | 2) { &KINDS[..2] } else { &KINDS[..] };
     Ok((sv2_miners(args, p.addr().to_string(), p.authority(), kinds), p))
 }
 
