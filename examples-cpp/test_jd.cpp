@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -207,6 +208,9 @@ void full_template() {
         CHECK(std::equal(root.begin(), root.end(), b.begin() + 36));
     }
     CHECK(w.store.size() == 0);
+    sv2::TokenStore copy = w.store, assigned(1);
+    assigned = copy;
+    CHECK(copy.size() == 0 && assigned.size() == 0);
     CHECK_THROWS(UnknownDeclaration, w.farm.push_solution(999, EXTRANONCE, 0, NOW, 0x20000000));
     CHECK_THROWS(ExtranonceMismatch, w.farm.push_solution(id, Bytes(4), 0, NOW, 0x20000000));
 }
@@ -217,6 +221,11 @@ void refusals() {
     w.connect(true);
     std::vector<Bytes> swapped = {w.t.txs[1], w.t.txs[0], w.t.txs[2]};
     CHECK_THROWS(TransactionsMismatch, w.farm.declare(w.t.msg(), tip(0x42), swapped));
+    // Another handle on the store, on another thread, sees the token.
+    sv2::TokenStore other = w.store;
+    std::size_t seen = 0;
+    std::thread([&] { seen = other.size(); }).join();
+    CHECK(seen == 1);
     std::uint32_t id = w.declare();
     sv2::JdServerEvent se = w.pool.verdict(id, "bad-txns-inputs-missingorspent", CLOCK);
     CHECK(se.kind == sv2::JdServerEvent::Kind::JobRefused && se.text == "bad-txns-inputs-missingorspent");

@@ -956,7 +956,9 @@ typedef struct sv2_session sv2_session;
 
 /**
  * Tokens and declared jobs, shared by every Job Declaration server handle and every check of
- * a SetCustomMiningJob of one pool. Thread-safe: handles on several threads may share it.
+ * a SetCustomMiningJob of one pool. As every handle, one is used by one thread at a time; the
+ * tokens behind it are shared safely across threads: give each thread its own handle on them
+ * with sv2_token_store_share().
  */
 typedef struct sv2_token_store sv2_token_store;
 
@@ -4750,6 +4752,22 @@ sv2_result sv2_token_store_new(size_t max_tokens,
                                struct sv2_token_store **out);
 
 /**
+ * Another handle on the same tokens, for another thread (servers made from either share
+ * them). Free each handle with sv2_token_store_free().
+ *
+ * @param[in] store  the store
+ * @param[out] out  receives the new handle
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `store` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_token_store_share(const struct sv2_token_store *store,
+                                 struct sv2_token_store **out);
+
+/**
  * How many tokens the store holds (expired ones included until a full store drops them).
  *
  * @param[in] store  the store
@@ -4765,8 +4783,8 @@ sv2_result sv2_token_store_len(const struct sv2_token_store *store,
                                size_t *out);
 
 /**
- * Releases the caller's reference to a store (NULL does nothing); servers made with it keep
- * theirs.
+ * Releases a handle on a store (NULL does nothing); other handles and servers made with it
+ * keep the tokens.
  *
  * @param[in] store  a store from sv2_token_store_new(), or NULL
  *

@@ -88,10 +88,23 @@ void send_frames(const std::vector<std::uint8_t> &frames, Session &session) {
 
 } // namespace
 
+void TokenStore::Free::operator()(sv2_token_store *s) const noexcept { sv2_token_store_free(s); }
+
 TokenStore::TokenStore(std::size_t max_tokens) {
     sv2_token_store *made = nullptr;
     check(sv2_token_store_new(max_tokens, &made));
-    impl_.reset(made, [](sv2_token_store *s) { sv2_token_store_free(s); });
+    impl_.reset(made);
+}
+
+TokenStore::TokenStore(const TokenStore &other) {
+    sv2_token_store *made = nullptr;
+    check(sv2_token_store_share(other.impl_.get(), &made));
+    impl_.reset(made);
+}
+
+TokenStore &TokenStore::operator=(const TokenStore &other) {
+    if (this != &other) *this = TokenStore(other);
+    return *this;
 }
 
 std::size_t TokenStore::size() const noexcept {

@@ -18,7 +18,9 @@ use crate::sv2_result;
 use crate::views::{sv2_bool, sv2_bytes};
 
 /// Tokens and declared jobs, shared by every Job Declaration server handle and every check of
-/// a SetCustomMiningJob of one pool. Thread-safe: handles on several threads may share it.
+/// a SetCustomMiningJob of one pool. As every handle, one is used by one thread at a time; the
+/// tokens behind it are shared safely across threads: give each thread its own handle on them
+/// with sv2_token_store_share().
 pub struct sv2_token_store {
     pub(crate) tokens: Arc<Mutex<TokenStore>>,
     /// The user of the last custom job accepted, for sv2_token_store_check_custom_job().
@@ -92,6 +94,28 @@ pub unsafe extern "C" fn sv2_token_store_new(max_tokens: usize, out: *mut *mut s
     })
 }
 
+/// Another handle on the same tokens, for another thread (servers made from either share
+/// them). Free each handle with sv2_token_store_free().
+///
+/// @param[in] store  the store
+/// @param[out] out  receives the new handle
+/// @return SV2_RESULT_OK
+///
+/// # Safety
+/// `store` and `out` are valid.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn sv2_token_store_share(
+    store: *const sv2_token_store,
+    out: *mut *mut sv2_token_store,
+) -> sv2_result {
+    guard(|| {
+        let (s, out) = (arg(store)?, arg_mut(out)?);
+        *out = Box::into_raw(Box::new(sv2_token_store { tokens: Arc::clone(&s.tokens), user: String::new() }));
+        Ok(())
+    })
+}
+
 /// How many tokens the store holds (expired ones included until a full store drops them).
 ///
 /// @param[in] store  the store
@@ -110,8 +134,8 @@ pub unsafe extern "C" fn sv2_token_store_len(store: *const sv2_token_store, out:
     })
 }
 
-/// Releases the caller's reference to a store (NULL does nothing); servers made with it keep
-/// theirs.
+/// Releases a handle on a store (NULL does nothing); other handles and servers made with it
+/// keep the tokens.
 ///
 /// @param[in] store  a store from sv2_token_store_new(), or NULL
 ///

@@ -441,6 +441,28 @@ fn a_full_template_job_is_declared_checked_and_mined() {
 }
 
 #[test]
+fn handles_shared_across_threads_hold_the_same_tokens() {
+    let mut w = World::new(true, [true; 3], |_| {});
+    w.connect();
+    w.token();
+    let mut other = null_mut();
+    unsafe { assert_eq!(sv2_token_store_share(w.store, &mut other), OK) };
+    let other_addr = other as usize;
+    let counted = std::thread::spawn(move || {
+        let mut n = 0;
+        let other = other_addr as *mut sv2_token_store;
+        unsafe {
+            assert_eq!(sv2_token_store_len(other, &mut n), OK);
+            sv2_token_store_free(other);
+        }
+        n
+    })
+    .join()
+    .unwrap();
+    assert_eq!(counted, 1, "the other handle sees the token allocated through this one");
+}
+
+#[test]
 fn a_mempool_answer_that_is_not_the_transaction_asked_for_counts_as_unknown() {
     let t = Template::new();
     for (wrong, huge) in [(true, false), (false, true)] {

@@ -503,6 +503,10 @@ fn job_declaration_refuses_null() {
         let (mut store, mut opts) = (null_mut(), null_mut());
         assert_eq!(sv2_token_store_new(8, null_mut()), NULL);
         assert_eq!(sv2_token_store_new(8, &mut store), OK);
+        let mut shared = null_mut();
+        assert_eq!(sv2_token_store_share(null(), &mut shared), NULL);
+        assert_eq!(sv2_token_store_share(store, null_mut()), NULL);
+        assert!(shared.is_null());
         assert_eq!(sv2_token_store_len(null(), &mut n), NULL);
         assert_eq!(sv2_token_store_len(store, null_mut()), NULL);
         assert_eq!(sv2_jd_server_options_new(null(), 1, &mut opts), NULL);

@@ -68,13 +68,19 @@ struct CustomJobCheck {
     std::string code;
 };
 
-/// Every live token and declared job of one pool, shared by all its JdServers (copies of a
-/// TokenStore are the same store). Thread-safe.
+/// Every live token and declared job of one pool, shared by all its JdServers. A copy is
+/// another handle on the same tokens: one object is used by one thread at a time, as every
+/// object of this API, and a copy per thread shares the tokens safely.
 class TokenStore {
   public:
     /// A store holding at most `max_tokens` live tokens. Throws sv2::Error (InvalidArgument
     /// for 0).
     explicit TokenStore(std::size_t max_tokens);
+    /// Another handle on the same tokens.
+    TokenStore(const TokenStore &other);
+    TokenStore &operator=(const TokenStore &other);
+    TokenStore(TokenStore &&) noexcept = default;
+    TokenStore &operator=(TokenStore &&) noexcept = default;
 
     /// Live tokens.
     std::size_t size() const noexcept;
@@ -89,7 +95,10 @@ class TokenStore {
                                     std::uint64_t now, std::uint32_t now_unix);
 
   private:
-    std::shared_ptr<sv2_token_store> impl_;
+    struct Free {
+        void operator()(sv2_token_store *s) const noexcept;
+    };
+    std::unique_ptr<sv2_token_store, Free> impl_;
     friend class JdServer;
 };
 
