@@ -168,17 +168,14 @@ async fn next_block(
         })
         .await;
         let v = verdicts.lock().unwrap();
-        // The JDS (PushSolution) or the pool (the share) may have given it to node A first.
-        assert!(
-            matches!(v.pool[&hash], BlockVerdict::NewTip | BlockVerdict::Duplicate),
-            "pool's node: {:?}",
-            v.pool[&hash]
-        );
-        assert!(
-            matches!(v.farm[&hash], SolutionOutcome::Node(BlockVerdict::NewTip)),
-            "farm's node: {:?}",
-            v.farm[&hash]
-        );
+        // Valid for both kernels: the JDS (PushSolution) or the pool (the share) may have given
+        // it to node A first, and on regtest a second block on the same tip is often found
+        // before the devices hear of the first (valid, not the tip).
+        let valid = |v: &BlockVerdict| {
+            matches!(v, BlockVerdict::NewTip | BlockVerdict::Duplicate | BlockVerdict::AcceptedNotTip)
+        };
+        assert!(valid(&v.pool[&hash]), "pool's node: {:?}", v.pool[&hash]);
+        assert!(matches!(&v.farm[&hash], SolutionOutcome::Node(n) if valid(n)), "farm's node: {:?}", v.farm[&hash]);
         return deserialize(&found.block).unwrap();
     }
 }
@@ -202,9 +199,13 @@ async fn farm_chooses_the_transactions(full: bool) {
     let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
     let miners = start_miners(&proxy);
 
-    let block = next_block(&mut blocks, &verdicts, |f| !f.solo).await;
-    let txids: Vec<[u8; 32]> = block.txdata.iter().map(|t| t.compute_txid().to_byte_array()).collect();
-    assert!(txids.contains(&farm_tx), "the block carries the transaction only the farm's node had");
+    // The first block carrying the transaction only the farm's node had (the first templates
+    // may predate it), paying the pool.
+    let carries = |f: &FoundBlock| {
+        let b: bitcoin::Block = deserialize(&f.block).unwrap();
+        b.txdata.iter().any(|t| t.compute_txid().to_byte_array() == farm_tx)
+    };
+    let block = next_block(&mut blocks, &verdicts, |f| !f.solo && carries(f)).await;
     assert!(block.check_merkle_root() && block.check_witness_commitment());
     // Its coinbase pays the pool.
     assert!(block.txdata[0].output.iter().any(|o| o.script_pubkey.as_bytes() == PAYOUT));
@@ -318,4 +319,87 @@ async fn a_dead_jds_means_solo_mining_then_back_to_the_pool() {
     a.shutdown().await;
     b.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_jds_moves_the_farm_to_the_next_pool_and_back() {
+    let dir = temp_dir("jd-next-pool");
+    let (a, b) = two_nodes(&dir).await;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let first = jds_pool(&dir.join("pool1"), &a, any, any).await;
+    let second = jds_pool(&dir.join("pool2"), &a, any, any).await;
+    let door_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let door = Door::open(door_addr, first.jds_addr().unwrap()).await;
+    let pools = [&first, &second].map(|p| PoolEndpoint::new(p.addr().to_string(), p.authority()));
+    let mut upstream = UpstreamConfig::new(pools.to_vec());
+    upstream.connect_timeout = Duration::from_secs(2);
+    upstream.probe_interval = Duration::from_millis(200);
+    upstream.probe_max = Duration::from_secs(2);
+    let mut c = ProxyConfig::new(dir.join("proxy"), any, upstream);
+    c.nominal_hashrate = 2e5;
+    c.server.min_difficulty = 1e-12;
+    c.server.shares_per_minute = 120.0;
+    let jds = vec![
+        Some(PoolEndpoint::new(door_addr.to_string(), first.authority())),
+        Some(PoolEndpoint::new(second.jds_addr().unwrap().to_string(), second.authority())),
+    ];
+    let mut jd = JdConfig::new(jds, b.addr().to_string());
+    jd.tp_authority = Some(b.authority());
+    jd.solo_payout = Some(SOLO.to_vec());
+    jd.retry_min = Duration::from_millis(200);
+    jd.retry_max = Duration::from_secs(1);
+    c.jd = Some(jd);
+    let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
+    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let miners = start_miners(&proxy);
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    let s = stats(&proxy);
+    assert_eq!(s.mode(), Mode::Declared(0));
+
+    // The first pool's JDS goes away while its Mining port stays: the farm declares to the
+    // second pool instead, and mines for it.
+    let (addr, to) = door.close().await;
+    until("declaring to the second pool", || s.mode() == Mode::Declared(1)).await;
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    assert!(
+        second.jds_stats().unwrap().jobs_declared.load(Ordering::Relaxed) > 0,
+        "the second pool's JDS took declarations"
+    );
+    assert_eq!(proxy.upstream_metrics().active(), Some(1));
+
+    // Back: the upstream probes the preferred pool and the JDC finds its JDS again.
+    let door = Door::open(addr, to).await;
+    until("declaring to the first pool again", || s.mode() == Mode::Declared(0)).await;
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    for m in &miners {
+        assert_eq!(m.stats().connections, 1, "devices kept their connections");
+    }
+
+    for mut m in miners {
+        m.stop().await;
+    }
+    drop(relay);
+    door.close().await;
+    proxy.shutdown().await;
+    first.shutdown().await;
+    second.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn job_declaration_needs_the_aggregation_layout_and_a_jds_entry_per_pool() {
+    let key = sv2::noise::AuthorityKeypair::generate().unwrap().public_key();
+    let pool = PoolEndpoint::new("127.0.0.1:1", key);
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut c = ProxyConfig::new(temp_dir("jd-config"), any, UpstreamConfig::new(vec![pool.clone()]));
+    c.jd = Some(JdConfig::new(vec![Some(pool.clone())], "127.0.0.1:2"));
+    c.layout = sv2_roles::proxy::Layout::PassThrough;
+    let e = sv2_roles::proxy::start(c.clone()).await.err().expect("refused");
+    assert!(e.contains("aggregation"), "{e}");
+    c.layout = sv2_roles::proxy::Layout::Aggregate;
+    c.jd = Some(JdConfig::new(vec![Some(pool.clone()), None], "127.0.0.1:2"));
+    let e = sv2_roles::proxy::start(c).await.err().expect("refused");
+    assert!(e.contains("one JDS entry per upstream pool"), "{e}");
 }
