@@ -302,9 +302,9 @@ void sessions_and_a_throwing_mempool() {
     auto to_farm = [&] {
         pool.send_output(pool_out);
         farm_in.receive(pool_out.take_output());
-        std::optional<sv2::Message> m = farm_in.next_message();
-        CHECK(m.has_value());
-        return farm.handle(m.value());
+        std::optional<sv2::Frame> f = farm_in.next_frame();
+        CHECK(f.has_value());
+        return farm.handle(f.value());
     };
     farm.start();
     CHECK(to_pool().kind == sv2::JdServerEvent::Kind::SetUp);

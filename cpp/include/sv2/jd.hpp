@@ -161,7 +161,8 @@ class JdServer {
     /// As above for a received frame (decoded here). Throws sv2::Error (also a decode error).
     JdServerEvent handle(const Frame &f, std::uint64_t now, const std::optional<Entropy16> &entropy = std::nullopt);
     /// The verdict on declaration `request_id` (a ValidateJob event): no `refusal` accepts it,
-    /// a code refuses it (printable ASCII, e.g. "bad-txns-inputs-missingorspent"). Throws
+    /// a code refuses it (printable ASCII, e.g. "bad-txns-inputs-missingorspent"; an empty or
+    /// unprintable one is sent as "invalid-job"). Throws
     /// sv2::Error (TooLong, TokenStoreFull, TokenCollision, Entropy).
     JdServerEvent verdict(std::uint32_t request_id, std::optional<std::string_view> refusal, std::uint64_t now,
                           const std::optional<Entropy16> &entropy = std::nullopt);
