@@ -78,9 +78,10 @@ pub(super) async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let solo = config.solo_payout.as_deref().map(solo_constraints);
+    // Until the JDS's first token tells the pool's outputs, room for one ordinary output.
     let constraints = solo.unwrap_or(CoinbaseOutputConstraints {
-        coinbase_output_max_additional_size: 0,
-        coinbase_output_max_additional_sigops: 0,
+        coinbase_output_max_additional_size: 43,
+        coinbase_output_max_additional_sigops: 4,
     });
     let (tp_cmds, tp_cmds_rx) = mpsc::channel(256);
     let (tp_events_tx, mut tp_events) = mpsc::channel(256);

@@ -16,8 +16,9 @@ use sv2::jd::client::CustomJobRequest;
 use sv2::jd::server::JdBlock;
 use sv2::messages::NewTemplate;
 
-/// Jobs kept for the shares found on them; older ones are forgotten.
-const KEPT_JOBS: usize = 64;
+/// Jobs kept for the shares found on them (each with its template's transactions, up to a
+/// block's worth); older ones, and every job of an earlier tip, are forgotten.
+const KEPT_JOBS: usize = 16;
 
 /// A NewTemplate kept past its frame, with its transactions once asked for.
 #[derive(Debug, Clone)]
@@ -236,6 +237,9 @@ impl Published {
         let arc = job.job.clone();
         let new_tip = self.state.tip.as_ref().is_none_or(|t| t.prev.prev_hash != job.prev.prev_hash);
         if new_tip {
+            // Shares on an earlier tip's jobs are stale: their jobs (and transactions) go.
+            self.jobs.retain(|_, j| j.prev.prev_hash == job.prev.prev_hash);
+            self.order.retain(|id| self.jobs.contains_key(id));
             self.state.tip_seq += 1;
             self.state.tip = Some(TipJob { job_id: id, job: arc.clone(), prev: job.prev });
         }
@@ -256,5 +260,75 @@ impl Published {
 
     pub fn get_mut(&mut self, id: u32) -> Option<&mut MinedJob> {
         self.jobs.get_mut(&id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(id: u64, future: bool) -> Template {
+        Template {
+            id,
+            future,
+            version: 0x2000_0000,
+            coinbase_version: 2,
+            prefix: vec![0x01, 0x65],
+            sequence: u32::MAX,
+            value: 50_0000_0000,
+            outputs_count: 0,
+            outputs: Vec::new(),
+            locktime: 0,
+            path: Vec::new(),
+            txs: None,
+        }
+    }
+
+    fn tip(byte: u8) -> PrevHash {
+        PrevHash { prev_hash: [byte; 32], nbits: 0x207f_ffff, min_ntime: 1, block_target: [0xff; 32] }
+    }
+
+    #[test]
+    fn templates_wait_for_their_tip_and_transactions() {
+        let mut t = Templates::default();
+        assert!(!t.on_template(template(1, false)), "no tip yet");
+        assert!(!t.on_template(template(2, true)));
+        assert!(!t.on_tip(9, tip(1)), "unknown template");
+        assert!(t.on_tip(2, tip(1)));
+        assert!(t.ready().is_none(), "transactions not known yet");
+        assert!(!t.on_transactions(1, Vec::new()), "not the current template");
+        assert!(t.on_transactions(2, vec![vec![1, 2]]));
+        let (current, prev) = t.ready().unwrap();
+        assert_eq!((current.id, current.future, prev.prev_hash), (2, false, [1; 32]));
+        assert!(t.on_template(template(3, false)), "a later template on the tip");
+        assert!(t.ready().is_none());
+    }
+
+    #[test]
+    fn a_new_tip_forgets_the_earlier_tips_jobs() {
+        let mut p = Published::default();
+        let job = |byte: u8| {
+            let t = template(1, false);
+            MinedJob {
+                template_id: 1,
+                job: Arc::new(t.solo_job(&[0x51], b"t", 8).unwrap()),
+                prev: tip(byte),
+                txs: Arc::default(),
+                payout: Payout::Solo,
+            }
+        };
+        let (a, s1) = p.add(job(1));
+        let (b, s2) = p.add(job(1));
+        assert_eq!(s1.tip_seq, s2.tip_seq, "same tip");
+        assert_eq!(s2.latest.as_ref().unwrap().job_id, b);
+        assert!(p.get(a).is_some());
+        let (c, s3) = p.add(job(2));
+        assert_eq!(s3.tip_seq, s2.tip_seq + 1);
+        assert_eq!(s3.tip.as_ref().unwrap().job_id, c);
+        assert!(p.get(a).is_none() && p.get(b).is_none() && p.get(c).is_some());
+        for _ in 0..KEPT_JOBS + 4 {
+            p.add(job(2));
+        }
+        assert!(p.get(c).is_none(), "bounded");
     }
 }
