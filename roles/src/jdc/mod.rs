@@ -2,10 +2,10 @@
 //!
 //! Runs inside `sv2 proxy` (aggregation: one upstream extended channel). The pieces:
 //!
-//! - a Template Distribution connection to the farm's own template provider ([`tp`]): the
+//! - a Template Distribution connection to the farm's own template provider (`tp.rs`): the
 //!   CoinbaseOutputConstraints of the pool's outputs (from `TokenReady`, or of the solo payout),
 //!   templates, tips and their transactions (RequestTransactionData);
-//! - a Noise connection to the active pool's Job Declaration Server ([`jds`]) carrying
+//! - a Noise connection to the active pool's Job Declaration Server (`jds.rs`) carrying
 //!   rust-core's [`sv2::jd::client::JobDeclarationClient`]: tokens kept ahead, each template
 //!   declared (Full-Template: DeclareMiningJob with ProvideMissingTransactions answered;
 //!   Coinbase-only: the token straight into SetCustomMiningJob);
