@@ -1,6 +1,6 @@
 //! What the interop tests with the reference implementation's role binaries share: where
-//! the binaries are, child processes killed on drop, the reference pool's and translator's
-//! configurations, and a Stratum V1 CPU miner to drive a translator.
+//! the binaries are, child processes killed on drop, the reference pool's, translator's and Job
+//! Declaration Client's configurations, and a Stratum V1 CPU miner to drive a translator.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -98,6 +98,44 @@ pub fn ref_translator_config(sv1_port: u16, upstream_port: u16, authority: &Auth
          port = {upstream_port}\n\
          authority_pubkey = \"{authority}\"\n\
          user_identity = \"interop.translator\"\n"
+    )
+}
+
+/// The reference Job Declaration Client's configuration: SV2 miners on `listen_port` (Noise
+/// with the reference example authority), templates from our template provider at
+/// `tp_address` pinned to `tp_authority`, one upstream: a pool's Mining port and its JDS port,
+/// both pinned to `pool_authority`. Full-Template mode; every share acknowledged at once.
+pub fn ref_jdc_config(
+    listen_port: u16,
+    tp_address: &str,
+    tp_authority: &AuthorityPublicKey,
+    pool_port: u16,
+    jds_port: u16,
+    pool_authority: &AuthorityPublicKey,
+) -> String {
+    format!(
+        "listening_address = \"127.0.0.1:{listen_port}\"\n\
+         max_supported_version = 2\n\
+         min_supported_version = 2\n\
+         authority_public_key = \"{REF_AUTHORITY_PUBLIC}\"\n\
+         authority_secret_key = \"{REF_AUTHORITY_SECRET}\"\n\
+         cert_validity_sec = 3600\n\
+         shares_per_minute = 60.0\n\
+         share_batch_size = 1\n\
+         mode = \"FULLTEMPLATE\"\n\
+         jdc_signature = \"libsv2 interop jdc\"\n\
+         coinbase_reward_script = \"addr({REGTEST_ADDRESS})\"\n\
+         supported_extensions = []\n\
+         [[upstreams]]\n\
+         authority_pubkey = \"{pool_authority}\"\n\
+         pool_address = \"127.0.0.1\"\n\
+         pool_port = {pool_port}\n\
+         jds_address = \"127.0.0.1\"\n\
+         jds_port = {jds_port}\n\
+         user_identity = \"interop.jdc\"\n\
+         [template_provider_type.Sv2Tp]\n\
+         address = \"{tp_address}\"\n\
+         public_key = \"{tp_authority}\"\n"
     )
 }
 
