@@ -131,13 +131,25 @@ async fn start_proxy(dir: &Path, pool: &PoolHandle, jds: SocketAddr, farm_tp: &T
     sv2_roles::proxy::start(c).await.expect("proxy starts")
 }
 
+/// Devices of deployment 4 (every channel kind, aggregated).
+const DEPLOYMENT_4: [(&str, ChannelMode, bool); 2] =
+    [("alice.group", ChannelMode::Standard, false), ("carol.extended", ChannelMode::Extended, false)];
+/// Devices of deployment 2 (deployment 1's: standard channels, group jobs or their own).
+const DEPLOYMENT_2: [(&str, ChannelMode, bool); 2] =
+    [("alice.group", ChannelMode::Standard, false), ("bob.own-jobs", ChannelMode::Standard, true)];
+
 fn start_miners(proxy: &ProxyHandle) -> Vec<MinerHandle> {
-    [("alice.group", ChannelMode::Standard), ("carol.extended", ChannelMode::Extended)]
+    start_devices(proxy, &DEPLOYMENT_4)
+}
+
+fn start_devices(proxy: &ProxyHandle, devices: &[(&str, ChannelMode, bool)]) -> Vec<MinerHandle> {
+    devices
         .iter()
-        .map(|(user, mode)| {
+        .map(|(user, mode, own_jobs)| {
             let mut c = MinerConfig::new(proxy.addr().to_string(), proxy.authority(), *user, *mode);
             c.threads = 1;
             c.nominal_hashrate = Some(1e5);
+            c.requires_standard_jobs = *own_jobs;
             c.report_every = None;
             sv2_roles::miner::start(c)
         })
@@ -188,8 +200,8 @@ fn count(c: &std::sync::atomic::AtomicU64) -> u64 {
     c.load(Ordering::Relaxed)
 }
 
-async fn farm_chooses_the_transactions(full: bool) {
-    let dir = temp_dir(if full { "jd-full" } else { "jd-cb-only" });
+async fn farm_chooses_the_transactions(full: bool, devices: &[(&str, ChannelMode, bool)]) {
+    let dir = temp_dir(&format!("jd-{full}-{}", devices[1].0));
     let (a, b) = two_nodes(&dir).await;
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
@@ -197,7 +209,7 @@ async fn farm_chooses_the_transactions(full: bool) {
     let farm_tx = b.add_transactions(1).await.unwrap()[0];
     let proxy = start_proxy(&dir.join("proxy"), &pool, pool.jds_addr().unwrap(), &b, full).await;
     let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
-    let miners = start_miners(&proxy);
+    let miners = start_devices(&proxy, devices);
 
     // The first block carrying the transaction only the farm's node had (the first templates
     // may predate it), paying the pool.
@@ -224,6 +236,7 @@ async fn farm_chooses_the_transactions(full: bool) {
     } else {
         assert_eq!(count(&s.missing_transactions_sent), 0, "Coinbase-only declares no transactions");
     }
+    until("every device has shares accepted", || miners.iter().all(|m| m.stats().accepted > 0)).await;
     assert_eq!(count(&s.fallbacks), 0, "no fallback: {s:?}");
     assert_eq!(s.mode(), Mode::Declared(0));
 
@@ -239,13 +252,20 @@ async fn farm_chooses_the_transactions(full: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_template_blocks_carry_the_farms_transactions() {
-    farm_chooses_the_transactions(true).await;
+async fn deployment_4_full_template_blocks_carry_the_farms_transactions() {
+    farm_chooses_the_transactions(true, &DEPLOYMENT_4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn coinbase_only_blocks_carry_the_farms_transactions() {
-    farm_chooses_the_transactions(false).await;
+async fn deployment_4_coinbase_only_blocks_carry_the_farms_transactions() {
+    farm_chooses_the_transactions(false, &DEPLOYMENT_4).await;
+}
+
+/// Deployment 2 is served as aggregation (docs/PROXY.md): deployment 1's devices, on
+/// standard channels, under one upstream extended channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_2_full_template_blocks_carry_the_farms_transactions() {
+    farm_chooses_the_transactions(true, &DEPLOYMENT_2).await;
 }
 
 /// A TCP relay in front of the JDS that the test can take down and bring back on one port.

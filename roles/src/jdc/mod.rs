@@ -24,9 +24,11 @@
 //! in its back-off, and while no JDS is usable the devices mine the farm's templates solo, to
 //! [`JdConfig::solo_payout`]. A JDS that failed is tried again after a back-off (doubling from
 //! [`JdConfig::retry_min`] to [`JdConfig::retry_max`]); the upstream's own probing brings the
-//! farm back to a preferred pool. A refusal for the chain tip (the job's previous hash is not
-//! the pool's, or `stale-chain-tip`) is a race between the farm's node and the pool's, not a
-//! reason to fall back: the template is declared again once the pool's tip matches.
+//! farm back to a preferred pool. A refusal for the chain tip (a tip code such as
+//! `stale-chain-tip`, or a job whose previous hash is no longer the pool's or the farm's tip)
+//! is a race between the farm's node and the pool's, not a reason to fall back: the template
+//! is declared again once the pool's tip matches (ten in a row: the nodes disagree, and that
+//! is a fallback).
 
 mod jds;
 mod run;

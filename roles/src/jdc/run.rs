@@ -26,6 +26,12 @@ use crate::upstream::{UpstreamClient, UpstreamEvent, UpstreamShare};
 const MAX_QUEUED_SHARES: usize = 64;
 /// Share ids sent on custom jobs, kept to match the pool's answers.
 const KEPT_SHARE_IDS: usize = 4096;
+/// Refusals in a row put down to a chain-tip race before the nodes count as disagreeing (a
+/// reason to fall back after all).
+const MAX_TIP_RACES: u32 = 10;
+/// The node's reject reasons for a block whose previous block is not its tip (a JDS's verdict
+/// from Bitcoin Core or the kernel), besides the spec's `stale-chain-tip`.
+const TIP_CODES: [&str; 3] = ["stale-chain-tip", "inconclusive-not-best-prevblk", "prev-blk-not-found"];
 
 /// Back-off of one pool's JDS.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +59,8 @@ struct Jdc {
     want_job: bool,
     /// A declaration lost a race with the pool's tip: declare again once the tips match.
     tip_race: bool,
+    /// Refusals in a row put down to tip races.
+    races_in_row: u32,
     next_request: u32,
     /// SetCustomMiningJob request id -> job id.
     custom: HashMap<u32, u32>,
@@ -103,6 +111,7 @@ pub(super) async fn run(
         extranonce_len: None,
         want_job: false,
         tip_race: false,
+        races_in_row: 0,
         next_request: 1,
         custom: HashMap::new(),
         declared: HashMap::new(),
@@ -368,6 +377,7 @@ impl Jdc {
                 s.answered();
                 stats.declarations_accepted.fetch_add(1, Ordering::Relaxed);
                 self.retry[index] = Retry { at: None, backoff: self.config.retry_min };
+                self.races_in_row = 0;
                 if let Some(&job_id) = self.declared.get(&req.declaration_id) {
                     self.set_custom(*req, job_id).await;
                 }
@@ -393,9 +403,19 @@ impl Jdc {
         }
     }
 
-    /// A refusal caused by the farm's and the pool's nodes being on different tips for a moment.
-    fn is_tip_race(&self, prev: Option<[u8; 32]>, code: &str) -> bool {
-        code == "stale-chain-tip" || prev.is_some_and(|p| self.pool_tip().is_none_or(|t| t.prev_hash != p))
+    /// A refusal caused by the farm's and the pool's nodes being on different tips for a
+    /// moment: a tip code, or a job on another previous hash than the pool's or the farm's
+    /// current tip (or no longer kept, being on an earlier one) (the pool's node may learn of a block the farm found before the pool's
+    /// jobs say so). Past [`MAX_TIP_RACES`] in a row, the nodes disagree: not a race.
+    fn is_tip_race(&mut self, prev: Option<[u8; 32]>, code: &str) -> bool {
+        let moved = |t: Option<[u8; 32]>| prev.is_some_and(|p| t.is_none_or(|t| t != p));
+        // A job no longer kept was on an earlier tip of the farm's.
+        let race = prev.is_none()
+            || TIP_CODES.contains(&code)
+            || moved(self.pool_tip().map(|t| t.prev_hash))
+            || moved(self.templates.tip.map(|t| t.prev_hash));
+        self.races_in_row = if race { self.races_in_row + 1 } else { 0 };
+        race && self.races_in_row <= MAX_TIP_RACES
     }
 
     /// The template provider must leave room for the larger of the pool's and the solo outputs.
@@ -451,6 +471,7 @@ impl Jdc {
             }
             UpstreamEvent::CustomJobAccepted { key, request_id, job_id, index } if key == self.key => {
                 self.reports.stats.custom_jobs_accepted.fetch_add(1, Ordering::Relaxed);
+                self.races_in_row = 0;
                 let Some(local) = self.custom.remove(&request_id) else { return };
                 if let Some(MinedJob { payout: Payout::Declared { pool_job, index: i, .. }, .. }) =
                     self.published.get_mut(local)
