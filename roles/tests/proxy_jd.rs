@@ -423,3 +423,69 @@ async fn job_declaration_needs_the_aggregation_layout_and_a_jds_entry_per_pool()
     let e = sv2_roles::proxy::start(c).await.err().expect("refused");
     assert!(e.contains("one JDS entry per upstream pool"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sv2_proxy_process_declares_the_farms_templates() {
+    use std::io::BufRead as _;
+    let dir = temp_dir("jd-process");
+    let (a, b) = two_nodes(&dir).await;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
+    let proxy_dir = dir.join("proxy");
+    let port = free_port();
+    let args = |extra: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sv2"));
+        c.arg("proxy")
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", ""])
+            .args(["--data-dir", proxy_dir.to_str().unwrap()])
+            .args(["--pool", &format!("{}={}", pool.addr(), pool.authority())])
+            .args(["--jd", &format!("{}={}", pool.jds_addr().unwrap(), pool.authority())])
+            .args(["--jd-tp", &format!("{}={}", b.addr(), b.authority())])
+            .args(["--solo-payout", &hex::encode(SOLO)])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    // Pass-through cannot carry Job Declaration.
+    let refused = args(&["--pass-through"]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("aggregation"), "{refused:?}");
+
+    let mut child = ChildPool(args(&["--jd-mode", "coinbase-only"]).spawn().unwrap());
+    let stdout = child.0.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines().map_while(Result::ok);
+        let proxy = lines.find(|l| l.starts_with("proxy "));
+        let jdc = lines.find(|l| l.starts_with("jdc "));
+        (proxy, jdc)
+    });
+    let (proxy_line, jdc_line) = tokio::time::timeout(PATIENCE, lines).await.unwrap().unwrap();
+    assert!(proxy_line.unwrap().starts_with(&format!("proxy 127.0.0.1:{port} ")));
+    let jdc_line = jdc_line.expect("a jdc line");
+    assert!(jdc_line.starts_with(&format!("jdc {} ", b.addr())) && jdc_line.contains("coinbase-only"), "{jdc_line}");
+
+    // A device through the process: the farm's node takes blocks on the farm's templates and
+    // the pool credits shares on custom jobs.
+    let mut reports = b.solutions();
+    let authority = sv2_roles::net::load_authority_key(&proxy_dir.join("authority.pub")).unwrap();
+    let mut c = MinerConfig::new(format!("127.0.0.1:{port}"), authority, "dave.rig", ChannelMode::Extended);
+    c.threads = 1;
+    c.report_every = None;
+    let mut miner = sv2_roles::miner::start(c);
+    loop {
+        let r = tokio::time::timeout(PATIENCE, reports.recv()).await.expect("a block").unwrap();
+        if r.outcome == SolutionOutcome::Node(BlockVerdict::NewTip) {
+            break;
+        }
+    }
+    until("shares on custom jobs credited", || pool.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
+    assert!(pool.jds_stats().unwrap().tokens_allocated.load(Ordering::Relaxed) > 0);
+    miner.stop().await;
+    child.kill();
+    pool.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
