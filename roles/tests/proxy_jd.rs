@@ -489,3 +489,52 @@ async fn sv2_proxy_process_declares_the_farms_templates() {
     b.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jds_refusing_declarations_moves_the_farm_to_the_next_pool() {
+    let dir = temp_dir("jd-refusing");
+    let (a, b) = two_nodes(&dir).await;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    // The first pool's JDS cannot reach its node: it refuses every declaration
+    // (`node-unavailable`), while its Mining port works.
+    let unreachable = JdNode::Rpc {
+        url: format!("127.0.0.1:{}", free_port()),
+        auth: sv2_roles::tp::RpcAuth::Cookie(dir.join("no-cookie")),
+    };
+    let first =
+        start_pool(&dir.join("pool1"), &a, |c: &mut PoolConfig| c.jds = Some(JdServerConfig::new(any, unreachable)))
+            .await;
+    let second = jds_pool(&dir.join("pool2"), &a, any, any).await;
+    let pools = [&first, &second].map(|p| PoolEndpoint::new(p.addr().to_string(), p.authority()));
+    let mut upstream = UpstreamConfig::new(pools.to_vec());
+    upstream.connect_timeout = Duration::from_secs(2);
+    let mut c = ProxyConfig::new(dir.join("proxy"), any, upstream);
+    c.nominal_hashrate = 2e5;
+    c.server.min_difficulty = 1e-12;
+    c.server.shares_per_minute = 120.0;
+    let jds = [&first, &second].map(|p| Some(PoolEndpoint::new(p.jds_addr().unwrap().to_string(), p.authority())));
+    let mut jd = JdConfig::new(jds.to_vec(), b.addr().to_string());
+    jd.tp_authority = Some(b.authority());
+    jd.solo_payout = Some(SOLO.to_vec());
+    c.jd = Some(jd);
+    let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
+    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let miners = start_miners(&proxy);
+    let s = stats(&proxy);
+    until("declaring to the second pool", || s.mode() == Mode::Declared(1)).await;
+    assert!(count(&s.declarations_refused) > 0 && count(&s.fallbacks) > 0);
+    assert!(first.jds_stats().unwrap().jobs_refused.load(Ordering::Relaxed) > 0);
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    until("the second pool credits shares", || second.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
+
+    for mut m in miners {
+        m.stop().await;
+    }
+    drop(relay);
+    proxy.shutdown().await;
+    first.shutdown().await;
+    second.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
