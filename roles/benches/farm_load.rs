@@ -29,32 +29,28 @@
 //! Devices only send headers above the block target, so the tip stays put for the whole run.
 //! In the direct run the devices mine at the pool's target (a few more hashes per share).
 
-use std::collections::{HashMap, VecDeque};
+mod load_common;
+
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sv2::channels::client::{ClientChannel, ClientChannels, Work};
-use sv2::channels::hash::{header_bytes, sha256d};
-use sv2::channels::target::{hash_meets_target, target_for_difficulty, target_from_nbits, MAX_TARGET};
-use sv2::codec::{Bytes, Seq, Str0_255};
-use sv2::messages::mining_flags::REQUIRES_STANDARD_JOBS;
-use sv2::messages::{
-    NewExtendedMiningJob, OpenStandardMiningChannel, SetNewPrevHash, SetupConnection, SubmitSharesStandard,
-};
-use sv2::noise::{AuthorityPublicKey, ServerAuth};
+use load_common::{cpu_ms, find_share, reference_binary, rss_kib, sv2_miner, MinerId, Reaped, Run, Tally};
+use sv2::channels::client::{ClientChannel, Work};
+use sv2::channels::target::{target_for_difficulty, MAX_TARGET};
+use sv2::codec::{Bytes, Seq};
+use sv2::messages::{NewExtendedMiningJob, SetNewPrevHash};
+use sv2::noise::AuthorityPublicKey;
 use sv2::sv1::client::{Call, Request, Submit};
 use sv2::sv1::framing::LineDecoder;
 use sv2::sv1::server::ServerMessage;
 use sv2::sv1::{Id, Value};
-use sv2::Message;
-use sv2_roles::net::{load_authority_key, Connection, Limits};
+use sv2_roles::net::load_authority_key;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{watch, Barrier, Mutex};
 
 /// The pool's share difficulty: a target of 1.125 x 2^255, just above regtest's block target
 /// (about 2^255), so one non-block hash in eight meets it.
@@ -69,66 +65,6 @@ enum Dialect {
     Sv1,
 }
 
-#[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u32>,
-    answered: u64,
-    rejected: u64,
-    sent: u64,
-}
-
-impl Tally {
-    fn add(&mut self, other: Tally) {
-        self.latencies_us.extend(other.latencies_us);
-        self.answered += other.answered;
-        self.rejected += other.rejected;
-        self.sent += other.sent;
-    }
-
-    fn answer(&mut self, at: Instant) {
-        self.latencies_us.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-        self.answered += 1;
-    }
-}
-
-/// What every device task shares: the barrier all pass once connected, the start time, the
-/// length of the run, the tallies.
-struct Run {
-    ready: Barrier,
-    start: watch::Receiver<Option<Instant>>,
-    measure: Duration,
-    tally: Mutex<Tally>,
-}
-
-impl Run {
-    /// Waits for every device, then for the start; returns the start and the end.
-    async fn started(&self) -> Result<(Instant, Instant), String> {
-        self.ready.wait().await;
-        let mut rx = self.start.clone();
-        let t0 = rx.wait_for(|s| s.is_some()).await.map_err(|e| e.to_string())?.expect("set");
-        Ok((t0, t0 + self.measure))
-    }
-}
-
-/// A nonce after `nonce` whose header meets the work's target but not the block's.
-fn find_share(work: &Work, nonce: &mut u32) {
-    let block_target = target_from_nbits(work.nbits);
-    loop {
-        *nonce = nonce.wrapping_add(1);
-        let h = sha256d(&header_bytes(
-            work.version,
-            &work.prev_hash,
-            &work.merkle_root,
-            work.min_ntime,
-            work.nbits,
-            *nonce,
-        ));
-        if hash_meets_target(&h, &work.target) && !hash_meets_target(&h, &block_target) {
-            return;
-        }
-    }
-}
-
 /// One SV2 device: Noise, SetupConnection, one standard channel, then a share every `period`.
 async fn sv2_device(
     addr: SocketAddr,
@@ -137,94 +73,9 @@ async fn sv2_device(
     period: Duration,
     run: Arc<Run>,
 ) -> Result<(), String> {
-    let limits = Limits { handshake: Duration::from_secs(300), ..Limits::default() };
-    let mut conn =
-        Connection::connect(addr, ServerAuth::Authority(authority), limits).await.map_err(|e| e.to_string())?;
-    let setup = SetupConnection {
-        protocol: 0,
-        min_version: 2,
-        max_version: 2,
-        flags: REQUIRES_STANDARD_JOBS,
-        endpoint_host: Str0_255::EMPTY,
-        endpoint_port: 0,
-        vendor: Str0_255::from_str("libsv2-farm-load").expect("short"),
-        hardware_version: Bytes::EMPTY,
-        firmware: Bytes::EMPTY,
-        device_id: Bytes::EMPTY,
-    };
-    conn.send(&setup.into()).await.map_err(|e| e.to_string())?;
-    let user = format!("farm.d{index}");
-    let open = OpenStandardMiningChannel {
-        request_id: 1,
-        user_identity: Str0_255::from_str(&user).expect("short"),
-        nominal_hash_rate: 0.0,
-        max_target: MAX_TARGET,
-    };
-    conn.send(&open.into()).await.map_err(|e| e.to_string())?;
-    let mut channels = ClientChannels::new();
-    let mut channel_id = 0;
-    let work = loop {
-        let f = conn.read_frame().await.map_err(|e| e.to_string())?;
-        match f.message().map_err(|e| e.to_string())?.0 {
-            Message::SetupConnectionSuccess(_) => {}
-            Message::OpenStandardMiningChannelSuccess(s) => {
-                channel_id = s.channel_id;
-                channels.insert(
-                    ClientChannel::standard(s.channel_id, s.target, s.extranonce_prefix.as_bytes(), true),
-                    s.group_channel_id,
-                );
-            }
-            Message::OpenMiningChannelError(e) => return Err(format!("channel refused: {e:?}")),
-            other => {
-                channels.on_message(&other);
-            }
-        }
-        if let Some(w) = channels.get(channel_id).and_then(|c| c.work(&[])) {
-            break w;
-        }
-    };
-    let (t0, end) = run.started().await?;
-    let mut nonce = (index as u32).wrapping_mul(0x9E37_79B9);
-    let mut seq = 0u32;
-    let mut outstanding: VecDeque<(u32, Instant)> = VecDeque::new();
-    let mut mine = Tally::default();
-    // Spread the devices' sends over the period.
-    let offset = period.mul_f64((index % 1000) as f64 / 1000.0);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(t0) + offset, period);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                if Instant::now() >= end {
-                    break;
-                }
-                find_share(&work, &mut nonce);
-                seq += 1;
-                let share = SubmitSharesStandard { channel_id, sequence_number: seq, job_id: work.job_id, nonce, ntime: work.min_ntime, version: work.version };
-                outstanding.push_back((seq, Instant::now()));
-                mine.sent += 1;
-                conn.send(&share.into()).await.map_err(|e| e.to_string())?;
-            }
-            f = conn.read_frame() => {
-                let f = f.map_err(|e| e.to_string())?;
-                match f.message().map_err(|e| e.to_string())?.0 {
-                    // A Success covers every share up to its last sequence number.
-                    Message::SubmitSharesSuccess(s) => {
-                        while outstanding.front().is_some_and(|(q, _)| *q <= s.last_sequence_number) {
-                            let (_, at) = outstanding.pop_front().expect("checked");
-                            mine.answer(at);
-                        }
-                    }
-                    Message::SubmitSharesError(e) => {
-                        outstanding.retain(|(q, _)| *q != e.sequence_number);
-                        mine.rejected += 1;
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    run.tally.lock().await.add(mine);
-    Ok(())
+    let id =
+        MinerId { vendor: "libsv2-farm-load", user: format!("farm.d{index}"), handshake: Duration::from_secs(300) };
+    sv2_miner(addr, authority, id, index, period, &run).await
 }
 
 /// What an SV1 device knows of its session.
@@ -395,13 +246,8 @@ fn devices_main(args: &[String]) {
     let secs: f64 = args[5].parse().expect("seconds");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async move {
-        let (start_tx, start_rx) = watch::channel(None);
-        let run = Arc::new(Run {
-            ready: Barrier::new(n + 1),
-            start: start_rx,
-            measure: Duration::from_secs_f64(secs),
-            tally: Mutex::new(Tally::default()),
-        });
+        let (run, start_tx) = Run::new(n, Duration::from_secs_f64(secs));
+        let run = Arc::new(run);
         let period = Duration::from_secs_f64(1.0 / rate);
         let connect_start = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
@@ -438,43 +284,17 @@ fn devices_main(args: &[String]) {
             }
         }
         let mut t = run.tally.lock().await;
-        t.latencies_us.sort_unstable();
-        let q = |p: f64| {
-            let l = &t.latencies_us;
-            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or(0)
-        };
+        t.sort();
         println!(
             "done {} {} {} {failed} {} {} {}",
             t.sent,
             t.answered,
             t.rejected,
-            q(0.5),
-            q(0.99),
-            t.latencies_us.last().copied().unwrap_or(0)
+            t.quantile_us(0.5),
+            t.quantile_us(0.99),
+            t.max_us()
         );
     });
-}
-
-/// VmRSS of this process (`None`) or of the process `pid`, in KiB.
-fn rss_kib(pid: Option<u32>) -> u64 {
-    let status = pid.map_or_else(|| "/proc/self/status".to_string(), |p| format!("/proc/{p}/status"));
-    std::fs::read_to_string(status)
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) of this process (`None`) or of the process `pid`, in ms (Linux's
-/// `/proc/<pid>/stat` counts it in ticks of 1/100 s on every architecture it runs on).
-fn cpu_ms(pid: Option<u32>) -> u64 {
-    let stat = pid.map_or_else(|| "/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
-    let text = std::fs::read_to_string(stat).unwrap_or_default();
-    // Fields after the command name in parentheses: state is the first, utime the 12th.
-    let fields: Vec<&str> = text.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    (ticks(11) + ticks(12)) * 10
 }
 
 /// What one run measured.
@@ -596,20 +416,6 @@ impl Scenario {
     }
 }
 
-/// The reference implementation's translator binary: in `$SV2_REF_BINS`, else
-/// `target/ref-bins/bin` of the workspace (where `scripts/interop-roles.sh` installs it).
-fn reference_translator_binary() -> Result<PathBuf, PathBuf> {
-    let dir = std::env::var_os("SV2_REF_BINS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ref-bins/bin"));
-    let path = dir.join("translator_sv2");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(path)
-    }
-}
-
 /// The reference translator's configuration, mirroring ours in the `translator` scenario: one
 /// aggregated extended channel upstream, no vardiff, and the devices' first (and only)
 /// `mining.set_difficulty` at the easiest target there is. That first target is
@@ -651,16 +457,6 @@ fn print_log_tail(path: &std::path::Path) {
     }
 }
 
-/// A child process killed when dropped.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts the reference translator in front of the pool, its config and log in `dir`; returns
 /// it once its SV1 port accepts connections.
 async fn start_reference_translator(
@@ -687,10 +483,10 @@ async fn start_reference_translator(
         .stdin(Stdio::null())
         .spawn()
         .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let mut child = Reaped(child);
+    let mut child = Reaped::kill_on_drop(child);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     for _ in 0..400 {
-        if let Ok(Some(status)) = child.0.try_wait() {
+        if let Ok(Some(status)) = child.child.try_wait() {
             return Err(format!("it exited ({status})"));
         }
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
@@ -776,12 +572,12 @@ fn scenario_main(scenario: Scenario, n: usize, rate: f64, secs: f64) {
                 m
             }
             Scenario::ReferenceTranslator => {
-                let bin = reference_translator_binary().expect("checked by the parent");
+                let bin = reference_binary("translator_sv2").expect("checked by the parent");
                 match start_reference_translator(&bin, &dir.join("reference"), pool.addr(), &pool.authority()).await {
                     Ok((mut child, addr)) => {
                         tokio::time::sleep(Duration::from_secs(1)).await;
-                        let m = measure(name, Dialect::Sv1, addr, None, n, rate, secs, Some(child.0.id())).await;
-                        if let Ok(Some(status)) = child.0.try_wait() {
+                        let m = measure(name, Dialect::Sv1, addr, None, n, rate, secs, Some(child.id())).await;
+                        if let Ok(Some(status)) = child.child.try_wait() {
                             println!("{name}: the reference translator exited during the run ({status})");
                         }
                         if m.is_none() {
@@ -869,7 +665,7 @@ fn main() {
     let mut results: Vec<(Scenario, Measured)> = Vec::new();
     for scenario in scenarios {
         if scenario == Scenario::ReferenceTranslator {
-            if let Err(path) = reference_translator_binary() {
+            if let Err(path) = reference_binary("translator_sv2") {
                 println!(
                     "reference-translator: SKIPPED, {} not found (`bash scripts/interop-roles.sh` installs it; \
                      or point SV2_REF_BINS at its directory)",

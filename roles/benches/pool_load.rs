@@ -1,196 +1,86 @@
 //! The pool under load: N simulated miners over Noise on loopback, each on a standard channel
 //! submitting shares at a fixed rate. Reports the shares per second the pool answered, the
-//! time from a share leaving the miner to its answer arriving (p50, p99, max), and the pool
-//! process's resident memory per connection.
+//! time from a share leaving the miner to its answer arriving (p50, p99, max), the pool
+//! process's resident memory per connection and its CPU.
 //!
-//! `cargo bench -p sv2-roles --bench pool_load -- [MINERS[:SHARES_PER_SEC_EACH]]...`
-//! (default `1000:1 10000:0.5`).
+//! `cargo bench -p sv2-roles --bench pool_load -- [MINERS[:SHARES_PER_SEC_EACH]]... [POOL...]`
+//! (default `1000:1 10000:0.5`, both pools). The pools, run one after the other for each load
+//! with the same miners and the same template provider:
 //!
-//! The pool runs as its own process (`sv2 pool`, so its memory is its own), fed by a template
-//! provider on the embedded regtest node in this process. Every share is a real one: a
-//! header at or below the channel target, validated by the pool and committed to SQLite before
-//! its SubmitShares.Success. The pool is configured so that every hash is a share
-//! (`default_hashrate` tiny, vardiff aiming at more shares than anyone sends), and the miners
-//! send only headers above regtest's block target, so that no share is a block and the tip
-//! stays put for the whole run.
+//! - **ours**: `sv2 pool` as its own process (so its memory is its own), fed by a template
+//!   provider on the embedded regtest node in this process. Every share is a real one: a
+//!   header at or below the channel target, validated by the pool and committed to SQLite
+//!   before its SubmitShares.Success. The pool is configured so that every hash is a share
+//!   (`default_hashrate` tiny, vardiff aiming at more shares than anyone sends).
+//! - **reference-pool**: the reference implementation's `pool_sv2` (found in `$SV2_REF_BINS`
+//!   or `target/ref-bins/bin`, where `scripts/interop-roles.sh` installs it; skipped with a
+//!   message when absent) on the same template provider, answering each share
+//!   (`share_batch_size = 1`). A channel opened with a nominal hashrate of 0 gets the easiest
+//!   target there is, as at ours; `shares_per_minute` is the offered rate, so its vardiff
+//!   (every 60 s) has nothing to correct.
+//!
+//! The miners send only headers above regtest's block target, so that no share is a block and
+//! the tip stays put for the whole run.
 
-use std::collections::VecDeque;
+mod load_common;
+
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sv2::channels::client::{ClientChannel, ClientChannels};
-use sv2::channels::hash::{header_bytes, sha256d};
-use sv2::channels::target::{hash_meets_target, target_from_nbits, MAX_TARGET};
-use sv2::codec::{Bytes, Str0_255};
-use sv2::messages::mining_flags::REQUIRES_STANDARD_JOBS;
-use sv2::messages::{OpenStandardMiningChannel, SetupConnection, SubmitSharesStandard};
-use sv2::noise::{AuthorityPublicKey, ServerAuth};
-use sv2::Message;
-use sv2_roles::net::{load_authority_key, Connection, Limits};
-use tokio::sync::{Barrier, Mutex};
+use load_common::{cpu_ms, load_average, reference_binary, rss_kib, sv2_miner, MinerId, Reaped, Run};
+use sv2::noise::AuthorityPublicKey;
+use sv2_roles::net::load_authority_key;
 
 const MEASURE: Duration = Duration::from_secs(15);
 
-struct Pool(Child);
+/// How long N miners may take to connect and get their first job.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(240);
 
-impl Drop for Pool {
-    fn drop(&mut self) {
-        // SIGTERM first so the pool closes its database cleanly.
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+/// The reference pool's example authority key pair (from its published example configs).
+const REF_AUTHORITY_PUBLIC: &str = "9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72";
+const REF_AUTHORITY_SECRET: &str = "mkDLTBBRxdBv998612qipDYoTK3YUrqLe8uWw7gu3iXbSrn2n";
+/// A regtest address for the reference pool's coinbase.
+const REGTEST_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+
+/// The pool under test.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    Ours,
+    Reference,
+}
+
+impl Pool {
+    const ALL: [Pool; 2] = [Pool::Ours, Pool::Reference];
+
+    fn name(self) -> &'static str {
+        match self {
+            Pool::Ours => "ours",
+            Pool::Reference => "reference-pool",
         }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+/// What one run measured.
+struct Measured {
+    answered_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    kib_per_connection: f64,
+    /// The pool process's CPU over the run, in cores.
+    cpu_cores: f64,
+    cpu_us_per_share: f64,
 }
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-#[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u32>,
-    answered: u64,
-    rejected: u64,
-    sent: u64,
-}
-
-/// One simulated miner: connect, open a standard channel, then a share every `period` until
-/// `stop`, timing each answer.
-async fn miner(
-    addr: SocketAddr,
-    authority: AuthorityPublicKey,
-    index: usize,
-    period: Duration,
-    ready: Arc<Barrier>,
-    start: Arc<tokio::sync::watch::Receiver<Option<Instant>>>,
-    tally: Arc<Mutex<Tally>>,
-) -> Result<(), String> {
-    let limits = Limits { handshake: Duration::from_secs(120), ..Limits::default() };
-    let mut conn =
-        Connection::connect(addr, ServerAuth::Authority(authority), limits).await.map_err(|e| e.to_string())?;
-    let setup = SetupConnection {
-        protocol: 0,
-        min_version: 2,
-        max_version: 2,
-        flags: REQUIRES_STANDARD_JOBS,
-        endpoint_host: Str0_255::EMPTY,
-        endpoint_port: 0,
-        vendor: Str0_255::from_str("libsv2-load").unwrap(),
-        hardware_version: Bytes::EMPTY,
-        firmware: Bytes::EMPTY,
-        device_id: Bytes::EMPTY,
-    };
-    conn.send(&setup.into()).await.map_err(|e| e.to_string())?;
-    let user = format!("load.m{index}");
-    let open = OpenStandardMiningChannel {
-        request_id: 1,
-        user_identity: Str0_255::from_str(&user).unwrap(),
-        nominal_hash_rate: 0.0,
-        max_target: MAX_TARGET,
-    };
-    conn.send(&open.into()).await.map_err(|e| e.to_string())?;
-    let mut channels = ClientChannels::new();
-    let mut channel_id = 0;
-    let work = loop {
-        let f = conn.read_frame().await.map_err(|e| e.to_string())?;
-        let msg = f.message().map_err(|e| e.to_string())?.0;
-        match msg {
-            Message::SetupConnectionSuccess(_) => {}
-            Message::OpenStandardMiningChannelSuccess(s) => {
-                channel_id = s.channel_id;
-                channels.insert(
-                    ClientChannel::standard(s.channel_id, s.target, s.extranonce_prefix.as_bytes(), true),
-                    s.group_channel_id,
-                );
-            }
-            other => {
-                channels.on_message(&other);
-            }
-        }
-        if let Some(w) = channels.get(channel_id).and_then(|c| c.work(&[])) {
-            break w;
-        }
-    };
-    ready.wait().await;
-    let mut start_rx = (*start).clone();
-    let t0 = start_rx.wait_for(|s| s.is_some()).await.map_err(|e| e.to_string())?.expect("set");
-    let block_target = target_from_nbits(work.nbits);
-    let mut nonce = (index as u32).wrapping_mul(0x9E37_79B9);
-    let mut seq = 0u32;
-    let mut outstanding: VecDeque<(u32, Instant)> = VecDeque::new();
-    let mut mine = Tally::default();
-    // Spread the miners' sends over the period.
-    let offset = period.mul_f64((index % 1000) as f64 / 1000.0);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(t0) + offset, period);
-    let end = t0 + MEASURE;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                if Instant::now() >= end {
-                    break;
-                }
-                // A header that meets the share target but not the block target.
-                loop {
-                    nonce = nonce.wrapping_add(1);
-                    let h = sha256d(&header_bytes(work.version, &work.prev_hash, &work.merkle_root, work.min_ntime, work.nbits, nonce));
-                    if hash_meets_target(&h, &work.target) && !hash_meets_target(&h, &block_target) {
-                        break;
-                    }
-                }
-                seq += 1;
-                let share = SubmitSharesStandard { channel_id, sequence_number: seq, job_id: work.job_id, nonce, ntime: work.min_ntime, version: work.version };
-                outstanding.push_back((seq, Instant::now()));
-                mine.sent += 1;
-                conn.send(&share.into()).await.map_err(|e| e.to_string())?;
-            }
-            f = conn.read_frame() => {
-                let f = f.map_err(|e| e.to_string())?;
-                match f.message().map_err(|e| e.to_string())?.0 {
-                    Message::SubmitSharesSuccess(s) => {
-                        while outstanding.front().is_some_and(|(q, _)| *q <= s.last_sequence_number) {
-                            let (_, at) = outstanding.pop_front().expect("checked");
-                            mine.latencies_us.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                            mine.answered += 1;
-                        }
-                    }
-                    Message::SubmitSharesError(e) => {
-                        outstanding.retain(|(q, _)| *q != e.sequence_number);
-                        mine.rejected += 1;
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    let mut t = tally.lock().await;
-    t.latencies_us.extend(mine.latencies_us);
-    t.answered += mine.answered;
-    t.rejected += mine.rejected;
-    t.sent += mine.sent;
-    Ok(())
-}
-
-async fn run(n: usize, rate_each: f64, tp_addr: SocketAddr, tp_authority: &str) {
-    let dir = std::env::temp_dir().join(format!("sv2-pool-load-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let port = free_port();
+/// Starts `sv2 pool` with its data in `dir`; returns it and its authority once it listens.
+async fn start_ours(dir: &Path, port: u16, tp_addr: SocketAddr, tp_authority: &str) -> (Reaped, AuthorityPublicKey) {
     let child = Command::new(env!("CARGO_BIN_EXE_sv2"))
         .arg("pool")
         .args(["--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", ""])
@@ -214,8 +104,8 @@ async fn run(n: usize, rate_each: f64, tp_addr: SocketAddr, tp_authority: &str) 
         .stdout(Stdio::null())
         .spawn()
         .expect("sv2 pool starts");
-    let pool = Pool(child);
-    let pid = pool.0.id();
+    // SIGTERM first so the pool closes its database cleanly.
+    let pool = Reaped::terminate_on_drop(child);
     let authority = loop {
         if let Ok(k) = load_authority_key(&dir.join("authority.pub")) {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -224,31 +114,139 @@ async fn run(n: usize, rate_each: f64, tp_addr: SocketAddr, tp_authority: &str) 
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle = rss_kib(pid);
+    (pool, authority)
+}
+
+/// The reference pool's configuration: listening on `port`, templates from our template
+/// provider, every share answered, `shares_per_minute` the offered rate.
+fn reference_config(port: u16, tp_addr: SocketAddr, tp_authority: &str, shares_per_minute: f64) -> String {
+    format!(
+        "authority_public_key = \"{REF_AUTHORITY_PUBLIC}\"\n\
+         authority_secret_key = \"{REF_AUTHORITY_SECRET}\"\n\
+         cert_validity_sec = 3600\n\
+         listen_address = \"127.0.0.1:{port}\"\n\
+         coinbase_reward_script = \"addr({REGTEST_ADDRESS})\"\n\
+         server_id = 1\n\
+         pool_signature = \"libsv2 load\"\n\
+         shares_per_minute = {shares_per_minute:.1}\n\
+         share_batch_size = 1\n\
+         [template_provider_type.Sv2Tp]\n\
+         address = \"{tp_addr}\"\n\
+         public_key = \"{tp_authority}\"\n"
+    )
+}
+
+/// Starts the reference `pool_sv2` with its config and log in `dir`; returns it once it
+/// listens.
+async fn start_reference(
+    bin: &Path,
+    dir: &Path,
+    port: u16,
+    tp_addr: SocketAddr,
+    tp_authority: &str,
+    shares_per_minute: f64,
+) -> Result<(Reaped, AuthorityPublicKey), String> {
+    let config = dir.join("config.toml");
+    std::fs::write(&config, reference_config(port, tp_addr, tp_authority, shares_per_minute))
+        .map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(dir.join("pool_sv2.log")).map_err(|e| e.to_string())?;
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&config)
+        .current_dir(dir)
+        // The same log level as ours.
+        .env("RUST_LOG", "warn")
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut pool = Reaped::kill_on_drop(child);
+    let authority = AuthorityPublicKey::from_base58check(REF_AUTHORITY_PUBLIC).map_err(|e| format!("{e:?}"))?;
+    for _ in 0..400 {
+        if let Ok(Some(status)) = pool.child.try_wait() {
+            return Err(format!("it exited ({status})"));
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok((pool, authority));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("it did not listen within 20 s".into())
+}
+
+/// The last lines of a log, before the run's directory is removed.
+fn print_log_tail(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in &lines[lines.len().saturating_sub(20)..] {
+        println!("  | {line}");
+    }
+}
+
+/// N miners at `rate_each` shares/s against `pool`; prints one line and returns what it
+/// measured (`None` when the pool did not start or the miners could not all connect).
+async fn run(which: Pool, n: usize, rate_each: f64, tp_addr: SocketAddr, tp_authority: &str) -> Option<Measured> {
+    let name = which.name();
+    let dir = std::env::temp_dir().join(format!("sv2-pool-load-{}-{name}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("run directory");
+    let port = free_port();
+    let started = match which {
+        Pool::Ours => Ok(start_ours(&dir, port, tp_addr, tp_authority).await),
+        Pool::Reference => {
+            let bin = reference_binary("pool_sv2").expect("checked before");
+            start_reference(&bin, &dir, port, tp_addr, tp_authority, rate_each * 60.0).await
+        }
+    };
+    let (mut pool, authority) = match started {
+        Ok(p) => p,
+        Err(e) => {
+            println!("{name}: the pool did not start: {e}");
+            print_log_tail(&dir.join("pool_sv2.log"));
+            let _ = std::fs::remove_dir_all(&dir);
+            return None;
+        }
+    };
+    let pid = pool.id();
+    // Its first template from the template provider.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let rss_idle = rss_kib(Some(pid));
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let ready = Arc::new(Barrier::new(n + 1));
-    let (start_tx, start_rx) = tokio::sync::watch::channel(None);
-    let start_rx = Arc::new(start_rx);
-    let tally = Arc::new(Mutex::new(Tally::default()));
+    let (run, start_tx) = Run::new(n, MEASURE);
+    let run = Arc::new(run);
     let period = Duration::from_secs_f64(1.0 / rate_each);
     let connect_start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..n {
-        tasks.spawn(miner(addr, authority, i, period, ready.clone(), start_rx.clone(), tally.clone()));
+        let run = run.clone();
+        tasks.spawn(async move {
+            let id = MinerId { vendor: "libsv2-load", user: format!("load.m{i}"), handshake: Duration::from_secs(120) };
+            sv2_miner(addr, authority, id, i, period, &run).await
+        });
         if i % 200 == 199 {
             // Let the pool's accept queue drain between bursts.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let barrier = ready.clone();
-    tokio::select! {
-        _ = barrier.wait() => {}
-        Some(r) = tasks.join_next() => panic!("a miner failed while connecting: {r:?}"),
+    let connected = tokio::select! {
+        _ = run.ready.wait() => Ok(()),
+        _ = tokio::time::sleep(CONNECT_PATIENCE) => Err(format!("not all set up after {} s", CONNECT_PATIENCE.as_secs())),
+        Some(r) = tasks.join_next() => Err(format!("a miner failed while connecting: {r:?}")),
+    };
+    if let Err(e) = connected {
+        println!("{name:<15} {n} miners: {e}; this pool cannot hold {n} connections here, size skipped");
+        tasks.abort_all();
+        print_log_tail(&dir.join("pool_sv2.log"));
+        drop(pool);
+        let _ = std::fs::remove_dir_all(&dir);
+        return None;
     }
     let connect_secs = connect_start.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_connected = rss_kib(pid);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let rss_connected = rss_kib(Some(pid));
+    let load = load_average();
+    let cpu_start = cpu_ms(Some(pid));
     let t0 = Instant::now();
     start_tx.send_replace(Some(t0));
     let mut failed = 0;
@@ -257,53 +255,91 @@ async fn run(n: usize, rate_each: f64, tp_addr: SocketAddr, tp_authority: &str) 
             failed += 1;
         }
     }
-    // Shares go out for MEASURE; answers that come after it still count (they are timed).
+    // The miners stop sending at MEASURE and stop reading soon after; CPU over that span.
+    let cpu_run = cpu_ms(Some(pid)).saturating_sub(cpu_start);
+    let cpu_secs = t0.elapsed().as_secs_f64();
+    let exited = matches!(pool.child.try_wait(), Ok(Some(_)));
+    drop(pool);
+    if exited {
+        println!("{name}: the pool exited during the run");
+    }
+    let mut t = run.tally.lock().await;
+    t.sort();
     let elapsed = MEASURE.as_secs_f64();
-    let mut t = tally.lock().await;
-    t.latencies_us.sort_unstable();
-    let q = |p: f64| {
-        t.latencies_us
-            .get(((t.latencies_us.len() as f64 * p) as usize).min(t.latencies_us.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
+    let m = Measured {
+        answered_per_sec: t.answered as f64 / elapsed,
+        p50_ms: t.quantile_us(0.5) as f64 / 1000.0,
+        p99_ms: t.quantile_us(0.99) as f64 / 1000.0,
+        max_ms: t.max_us() as f64 / 1000.0,
+        kib_per_connection: rss_connected.saturating_sub(rss_idle) as f64 / n as f64,
+        cpu_cores: cpu_run as f64 / 1000.0 / cpu_secs,
+        cpu_us_per_share: cpu_run as f64 * 1000.0 / t.answered.max(1) as f64,
     };
     println!(
-        "{n:>6} miners x {rate_each} share/s: offered {:.0}/s, answered {:.0}/s ({} of {} sent, {} rejected, {failed} miners failed) | \
-         answer p50 {:.2} ms p99 {:.2} ms max {:.2} ms | pool RSS {} MiB idle, {} MiB with {n} connections = {:.1} KiB per connection | {:.1} s to connect all",
+        "{name:<15} {n:>6} miners x {rate_each} share/s: offered {:.0}/s, answered {:.0}/s ({} of {} sent, {} rejected, {failed} miners failed) | \
+         answer p50 {:.2} ms p99 {:.2} ms max {:.2} ms | pool RSS {} MiB idle, {} MiB with {n} connections = {:.1} KiB per connection | \
+         pool CPU {:.2} cores = {:.1} us per answered share | {connect_secs:.1} s to connect all | load average {load}",
         n as f64 * rate_each,
-        t.answered as f64 / elapsed,
+        m.answered_per_sec,
         t.answered,
         t.sent,
         t.rejected,
-        q(0.5),
-        q(0.99),
-        t.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
+        m.p50_ms,
+        m.p99_ms,
+        m.max_ms,
         rss_idle / 1024,
         rss_connected / 1024,
-        (rss_connected.saturating_sub(rss_idle)) as f64 / n as f64,
-        connect_secs,
+        m.kib_per_connection,
+        m.cpu_cores,
+        m.cpu_us_per_share,
     );
-    drop(pool);
+    if t.answered == 0 {
+        print_log_tail(&dir.join("pool_sv2.log"));
+    }
     let _ = std::fs::remove_dir_all(&dir);
+    Some(m)
 }
 
 fn main() {
-    let runs: Vec<(usize, f64)> = {
-        let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-        let parsed: Vec<(usize, f64)> = args
-            .iter()
-            .filter_map(|a| {
-                let (n, r) = a.split_once(':').unwrap_or((a, "1"));
-                Some((n.parse().ok()?, r.parse().ok()?))
-            })
-            .collect();
-        if parsed.is_empty() {
-            vec![(1000, 1.0), (10_000, 0.5)]
-        } else {
+    // `[MINERS[:RATE]]... [POOL...]`; cargo adds `--bench`.
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let (specs, names): (Vec<&String>, Vec<&String>) =
+        args.iter().partition(|a| a.starts_with(|c: char| c.is_ascii_digit()));
+    let mut runs: Vec<(usize, f64)> = specs
+        .iter()
+        .map(|a| {
+            let (n, r) = a.split_once(':').unwrap_or((a, "1"));
+            let parsed = (n.parse().expect("MINERS[:RATE]"), r.parse().expect("MINERS[:RATE]"));
+            assert!(parsed.0 > 0 && parsed.1 > 0.0, "MINERS and RATE must be positive");
             parsed
-        }
+        })
+        .collect();
+    if runs.is_empty() {
+        runs = vec![(1000, 1.0), (10_000, 0.5)];
+    }
+    let mut pools: Vec<Pool> = if names.is_empty() {
+        Pool::ALL.to_vec()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                Pool::ALL
+                    .into_iter()
+                    .find(|p| p.name() == n.as_str())
+                    .unwrap_or_else(|| panic!("unknown pool {n}; one of {}", Pool::ALL.map(Pool::name).join(", ")))
+            })
+            .collect()
     };
+    if pools.contains(&Pool::Reference) {
+        if let Err(path) = reference_binary("pool_sv2") {
+            println!(
+                "reference-pool: SKIPPED, {} not found (`bash scripts/interop-roles.sh` installs it; \
+                 or point SV2_REF_BINS at its directory)",
+                path.display()
+            );
+            pools.retain(|p| *p != Pool::Reference);
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         sv2_roles::logging::init("warn");
@@ -315,12 +351,42 @@ fn main() {
         let tp = sv2_roles::tp::start(config).await.expect("template provider starts");
         let authority = tp.authority().to_string();
         println!(
-            "pool load on loopback, {} cores; measuring {} s per run",
+            "pool load on loopback, {} cores; measuring {} s per run; load average {}",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            MEASURE.as_secs()
+            MEASURE.as_secs(),
+            load_average()
         );
         for (n, rate) in runs {
-            run(n, rate, tp.addr(), &authority).await;
+            let mut results = Vec::new();
+            for &p in &pools {
+                results.push((p, run(p, n, rate, tp.addr(), &authority).await));
+            }
+            let get = |p: Pool| results.iter().find(|(x, _)| *x == p).and_then(|(_, m)| m.as_ref());
+            if let (Some(o), Some(r)) = (get(Pool::Ours), get(Pool::Reference)) {
+                println!(
+                    "{n} miners x {rate}/s, ours / reference: answered {:.2}x ({:.0}/s vs {:.0}/s), p50 {:.2}x ({:.2} vs {:.2} ms), \
+                     p99 {:.2}x ({:.2} vs {:.2} ms), max {:.2}x, RSS per connection {:.2}x ({:.1} vs {:.1} KiB), \
+                     CPU per answered share {:.2}x ({:.1} vs {:.1} us; {:.2} vs {:.2} cores)",
+                    o.answered_per_sec / r.answered_per_sec.max(1e-9),
+                    o.answered_per_sec,
+                    r.answered_per_sec,
+                    o.p50_ms / r.p50_ms.max(1e-9),
+                    o.p50_ms,
+                    r.p50_ms,
+                    o.p99_ms / r.p99_ms.max(1e-9),
+                    o.p99_ms,
+                    r.p99_ms,
+                    o.max_ms / r.max_ms.max(1e-9),
+                    o.kib_per_connection / r.kib_per_connection.max(1e-9),
+                    o.kib_per_connection,
+                    r.kib_per_connection,
+                    o.cpu_us_per_share / r.cpu_us_per_share.max(1e-9),
+                    o.cpu_us_per_share,
+                    r.cpu_us_per_share,
+                    o.cpu_cores,
+                    r.cpu_cores,
+                );
+            }
         }
         tp.shutdown().await;
         let _ = std::fs::remove_dir_all(&tp_dir);
