@@ -7,8 +7,12 @@
  * token store (refused on another tip and leaving the token, accepted, refused when reused),
  * PushSolution rebuilt into the block the farm found. Refusals: a verdict with a code on both
  * sides, declaring without a token or with transactions that are not the template's.
- * Coinbase-only: the SetCustomMiningJob at once. Bad calls: NULLs, wrong messages, a message
- * before SetupConnection. Run plain, under valgrind and under AddressSanitizer +
+ * Coinbase-only: the SetCustomMiningJob at once. Work selection: the farm's SetCustomMiningJob
+ * reaches the pool's Mining server endpoint (made with the JDS's token store and options) in
+ * plaintext frames, refused on another tip and when its token is spent, accepted; a share on
+ * the custom job that is a block gives the block completed from the declared transactions,
+ * equal to the JDS's from PushSolution. Bad calls: NULLs, wrong messages, a message before
+ * SetupConnection. Run plain, under valgrind and under AddressSanitizer +
  * UndefinedBehaviorSanitizer by ctest. */
 #include "test_util.h"
 
@@ -410,6 +414,229 @@ static void coinbase_only(void) {
     world_free(&w);
 }
 
+/* The pool's Mining side with work selection: a job factory on the JDS's tip, an endpoint
+ * sharing the JDS's token store and options, and the farm's Mining connection as a plaintext
+ * session on each end. */
+typedef struct {
+    sv2_job_factory *jobs;
+    sv2_extranonce_allocator *prefixes;
+    sv2_server_options *options;
+    sv2_server_endpoint *pool;
+    sv2_session *farm, *pool_in;
+    uint32_t channel_id;
+    uint8_t extranonce[EXTRANONCE_LEN]; /* the channel's prefix, then the rolled part */
+} mining;
+
+/* `m` from the farm reaches the pool endpoint as a plaintext frame; its event goes to `ev`. */
+static sv2_result farm_to_pool(mining *p, const sv2_message *m, sv2_server_event *ev) {
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    sv2_frame f;
+    EXPECT(sv2_session_send(p->farm, m, NULL, 0), OK);
+    EXPECT(sv2_session_pending_output(p->farm, &data, &len), OK);
+    EXPECT(sv2_session_receive(p->pool_in, data, len), OK);
+    EXPECT(sv2_session_consume_output(p->farm, len), OK);
+    EXPECT(sv2_session_next_frame(p->pool_in, &f), OK);
+    return sv2_server_endpoint_on_frame(p->pool, p->jobs, &f, CLOCK, NOW, NULL, ev);
+}
+
+/* Everything the pool endpoint queued reaches the farm; its first message goes to `first`
+ * (views valid until the next call on the farm's session), the rest are dropped. */
+static void pool_to_farm(mining *p, sv2_message *first) {
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    EXPECT(sv2_server_endpoint_pending_output(p->pool, &data, &len), OK);
+    EXPECT(sv2_session_receive(p->farm, data, len), OK);
+    EXPECT(sv2_server_endpoint_consume_output(p->pool, len), OK);
+    EXPECT(sv2_session_next_message(p->farm, first, NULL), OK);
+}
+
+static void drain_farm(mining *p) {
+    sv2_message m;
+    while (sv2_session_next_message(p->farm, &m, NULL) == OK) {
+    }
+}
+
+/* The pool's Mining side, set up with REQUIRES_WORK_SELECTION and one extended channel. */
+static void mining_new(mining *p, world *w) {
+    sv2_message m = new_template(), prev = tip(0x42);
+    sv2_template_job j;
+    sv2_server_event ev;
+    memset(p, 0, sizeof *p);
+    m.body.new_template.future_template = 1;
+    EXPECT(sv2_job_factory_new(POOL_SCRIPT, sizeof POOL_SCRIPT, (const uint8_t *)"pool", 4, EXTRANONCE_LEN, true,
+                               &p->jobs),
+           OK);
+    EXPECT(sv2_job_factory_handle(p->jobs, &m, &j), OK);
+    EXPECT(sv2_job_factory_handle(p->jobs, &prev, &j), OK);
+    EXPECT(sv2_extranonce_allocator_new(NULL, 0, 4, EXTRANONCE_LEN, &p->prefixes), OK);
+    EXPECT(sv2_server_options_new(&p->options), OK);
+    EXPECT(sv2_server_options_set_vardiff(p->options, 10, 60, 1e6, 1e-12), OK);
+    EXPECT(sv2_server_options_set_work_selection(p->options, w->store, w->options), OK);
+    EXPECT(sv2_server_endpoint_new(p->options, p->prefixes, &p->pool), OK);
+    EXPECT(sv2_session_new_plaintext(&p->farm), OK);
+    EXPECT(sv2_session_new_plaintext(&p->pool_in), OK);
+
+    memset(&m, 0, sizeof m);
+    m.msg_type = SV2_MSG_SETUP_CONNECTION;
+    m.body.setup_connection.min_version = 2;
+    m.body.setup_connection.max_version = 2;
+    m.body.setup_connection.flags = SV2_MINING_FLAG_REQUIRES_WORK_SELECTION;
+    EXPECT(farm_to_pool(p, &m, &ev), OK);
+    EXPECT_TRUE(ev.kind == SV2_SERVER_EVENT_KIND_SET_UP);
+    pool_to_farm(p, &m);
+    EXPECT_TRUE(m.msg_type == SV2_MSG_SETUP_CONNECTION_SUCCESS);
+
+    memset(&m, 0, sizeof m);
+    m.msg_type = SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL;
+    m.body.open_extended_mining_channel.request_id = 1;
+    m.body.open_extended_mining_channel.user_identity = cstr("alice");
+    m.body.open_extended_mining_channel.nominal_hash_rate = 1.0f;
+    memset(m.body.open_extended_mining_channel.max_target, 0xff, 32);
+    m.body.open_extended_mining_channel.min_extranonce_size = 4;
+    EXPECT(farm_to_pool(p, &m, &ev), OK);
+    EXPECT_TRUE(ev.kind == SV2_SERVER_EVENT_KIND_CHANNEL_OPENED);
+    p->channel_id = ev.channel_id;
+    pool_to_farm(p, &m);
+    EXPECT_TRUE(m.msg_type == SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL_SUCCESS);
+    const sv2_open_extended_mining_channel_success *ok = &m.body.open_extended_mining_channel_success;
+    EXPECT_TRUE(ok->extranonce_prefix.len == 4 && ok->extranonce_size == 4);
+    if (ok->extranonce_prefix.len == 4) memcpy(p->extranonce, ok->extranonce_prefix.data, 4);
+    memcpy(p->extranonce + 4, "\x01\x02\x03\x04", 4);
+    drain_farm(p); /* the channel's job and tip */
+}
+
+static void mining_free(mining *p) {
+    sv2_server_endpoint_free(p->pool);
+    sv2_server_options_free(p->options);
+    sv2_extranonce_allocator_free(p->prefixes);
+    sv2_job_factory_free(p->jobs);
+    sv2_session_free(p->farm);
+    sv2_session_free(p->pool_in);
+}
+
+/* The header of a block on tip 0x42 with this coinbase and nonce; its hash to `hash`. */
+static void header_of(const uint8_t *coinbase, size_t len, uint32_t nonce, uint8_t *header, uint8_t *hash) {
+    uint8_t cb_txid[32];
+    const uint32_t fields[4] = {0x20000000, NOW + 1, 0x207fffff, nonce};
+    EXPECT(sv2_sha256d(coinbase, len, cb_txid), OK);
+    for (int k = 0; k < 4; k++) header[k] = (uint8_t)(fields[0] >> (8 * k));
+    memset(header + 4, 0x42, 32);
+    root_of(cb_txid, header + 36);
+    for (int i = 1; i < 4; i++)
+        for (int k = 0; k < 4; k++) header[64 + 4 * i + k] = (uint8_t)(fields[i] >> (8 * k));
+    EXPECT(sv2_sha256d(header, 80, hash), OK);
+}
+
+static void work_selection(void) {
+    world w;
+    mining p;
+    sv2_jd_server_event se;
+    sv2_jd_client_event ce;
+    sv2_server_event ev;
+    sv2_message custom, m;
+    world_new(&w, true);
+    connect_and_take_token(&w, true);
+    uint32_t id = declare(&w);
+    EXPECT(sv2_jd_server_verdict(w.pool, id, NULL, 0, CLOCK, entropy(), NULL, &se), OK);
+    to_farm(&w, &ce);
+    EXPECT_TRUE(ce.kind == SV2_JD_CLIENT_EVENT_KIND_JOB_DECLARED);
+    mining_new(&p, &w);
+
+    /* Another tip: refused with the code, the token left. */
+    uint32_t job_id = 0;
+    sv2_bytes user = {0};
+    EXPECT(sv2_jd_client_custom_job(w.farm, p.channel_id, 9, &custom), OK);
+    m = custom;
+    m.body.set_custom_mining_job.prev_hash[0] ^= 1;
+    EXPECT(farm_to_pool(&p, &m, &ev), OK);
+    EXPECT_TRUE(ev.kind == SV2_SERVER_EVENT_KIND_CUSTOM_JOB_REFUSED && ev.channel_id == p.channel_id);
+    EXPECT_TRUE(text_is(ev.error_code, "stale-chain-tip"));
+    EXPECT(sv2_server_endpoint_last_custom_job(p.pool, &job_id, &user), SV2_RESULT_NOT_FOUND);
+    pool_to_farm(&p, &m);
+    EXPECT_TRUE(m.msg_type == SV2_MSG_SET_CUSTOM_MINING_JOB_ERROR);
+
+    /* The declared job: accepted under a custom job id. */
+    EXPECT(farm_to_pool(&p, &custom, &ev), OK);
+    EXPECT_TRUE(ev.kind == SV2_SERVER_EVENT_KIND_CUSTOM_JOB_ACCEPTED && ev.channel_id == p.channel_id);
+    EXPECT(sv2_server_endpoint_last_custom_job(p.pool, &job_id, &user), OK);
+    EXPECT_TRUE(job_id >= 0x80000000u && text_is(user, "alice"));
+    pool_to_farm(&p, &m);
+    EXPECT_TRUE(m.msg_type == SV2_MSG_SET_CUSTOM_MINING_JOB_SUCCESS);
+    EXPECT_TRUE(m.body.set_custom_mining_job_success.job_id == job_id &&
+                m.body.set_custom_mining_job_success.request_id == 9);
+
+    /* A nonce whose header meets the regtest nbits; its PushSolution gives the JDS's block. */
+    uint8_t coinbase[512], header[80], hash[32], jds_block[1024];
+    size_t coinbase_len = 0, jds_len = 0;
+    uint32_t nonce = 0;
+    bool meets = false;
+    uint8_t block_target[32];
+    memset(block_target, 0xff, 31);
+    block_target[31] = 0x7f;
+    for (; nonce < 64 && !meets; nonce++) {
+        sv2_bytes cb;
+        EXPECT(sv2_jd_client_push_solution(w.farm, id, p.extranonce, EXTRANONCE_LEN, nonce, NOW + 1, 0x20000000, NULL,
+                                           &cb),
+               OK);
+        CHECK(cb.len <= sizeof coinbase);
+        memcpy(coinbase, cb.data, cb.len);
+        coinbase_len = cb.len;
+        header_of(coinbase, coinbase_len, nonce, header, hash);
+        EXPECT(sv2_hash_meets_target(hash, block_target, &meets), OK);
+        if (!meets) {
+            const uint8_t *data = NULL;
+            size_t len = 0;
+            EXPECT(sv2_jd_client_pending_output(w.farm, &data, &len), OK);
+            EXPECT(sv2_jd_client_consume_output(w.farm, len), OK);
+        }
+    }
+    CHECK(meets);
+    nonce--;
+    to_pool(&w, &se);
+    EXPECT_TRUE(se.kind == SV2_JD_SERVER_EVENT_KIND_BLOCK_FOUND);
+    CHECK(se.block.len <= sizeof jds_block);
+    memcpy(jds_block, se.block.data, se.block.len);
+    jds_len = se.block.len;
+
+    /* The same solution as a share on the custom job: a block with no template, completed by
+     * the pool endpoint from the declared transactions. */
+    memset(&m, 0, sizeof m);
+    m.msg_type = SV2_MSG_SUBMIT_SHARES_EXTENDED;
+    m.body.submit_shares_extended.channel_id = p.channel_id;
+    m.body.submit_shares_extended.sequence_number = 1;
+    m.body.submit_shares_extended.job_id = job_id;
+    m.body.submit_shares_extended.nonce = nonce;
+    m.body.submit_shares_extended.ntime = NOW + 1;
+    m.body.submit_shares_extended.version = 0x20000000;
+    m.body.submit_shares_extended.extranonce = (sv2_bytes){p.extranonce + 4, 4};
+    EXPECT(farm_to_pool(&p, &m, &ev), OK);
+    EXPECT_TRUE(ev.kind == SV2_SERVER_EVENT_KIND_SHARE_ACCEPTED && ev.share.block);
+    EXPECT_TRUE(memcmp(ev.share.hash, hash, 32) == 0);
+    EXPECT(sv2_server_endpoint_solution(p.pool, &m), SV2_RESULT_NOT_FOUND);
+    sv2_bytes block = {0};
+    EXPECT(sv2_server_endpoint_custom_block(p.pool, &block), OK);
+    EXPECT_TRUE(block.len == 80 + 1 + coinbase_len + NTX * TX_LEN);
+    if (block.len == 80 + 1 + coinbase_len + NTX * TX_LEN) {
+        const uint8_t *b = block.data;
+        EXPECT_TRUE(memcmp(b, header, 80) == 0); /* merkle root over the coinbase and the three */
+        EXPECT_TRUE(b[80] == 1 + NTX && memcmp(b + 81, coinbase, coinbase_len) == 0);
+        for (int i = 0; i < NTX; i++) EXPECT_TRUE(memcmp(b + 81 + coinbase_len + i * TX_LEN, txs[i], TX_LEN) == 0);
+        EXPECT_TRUE(block.len == jds_len && memcmp(b, jds_block, jds_len) == 0);
+    }
+    EXPECT(sv2_server_endpoint_last_custom_job(p.pool, &job_id, NULL), SV2_RESULT_NOT_FOUND);
+
+    /* The token is spent; after that message there is no block either. */
+    EXPECT(sv2_jd_client_custom_job(w.farm, p.channel_id, 10, &custom), OK);
+    EXPECT(farm_to_pool(&p, &custom, &ev), OK);
+    EXPECT_TRUE(ev.kind == SV2_SERVER_EVENT_KIND_CUSTOM_JOB_REFUSED &&
+                text_is(ev.error_code, "invalid-mining-job-token"));
+    EXPECT(sv2_server_endpoint_custom_block(p.pool, &block), SV2_RESULT_NOT_FOUND);
+    EXPECT(sv2_server_options_set_work_selection(p.options, NULL, w.options), SV2_RESULT_NULL_PARAMETER);
+    mining_free(&p);
+    world_free(&w);
+}
+
 static void bad_calls(void) {
     world w;
     sv2_jd_server_event se;
@@ -454,6 +681,7 @@ int main(void) {
     full_template();
     refusals();
     coinbase_only();
+    work_selection();
     bad_calls();
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);

@@ -764,7 +764,9 @@ enum sv2_server_event_kind
   /**
    * A valid share (`channel_id`, `sequence_number`, `share`): record it, then send
    * sv2_server_endpoint_take_successes(). When `share.block` is set, send
-   * sv2_server_endpoint_solution() to the template provider at once.
+   * sv2_server_endpoint_solution() to the template provider at once; on a custom job (no
+   * template: sv2_server_endpoint_solution() gives SV2_RESULT_NOT_FOUND) submit
+   * sv2_server_endpoint_custom_block() to the node instead.
    */
   SV2_SERVER_EVENT_KIND_SHARE_ACCEPTED = 5,
   /**
@@ -772,6 +774,18 @@ enum sv2_server_event_kind
    * SubmitShares.Error is in the output).
    */
   SV2_SERVER_EVENT_KIND_SHARE_REJECTED = 6,
+  /**
+   * A SetCustomMiningJob on `channel_id` was accepted (its Success is in the output):
+   * sv2_server_endpoint_last_custom_job() gives the job id and user. Only an endpoint made
+   * with sv2_server_options_set_work_selection() gives it.
+   */
+  SV2_SERVER_EVENT_KIND_CUSTOM_JOB_ACCEPTED = 7,
+  /**
+   * A SetCustomMiningJob naming `channel_id` was refused with `error_code` (its Error is in
+   * the output; the token stays unspent). Without work selection every SetCustomMiningJob is
+   * refused with "unsupported-feature-flags".
+   */
+  SV2_SERVER_EVENT_KIND_CUSTOM_JOB_REFUSED = 8,
 };
 #ifndef __cplusplus
 typedef int32_t sv2_server_event_kind;
@@ -2521,7 +2535,8 @@ typedef struct sv2_server_event {
    */
   uint32_t flags;
   /**
-   * CHANNEL_OPENED, SHARE_ACCEPTED, SHARE_REJECTED: the channel.
+   * CHANNEL_OPENED, SHARE_ACCEPTED, SHARE_REJECTED, CUSTOM_JOB_ACCEPTED, CUSTOM_JOB_REFUSED:
+   * the channel.
    */
   uint32_t channel_id;
   /**
@@ -2541,7 +2556,8 @@ typedef struct sv2_server_event {
    */
   int32_t error;
   /**
-   * OPEN_REFUSED, SHARE_REJECTED: the spec's error code sent (static text).
+   * OPEN_REFUSED, SHARE_REJECTED, CUSTOM_JOB_REFUSED: the spec's error code sent (static
+   * text).
    */
   struct sv2_bytes error_code;
   /**
@@ -3931,6 +3947,30 @@ sv2_result sv2_server_options_set_share_limits(struct sv2_server_options *option
                                                size_t max_per_tip);
 
 /**
+ * Work selection: endpoints made with these options accept REQUIRES_WORK_SELECTION in
+ * SetupConnection and take SetCustomMiningJob on that connection's extended channels, each
+ * checked against `store` (its token, and the job declared with it) and the pool outputs of
+ * `jd_options`, on the tip of the job factory the endpoint is given (docs/JOB_DECLARATION.md
+ * lists the checks and error codes). The events are CUSTOM_JOB_ACCEPTED and
+ * CUSTOM_JOB_REFUSED; a share on an accepted job is validated and credited like any other.
+ *
+ * @param[in,out] options  the options
+ * @param[in] store  the token store the pool's sv2_jd_server handles share (the endpoints
+ * keep their own handle on its tokens)
+ * @param[in] jd_options  the JDS options whose pool outputs (payout script, required scripts,
+ * min payout) every custom coinbase must pay (copied)
+ * @return SV2_RESULT_OK
+ *
+ * # Safety
+ * `options`, `store` and `jd_options` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_options_set_work_selection(struct sv2_server_options *options,
+                                                 const struct sv2_token_store *store,
+                                                 const struct sv2_jd_server_options *jd_options);
+
+/**
  * Releases options (NULL does nothing). Endpoints made with them keep their own copy.
  *
  * @param[in] options  options from sv2_server_options_new(), or NULL
@@ -4100,6 +4140,46 @@ SV2_API
 SV2_NODISCARD
 sv2_result sv2_server_endpoint_solution(const struct sv2_server_endpoint *endpoint,
                                         struct sv2_message *out);
+
+/**
+ * The custom job the last message handled set (after CUSTOM_JOB_ACCEPTED): the job id the
+ * SetCustomMiningJob.Success carries, which shares on it name, and the user its token was
+ * allocated for. SV2_RESULT_NOT_FOUND when the last message set none.
+ *
+ * @param[in] endpoint  the endpoint
+ * @param[out] job_id  receives the job id
+ * @param[out] user  receives the user (UTF-8; points into `endpoint` until the next call on
+ * it), or NULL
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `endpoint` and `job_id` are valid; `user` is NULL or valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_last_custom_job(const struct sv2_server_endpoint *endpoint,
+                                               uint32_t *job_id,
+                                               struct sv2_bytes *user);
+
+/**
+ * The whole block (header, transaction count, coinbase, the declared transactions: what
+ * `submitblock` takes) the last share handled found on a Full-Template custom job, completed
+ * from the transactions its JDC declared; into `out`, a view into the endpoint valid until
+ * the next call on it. SV2_RESULT_NOT_FOUND when the last message found no block, or found
+ * one on a job that is not a custom job of this connection, or on a Coinbase-only custom job
+ * (only its JDC knows the transactions, and submits the block itself).
+ *
+ * @param[in,out] endpoint  the endpoint
+ * @param[out] out  receives the serialized block
+ * @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+ *
+ * # Safety
+ * `endpoint` and `out` are valid.
+ */
+SV2_API
+SV2_NODISCARD
+sv2_result sv2_server_endpoint_custom_block(struct sv2_server_endpoint *endpoint,
+                                            struct sv2_bytes *out);
 
 /**
  * The number of open channels.

@@ -3,10 +3,12 @@
 //! negotiation, channel admission, the jobs a new channel needs, UpdateChannel and
 //! CloseChannel, share validation and the spec's error codes are the core's; this module
 //! translates. Its options are an opaque `sv2_server_options` with setters (docs/ABI.md: a
-//! group of options likely to grow).
+//! group of options likely to grow). With work selection on, it also takes SetCustomMiningJob
+//! (checked by the core against a `sv2_token_store` its Job Declaration servers share) and
+//! completes the block a share on a Full-Template custom job finds.
 
 use sv2::channels::server::FoundBlock;
-use sv2::endpoint::server::{EndpointError, Event, Now, ServerConfig, ServerEndpoint};
+use sv2::endpoint::server::{EndpointError, Event, Now, ServerConfig, ServerEndpoint, WorkSelection};
 use sv2::Message;
 
 use std::sync::{Arc, Mutex};
@@ -17,6 +19,8 @@ use crate::boundary::{arg, arg_mut, guard, guard_void, put};
 use crate::channels_jobs::{sv2_extranonce_allocator, sv2_job_factory};
 use crate::channels_server::{accepted, solution, sv2_accepted_share};
 use crate::endpoint_out::{consume, frame_message, Out};
+use crate::jd_server::sv2_jd_server_options;
+use crate::jd_store::sv2_token_store;
 use crate::messages::{message_to_rust, sv2_message};
 use crate::session::{sv2_frame, sv2_session};
 use crate::sv2_result;
@@ -24,7 +28,11 @@ use crate::views::{sv2_bool, sv2_bytes};
 
 /// What a server endpoint offers and allows on its connection. Made with defaults by
 /// sv2_server_options_new(); read by sv2_server_endpoint_new() only.
-pub struct sv2_server_options(ServerConfig);
+pub struct sv2_server_options {
+    config: ServerConfig,
+    /// Set by sv2_server_options_set_work_selection().
+    work: Option<WorkSelection>,
+}
 
 /// One downstream Mining Protocol connection, server side: messages in, answers out, events
 /// for the caller to act on.
@@ -34,6 +42,12 @@ pub struct sv2_server_endpoint {
     out: Vec<u8>,
     /// The block the last share handled found, for sv2_server_endpoint_solution().
     block: Option<FoundBlock>,
+    /// The job id of the last share handled, to find its custom job.
+    share_job: Option<u32>,
+    /// The custom job the last message set, for sv2_server_endpoint_last_custom_job().
+    custom_job: Option<u32>,
+    /// The serialized block sv2_server_endpoint_custom_block() points into.
+    custom_block: Vec<u8>,
 }
 
 /// What a message to a server endpoint asks of the caller.
@@ -52,11 +66,21 @@ pub enum sv2_server_event_kind {
     ChannelsClosed = 4,
     /// A valid share (`channel_id`, `sequence_number`, `share`): record it, then send
     /// sv2_server_endpoint_take_successes(). When `share.block` is set, send
-    /// sv2_server_endpoint_solution() to the template provider at once.
+    /// sv2_server_endpoint_solution() to the template provider at once; on a custom job (no
+    /// template: sv2_server_endpoint_solution() gives SV2_RESULT_NOT_FOUND) submit
+    /// sv2_server_endpoint_custom_block() to the node instead.
     ShareAccepted = 5,
     /// An invalid share on `channel_id`: `error` and `error_code` say why (its
     /// SubmitShares.Error is in the output).
     ShareRejected = 6,
+    /// A SetCustomMiningJob on `channel_id` was accepted (its Success is in the output):
+    /// sv2_server_endpoint_last_custom_job() gives the job id and user. Only an endpoint made
+    /// with sv2_server_options_set_work_selection() gives it.
+    CustomJobAccepted = 7,
+    /// A SetCustomMiningJob naming `channel_id` was refused with `error_code` (its Error is in
+    /// the output; the token stays unspent). Without work selection every SetCustomMiningJob is
+    /// refused with "unsupported-feature-flags".
+    CustomJobRefused = 8,
 }
 
 /// An event of a server endpoint: `kind` says which fields mean something (the others are
@@ -68,7 +92,8 @@ pub struct sv2_server_event {
     pub kind: sv2_server_event_kind,
     /// SET_UP: the SetupConnection.Success flags sent.
     pub flags: u32,
-    /// CHANNEL_OPENED, SHARE_ACCEPTED, SHARE_REJECTED: the channel.
+    /// CHANNEL_OPENED, SHARE_ACCEPTED, SHARE_REJECTED, CUSTOM_JOB_ACCEPTED, CUSTOM_JOB_REFUSED:
+    /// the channel.
     pub channel_id: u32,
     /// OPEN_REFUSED: the request refused.
     pub request_id: u32,
@@ -78,7 +103,8 @@ pub struct sv2_server_event {
     pub count: usize,
     /// SHARE_REJECTED: the sv2_result (300–308) naming the share's error.
     pub error: i32,
-    /// OPEN_REFUSED, SHARE_REJECTED: the spec's error code sent (static text).
+    /// OPEN_REFUSED, SHARE_REJECTED, CUSTOM_JOB_REFUSED: the spec's error code sent (static
+    /// text).
     pub error_code: sv2_bytes,
     /// SHARE_ACCEPTED: the share.
     pub share: sv2_accepted_share,
@@ -88,7 +114,7 @@ fn static_text(s: &'static str) -> sv2_bytes {
     sv2_bytes { data: s.as_ptr(), len: s.len() }
 }
 
-fn event_to_c(ev: Event, block: &mut Option<FoundBlock>) -> sv2_server_event {
+fn event_to_c(ev: Event, block: &mut Option<FoundBlock>, custom_job: &mut Option<u32>) -> sv2_server_event {
     let mut c = sv2_server_event {
         kind: sv2_server_event_kind::Handled,
         flags: 0,
@@ -117,6 +143,14 @@ fn event_to_c(ev: Event, block: &mut Option<FoundBlock>) -> sv2_server_event {
         Event::ShareRejected { channel_id, error } => {
             (c.kind, c.channel_id) = (sv2_server_event_kind::ShareRejected, channel_id);
             (c.error, c.error_code) = (sv2_result::from(error) as i32, static_text(error.code()));
+        }
+        Event::CustomJobAccepted { channel_id, job_id } => {
+            (c.kind, c.channel_id) = (sv2_server_event_kind::CustomJobAccepted, channel_id);
+            *custom_job = Some(job_id);
+        }
+        Event::CustomJobRefused { channel_id, code } => {
+            (c.kind, c.channel_id, c.error_code) =
+                (sv2_server_event_kind::CustomJobRefused, channel_id, static_text(code))
         }
         _ => {}
     }
@@ -152,7 +186,7 @@ fn endpoint_error(e: EndpointError<sv2_result>) -> sv2_result {
 pub unsafe extern "C" fn sv2_server_options_new(out: *mut *mut sv2_server_options) -> sv2_result {
     guard(|| {
         let out = arg_mut(out)?;
-        *out = Box::into_raw(Box::new(sv2_server_options(ServerConfig::default())));
+        *out = Box::into_raw(Box::new(sv2_server_options { config: ServerConfig::default(), work: None }));
         Ok(())
     })
 }
@@ -173,7 +207,7 @@ pub unsafe extern "C" fn sv2_server_options_set_version_rolling(
     allowed: sv2_bool,
 ) -> sv2_result {
     guard(|| {
-        arg_mut(options)?.0.version_rolling = allowed.get();
+        arg_mut(options)?.config.version_rolling = allowed.get();
         Ok(())
     })
 }
@@ -195,7 +229,7 @@ pub unsafe extern "C" fn sv2_server_options_set_extended_channels_only(
     extended_only: sv2_bool,
 ) -> sv2_result {
     guard(|| {
-        arg_mut(options)?.0.extended_channels_only = extended_only.get();
+        arg_mut(options)?.config.extended_channels_only = extended_only.get();
         Ok(())
     })
 }
@@ -216,7 +250,7 @@ pub unsafe extern "C" fn sv2_server_options_set_max_channels(
     max_channels: usize,
 ) -> sv2_result {
     guard(|| {
-        arg_mut(options)?.0.max_channels = max_channels;
+        arg_mut(options)?.config.max_channels = max_channels;
         Ok(())
     })
 }
@@ -245,7 +279,7 @@ pub unsafe extern "C" fn sv2_server_options_set_vardiff(
     min_difficulty: f64,
 ) -> sv2_result {
     guard(|| {
-        let o = &mut arg_mut(options)?.0;
+        let o = &mut arg_mut(options)?.config;
         let positive = |x: f64| x.is_finite() && x > 0.0;
         if !positive(shares_per_minute) || !positive(default_hashrate) || !positive(min_difficulty) || window_secs == 0
         {
@@ -276,8 +310,39 @@ pub unsafe extern "C" fn sv2_server_options_set_share_limits(
     max_per_tip: usize,
 ) -> sv2_result {
     guard(|| {
-        let o = &mut arg_mut(options)?.0;
+        let o = &mut arg_mut(options)?.config;
         (o.max_invalid_shares_per_minute, o.max_shares_per_tip) = (max_invalid_per_minute, max_per_tip);
+        Ok(())
+    })
+}
+
+/// Work selection: endpoints made with these options accept REQUIRES_WORK_SELECTION in
+/// SetupConnection and take SetCustomMiningJob on that connection's extended channels, each
+/// checked against `store` (its token, and the job declared with it) and the pool outputs of
+/// `jd_options`, on the tip of the job factory the endpoint is given (docs/JOB_DECLARATION.md
+/// lists the checks and error codes). The events are CUSTOM_JOB_ACCEPTED and
+/// CUSTOM_JOB_REFUSED; a share on an accepted job is validated and credited like any other.
+///
+/// @param[in,out] options  the options
+/// @param[in] store  the token store the pool's sv2_jd_server handles share (the endpoints
+/// keep their own handle on its tokens)
+/// @param[in] jd_options  the JDS options whose pool outputs (payout script, required scripts,
+/// min payout) every custom coinbase must pay (copied)
+/// @return SV2_RESULT_OK
+///
+/// # Safety
+/// `options`, `store` and `jd_options` are valid.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn sv2_server_options_set_work_selection(
+    options: *mut sv2_server_options,
+    store: *const sv2_token_store,
+    jd_options: *const sv2_jd_server_options,
+) -> sv2_result {
+    guard(|| {
+        let (o, s, jd) = (arg_mut(options)?, arg(store)?, arg(jd_options)?);
+        let pool_outputs = Arc::new(jd.0.pool_outputs.clone());
+        o.work = Some(WorkSelection { tokens: Arc::clone(&s.tokens), pool_outputs });
         Ok(())
     })
 }
@@ -318,9 +383,19 @@ pub unsafe extern "C" fn sv2_server_endpoint_new(
     out: *mut *mut sv2_server_endpoint,
 ) -> sv2_result {
     guard(|| {
-        let (o, p, out) = (&arg(options)?.0, arg_mut(prefixes)?, arg_mut(out)?);
-        let endpoint = ServerEndpoint::new(o.clone(), Arc::clone(&p.0));
-        *out = Box::into_raw(Box::new(sv2_server_endpoint { endpoint, out: Vec::new(), block: None }));
+        let (o, p, out) = (arg(options)?, arg_mut(prefixes)?, arg_mut(out)?);
+        let mut endpoint = ServerEndpoint::new(o.config.clone(), Arc::clone(&p.0));
+        if let Some(work) = &o.work {
+            endpoint = endpoint.with_work_selection(work.clone());
+        }
+        *out = Box::into_raw(Box::new(sv2_server_endpoint {
+            endpoint,
+            out: Vec::new(),
+            block: None,
+            share_job: None,
+            custom_job: None,
+            custom_block: Vec::new(),
+        }));
         Ok(())
     })
 }
@@ -338,9 +413,14 @@ unsafe fn handle(
     if out.is_null() {
         return Err(sv2_result::NullParameter);
     }
-    e.block = None;
+    (e.block, e.custom_job) = (None, None);
+    e.share_job = match msg {
+        Message::SubmitSharesStandard(s) => Some(s.job_id),
+        Message::SubmitSharesExtended(s) => Some(s.job_id),
+        _ => None,
+    };
     let event = e.endpoint.on_message(msg, jobs, now, &mut Out::new(session, &mut e.out)).map_err(endpoint_error)?;
-    put(out, event_to_c(event, &mut e.block))
+    put(out, event_to_c(event, &mut e.block, &mut e.custom_job))
 }
 
 /// Handles one message from the client at monotonic time `now_mono` (seconds: vardiff and the
@@ -527,6 +607,66 @@ pub unsafe extern "C" fn sv2_server_endpoint_solution(
     guard(|| {
         let (e, out) = (arg(endpoint)?, arg_mut(out)?);
         *out = solution(&e.block)?;
+        Ok(())
+    })
+}
+
+/// The custom job the last message handled set (after CUSTOM_JOB_ACCEPTED): the job id the
+/// SetCustomMiningJob.Success carries, which shares on it name, and the user its token was
+/// allocated for. SV2_RESULT_NOT_FOUND when the last message set none.
+///
+/// @param[in] endpoint  the endpoint
+/// @param[out] job_id  receives the job id
+/// @param[out] user  receives the user (UTF-8; points into `endpoint` until the next call on
+/// it), or NULL
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+///
+/// # Safety
+/// `endpoint` and `job_id` are valid; `user` is NULL or valid.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn sv2_server_endpoint_last_custom_job(
+    endpoint: *const sv2_server_endpoint,
+    job_id: *mut u32,
+    user: *mut sv2_bytes,
+) -> sv2_result {
+    guard(|| {
+        let (e, id) = (arg(endpoint)?, arg_mut(job_id)?);
+        let found = e.custom_job.and_then(|j| Some((j, e.endpoint.custom_job(j)?)));
+        let (j, job) = found.ok_or(sv2_result::NotFound)?;
+        if let Some(u) = user.as_mut() {
+            *u = sv2_bytes { data: job.user.as_ptr(), len: job.user.len() };
+        }
+        *id = j;
+        Ok(())
+    })
+}
+
+/// The whole block (header, transaction count, coinbase, the declared transactions: what
+/// `submitblock` takes) the last share handled found on a Full-Template custom job, completed
+/// from the transactions its JDC declared; into `out`, a view into the endpoint valid until
+/// the next call on it. SV2_RESULT_NOT_FOUND when the last message found no block, or found
+/// one on a job that is not a custom job of this connection, or on a Coinbase-only custom job
+/// (only its JDC knows the transactions, and submits the block itself).
+///
+/// @param[in,out] endpoint  the endpoint
+/// @param[out] out  receives the serialized block
+/// @return SV2_RESULT_OK; SV2_RESULT_NOT_FOUND
+///
+/// # Safety
+/// `endpoint` and `out` are valid.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn sv2_server_endpoint_custom_block(
+    endpoint: *mut sv2_server_endpoint,
+    out: *mut sv2_bytes,
+) -> sv2_result {
+    guard(|| {
+        let (e, out) = (arg_mut(endpoint)?, arg_mut(out)?);
+        let found = e.block.as_ref().ok_or(sv2_result::NotFound)?;
+        let job = e.share_job.and_then(|j| e.endpoint.custom_job(j)).ok_or(sv2_result::NotFound)?;
+        e.custom_block = job.block(found).ok_or(sv2_result::NotFound)?.serialize();
+        *out = sv2_bytes { data: e.custom_block.as_ptr(), len: e.custom_block.len() };
         Ok(())
     })
 }

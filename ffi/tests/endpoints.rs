@@ -9,6 +9,8 @@ use std::ptr::{null, null_mut};
 use sv2_ffi::channels_jobs::*;
 use sv2_ffi::endpoint_client::*;
 use sv2_ffi::endpoint_server::*;
+use sv2_ffi::jd_server::*;
+use sv2_ffi::jd_store::*;
 use sv2_ffi::messages::*;
 use sv2_ffi::mining::*;
 use sv2_ffi::session::*;
@@ -368,6 +370,9 @@ fn mining(extended: bool) {
     assert!(ev.share.block);
     unsafe { assert_eq!(sv2_server_endpoint_solution(w.pool, &mut m), OK) };
     assert_eq!(unsafe { (m.body.submit_solution.template_id, m.body.submit_solution.header_nonce) }, (3, nonce));
+    // A block on the pool's own job is the template provider's to complete, not a custom one.
+    let mut block = sv2_bytes { data: null(), len: 0 };
+    unsafe { assert_eq!(sv2_server_endpoint_custom_block(w.pool, &mut block), sv2_result::NotFound) };
 
     // UpdateChannel: a target, then a refusal; vardiff later.
     unsafe {
@@ -665,4 +670,92 @@ fn client_configs_are_checked() {
         sv2_client_endpoint_open_extended(w.miner, null(), 0, 1.0, HALF.as_ptr(), 0, null_mut(), &mut request)
     };
     assert_eq!(r, sv2_result::TooManyRequests);
+}
+
+/// SetupConnection with `flags`, then an extended channel for "alice", sent to the pool as
+/// messages; the channel's id.
+fn set_up_for_custom_jobs(w: &mut World, flags: u32) -> Result<u32, sv2_result> {
+    let mut ev = zeroed::<sv2_server_event>();
+    let mut m = mining_msg(SV2_MSG_SETUP_CONNECTION);
+    (m.body.setup_connection.min_version, m.body.setup_connection.max_version) = (2, 2);
+    m.body.setup_connection.flags = flags;
+    let r = unsafe { sv2_server_endpoint_on_message(w.pool, w.jobs, &m, 1, NOW, null_mut(), &mut ev) };
+    if r != OK {
+        return Err(r);
+    }
+    assert_eq!(ev.kind, sv2_server_event_kind::SetUp);
+    let mut m = mining_msg(SV2_MSG_OPEN_EXTENDED_MINING_CHANNEL);
+    let o = unsafe { &mut m.body.open_extended_mining_channel };
+    (o.request_id, o.user_identity, o.nominal_hash_rate, o.max_target) = (1, view(b"alice"), 1.0, ALL);
+    o.min_extranonce_size = 4;
+    unsafe { assert_eq!(sv2_server_endpoint_on_message(w.pool, w.jobs, &m, 1, NOW, null_mut(), &mut ev), OK) };
+    assert_eq!(ev.kind, sv2_server_event_kind::ChannelOpened);
+    Ok(ev.channel_id)
+}
+
+/// A SetCustomMiningJob on `channel` with a token no store gave out: the pool's event.
+fn unknown_custom_job(w: &mut World, channel: u32) -> sv2_server_event {
+    let mut m = mining_msg(SV2_MSG_SET_CUSTOM_MINING_JOB);
+    let j = unsafe { &mut m.body.set_custom_mining_job };
+    (j.channel_id, j.request_id, j.mining_job_token) = (channel, 5, view(&[7; 16]));
+    (j.version, j.prev_hash, j.min_ntime, j.nbits) = (0x2000_0000, [1; 32], NOW, 0x207f_ffff);
+    let mut ev = zeroed::<sv2_server_event>();
+    unsafe { assert_eq!(sv2_server_endpoint_on_message(w.pool, w.jobs, &m, 1, NOW, null_mut(), &mut ev), OK) };
+    let (mut job_id, mut block) = (9, sv2_bytes { data: null(), len: 0 });
+    unsafe {
+        assert_eq!(sv2_server_endpoint_last_custom_job(w.pool, &mut job_id, null_mut()), sv2_result::NotFound);
+        assert_eq!(sv2_server_endpoint_custom_block(w.pool, &mut block), sv2_result::NotFound);
+    }
+    assert_eq!(job_id, 9);
+    ev
+}
+
+#[test]
+fn custom_jobs_need_work_selection_and_a_token() {
+    let work = sv2::messages::mining_flags::REQUIRES_WORK_SELECTION;
+    // Without work selection: the flag is refused, and so is every SetCustomMiningJob.
+    let mut w = World::new(|_| {});
+    w.tip(1, NONE);
+    assert_eq!(set_up_for_custom_jobs(&mut w, work), Err(sv2_result::SetupRefused));
+    let mut w = World::new(|_| {});
+    w.tip(1, NONE);
+    let ch = set_up_for_custom_jobs(&mut w, 0).unwrap();
+    let ev = unknown_custom_job(&mut w, ch);
+    assert_eq!((ev.kind, ev.channel_id), (sv2_server_event_kind::CustomJobRefused, ch));
+    assert_eq!(text(ev.error_code), "unsupported-feature-flags");
+
+    // With work selection: a token the store never gave, a channel that is not open, a share
+    // on a custom job id never given.
+    let (mut store, mut jds) = (null_mut(), null_mut());
+    unsafe {
+        assert_eq!(sv2_token_store_new(8, &mut store), OK);
+        assert_eq!(sv2_jd_server_options_new([0x51].as_ptr(), 1, &mut jds), OK);
+    }
+    let mut w = World::new(|o| unsafe { assert_eq!(sv2_server_options_set_work_selection(o, store, jds), OK) });
+    unsafe {
+        // The endpoint keeps its own handle on the tokens and its own copy of the outputs.
+        sv2_token_store_free(store);
+        sv2_jd_server_options_free(jds);
+    }
+    w.tip(1, NONE);
+    let ch = set_up_for_custom_jobs(&mut w, work).unwrap();
+    let ev = unknown_custom_job(&mut w, ch);
+    assert_eq!((ev.kind, ev.channel_id), (sv2_server_event_kind::CustomJobRefused, ch));
+    assert_eq!(text(ev.error_code), "invalid-mining-job-token");
+    let ev = unknown_custom_job(&mut w, 99);
+    assert_eq!(
+        (ev.kind, ev.channel_id, text(ev.error_code).as_str()),
+        (sv2_server_event_kind::CustomJobRefused, 99, "invalid-channel-id")
+    );
+    let mut m = mining_msg(SV2_MSG_SUBMIT_SHARES_EXTENDED);
+    let s = unsafe { &mut m.body.submit_shares_extended };
+    (s.channel_id, s.sequence_number, s.job_id, s.ntime) = (ch, 1, 1 << 31, NOW);
+    (s.version, s.extranonce) = (0x2000_0000, view(&[0; 4]));
+    let mut ev = zeroed::<sv2_server_event>();
+    let mut block = sv2_bytes { data: null(), len: 0 };
+    unsafe {
+        assert_eq!(sv2_server_endpoint_on_message(w.pool, w.jobs, &m, 1, NOW, null_mut(), &mut ev), OK);
+        assert_eq!(sv2_server_endpoint_custom_block(w.pool, &mut block), sv2_result::NotFound);
+    }
+    assert_eq!((ev.kind, text(ev.error_code).as_str()), (sv2_server_event_kind::ShareRejected, "invalid-job-id"));
 }
