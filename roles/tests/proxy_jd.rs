@@ -538,3 +538,50 @@ async fn a_jds_refusing_declarations_moves_the_farm_to_the_next_pool() {
     b.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_pool_at_start_means_solo_until_the_pool_is_up() {
+    let dir = temp_dir("jd-no-pool");
+    let (a, b) = two_nodes(&dir).await;
+    // The pool's keys exist before the pool runs, as an operator's would.
+    let pool_dir = dir.join("pool");
+    let authority = sv2_roles::net::ServerIdentity::load_or_create(&pool_dir).unwrap().authority;
+    let (port, jd_port) = (free_port(), free_port());
+    let (listen, jd_listen) = (SocketAddr::from(([127, 0, 0, 1], port)), SocketAddr::from(([127, 0, 0, 1], jd_port)));
+    let mut upstream = UpstreamConfig::new(vec![PoolEndpoint::new(listen.to_string(), authority)]);
+    upstream.connect_timeout = Duration::from_secs(2);
+    let mut c = ProxyConfig::new(dir.join("proxy"), SocketAddr::from(([127, 0, 0, 1], 0)), upstream);
+    c.nominal_hashrate = 2e5;
+    c.server.min_difficulty = 1e-12;
+    c.server.shares_per_minute = 120.0;
+    c.setup_timeout = Duration::from_secs(2);
+    let mut jd = JdConfig::new(vec![Some(PoolEndpoint::new(jd_listen.to_string(), authority))], b.addr().to_string());
+    jd.tp_authority = Some(b.authority());
+    jd.solo_payout = Some(SOLO.to_vec());
+    jd.retry_min = Duration::from_millis(200);
+    jd.retry_max = Duration::from_secs(1);
+    c.jd = Some(jd);
+    let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
+    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let miners = start_miners(&proxy);
+    // No pool: the farm's templates, solo.
+    let solo = next_block(&mut blocks, &verdicts, |f| f.solo).await;
+    assert!(solo.txdata[0].output.iter().any(|o| o.script_pubkey.as_bytes() == SOLO));
+    assert_eq!(stats(&proxy).mode(), Mode::Solo);
+
+    // The pool comes up: the farm declares to it and mines for it.
+    let pool = jds_pool(&pool_dir, &a, listen, jd_listen).await;
+    until("declaring to the pool", || stats(&proxy).mode() == Mode::Declared(0)).await;
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    until("the pool credits shares", || pool.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
+
+    for mut m in miners {
+        m.stop().await;
+    }
+    drop(relay);
+    proxy.shutdown().await;
+    pool.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -201,6 +201,7 @@ pub struct JdShare {
 pub(crate) enum Input {
     Upstream(UpstreamEvent),
     Share(JdShare),
+    LocalExtranonce(usize),
 }
 
 /// A running JDC: its job feed and its inputs.
@@ -219,6 +220,12 @@ impl JdcHandle {
     /// An upstream event (the JDC follows the active pool, its channel and the answers).
     pub async fn upstream_event(&self, event: UpstreamEvent) {
         let _ = self.inputs.send(Input::Upstream(event)).await;
+    }
+
+    /// No pool yet: devices are served under a local prefix, full extranonce `len` bytes
+    /// (solo jobs are made for it until a pool's channel opens).
+    pub async fn local_extranonce(&self, len: usize) {
+        let _ = self.inputs.send(Input::LocalExtranonce(len)).await;
     }
 
     /// A device share that is a block or meets the pool's target.

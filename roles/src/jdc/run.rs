@@ -134,6 +134,12 @@ pub(super) async fn run(
             input = inputs.recv() => match input {
                 Some(Input::Upstream(ev)) => j.on_upstream(ev, &mut session, &mut connecting).await,
                 Some(Input::Share(s)) => j.on_share(s, &mut session).await,
+                Some(Input::LocalExtranonce(len)) => {
+                    if j.channel.is_none() {
+                        j.extranonce_len = Some(len);
+                        j.make_job(&mut session).await;
+                    }
+                }
                 None => break,
             },
             done = async { connecting.as_mut().expect("guarded").await }, if connecting.is_some() => {

@@ -29,6 +29,8 @@ const KEY: u64 = 0;
 /// Forwarded shares whose answers are still matched to their device; past this the oldest
 /// are forgotten (their answers then count for no device).
 const MAX_TRACKED_SHARES: usize = 1 << 16;
+/// Bytes extended devices roll under the local prefix of solo mining before any pool.
+const SOLO_ROLLED: usize = 8;
 /// Seconds between vardiff checks of a connection's channels.
 const VARDIFF_TICK: Duration = Duration::from_secs(5);
 
@@ -147,7 +149,30 @@ async fn hub(
             None
         }
     };
-    while let Some(event) = events.recv().await {
+    // Job Declaration with a solo payout: when no pool's channel is open halfway through the
+    // devices' setup time, they are served under a local prefix and mine solo meanwhile.
+    let solo = farm.jd.is_some() && shared.config.jd.as_ref().is_some_and(|j| j.solo_payout.is_some());
+    let mut solo_at = solo.then(|| tokio::time::Instant::now() + shared.config.setup_timeout / 2);
+    loop {
+        let event = tokio::select! {
+            e = events.recv() => match e {
+                Some(e) => e,
+                None => break,
+            },
+            _ = sleep_until_some(solo_at) => {
+                solo_at = None;
+                if link.borrow().is_none() {
+                    epoch += 1;
+                    let size = counter + SOLO_ROLLED;
+                    tracing::warn!("proxy: no pool yet; devices mine the farm's templates solo");
+                    link.send_replace(new_link(epoch, Vec::new(), size, [0; 32]));
+                    if let Some(jd) = &farm.jd {
+                        jd.local_extranonce(size).await;
+                    }
+                }
+                continue;
+            }
+        };
         if let Some(jd) = &farm.jd {
             jd.upstream_event(event.clone()).await;
         }
