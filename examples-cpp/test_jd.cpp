@@ -3,7 +3,10 @@
 // transactions, in memory (the farm's output reaches the pool as frames, the pool's the farm as
 // messages). Full-Template: token, declaration, the unknown transaction asked for and answered,
 // the verdict on the job the event shows, the SetCustomMiningJob checked against the shared
-// TokenStore, PushSolution rebuilt into the block found. A refused verdict on both sides,
+// TokenStore, PushSolution rebuilt into the block found. Work selection: the SetCustomMiningJob
+// sent to a pool sv2::ServerEndpoint made with the same TokenStore and options, refused on
+// another tip and once its token is spent, accepted; a share on it that is a block gives the
+// whole block, equal to the JdServer's from PushSolution. A refused verdict on both sides,
 // Coinbase-only, and the errors that end a connection. Prints "N passed, N failed" and exits
 // non-zero on any failure.
 #include "test_util.hpp"
@@ -215,6 +218,115 @@ void full_template() {
     CHECK_THROWS(ExtranonceMismatch, w.farm.push_solution(id, Bytes(4), 0, NOW, 0x20000000));
 }
 
+// The 80-byte header of a block on tip 0x42 with this coinbase and nonce.
+Bytes header_of(const Template &t, const Bytes &coinbase, std::uint32_t nonce) {
+    Bytes h;
+    auto le = [&h](std::uint32_t v) {
+        for (int k = 0; k < 4; k++) h.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
+    };
+    le(0x20000000);
+    h.insert(h.end(), 32, 0x42);
+    sv2::Bytes32 root = t.root(coinbase);
+    h.insert(h.end(), root.begin(), root.end());
+    le(NOW + 1);
+    le(0x207fffff);
+    le(nonce);
+    return h;
+}
+
+void work_selection() {
+    World w(true, 1);
+    w.connect(true);
+    std::uint32_t id = w.declare();
+    CHECK(w.pool.verdict(id, std::nullopt, CLOCK, w.entropy()).kind == sv2::JdServerEvent::Kind::JobDeclared);
+    CHECK(w.to_farm().kind == sv2::JdClientEvent::Kind::JobDeclared);
+
+    // The pool's Mining side: a factory on the same tip, an endpoint sharing the store.
+    sv2::JobFactory jobs(POOL_SCRIPT, Bytes{'p', 'o', 'o', 'l'}, 8);
+    sv2::NewTemplate future = w.t.msg();
+    future.future_template = true;
+    jobs.handle(sv2::Message(future));
+    jobs.handle(sv2::Message(tip(0x42)));
+    sv2::ExtranonceAllocator prefixes(Bytes{}, 4, 8);
+    sv2::ServerOptions o = sv2::ServerOptions::defaults();
+    o.min_difficulty = 1e-12;
+    sv2::ServerEndpoint pool(o, prefixes, w.store, pool_options());
+    sv2::SetupConnection setup;
+    setup.min_version = setup.max_version = 2;
+    setup.flags = 2; // REQUIRES_WORK_SELECTION
+    CHECK(pool.handle(sv2::Message(setup), jobs, CLOCK, NOW).kind == sv2::ServerEvent::Kind::SetUp);
+    sv2::OpenExtendedMiningChannel open;
+    open.request_id = 1;
+    open.user_identity = "alice";
+    open.nominal_hash_rate = 1;
+    open.max_target = test::filled(0xff);
+    open.min_extranonce_size = 4;
+    sv2::ServerEvent ev = pool.handle(sv2::Message(open), jobs, CLOCK, NOW);
+    CHECK(ev.kind == sv2::ServerEvent::Kind::ChannelOpened);
+    std::uint32_t channel = ev.channel_id;
+    Bytes extranonce;
+    for (const sv2::Message &m : pool.take_messages())
+        if (const auto *ok = std::get_if<sv2::OpenExtendedMiningChannelSuccess>(&m)) extranonce = ok->extranonce_prefix;
+    CHECK(extranonce.size() == 4);
+    extranonce.insert(extranonce.end(), {1, 2, 3, 4});
+
+    // Another tip, refused; the declared job, accepted.
+    std::optional<sv2::SetCustomMiningJob> job = w.farm.custom_job(channel, 9);
+    CHECK(job.has_value());
+    sv2::SetCustomMiningJob stale = job.value();
+    stale.prev_hash[0] ^= 1;
+    ev = pool.handle(sv2::Message(stale), jobs, CLOCK, NOW);
+    CHECK(ev.kind == sv2::ServerEvent::Kind::CustomJobRefused && ev.channel_id == channel);
+    CHECK(ev.error_code == "stale-chain-tip");
+    ev = pool.handle(sv2::Message(job.value()), jobs, CLOCK, NOW);
+    CHECK(ev.kind == sv2::ServerEvent::Kind::CustomJobAccepted && ev.channel_id == channel);
+    CHECK(ev.job_id >= 0x80000000u && ev.user == "alice");
+    std::uint32_t job_id = ev.job_id;
+    std::vector<sv2::Message> answers = pool.take_messages();
+    CHECK(answers.size() == 2 && std::holds_alternative<sv2::SetCustomMiningJobError>(answers.at(0)));
+    const auto *ok = answers.size() == 2 ? std::get_if<sv2::SetCustomMiningJobSuccess>(&answers[1]) : nullptr;
+    CHECK(ok && ok->job_id == job_id && ok->request_id == 9);
+
+    // A nonce whose header meets the regtest nbits; the JdServer's block from PushSolution.
+    Bytes coinbase, header;
+    std::uint32_t nonce = 0;
+    for (;; nonce++) {
+        CHECK(nonce < 64);
+        coinbase = w.farm.push_solution(id, extranonce, nonce, NOW + 1, 0x20000000);
+        header = header_of(w.t, coinbase, nonce);
+        if (sv2::hash_meets_target(sv2::sha256d(header), tip(0x42).target) || nonce >= 64) break;
+        w.farm.take_output();
+    }
+    sv2::JdServerEvent se = w.to_pool();
+    CHECK(se.kind == sv2::JdServerEvent::Kind::BlockFound);
+
+    // The share: a block with no template, completed by the endpoint.
+    sv2::SubmitSharesExtended share;
+    share.channel_id = channel;
+    share.sequence_number = 1;
+    share.job_id = job_id;
+    share.nonce = nonce;
+    share.ntime = NOW + 1;
+    share.version = 0x20000000;
+    share.extranonce = Bytes(extranonce.begin() + 4, extranonce.end());
+    ev = pool.handle(sv2::Message(share), jobs, CLOCK, NOW);
+    CHECK(ev.kind == sv2::ServerEvent::Kind::ShareAccepted && !ev.solution && ev.block.has_value());
+    CHECK(ev.hash == sv2::sha256d(header));
+    if (ev.block) {
+        const Bytes &b = *ev.block;
+        CHECK(b.size() == 80 + 1 + coinbase.size() + 3 * w.t.txs[0].size());
+        CHECK(Bytes(b.begin(), b.begin() + 80) == header);
+        CHECK(Bytes(b.begin() + 81, b.begin() + 81 + static_cast<long>(coinbase.size())) == coinbase);
+        CHECK(b == se.block);
+    }
+    // The token is spent.
+    ev = pool.handle(sv2::Message(job.value()), jobs, CLOCK, NOW);
+    CHECK(ev.kind == sv2::ServerEvent::Kind::CustomJobRefused && ev.error_code == "invalid-mining-job-token");
+    sv2::JdServerOptions bad = pool_options();
+    bad.payout_script.clear();
+    CHECK_THROWS(InvalidArgument, sv2::ServerEndpoint(o, prefixes, w.store, bad));
+}
+
 void refusals() {
     World w(true, 1);
     CHECK_THROWS(NoToken, w.farm.declare(w.t.msg(), tip(0x42), w.t.txs));
@@ -332,6 +444,7 @@ int main() {
     full_template();
     refusals();
     coinbase_only();
+    work_selection();
     connections_end();
     sessions_and_a_throwing_mempool();
     return test::report();

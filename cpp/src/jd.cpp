@@ -187,6 +187,13 @@ JdServerEvent server_event(const sv2_jd_server_event &e) {
 
 } // namespace
 
+ServerEndpoint::ServerEndpoint(const ServerOptions &options, ExtranonceAllocator &prefixes, const TokenStore &tokens,
+                               const JdServerOptions &pool) {
+    detail::Owned<sv2_server_options> c = c_options(options);
+    check(sv2_server_options_set_work_selection(c.get(), tokens.impl_.get(), COptions(pool).impl.get()));
+    make(c.get(), prefixes);
+}
+
 JdServer::JdServer(const JdServerOptions &options, TokenStore &store, Mempool mempool) : state_(new State) {
     COptions o(options);
     state_->mempool = std::move(mempool);

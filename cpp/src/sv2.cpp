@@ -612,8 +612,7 @@ detail::ByteView payload_view(const Frame &f) noexcept { return detail::ByteView
 
 ServerOptions ServerOptions::defaults() { return from_bridge<ServerOptions>(bridge::server_options_default()); }
 
-ServerEndpoint::ServerEndpoint(const ServerOptions &options, ExtranonceAllocator &prefixes) {
-    const ServerOptions &o = options;
+detail::Owned<sv2_server_options> ServerEndpoint::c_options(const ServerOptions &o) {
     sv2_server_options *made = nullptr;
     check(sv2_server_options_new(&made));
     detail::Owned<sv2_server_options> c(made);
@@ -623,9 +622,17 @@ ServerEndpoint::ServerEndpoint(const ServerOptions &options, ExtranonceAllocator
     check(sv2_server_options_set_vardiff(c.get(), o.shares_per_minute, o.vardiff_window_secs, o.default_hashrate,
                                          o.min_difficulty));
     check(sv2_server_options_set_share_limits(c.get(), o.max_invalid_shares_per_minute, o.max_shares_per_tip));
+    return c;
+}
+
+void ServerEndpoint::make(const sv2_server_options *options, ExtranonceAllocator &prefixes) {
     sv2_server_endpoint *ep = nullptr;
-    check(sv2_server_endpoint_new(c.get(), prefixes.impl_.get(), &ep));
+    check(sv2_server_endpoint_new(options, prefixes.impl_.get(), &ep));
     impl_.reset(ep);
+}
+
+ServerEndpoint::ServerEndpoint(const ServerOptions &options, ExtranonceAllocator &prefixes) {
+    make(c_options(options).get(), prefixes);
 }
 
 ServerEvent ServerEndpoint::handle(const Message &m, const JobFactory &jobs, std::uint64_t now_mono,
@@ -656,16 +663,29 @@ ServerEvent ServerEndpoint::handle_frame(const sv2_frame &frame, const JobFactor
     if (r.kind == ServerEvent::Kind::SetUp) set_up_ = true;
     if (r.kind == ServerEvent::Kind::ShareRejected) r.error = static_cast<ErrorCode>(e.error);
     if (e.error_code.len > 0) r.error_code.assign(reinterpret_cast<const char *>(e.error_code.data), e.error_code.len);
+    if (r.kind == ServerEvent::Kind::CustomJobAccepted) {
+        sv2_bytes user;
+        check(sv2_server_endpoint_last_custom_job(impl_.get(), &r.job_id, &user));
+        r.user.assign(reinterpret_cast<const char *>(user.data), user.len);
+    }
     std::copy(std::begin(e.share.hash), std::end(e.share.hash), r.hash.begin());
     std::copy(std::begin(e.share.target), std::end(e.share.target), r.target.begin());
     r.difficulty = e.share.difficulty;
     if (e.share.block) {
         sv2_message m;
-        check(sv2_server_endpoint_solution(impl_.get(), &m));
-        const sv2_submit_solution &s = m.body.submit_solution;
-        r.solution =
-            SubmitSolution{s.template_id, s.version, s.header_timestamp, s.header_nonce,
-                           std::vector<std::uint8_t>(s.coinbase_tx.data, s.coinbase_tx.data + s.coinbase_tx.len)};
+        sv2_bytes block;
+        sv2_result found = sv2_server_endpoint_solution(impl_.get(), &m);
+        if (found == SV2_RESULT_OK) {
+            const sv2_submit_solution &s = m.body.submit_solution;
+            r.solution =
+                SubmitSolution{s.template_id, s.version, s.header_timestamp, s.header_nonce,
+                               std::vector<std::uint8_t>(s.coinbase_tx.data, s.coinbase_tx.data + s.coinbase_tx.len)};
+        } else if (found != SV2_RESULT_NOT_FOUND) {
+            check(found);
+        } else if (sv2_server_endpoint_custom_block(impl_.get(), &block) == SV2_RESULT_OK) {
+            // No template: a custom job's block, completed with its declared transactions.
+            r.block = std::vector<std::uint8_t>(block.data, block.data + block.len);
+        }
     }
     return r;
 }

@@ -100,6 +100,7 @@ class TokenStore {
     };
     std::unique_ptr<sv2_token_store, Free> impl_;
     friend class JdServer;
+    friend class ServerEndpoint;
 };
 
 /// The pool's mempool: the transaction with this wtxid (internal byte order), serialized with

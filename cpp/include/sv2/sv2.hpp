@@ -673,18 +673,21 @@ class GroupChannel {
 struct ServerEvent {
     /// What happened.
     enum class Kind : std::uint8_t {
-        Handled,        ///< Answered in the output, or a message a server ignores.
-        SetUp,          ///< SetupConnection accepted with `flags`.
-        ChannelOpened,  ///< Channel `channel_id` opened; its Success and jobs are in the output.
-        OpenRefused,    ///< Open `request_id` refused with `error_code` (the Error is in the output).
-        ChannelsClosed, ///< CloseChannel removed `count` channels.
-        ShareAccepted,  ///< A valid share: record it, then take_successes(); a block in `solution`.
-        ShareRejected,  ///< An invalid share: `error` and `error_code` (its Error is in the output).
+        Handled,           ///< Answered in the output, or a message a server ignores.
+        SetUp,             ///< SetupConnection accepted with `flags`.
+        ChannelOpened,     ///< Channel `channel_id` opened; its Success and jobs are in the output.
+        OpenRefused,       ///< Open `request_id` refused with `error_code` (the Error is in the output).
+        ChannelsClosed,    ///< CloseChannel removed `count` channels.
+        ShareAccepted,     ///< A valid share: record it, then take_successes(); a block in `solution` or `block`.
+        ShareRejected,     ///< An invalid share: `error` and `error_code` (its Error is in the output).
+        CustomJobAccepted, ///< SetCustomMiningJob on `channel_id` accepted as `job_id` for `user`.
+        CustomJobRefused,  ///< SetCustomMiningJob on `channel_id` refused with `error_code`.
     };
     Kind kind = Kind::Handled;
     /// SetUp: the SetupConnectionSuccess flags sent.
     std::uint32_t flags = 0;
-    /// ChannelOpened, ShareAccepted, ShareRejected: the channel.
+    /// ChannelOpened, ShareAccepted, ShareRejected, CustomJobAccepted, CustomJobRefused: the
+    /// channel.
     std::uint32_t channel_id = 0;
     /// OpenRefused: the request.
     std::uint32_t request_id = 0;
@@ -694,8 +697,14 @@ struct ServerEvent {
     std::size_t count = 0;
     /// ShareRejected: why (StaleShare, DifficultyTooLow, ...).
     std::optional<ErrorCode> error;
-    /// OpenRefused, ShareRejected: the spec's error code sent ("stale-share", ...).
+    /// OpenRefused, ShareRejected, CustomJobRefused: the spec's error code sent ("stale-share",
+    /// "invalid-mining-job-token", ...).
     std::string error_code;
+    /// CustomJobAccepted: the job id shares on the custom job name (its Success is in the
+    /// output).
+    std::uint32_t job_id = 0;
+    /// CustomJobAccepted: the user its token was allocated for.
+    std::string user;
     /// ShareAccepted: the header hash, the target it met and that target's difficulty.
     Bytes32 hash{};
     Bytes32 target{};
@@ -703,6 +712,10 @@ struct ServerEvent {
     /// ShareAccepted when the share is a block: the SubmitSolution to send the template
     /// provider at once.
     std::optional<SubmitSolution> solution;
+    /// ShareAccepted when the share is a block on a Full-Template custom job (no template, so
+    /// no `solution`): the whole block, completed with the declared transactions, for the
+    /// node's submitblock. (On a Coinbase-only custom job neither is set: its JDC submits it.)
+    std::optional<std::vector<std::uint8_t>> block;
 };
 
 /// What a message from the server changed on a ClientEndpoint. `kind` says which fields mean
@@ -748,6 +761,9 @@ struct ClientEvent {
     std::vector<std::uint16_t> required_extensions;
 };
 
+class TokenStore;
+struct JdServerOptions;
+
 /// One downstream Mining Protocol connection as a pool or proxy serves it: SetupConnection
 /// negotiation, channel admission with extranonce prefixes, the jobs a new channel needs,
 /// UpdateChannel and CloseChannel, share validation and the spec's error codes. Feed it every
@@ -761,6 +777,13 @@ class ServerEndpoint {
     /// which every endpoint of a server shares (also after it is destroyed); closed channels
     /// give them back. Throws sv2::Error (InvalidArgument for options out of range).
     ServerEndpoint(const ServerOptions &options, ExtranonceAllocator &prefixes);
+    /// As above, with work selection (sv2/jd.hpp): the connection may set
+    /// REQUIRES_WORK_SELECTION and send SetCustomMiningJob on its extended channels, each
+    /// checked against `tokens` (the store the pool's JdServers share) and the pool outputs of
+    /// `pool`, on the JobFactory's tip; events CustomJobAccepted and CustomJobRefused. Throws
+    /// sv2::Error (InvalidArgument).
+    ServerEndpoint(const ServerOptions &options, ExtranonceAllocator &prefixes, const TokenStore &tokens,
+                   const JdServerOptions &pool);
 
     /// Handles a message from the client at monotonic time `now_mono` (seconds: vardiff) and
     /// unix time `now_unix` (a share's nTime); a new channel gets its jobs from `jobs`. Throws
@@ -794,6 +817,8 @@ class ServerEndpoint {
   private:
     ServerEvent handle_frame(const sv2_frame &frame, const JobFactory &jobs, std::uint64_t now_mono,
                              std::uint32_t now_unix);
+    static detail::Owned<sv2_server_options> c_options(const ServerOptions &options);
+    void make(const sv2_server_options *options, ExtranonceAllocator &prefixes);
 
     detail::Owned<sv2_server_endpoint> impl_;
     bool set_up_ = false;
