@@ -40,8 +40,8 @@ pub(super) struct Shared {
 
 /// Verdict code when the node cannot be asked (the JDC falls back, as for any refusal).
 const NODE_UNAVAILABLE: &str = "node-unavailable";
-/// Verdict code when the pool has no tip yet.
-const NO_TIP: &str = "stale-chain-tip";
+/// Verdict code when the pool has no tip yet, or the job is for another tip than the pool's.
+const STALE_TIP: &str = sv2::jd::codes::STALE_CHAIN_TIP;
 
 /// Accepts JDCs until `shutdown`, then waits for their tasks.
 pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
@@ -194,14 +194,18 @@ impl Session<'_> {
                 stats.missing_requests.fetch_add(1, Ordering::Relaxed);
             }
             Event::ValidateJob { request_id, job } => {
-                let tip = self.shared.jobs.borrow().jobs.tip.as_ref().map(|t| t.prev);
+                let tip = self.shared.jobs.borrow().jobs.tip.clone();
                 let node = self.shared.node.clone();
                 let verdicts = verdicts.clone();
                 tokio::spawn(async move {
-                    let verdict = match tip.and_then(|tip| proposal::block(&job, &tip, crate::keygen::unix_now())) {
-                        None => Err(NO_TIP.to_string()),
+                    // A job for another height than the pool's next block is a chain-tip race
+                    // (the JDC's node is ahead of the pool's or behind it), not a bad job.
+                    let tip = tip.filter(|t| !proposal::other_height(&job, &t.job.coinbase));
+                    let verdict = match tip.and_then(|tip| proposal::block(&job, &tip.prev, crate::keygen::unix_now()))
+                    {
+                        None => Err(STALE_TIP.to_string()),
                         Some(block) => match node.check(block.serialize()).await {
-                            Ok(v) => v,
+                            Ok(v) => v.map_err(proposal::refusal_code),
                             Err(e) => {
                                 tracing::warn!("declared job {request_id}: the node could not check it: {e}");
                                 Err(NODE_UNAVAILABLE.to_string())
