@@ -6,7 +6,8 @@
 // TokenStore, PushSolution rebuilt into the block found. Work selection: the SetCustomMiningJob
 // sent to a pool sv2::ServerEndpoint made with the same TokenStore and options, refused on
 // another tip and once its token is spent, accepted; a share on it that is a block gives the
-// whole block, equal to the JdServer's from PushSolution. A refused verdict on both sides,
+// whole block, equal to the JdServer's from PushSolution (on a Coinbase-only job, neither a block
+// nor a SubmitSolution). A refused verdict on both sides,
 // Coinbase-only, and the errors that end a connection. Prints "N passed, N failed" and exits
 // non-zero on any failure.
 #include "test_util.hpp"
@@ -234,12 +235,21 @@ Bytes header_of(const Template &t, const Bytes &coinbase, std::uint32_t nonce) {
     return h;
 }
 
-void work_selection() {
-    World w(true, 1);
-    w.connect(true);
-    std::uint32_t id = w.declare();
-    CHECK(w.pool.verdict(id, std::nullopt, CLOCK, w.entropy()).kind == sv2::JdServerEvent::Kind::JobDeclared);
-    CHECK(w.to_farm().kind == sv2::JdClientEvent::Kind::JobDeclared);
+// Full-Template: the block is the pool's to complete; Coinbase-only: only the farm knows the
+// transactions, so neither a SubmitSolution nor a block comes with the share.
+void work_selection(bool full_template) {
+    World w(full_template, 1);
+    w.connect(full_template);
+    std::uint32_t id = 0;
+    if (full_template) {
+        id = w.declare();
+        CHECK(w.pool.verdict(id, std::nullopt, CLOCK, w.entropy()).kind == sv2::JdServerEvent::Kind::JobDeclared);
+        CHECK(w.to_farm().kind == sv2::JdClientEvent::Kind::JobDeclared);
+    } else {
+        sv2::Declaration d = w.farm.declare(w.t.msg(), tip(0x42), {});
+        CHECK(d.ready);
+        id = d.request_id;
+    }
 
     // The pool's Mining side: a factory on the same tip, an endpoint sharing the store.
     sv2::JobFactory jobs(POOL_SCRIPT, Bytes{'p', 'o', 'o', 'l'}, 8);
@@ -297,8 +307,9 @@ void work_selection() {
         if (sv2::hash_meets_target(sv2::sha256d(header), tip(0x42).target) || nonce >= 64) break;
         w.farm.take_output();
     }
-    sv2::JdServerEvent se = w.to_pool();
-    CHECK(se.kind == sv2::JdServerEvent::Kind::BlockFound);
+    std::optional<sv2::JdServerEvent> se;
+    if (full_template) se = w.to_pool();
+    CHECK(!full_template || se->kind == sv2::JdServerEvent::Kind::BlockFound);
 
     // The share: a block with no template, completed by the endpoint.
     sv2::SubmitSharesExtended share;
@@ -310,14 +321,15 @@ void work_selection() {
     share.version = 0x20000000;
     share.extranonce = Bytes(extranonce.begin() + 4, extranonce.end());
     ev = pool.handle(sv2::Message(share), jobs, CLOCK, NOW);
-    CHECK(ev.kind == sv2::ServerEvent::Kind::ShareAccepted && !ev.solution && ev.block.has_value());
+    CHECK(ev.kind == sv2::ServerEvent::Kind::ShareAccepted && !ev.solution);
+    CHECK(ev.block.has_value() == full_template);
     CHECK(ev.hash == sv2::sha256d(header));
-    if (ev.block) {
+    if (ev.block && se) {
         const Bytes &b = *ev.block;
         CHECK(b.size() == 80 + 1 + coinbase.size() + 3 * w.t.txs[0].size());
         CHECK(Bytes(b.begin(), b.begin() + 80) == header);
         CHECK(Bytes(b.begin() + 81, b.begin() + 81 + static_cast<long>(coinbase.size())) == coinbase);
-        CHECK(b == se.block);
+        CHECK(b == se->block);
     }
     // The token is spent.
     ev = pool.handle(sv2::Message(job.value()), jobs, CLOCK, NOW);
@@ -444,7 +456,8 @@ int main() {
     full_template();
     refusals();
     coinbase_only();
-    work_selection();
+    work_selection(true);
+    work_selection(false);
     connections_end();
     sessions_and_a_throwing_mempool();
     return test::report();
