@@ -218,8 +218,19 @@ impl JdcHandle {
     }
 
     /// An upstream event (the JDC follows the active pool, its channel and the answers).
+    /// Share answers are dropped when the JDC's queue is full (it only counts rejections in a
+    /// row from them), so that a busy JDC never holds up the caller's event loop for them.
     pub async fn upstream_event(&self, event: UpstreamEvent) {
-        let _ = self.inputs.send(Input::Upstream(event)).await;
+        match event {
+            UpstreamEvent::ShareAccepted { .. }
+            | UpstreamEvent::ShareRejected { .. }
+            | UpstreamEvent::ShareDropped { .. } => {
+                let _ = self.inputs.try_send(Input::Upstream(event));
+            }
+            other => {
+                let _ = self.inputs.send(Input::Upstream(other)).await;
+            }
+        }
     }
 
     /// No pool yet: devices are served under a local prefix, full extranonce `len` bytes
