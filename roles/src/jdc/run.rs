@@ -26,6 +26,9 @@ use crate::upstream::{UpstreamClient, UpstreamEvent, UpstreamShare};
 const MAX_QUEUED_SHARES: usize = 64;
 /// Share ids sent on custom jobs, kept to match the pool's answers.
 const KEPT_SHARE_IDS: usize = 4096;
+/// Shortest time between two declarations on one tip: a template provider may send a template
+/// on every fee change, and each declaration spends a token (a JDS allows 120 a minute).
+const MIN_REDECLARE: Duration = Duration::from_secs(1);
 /// Refusals in a row put down to a chain-tip race before the nodes count as disagreeing (a
 /// reason to fall back after all).
 const MAX_TIP_RACES: u32 = 10;
@@ -61,6 +64,10 @@ struct Jdc {
     tip_race: bool,
     /// Refusals in a row put down to tip races.
     races_in_row: u32,
+    /// The tip and time of the last declaration.
+    last_declared: Option<([u8; 32], Instant)>,
+    /// A later template on the same tip waits until then.
+    redeclare_at: Option<Instant>,
     next_request: u32,
     /// SetCustomMiningJob request id -> job id.
     custom: HashMap<u32, u32>,
@@ -112,6 +119,8 @@ pub(super) async fn run(
         want_job: false,
         tip_race: false,
         races_in_row: 0,
+        last_declared: None,
+        redeclare_at: None,
         next_request: 1,
         custom: HashMap::new(),
         declared: HashMap::new(),
@@ -267,6 +276,15 @@ impl Jdc {
 
     async fn declare(&mut self, template: &Template, mut tip: PrevHash, session: &mut Option<Box<Session>>) {
         let Some(s) = session.as_deref_mut() else { return };
+        if let Some((prev, at)) = self.last_declared {
+            let next = at + MIN_REDECLARE;
+            if prev == tip.prev_hash && next > Instant::now() {
+                // Devices keep the job just declared on this tip; the newest template follows.
+                self.redeclare_at = Some(next);
+                return;
+            }
+        }
+        self.redeclare_at = None;
         if s.client.tokens() == 0 {
             self.want_job = true;
             self.ensure_tokens(session).await;
@@ -300,6 +318,7 @@ impl Jdc {
             }
         };
         let Some(job) = declared_job(&req) else { return };
+        self.last_declared = Some((tip.prev_hash, Instant::now()));
         let payout = Payout::Declared { index, declaration_id, pool_job: None, refused: false };
         let mined = MinedJob { template_id: template.id, job: Arc::new(job), prev: tip, txs, payout };
         let id = self.publish(mined);
@@ -599,6 +618,10 @@ impl Jdc {
                 let index = s.index;
                 return self.fall_back(index, "the JDS left a request unanswered", session).await;
             }
+        }
+        if self.redeclare_at.is_some_and(|at| at <= Instant::now()) {
+            self.redeclare_at = None;
+            self.make_job(session).await;
         }
         if session.is_none() && connecting.is_none() {
             if let Some((index, len)) = self.channel {
