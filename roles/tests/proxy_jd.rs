@@ -120,6 +120,7 @@ async fn start_proxy(dir: &Path, pool: &PoolHandle, jds: SocketAddr, farm_tp: &T
     c.nominal_hashrate = 2e5;
     c.server.min_difficulty = 1e-12;
     c.server.shares_per_minute = 120.0;
+    c.metrics_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     let mut jd =
         JdConfig::new(vec![Some(PoolEndpoint::new(jds.to_string(), pool.authority()))], farm_tp.addr().to_string());
     jd.tp_authority = Some(farm_tp.authority());
@@ -239,6 +240,9 @@ async fn farm_chooses_the_transactions(full: bool, devices: &[(&str, ChannelMode
     until("every device has shares accepted", || miners.iter().all(|m| m.stats().accepted > 0)).await;
     assert_eq!(count(&s.fallbacks), 0, "no fallback: {s:?}");
     assert_eq!(s.mode(), Mode::Declared(0));
+    let page = http_get(proxy.metrics_addr().unwrap(), "/metrics").await;
+    assert!(page.contains("sv2_proxy_jd_mode 2\n") && page.contains("sv2_proxy_jd_pool 0\n"), "{page}");
+    assert!(page.contains("sv2_proxy_jd_custom_jobs_accepted_total "), "{page}");
 
     for mut m in miners {
         m.stop().await;

@@ -150,6 +150,55 @@ impl JdcStats {
         }
     }
 
+    /// The counters as Prometheus text, `sv2_<role>_jd_…`.
+    pub fn render(&self, role: &str) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let counters: [(&str, &AtomicU64, &str); 13] = [
+            ("declared_total", &self.declared, "Jobs built from declarations (Full-Template: DeclareMiningJob sent)."),
+            ("declarations_accepted_total", &self.declarations_accepted, "Declarations the JDS accepted."),
+            ("declarations_refused_total", &self.declarations_refused, "Declarations the JDS refused."),
+            (
+                "missing_transactions_answers_total",
+                &self.missing_transactions_answered,
+                "ProvideMissingTransactions answered.",
+            ),
+            ("missing_transactions_sent_total", &self.missing_transactions_sent, "Transactions sent in those answers."),
+            ("custom_jobs_accepted_total", &self.custom_jobs_accepted, "SetCustomMiningJob accepted by the pool."),
+            ("custom_jobs_refused_total", &self.custom_jobs_refused, "SetCustomMiningJob refused by the pool."),
+            ("shares_submitted_total", &self.shares_submitted, "Shares sent to the pool on custom jobs."),
+            ("solo_jobs_total", &self.solo_jobs, "Solo jobs published."),
+            (
+                "blocks_found_total",
+                &self.blocks_found,
+                "Blocks found (SubmitSolution to the farm's template provider).",
+            ),
+            ("solutions_pushed_total", &self.solutions_pushed, "PushSolution sent."),
+            ("fallbacks_total", &self.fallbacks, "Times a JDS or a pool was given up."),
+            ("jds_sessions_total", &self.jds_sessions, "JDS sessions set up."),
+        ];
+        for (name, c, help) in counters {
+            let _ = writeln!(out, "# HELP sv2_{role}_jd_{name} {help}\n# TYPE sv2_{role}_jd_{name} counter");
+            let _ = writeln!(out, "sv2_{role}_jd_{name} {}", c.load(Ordering::Relaxed));
+        }
+        let (mode, pool) = match self.mode() {
+            Mode::Idle => (0, -1),
+            Mode::Solo => (1, -1),
+            Mode::Declared(i) => (2, i as i64),
+        };
+        let _ = writeln!(
+            out,
+            "# HELP sv2_{role}_jd_mode 0 idle, 1 solo, 2 declaring to a pool.\n# TYPE sv2_{role}_jd_mode gauge"
+        );
+        let _ = writeln!(out, "sv2_{role}_jd_mode {mode}");
+        let _ = writeln!(
+            out,
+            "# HELP sv2_{role}_jd_pool The pool declared to (-1: none).\n# TYPE sv2_{role}_jd_pool gauge"
+        );
+        let _ = writeln!(out, "sv2_{role}_jd_pool {pool}");
+        out
+    }
+
     fn set_mode(&self, m: Mode) {
         let n = match m {
             Mode::Idle => 0,

@@ -181,7 +181,18 @@ pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, String> {
         }
     }];
     if let Some(l) = metrics_listener {
-        tasks.push(tokio::spawn(farm_metrics::serve(l, metrics.clone(), shutdown_rx)));
+        match jd.as_ref().map(|r| r.stats.clone()) {
+            // With Job Declaration, /metrics carries the JDC's counters too.
+            Some(stats) => {
+                let m = metrics.clone();
+                tasks.push(tokio::spawn(crate::net::serve_pages(l, shutdown_rx, move |path| match path {
+                    "/metrics" | "/" => Some(("text/plain; version=0.0.4", m.render() + &stats.render("proxy"))),
+                    "/stats.json" => Some(("application/json", m.json())),
+                    _ => None,
+                })));
+            }
+            None => tasks.push(tokio::spawn(farm_metrics::serve(l, metrics.clone(), shutdown_rx))),
+        }
     }
     tracing::info!(
         "proxy listening on {addr} (authority key {}), {:?}, pools {}",
