@@ -341,9 +341,10 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// How a farm's block reads in the demo's lines ("coinbase only" would read as the JD mode).
 fn tx_count(n: usize) -> &'static str {
     match n {
-        0 => "coinbase only",
+        0 => "no transactions",
         _ => "with transactions",
     }
 }
