@@ -403,7 +403,10 @@ impl Jdc {
                 stats.declarations_accepted.fetch_add(1, Ordering::Relaxed);
                 self.retry[index] = Retry { at: None, backoff: self.config.retry_min };
                 self.races_in_row = 0;
-                if let Some(&job_id) = self.declared.get(&req.declaration_id) {
+                // A job of an earlier tip is no longer mined: the pool would only call it stale.
+                let kept =
+                    self.declared.get(&req.declaration_id).copied().filter(|id| self.published.get(*id).is_some());
+                if let Some(job_id) = kept {
                     self.set_custom(*req, job_id).await;
                 }
             }
