@@ -310,6 +310,17 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
                 n(&s.solutions_pushed),
                 n(&s.fallbacks)
             );
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            let (d, c) = (&s.declare_round_trip, &s.custom_job_round_trip);
+            println!(
+                "jdc: DeclareMiningJob -> Success {:.2} ms mean, {:.2} max over {}; SetCustomMiningJob -> Success {:.2} ms mean, {:.2} max over {}",
+                ms(d.mean()),
+                ms(d.max()),
+                d.count(),
+                ms(c.mean()),
+                ms(c.max()),
+                c.count()
+            );
         }
     }
     if let Some(f) = &farm {

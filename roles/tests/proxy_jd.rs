@@ -228,8 +228,9 @@ async fn farm_chooses_the_transactions(full: bool, devices: &[(&str, ChannelMode
         proxy.upstream_metrics().shares_accepted.load(Ordering::Relaxed) > 0
     })
     .await;
+    assert!(s.custom_job_round_trip.count() > 0);
     if full {
-        assert!(count(&s.declarations_accepted) > 0);
+        assert!(count(&s.declarations_accepted) > 0 && s.declare_round_trip.count() > 0);
         // The JDS had never seen the farm's transaction: it asked for it.
         assert!(count(&s.missing_transactions_sent) > 0, "ProvideMissingTransactions answered");
         assert!(count(&s.solutions_pushed) > 0, "PushSolution sent");

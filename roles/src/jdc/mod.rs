@@ -138,6 +138,44 @@ pub struct JdcStats {
     pub fallbacks: AtomicU64,
     /// JDS sessions set up.
     pub jds_sessions: AtomicU64,
+    /// DeclareMiningJob to DeclareMiningJob.Success (ProvideMissingTransactions and the pool
+    /// node's check included).
+    pub declare_round_trip: Timing,
+    /// SetCustomMiningJob to SetCustomMiningJob.Success.
+    pub custom_job_round_trip: Timing,
+}
+
+/// Count, mean and maximum of a duration.
+#[derive(Debug, Default)]
+pub struct Timing {
+    count: AtomicU64,
+    sum_us: AtomicU64,
+    max_us: AtomicU64,
+}
+
+impl Timing {
+    fn record(&self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+        self.max_us.fetch_max(us, Ordering::Relaxed);
+    }
+
+    /// How many were measured.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Their mean (zero before the first).
+    pub fn mean(&self) -> Duration {
+        let n = self.count().max(1);
+        Duration::from_micros(self.sum_us.load(Ordering::Relaxed) / n)
+    }
+
+    /// The longest.
+    pub fn max(&self) -> Duration {
+        Duration::from_micros(self.max_us.load(Ordering::Relaxed))
+    }
 }
 
 impl JdcStats {

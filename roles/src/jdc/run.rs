@@ -69,10 +69,10 @@ struct Jdc {
     /// A later template on the same tip waits until then.
     redeclare_at: Option<Instant>,
     next_request: u32,
-    /// SetCustomMiningJob request id -> job id.
-    custom: HashMap<u32, u32>,
-    /// Declaration id -> job id.
-    declared: HashMap<u32, u32>,
+    /// SetCustomMiningJob request id -> job id, and when it was sent.
+    custom: HashMap<u32, (u32, Instant)>,
+    /// Declaration id -> job id, and when it was declared.
+    declared: HashMap<u32, (u32, Instant)>,
     /// Pool shares waiting for their job's SetCustomMiningJob.Success.
     queued: VecDeque<JdShare>,
     /// Share ids sent on custom jobs.
@@ -324,7 +324,7 @@ impl Jdc {
         let id = self.publish(mined);
         self.reports.stats.declared.fetch_add(1, Ordering::Relaxed);
         self.reports.stats.set_mode(Mode::Declared(index));
-        self.declared.insert(declaration_id, id);
+        self.declared.insert(declaration_id, (id, Instant::now()));
         if self.declared.len() > 64 {
             let oldest = self.declared.keys().min().copied();
             oldest.map(|k| self.declared.remove(&k));
@@ -338,7 +338,7 @@ impl Jdc {
     async fn set_custom(&mut self, req: CustomJobRequest, job_id: u32) {
         let request_id = self.next_request;
         self.next_request = self.next_request.wrapping_add(1).max(1);
-        self.custom.insert(request_id, job_id);
+        self.custom.insert(request_id, (job_id, Instant::now()));
         if self.custom.len() > 64 {
             let oldest = self.custom.keys().min().copied();
             oldest.map(|k| self.custom.remove(&k));
@@ -404,16 +404,16 @@ impl Jdc {
                 self.retry[index] = Retry { at: None, backoff: self.config.retry_min };
                 self.races_in_row = 0;
                 // A job of an earlier tip is no longer mined: the pool would only call it stale.
-                let kept =
-                    self.declared.get(&req.declaration_id).copied().filter(|id| self.published.get(*id).is_some());
-                if let Some(job_id) = kept {
+                let Some(&(job_id, at)) = self.declared.get(&req.declaration_id) else { return };
+                stats.declare_round_trip.record(at.elapsed());
+                if self.published.get(job_id).is_some() {
                     self.set_custom(*req, job_id).await;
                 }
             }
             Ok(Event::JobRefused { request_id, code, details }) => {
                 s.answered();
                 stats.declarations_refused.fetch_add(1, Ordering::Relaxed);
-                let job = self.declared.remove(&request_id);
+                let job = self.declared.remove(&request_id).map(|(id, _)| id);
                 if let Some(Payout::Declared { refused, .. }) =
                     job.and_then(|id| self.published.get_mut(id)).map(|j| &mut j.payout)
                 {
@@ -500,7 +500,8 @@ impl Jdc {
             UpstreamEvent::CustomJobAccepted { key, request_id, job_id, index } if key == self.key => {
                 self.reports.stats.custom_jobs_accepted.fetch_add(1, Ordering::Relaxed);
                 self.races_in_row = 0;
-                let Some(local) = self.custom.remove(&request_id) else { return };
+                let Some((local, at)) = self.custom.remove(&request_id) else { return };
+                self.reports.stats.custom_job_round_trip.record(at.elapsed());
                 if let Some(MinedJob { payout: Payout::Declared { pool_job, index: i, .. }, .. }) =
                     self.published.get_mut(local)
                 {
@@ -514,7 +515,7 @@ impl Jdc {
                 }
             }
             UpstreamEvent::CustomJobRefused { key, request_id, code } if key == self.key => {
-                let Some(local) = self.custom.remove(&request_id) else { return };
+                let Some((local, _)) = self.custom.remove(&request_id) else { return };
                 if code == "channel-not-open" {
                     return;
                 }
