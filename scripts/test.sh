@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, rustdoc, unit/integration/property/interop tests, the no_std
 # build of the codec and Noise, benchmark compilation, a bounded fuzz run, the C and C++ SDK,
-# the tutorials run end to end, and the coverage floor.
+# the tutorials run end to end, the coverage floor, and bit-identical rebuilds (reprotest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -43,5 +43,8 @@ bash scripts/test-c.sh
 step "tutorials (docs/tutorials), end to end"
 bash scripts/tutorials.sh
 
-step "coverage of rust-core and the C ABI by the Rust and C tests, against its floor"
+step "coverage of rust-core, the C ABI and the C++ API by the Rust, C and C++ tests, against their floors"
 bash scripts/coverage.sh
+
+step "libsv2.a, libsv2.so and the sv2 binary bit-identical when rebuilt elsewhere (reprotest, diffoscope)"
+bash scripts/reproducible.sh
