@@ -590,3 +590,39 @@ async fn no_pool_at_start_means_solo_until_the_pool_is_up() {
     b.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_tip_race_is_not_a_fallback() {
+    let dir = temp_dir("jd-race");
+    let (a, b) = two_nodes(&dir).await;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
+    let proxy = start_proxy(&dir.join("proxy"), &pool, pool.jds_addr().unwrap(), &b, true).await;
+    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let miners = start_miners(&proxy);
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    let s = stats(&proxy);
+    until("a custom job accepted", || count(&s.custom_jobs_accepted) > 0).await;
+
+    // The pool's node takes a block of its own that the farm's node never hears of: the two
+    // tips differ until the farm's chain is longer and the pool's node follows it.
+    let refused = count(&s.declarations_refused);
+    let raced = a.mine_block().await.unwrap();
+    until("a declaration refused for the tip", || count(&s.declarations_refused) > refused).await;
+    until("the pool's node back on the farm's chain", || a.tip().hash == b.tip().hash && a.tip().height > raced.height)
+        .await;
+    let accepted = count(&s.custom_jobs_accepted);
+    until("custom jobs accepted again", || count(&s.custom_jobs_accepted) > accepted).await;
+    assert_eq!(count(&s.fallbacks), 0, "a tip race is not a fallback");
+    assert_eq!(s.mode(), Mode::Declared(0));
+
+    for mut m in miners {
+        m.stop().await;
+    }
+    drop(relay);
+    proxy.shutdown().await;
+    pool.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -698,7 +698,10 @@ impl Jdc {
             })
             .await;
         self.reports.stats.blocks_found.fetch_add(1, Ordering::Relaxed);
-        if let (Payout::Declared { index, declaration_id, .. }, true) = (&job.payout, self.config.full_template) {
+        // A refused declaration is forgotten by the JDS: no PushSolution for it.
+        if let (Payout::Declared { index, declaration_id, refused: false, .. }, true) =
+            (&job.payout, self.config.full_template)
+        {
             if let Some(s) = session.as_deref_mut().filter(|s| s.index == *index) {
                 let pushed = s.client.push_solution(
                     *declaration_id,
