@@ -55,7 +55,7 @@ git_id=(-c user.name=libsv2 -c user.email=libsv2@example.invalid -c commit.gpgsi
 step "git am bitcoin-core-patch/*.patch"
 (cd "$work/bitcoin" && git "${git_id[@]}" am -q --committer-date-is-author-date \
   --exclude='depends/*' --exclude='contrib/guix/*' "$root"/bitcoin-core-patch/*.patch)
-(cd "$work/bitcoin" && git log --oneline | head -n "$(ls "$root"/bitcoin-core-patch/*.patch | wc -l)")
+(cd "$work/bitcoin" && git log --oneline -n "$(ls "$root"/bitcoin-core-patch/*.patch | wc -l)")
 
 step "libsv2 from this tree (CMake, installed for find_package)"
 cmake -S . -B "$work/libsv2-build" -DCMAKE_BUILD_TYPE=Release -DSV2_BUILD_EXAMPLES=OFF \
