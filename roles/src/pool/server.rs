@@ -269,7 +269,10 @@ impl<'s> Session<'s> {
                         self.drain(&mut conn).await?;
                         return Ok(());
                     };
-                    self.sync(&mut conn, &state)?;
+                    if self.sync(&mut conn, &state)? {
+                        conn.flush().await?;
+                        tracing::debug!(target: crate::tp::TIP_TRACE, stage = "pool.sent", connection = self.id);
+                    }
                     wake.set(next_wake(jobs, shutdown));
                 }
                 ack = async { self.inflight.as_mut().map(|i| &mut i.ack).expect("guarded").await }, if self.inflight.is_some() => {
@@ -365,10 +368,10 @@ impl<'s> Session<'s> {
         Ok(())
     }
 
-    /// Brings every channel up to the pool's current jobs. A job a channel cannot take is
-    /// logged and skipped: the same job reaches every connection, so failing the connection
-    /// for it would close them all.
-    fn sync(&mut self, conn: &mut Connection, state: &Published) -> Result<(), End> {
+    /// Brings every channel up to the pool's current jobs; true when a new tip was queued. A job
+    /// a channel cannot take is logged and skipped: the same job reaches every connection, so
+    /// failing the connection for it would close them all.
+    fn sync(&mut self, conn: &mut Connection, state: &Published) -> Result<bool, End> {
         let mut out = Out { conn, metrics: &self.shared.metrics };
         let synced = self.endpoint.sync(&state.jobs, &mut out)?;
         for s in synced.skipped {
@@ -377,7 +380,7 @@ impl<'s> Session<'s> {
         if let (Some(at), true) = (state.tip_at, synced.tip_sent) {
             self.shared.metrics.tip_to_job(at.elapsed());
         }
-        Ok(())
+        Ok(synced.tip_sent)
     }
 
     async fn on_message(&mut self, conn: &mut Connection, msg: &Message<'_>, arrived: Instant) -> Result<(), End> {

@@ -138,6 +138,7 @@ async fn session(
             frame = conn.read_frame() => {
                 let frame = frame.map_err(|e| e.to_string())?;
                 let (msg, _) = frame.message().map_err(|e| format!("bad message: {e}"))?;
+                let new_tip = matches!(msg, Message::SetNewPrevHashTdp(_));
                 match msg {
                     Message::NewTemplate(t) => {
                         metrics.templates.fetch_add(1, Ordering::Relaxed);
@@ -152,6 +153,7 @@ async fn session(
                     }
                     Message::SetNewPrevHashTdp(p) => {
                         let now = Instant::now();
+                        tracing::debug!(target: crate::tp::TIP_TRACE, stage = "pool.received");
                         if let Err(e) = factory.on_set_new_prev_hash(&p) {
                             tracing::warn!("new tip for template {}: {e}", p.template_id);
                             continue;
@@ -186,6 +188,9 @@ async fn session(
                     }
                 }
                 jobs.send_replace(Arc::new(Published { jobs: JobState::from_factory(factory, *tip_seq), tip_at }));
+                if new_tip {
+                    tracing::debug!(target: crate::tp::TIP_TRACE, stage = "pool.published");
+                }
             }
             Some(block) = solutions.recv() => {
                 let Some(solution) = block.submit_solution() else {

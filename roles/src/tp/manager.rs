@@ -53,6 +53,9 @@ pub async fn run<S: TemplateSource>(
         if tip_changed && tips.borrow_and_update().hash == current_prev {
             continue;
         }
+        if tip_changed {
+            tracing::debug!(target: super::TIP_TRACE, stage = "tp.woke");
+        }
         let t = match source.template().await {
             Ok(t) => t,
             Err(e) => {
@@ -71,6 +74,7 @@ pub async fn run<S: TemplateSource>(
         next_check = Instant::now() + fees.interval;
         let total = t.total_fees();
         if t.prev_hash != current_prev {
+            tracing::debug!(target: super::TIP_TRACE, stage = "tp.template");
             tracing::info!(
                 "new tip {} at height {}: template with {} transactions, {} sat fees",
                 display_hash(&t.prev_hash),
@@ -84,6 +88,10 @@ pub async fn run<S: TemplateSource>(
             continue;
         }
         last_fees = total;
+        let new_tip = t.prev_hash != current_prev;
         out.send_replace(Published { seq: seq + 1, template: Arc::new(t) });
+        if new_tip {
+            tracing::debug!(target: super::TIP_TRACE, stage = "tp.published");
+        }
     }
 }

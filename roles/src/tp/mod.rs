@@ -41,6 +41,12 @@ pub use self::source::{BlockVerdict, SolutionOutcome, SolutionReport, TipInfo};
 use self::store::Published;
 use crate::net::ServerIdentity;
 
+/// The `tracing` target of the debug events that time a new tip on its way from the node to
+/// miners (`stage` names the step: `node.watch`, `tp.woke`, `tp.template`, `tp.published`,
+/// `tp.sent`, `pool.received`, `pool.published`, `pool.sent`). Off unless a subscriber enables
+/// this target at debug level, as `roles/benches/tip_latency.rs` does.
+pub const TIP_TRACE: &str = "sv2_roles::tip";
+
 type CloseFn = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 /// A running template provider.

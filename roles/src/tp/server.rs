@@ -327,6 +327,9 @@ impl<S: TemplateSource> Session<'_, S> {
             self.conn.queue(&Message::SetNewPrevHashTdp(t.set_new_prev_hash()))?;
         }
         self.conn.flush().await?;
+        if new_tip {
+            tracing::debug!(target: super::TIP_TRACE, stage = "tp.sent", client = self.id);
+        }
         tracing::debug!(
             "client #{}: template {} ({}, {} transactions, {} sat)",
             self.id,

@@ -18,7 +18,7 @@ use super::template::BlockTemplate;
 /// The embedded node, shared by the server and the handle.
 pub struct KernelSource {
     node: Arc<Mutex<Option<KernelNode>>>,
-    tips: watch::Sender<TipInfo>,
+    tips: Arc<watch::Sender<TipInfo>>,
     dir: PathBuf,
 }
 
@@ -32,30 +32,30 @@ impl KernelSource {
             .map_err(|e| format!("embedded node: {e}"))??;
         let tip = node.tip();
         tracing::info!("embedded regtest node in {}: tip {} at height {}", dir.display(), tip.hash_hex(), tip.height);
-        Ok(KernelSource { node: Arc::new(Mutex::new(Some(node))), tips: watch::channel(tip).0, dir })
+        Ok(KernelSource { node: Arc::new(Mutex::new(Some(node))), tips: Arc::new(watch::channel(tip).0), dir })
     }
 
+    /// Runs `f` on the node on tokio's blocking pool. A new tip is published from the
+    /// blocking thread itself once the node is unlocked, so that the template provider wakes
+    /// without a detour through the task waiting here and finds the node free.
     async fn with_node<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut KernelNode) -> T + Send + 'static,
     ) -> Result<T, SourceError> {
         let node = self.node.clone();
-        let (out, tip) = tokio::task::spawn_blocking(move || {
-            let mut guard = node.lock().map_err(|_| SourceError("embedded node: a previous call panicked".into()))?;
-            let n = guard.as_mut().ok_or_else(|| SourceError("embedded node is closed".into()))?;
-            let out = f(n);
-            Ok::<_, SourceError>((out, n.tip()))
+        let tips = self.tips.clone();
+        tokio::task::spawn_blocking(move || {
+            let (out, tip) = {
+                let mut guard =
+                    node.lock().map_err(|_| SourceError("embedded node: a previous call panicked".into()))?;
+                let n = guard.as_mut().ok_or_else(|| SourceError("embedded node is closed".into()))?;
+                (f(n), n.tip())
+            };
+            publish_tip(&tips, tip);
+            Ok(out)
         })
         .await
-        .map_err(|e| SourceError(format!("embedded node: {e}")))??;
-        self.tips.send_if_modified(|t| {
-            let changed = t.hash != tip.hash;
-            if changed {
-                *t = tip;
-            }
-            changed
-        });
-        Ok(out)
+        .map_err(|e| SourceError(format!("embedded node: {e}")))?
     }
 
     /// Adds `n` transactions of the node's own (spends of its matured coins, segwit and
@@ -78,6 +78,20 @@ impl KernelSource {
     }
 }
 
+/// Tells the template provider of a new tip.
+fn publish_tip(tips: &watch::Sender<TipInfo>, tip: TipInfo) {
+    let changed = tips.send_if_modified(|t| {
+        let changed = t.hash != tip.hash;
+        if changed {
+            *t = tip;
+        }
+        changed
+    });
+    if changed {
+        tracing::debug!(target: crate::tp::TIP_TRACE, stage = "node.watch");
+    }
+}
+
 impl TemplateSource for KernelSource {
     fn describe(&self) -> String {
         format!("embedded regtest node (libbitcoinkernel) in {}", self.dir.display())
@@ -88,7 +102,22 @@ impl TemplateSource for KernelSource {
     }
 
     async fn template(&self) -> Result<BlockTemplate, SourceError> {
-        self.with_node(|node| node.template()).await
+        // A template takes microseconds to make: made here when the node is free, a new tip
+        // is spared two hand-offs between threads (to the blocking pool and back), each a
+        // wake-up that a busy machine may delay. Refilling the mempool (signing) and waiting
+        // for a busy node go to the blocking pool.
+        if let Ok(mut guard) = self.node.try_lock() {
+            if let Some(node) = guard.as_mut().filter(|n| !n.refill_due()) {
+                return Ok(node.template());
+            }
+        }
+        self.with_node(|node| {
+            if node.refill_due() {
+                node.top_up();
+            }
+            node.template()
+        })
+        .await
     }
 
     async fn submit_block(&self, block: Vec<u8>) -> Result<BlockVerdict, SourceError> {

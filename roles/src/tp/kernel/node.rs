@@ -52,6 +52,9 @@ pub struct KernelNode {
     tip: TipInfo,
     tip_bits: u32,
     own_txs: usize,
+    /// The tip of the last template made: the first template on a new tip is made before the
+    /// mempool is refilled (see [`KernelNode::refill_due`]).
+    templated_tip: Option<[u8; 32]>,
     /// Blocks the kernel found invalid, with its validation result (from the block-checked
     /// callback, which runs synchronously inside `process_block`).
     invalid: Arc<Mutex<HashMap<[u8; 32], String>>>,
@@ -154,6 +157,7 @@ impl KernelNode {
             tip: placeholder,
             tip_bits: 0,
             own_txs,
+            templated_tip: None,
             invalid,
             _open: marker,
         };
@@ -216,7 +220,8 @@ impl KernelNode {
     }
 
     /// A template for the next block with every mempool transaction.
-    pub fn template(&self) -> BlockTemplate {
+    pub fn template(&mut self) -> BlockTemplate {
+        self.templated_tip = Some(self.tip.hash);
         let height = self.tip.height + 1;
         BlockTemplate {
             height,
@@ -287,9 +292,22 @@ impl KernelNode {
         })
     }
 
+    /// Whether the mempool is short of the node's own transactions and the tip already had its
+    /// template: a new tip's first template goes out without waiting for the refill (signing
+    /// transactions takes longer than the rest of the way from a tip to miners), and the
+    /// refill comes with the next template on that tip (the next fee check), as transactions
+    /// arriving after a block do.
+    pub fn refill_due(&self) -> bool {
+        self.templated_tip == Some(self.tip.hash) && self.short_of_own_txs()
+    }
+
+    fn short_of_own_txs(&self) -> bool {
+        self.tip.height + 1 > 100 && self.mempool.len() < self.own_txs
+    }
+
     /// Keeps at least `own_txs` transactions in the mempool once coinbases can mature.
-    fn top_up(&mut self) {
-        if self.tip.height + 1 > 100 && self.mempool.len() < self.own_txs {
+    pub fn top_up(&mut self) {
+        if self.short_of_own_txs() {
             let n = self.own_txs - self.mempool.len();
             self.add_transactions(n);
         }
@@ -403,7 +421,6 @@ impl KernelNode {
             self.rescan()?;
         }
         self.revalidate_mempool();
-        self.top_up();
         Ok(())
     }
 
