@@ -8,7 +8,7 @@
 mod listener;
 pub mod mempool;
 pub mod node;
-mod proposal;
+pub mod proposal;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
