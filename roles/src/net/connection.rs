@@ -256,3 +256,12 @@ impl Connection {
         self.flush().await
     }
 }
+
+/// A connection is the outbox of the sans-IO endpoints and declarators it carries: what they
+/// send is queued and written by the next [`Connection::flush`].
+impl sv2::endpoint::Outbox for Connection {
+    type Error = NetError;
+    fn push(&mut self, msg: &Message<'_>) -> Result<(), NetError> {
+        self.queue(msg)
+    }
+}

@@ -237,16 +237,6 @@ async fn hub(
     }
 }
 
-/// The connection as the endpoint's outbox.
-struct Out<'c>(&'c mut Connection);
-
-impl Outbox for Out<'_> {
-    type Error = NetError;
-    fn push(&mut self, msg: &Message<'_>) -> Result<(), NetError> {
-        self.0.queue(msg)
-    }
-}
-
 async fn connection(stream: TcpStream, id: u64, shared: Arc<Shared>, farm: Arc<Farm>, shutdown: watch::Receiver<bool>) {
     let Some(conn) = super::admit_device(stream, id, &shared).await else { return };
     let peer = conn.peer();
@@ -334,7 +324,7 @@ impl Device<'_> {
             self.shared.metrics.device(self.id, |d| d.user_agent = agent);
         }
         let state = jobs.borrow_and_update().clone();
-        let result = endpoint.on_message(&setup, &state, self.now(), &mut Out(&mut conn));
+        let result = endpoint.on_message(&setup, &state, self.now(), &mut conn);
         let _ = conn.flush().await;
         result?;
         let mut idle_since = Some(deadline);
@@ -351,24 +341,24 @@ impl Device<'_> {
                     if let Some(l) = current.filter(|l| l.epoch != epoch) {
                         // A new pool (or prefix): every channel moves under it.
                         epoch = l.epoch;
-                        let closed = endpoint.replace_prefixes(l.prefixes.clone(), &mut Out(&mut conn))?;
+                        let closed = endpoint.replace_prefixes(l.prefixes.clone(), &mut conn)?;
                         if closed > 0 {
                             tracing::info!("device {}: {closed} channels closed by a pool change", self.id);
                         }
                         let state = jobs.borrow_and_update().clone();
-                        endpoint.sync(&state, &mut Out(&mut conn))?;
+                        endpoint.sync(&state, &mut conn)?;
                     }
                 }
                 changed = jobs.changed() => {
                     changed.map_err(|_| End::Protocol("proxy stopping".into()))?;
                     let state = jobs.borrow_and_update().clone();
-                    let synced = endpoint.sync(&state, &mut Out(&mut conn))?;
+                    let synced = endpoint.sync(&state, &mut conn)?;
                     for s in synced.skipped {
                         tracing::warn!("device {}: job {}: {}", self.id, s.job_id, s.error);
                     }
                 }
                 _ = vardiff.tick() => {
-                    endpoint.retarget(self.now(), &mut Out(&mut conn))?;
+                    endpoint.retarget(self.now(), &mut conn)?;
                     self.note_difficulty(&endpoint);
                 }
                 _ = sleep_until_some(idle_until) => return Err(End::Timeout("no open channel in time")),
@@ -380,7 +370,7 @@ impl Device<'_> {
                         Err(e) => return Err(End::Protocol(format!("bad message: {e}"))),
                     };
                     let state = jobs.borrow().clone();
-                    let event = endpoint.on_message(&msg, &state, self.now(), &mut Out(&mut conn))?;
+                    let event = endpoint.on_message(&msg, &state, self.now(), &mut conn)?;
                     match event {
                         Event::ChannelOpened { channel_id } => {
                             idle_since = None;
@@ -401,7 +391,7 @@ impl Device<'_> {
                         Event::ShareAccepted { channel_id, accepted, .. } => {
                             self.on_accepted(&endpoint, channel_id, &msg, &accepted).await;
                             for s in endpoint.take_successes() {
-                                Out(&mut conn).push(&s.into())?;
+                                conn.push(&s.into())?;
                             }
                         }
                         Event::ShareRejected { error, .. } => {

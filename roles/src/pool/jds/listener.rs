@@ -8,12 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use sv2::codec::CodecError;
-use sv2::endpoint::Outbox;
 use sv2::jd::server::{Event, JdError, JdsConfig, JobDeclarator};
 use sv2::jd::store::TokenStore;
 use sv2::jd::{Ctx, Token};
 use sv2::noise::{random_bytes, ServerCredentials};
-use sv2::Message;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
@@ -111,16 +109,6 @@ impl From<JdError<NetError>> for End {
     }
 }
 
-/// The connection as the declarator's outbox (written by the next flush).
-struct Out<'c>(&'c mut Connection);
-
-impl Outbox for Out<'_> {
-    type Error = NetError;
-    fn push(&mut self, msg: &Message<'_>) -> Result<(), NetError> {
-        self.0.queue(msg)
-    }
-}
-
 /// A node's answer about one declaration.
 type Verdict = (u32, Result<(), String>);
 
@@ -150,7 +138,7 @@ impl Session<'_> {
                     let ctx = self.ctx()?;
                     let event = {
                         let mut tokens = self.shared.tokens.lock().unwrap_or_else(|e| e.into_inner());
-                        self.jd.on_verdict(request_id, verdict.as_ref().map_err(String::as_str).copied(), &mut tokens, ctx, &mut Out(&mut conn))?
+                        self.jd.on_verdict(request_id, verdict.as_ref().map_err(String::as_str).copied(), &mut tokens, ctx, &mut conn)?
                     };
                     self.on_event(event, &verdict_tx);
                 }
@@ -170,7 +158,7 @@ impl Session<'_> {
                     let result = {
                         let mut tokens = self.shared.tokens.lock().unwrap_or_else(|e| e.into_inner());
                         let mempool = self.shared.mempool.read().unwrap_or_else(|e| e.into_inner());
-                        self.jd.on_message(&msg, &mut tokens, &*mempool, ctx, &mut Out(&mut conn))
+                        self.jd.on_message(&msg, &mut tokens, &*mempool, ctx, &mut conn)
                     };
                     if result.is_err() {
                         // A refusal's Error goes out before the connection closes.
