@@ -16,8 +16,10 @@
 //!   or `target/ref-bins/bin`, where `scripts/interop-roles.sh` installs it; skipped with a
 //!   message when absent) on the same template provider, answering each share
 //!   (`share_batch_size = 1`). A channel opened with a nominal hashrate of 0 gets the easiest
-//!   target there is, as at ours; `shares_per_minute` is the offered rate, so its vardiff
-//!   (every 60 s) has nothing to correct.
+//!   target there is, as at ours; `shares_per_minute` is 1e9, as at ours, so that whatever
+//!   hashrate its vardiff (every 60 s, not configurable) settles on still gives the easiest
+//!   target (a harder one from its vardiff during a run would have the miners hash for each
+//!   share, as it never does at ours).
 //!
 //! The miners send only headers above regtest's block target, so that no share is a block and
 //! the tip stays put for the whole run.
@@ -118,8 +120,8 @@ async fn start_ours(dir: &Path, port: u16, tp_addr: SocketAddr, tp_authority: &s
 }
 
 /// The reference pool's configuration: listening on `port`, templates from our template
-/// provider, every share answered, `shares_per_minute` the offered rate.
-fn reference_config(port: u16, tp_addr: SocketAddr, tp_authority: &str, shares_per_minute: f64) -> String {
+/// provider, every share answered, vardiff aiming at more shares than anyone sends.
+fn reference_config(port: u16, tp_addr: SocketAddr, tp_authority: &str) -> String {
     format!(
         "authority_public_key = \"{REF_AUTHORITY_PUBLIC}\"\n\
          authority_secret_key = \"{REF_AUTHORITY_SECRET}\"\n\
@@ -128,7 +130,7 @@ fn reference_config(port: u16, tp_addr: SocketAddr, tp_authority: &str, shares_p
          coinbase_reward_script = \"addr({REGTEST_ADDRESS})\"\n\
          server_id = 1\n\
          pool_signature = \"libsv2 load\"\n\
-         shares_per_minute = {shares_per_minute:.1}\n\
+         shares_per_minute = 1000000000.0\n\
          share_batch_size = 1\n\
          [template_provider_type.Sv2Tp]\n\
          address = \"{tp_addr}\"\n\
@@ -144,11 +146,9 @@ async fn start_reference(
     port: u16,
     tp_addr: SocketAddr,
     tp_authority: &str,
-    shares_per_minute: f64,
 ) -> Result<(Reaped, AuthorityPublicKey), String> {
     let config = dir.join("config.toml");
-    std::fs::write(&config, reference_config(port, tp_addr, tp_authority, shares_per_minute))
-        .map_err(|e| e.to_string())?;
+    std::fs::write(&config, reference_config(port, tp_addr, tp_authority)).map_err(|e| e.to_string())?;
     let log = std::fs::File::create(dir.join("pool_sv2.log")).map_err(|e| e.to_string())?;
     let child = Command::new(bin)
         .arg("-c")
@@ -196,7 +196,7 @@ async fn run(which: Pool, n: usize, rate_each: f64, tp_addr: SocketAddr, tp_auth
         Pool::Ours => Ok(start_ours(&dir, port, tp_addr, tp_authority).await),
         Pool::Reference => {
             let bin = reference_binary("pool_sv2").expect("checked before");
-            start_reference(&bin, &dir, port, tp_addr, tp_authority, rate_each * 60.0).await
+            start_reference(&bin, &dir, port, tp_addr, tp_authority).await
         }
     };
     let (mut pool, authority) = match started {
@@ -210,7 +210,7 @@ async fn run(which: Pool, n: usize, rate_each: f64, tp_addr: SocketAddr, tp_auth
     };
     let pid = pool.id();
     // Its first template from the template provider.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     let rss_idle = rss_kib(Some(pid));
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let (run, start_tx) = Run::new(n, MEASURE);
@@ -278,7 +278,7 @@ async fn run(which: Pool, n: usize, rate_each: f64, tp_addr: SocketAddr, tp_auth
     println!(
         "{name:<15} {n:>6} miners x {rate_each} share/s: offered {:.0}/s, answered {:.0}/s ({} of {} sent, {} rejected, {failed} miners failed) | \
          answer p50 {:.2} ms p99 {:.2} ms max {:.2} ms | pool RSS {} MiB idle, {} MiB with {n} connections = {:.1} KiB per connection | \
-         pool CPU {:.2} cores = {:.1} us per answered share | {connect_secs:.1} s to connect all | load average {load}",
+         pool CPU {:.2} cores = {:.1} us per answered share | {connect_secs:.1} s to connect all ({} set-ups tried again) | load average {load}",
         n as f64 * rate_each,
         m.answered_per_sec,
         t.answered,
@@ -292,6 +292,7 @@ async fn run(which: Pool, n: usize, rate_each: f64, tp_addr: SocketAddr, tp_auth
         m.kib_per_connection,
         m.cpu_cores,
         m.cpu_us_per_share,
+        run.retried_setups.load(std::sync::atomic::Ordering::Relaxed),
     );
     if t.answered == 0 {
         print_log_tail(&dir.join("pool_sv2.log"));

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sv2::channels::client::{ClientChannel, ClientChannels, Work};
@@ -68,13 +69,21 @@ pub struct Run {
     pub start: watch::Receiver<Option<Instant>>,
     pub measure: Duration,
     pub tally: Mutex<Tally>,
+    /// Set-ups tried again (see [`sv2_miner`]).
+    pub retried_setups: AtomicU64,
 }
 
 impl Run {
     /// A run of `n` miners for `measure`, and the sender that starts it.
     pub fn new(n: usize, measure: Duration) -> (Run, watch::Sender<Option<Instant>>) {
         let (start_tx, start) = watch::channel(None);
-        let run = Run { ready: Barrier::new(n + 1), start, measure, tally: Mutex::new(Tally::default()) };
+        let run = Run {
+            ready: Barrier::new(n + 1),
+            start,
+            measure,
+            tally: Mutex::new(Tally::default()),
+            retried_setups: AtomicU64::new(0),
+        };
         (run, start_tx)
     }
 
@@ -117,19 +126,13 @@ pub struct MinerId<'a> {
     pub handshake: Duration,
 }
 
-/// One SV2 miner: Noise, SetupConnection with REQUIRES_STANDARD_JOBS, one standard channel,
-/// then a share every `period` from the run's start to its end, each answer timed. A
-/// SubmitShares.Success covers every share up to its last sequence number. A SetTarget makes
-/// later shares meet the harder of the two targets (a share meeting both is valid whichever
-/// the server applies).
-pub async fn sv2_miner(
+/// Connects, sets up and opens a standard channel; returns the connection, the channel and
+/// its first work.
+async fn set_up(
     addr: SocketAddr,
     authority: AuthorityPublicKey,
-    id: MinerId<'_>,
-    index: usize,
-    period: Duration,
-    run: &Run,
-) -> Result<(), String> {
+    id: &MinerId<'_>,
+) -> Result<(Connection, u32, Work), String> {
     let limits = Limits { handshake: id.handshake, ..Limits::default() };
     let mut conn =
         Connection::connect(addr, ServerAuth::Authority(authority), limits).await.map_err(|e| e.to_string())?;
@@ -155,7 +158,7 @@ pub async fn sv2_miner(
     conn.send(&open.into()).await.map_err(|e| e.to_string())?;
     let mut channels = ClientChannels::new();
     let mut channel_id = 0;
-    let mut work = loop {
+    loop {
         let f = conn.read_frame().await.map_err(|e| e.to_string())?;
         match f.message().map_err(|e| e.to_string())?.0 {
             Message::SetupConnectionSuccess(_) => {}
@@ -172,7 +175,39 @@ pub async fn sv2_miner(
             }
         }
         if let Some(w) = channels.get(channel_id).and_then(|c| c.work(&[])) {
-            break w;
+            return Ok((conn, channel_id, w));
+        }
+    }
+}
+
+/// One SV2 miner: Noise, SetupConnection with REQUIRES_STANDARD_JOBS, one standard channel,
+/// then a share every `period` from the run's start to its end, each answer timed. A failed
+/// set-up is tried again up to 5 times. A SubmitShares.Success covers every share up to its
+/// last sequence number. A SetTarget makes later shares meet the harder of the two targets
+/// (a share meeting both is valid whichever the server applies).
+pub async fn sv2_miner(
+    addr: SocketAddr,
+    authority: AuthorityPublicKey,
+    id: MinerId<'_>,
+    index: usize,
+    period: Duration,
+    run: &Run,
+) -> Result<(), String> {
+    let mut tries = 0;
+    let (mut conn, channel_id, mut work) = loop {
+        match set_up(addr, authority, &id).await {
+            Ok(set) => break set,
+            // Setting up is not what is measured: a pool swamped by thousands of handshakes
+            // at once may drop some, and `Connection::connect` checks the certificate against
+            // the time the handshake started, so a server that signs its certificate when it
+            // answers (the reference pool) and answers in a later second is refused. Tried
+            // again after a pause, and counted.
+            Err(_) if tries < 5 => {
+                tries += 1;
+                run.retried_setups.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+            Err(e) => return Err(e),
         }
     };
     let (t0, end) = run.started().await?;
