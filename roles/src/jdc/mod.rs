@@ -1,6 +1,7 @@
 //! Job Declarator Client (JDC): the farm chooses its transactions while mining for a pool.
 //!
-//! Runs inside `sv2 proxy` (aggregation: one upstream extended channel). The pieces:
+//! Runs inside `sv2 proxy` and `sv2 translator`, both aggregating (one upstream extended
+//! channel). The pieces:
 //!
 //! - a Template Distribution connection to the farm's own template provider (`tp.rs`): the
 //!   CoinbaseOutputConstraints of the pool's outputs (from `TokenReady`, or of the solo payout),
@@ -30,6 +31,7 @@
 //! is declared again once the pool's tip matches (ten in a row: the nodes disagree, and that
 //! is a fallback).
 
+pub mod cli;
 mod jds;
 mod run;
 mod tp;
@@ -289,6 +291,7 @@ pub(crate) enum Input {
     Upstream(UpstreamEvent),
     Share(JdShare),
     LocalExtranonce(usize),
+    PoolJobs(watch::Receiver<Arc<JobState>>),
 }
 
 /// A running JDC: its job feed and its inputs.
@@ -324,6 +327,12 @@ impl JdcHandle {
     /// (solo jobs are made for it until a pool's channel opens).
     pub async fn local_extranonce(&self, len: usize) {
         let _ = self.inputs.send(Input::LocalExtranonce(len)).await;
+    }
+
+    /// The upstream channel was opened again under the same key (a consumer that re-opens it
+    /// after the pool closed it): its new job feed, the pool's tip from now on.
+    pub async fn pool_jobs(&self, jobs: watch::Receiver<Arc<JobState>>) {
+        let _ = self.inputs.send(Input::PoolJobs(jobs)).await;
     }
 
     /// A device share that is a block or meets the pool's target.

@@ -133,6 +133,7 @@ pub(super) async fn run(
     let mut connecting: Option<JoinHandle<Result<Session, String>>> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut pool_jobs = j.pool_jobs.clone();
+    let mut pool_feed = true;
     loop {
         tokio::select! {
             _ = stopped(&mut shutdown) => break,
@@ -143,6 +144,11 @@ pub(super) async fn run(
             input = inputs.recv() => match input {
                 Some(Input::Upstream(ev)) => j.on_upstream(ev, &mut session, &mut connecting).await,
                 Some(Input::Share(s)) => j.on_share(s, &mut session).await,
+                Some(Input::PoolJobs(feed)) => {
+                    j.pool_jobs = feed.clone();
+                    pool_jobs = feed;
+                    pool_feed = true;
+                }
                 Some(Input::LocalExtranonce(len)) => {
                     if j.channel.is_none() {
                         j.extranonce_len = Some(len);
@@ -172,9 +178,11 @@ pub(super) async fn run(
             frame = async { session.as_mut().expect("guarded").conn.read_frame().await }, if session.is_some() => {
                 j.on_jds_frame(frame, &mut session).await;
             }
-            changed = pool_jobs.changed() => {
+            changed = pool_jobs.changed(), if pool_feed => {
                 if changed.is_err() {
-                    break;
+                    // The channel's feed ended: a new one may follow (Input::PoolJobs).
+                    pool_feed = false;
+                    continue;
                 }
                 pool_jobs.borrow_and_update();
                 if j.tip_race && j.pool_tip().is_some_and(|p| Some(p.prev_hash) == j.templates.tip.map(|t| t.prev_hash)) {

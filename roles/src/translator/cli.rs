@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::TranslatorConfig;
+use crate::jdc::cli::JdArgs;
 use crate::upstream::PoolEndpoint;
 
 /// `sv2 translator` flags.
@@ -22,7 +23,7 @@ pub struct TranslatorArgs {
     /// not known when it subscribes).
     #[arg(long, default_value = "libsv2.translator")]
     pub user: String,
-    /// One upstream channel for all devices instead of one per device.
+    /// One upstream channel for all devices instead of one per device (implied by `--jd`).
     #[arg(long)]
     pub aggregate: bool,
     /// Hashrate announced per device channel, h/s.
@@ -53,6 +54,9 @@ pub struct TranslatorArgs {
     /// Prometheus /metrics and /stats.json address ("" to turn it off).
     #[arg(long, default_value = "127.0.0.1:9185")]
     pub metrics_listen: String,
+    /// Job Declaration: the devices mine the farm's own templates (see docs/TRANSLATOR.md).
+    #[command(flatten)]
+    pub jd: JdArgs,
 }
 
 /// Runs `sv2 translator` until Ctrl-C.
@@ -60,8 +64,10 @@ pub fn run(args: TranslatorArgs) -> Result<(), String> {
     crate::logging::init("info");
     let pools = args.pools.iter().map(|p| PoolEndpoint::parse(p)).collect::<Result<Vec<_>, _>>()?;
     let mut c = TranslatorConfig::new(args.listen, pools);
+    c.jd = args.jd.config(c.upstream.pools.len(), &args.user)?;
     c.user = args.user;
-    c.aggregate = args.aggregate;
+    // Job Declaration sets custom jobs on one extended channel: devices are aggregated.
+    c.aggregate = args.aggregate || c.jd.is_some();
     if !(args.device_hashrate.is_finite() && args.device_hashrate > 0.0) {
         return Err("--device-hashrate must be a positive number".into());
     }
@@ -85,10 +91,18 @@ pub fn run(args: TranslatorArgs) -> Result<(), String> {
         "" => None,
         a => Some(a.parse().map_err(|e| format!("--metrics-listen {a}: {e}"))?),
     };
+    let jd = c.jd.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let t = super::start(c).await?;
         println!("translator {}  (SV1 devices)", t.addr());
+        if let Some(jd) = &jd {
+            let mode = if jd.full_template { "full-template" } else { "coinbase-only" };
+            println!(
+                "jdc {}  templates from the farm's template provider, {mode}, one aggregated channel",
+                jd.tp_address
+            );
+        }
         if let Some(m) = t.metrics_addr() {
             println!("translator metrics http://{m}/metrics and http://{m}/stats.json");
         }

@@ -212,7 +212,9 @@ impl Device {
                                     }
                                 });
                                 if let Some(up) = o.forward {
-                                    let msg = ToHub::Share { device: self.id, worker: share.worker.clone(), share: up };
+                                    let extranonce = [&m.assignment.extranonce1[..], &share.extranonce2].concat();
+                                    let (worker, block) = (share.worker.clone(), o.block);
+                                    let msg = ToHub::Share { device: self.id, worker, share: up, extranonce, block };
                                     if self.hub.send(msg).await.is_err() {
                                         return End::Closed("translator shutting down".into());
                                     }
@@ -357,17 +359,26 @@ fn sync(session: &mut Session, m: &mut Mining, now: u64) {
     let jobs: Arc<JobState> = m.assignment.jobs.borrow_and_update().clone();
     let Some(tip) = &jobs.tip else { return };
     if m.tip_seq != Some(jobs.tip_seq) {
+        // The tip's job, or the newest later job on the tip when it does not fit this
+        // extranonce: under Job Declaration the tip's job may be made for the channel the
+        // device was just moved from, and the JDC's next job for the new one.
+        let later = jobs.latest.iter().rev().filter_map(|l| l.active_ntime.map(|t| (l.job_id, &l.job, Some(t))));
+        let mut candidates = std::iter::once((tip.job_id, &tip.job, None)).chain(later);
         let ch = &mut m.channel;
-        if !m.known.contains(&tip.job_id) && ch.add_job(tip.job_id, tip.job.clone(), None).is_err() {
+        let Some((job_id, job, ntime)) = candidates.find(|(id, job, _)| {
+            (m.known.contains(id) || ch.add_job(*id, (*job).clone(), None).is_ok())
+                && ch.activate(*id, tip.prev).is_ok()
+        }) else {
             return;
-        }
-        if ch.activate(tip.job_id, tip.prev).is_err() {
-            return;
-        }
+        };
         m.known.clear();
-        m.known.insert(tip.job_id);
+        m.known.insert(job_id);
         m.tip_seq = Some(jobs.tip_seq);
-        session.notify(Sv1Job::from_channel_job(tip.job_id, &tip.job, &tip.prev), true, now);
+        let mut clean = Sv1Job::from_channel_job(job_id, job, &tip.prev);
+        if let Some(ntime) = ntime {
+            clean.ntime = ntime;
+        }
+        session.notify(clean, true, now);
     }
     let latest = jobs.latest.iter().filter(|l| l.active_ntime.is_some());
     for j in latest.chain(&jobs.future) {

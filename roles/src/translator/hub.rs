@@ -1,6 +1,8 @@
 //! The one task that talks to the upstream: opens channels for devices, carves their
 //! extranonces from the pool's prefixes, forwards their shares and routes the pool's answers
-//! and channel changes back to them.
+//! and channel changes back to them. With Job Declaration it runs the Job Declarator Client
+//! too: the aggregated channel's events go to it, its jobs to the devices, and the devices'
+//! blocks and pool shares to it instead of straight upstream.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -11,9 +13,12 @@ use sv2::channels::VERSION_ROLLING_MASK;
 use sv2::endpoint::server::JobState;
 use sv2::messages::mining_success_flags::REQUIRES_FIXED_VERSION;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use super::{ForwardedShare, Shared};
 use crate::farm_metrics::lock;
+use crate::jdc::{self, JdShare, JdcHandle};
+use crate::net::sleep_until_some;
 use crate::upstream::{ChannelSpec, Upstream, UpstreamEvent, UpstreamShare};
 
 /// The aggregated channel's key (device ids count from 1).
@@ -29,8 +34,9 @@ pub(super) enum ToHub {
     /// The device sent its first requests: give it an extranonce (opening its channel under
     /// `worker` when channels are per device).
     Open { device: u64, worker: String, tx: mpsc::Sender<ToDevice> },
-    /// A share that met the pool's target.
-    Share { device: u64, worker: String, share: UpstreamShare },
+    /// A share that met the pool's target (or found a block): `share.extranonce` lies below
+    /// the pool's prefix, `extranonce` is the device's whole (extranonce1 and extranonce2).
+    Share { device: u64, worker: String, share: UpstreamShare, extranonce: Vec<u8>, block: bool },
     /// The device disconnected.
     Gone { device: u64 },
 }
@@ -75,6 +81,8 @@ struct Aggregate {
     jobs: Option<watch::Receiver<Arc<JobState>>>,
     allocator: Option<Carving>,
     target: TargetLe,
+    /// The pool's prefix (empty under the local prefix of solo mining before any pool).
+    prefix: Vec<u8>,
 }
 
 /// How extranonce1 is carved under a pool prefix.
@@ -100,6 +108,9 @@ struct Hub {
     next_share: u64,
     /// Share id to (device, index in the forwarded record).
     pending: BTreeMap<u64, (u64, Option<usize>)>,
+    /// Job Declaration: the JDC (started with the aggregated channel) and its task.
+    jd: Option<(JdcHandle, JoinHandle<()>)>,
+    shutdown: watch::Receiver<bool>,
 }
 
 pub(super) async fn run(
@@ -109,7 +120,12 @@ pub(super) async fn run(
     mut from_devices: mpsc::Receiver<ToHub>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let aggregate = shared.config.aggregate.then(|| Aggregate { jobs: None, allocator: None, target: [0; 32] });
+    let aggregate =
+        shared.config.aggregate.then(|| Aggregate { jobs: None, allocator: None, target: [0; 32], prefix: Vec::new() });
+    // Job Declaration with a solo payout: when no pool's channel is open halfway through the
+    // devices' setup time, they are served under a local prefix and mine solo meanwhile.
+    let solo = shared.config.jd.as_ref().is_some_and(|j| j.solo_payout.is_some());
+    let mut solo_at = solo.then(|| tokio::time::Instant::now() + shared.config.setup_timeout / 2);
     let mut hub = Hub {
         shared,
         upstream,
@@ -121,6 +137,8 @@ pub(super) async fn run(
         version_mask: VERSION_ROLLING_MASK,
         next_share: 1,
         pending: BTreeMap::new(),
+        jd: None,
+        shutdown: shutdown.clone(),
     };
     if hub.aggregate.is_some() {
         hub.open_aggregate().await;
@@ -148,6 +166,10 @@ pub(super) async fn run(
                 Some(m) => hub.on_device(m).await,
                 None => break,
             },
+            _ = sleep_until_some(solo_at) => {
+                solo_at = None;
+                hub.local_prefix().await;
+            }
             // Aggregated: prefixes of gone devices come back once the tip has moved on.
             Ok(()) = async { tips.as_mut().expect("guarded").changed().await }, if tips.is_some() => {
                 let tip = tips.as_mut().and_then(|t| t.borrow_and_update().tip.as_ref().map(|t| t.prev.prev_hash));
@@ -157,6 +179,9 @@ pub(super) async fn run(
             }
             _ = crate::net::stopped(&mut shutdown) => break,
         }
+    }
+    if let Some((_, task)) = hub.jd.take() {
+        task.abort();
     }
     hub.upstream.shutdown().await;
 }
@@ -171,12 +196,51 @@ impl Hub {
 
     async fn open_aggregate(&mut self) {
         let spec = self.spec(&self.shared.config.user);
-        if let Ok(Some(rx)) =
+        let Ok(Some(rx)) =
             unblocked(self.upstream.open(AGGREGATE_KEY, spec), &mut self.events, &mut self.deferred).await
-        {
-            if let Some(a) = self.aggregate.as_mut() {
-                a.jobs = Some(rx);
+        else {
+            return;
+        };
+        // With Job Declaration devices mine the JDC's jobs; the pool's feed tells it the
+        // pool's tip.
+        let jobs = match (&self.jd, &self.shared.config.jd, &self.shared.jd) {
+            (Some((jd, _)), _, _) => {
+                unblocked(jd.pool_jobs(rx), &mut self.events, &mut self.deferred).await;
+                jd.jobs()
             }
+            (None, Some(config), Some(reports)) => {
+                let client = self.upstream.client();
+                let shutdown = self.shutdown.clone();
+                let (jd, task) = jdc::start(config.clone(), reports.clone(), client, AGGREGATE_KEY, rx, shutdown);
+                let jobs = jd.jobs();
+                self.jd = Some((jd, task));
+                jobs
+            }
+            _ => rx,
+        };
+        if let Some(a) = self.aggregate.as_mut() {
+            a.jobs = Some(jobs);
+        }
+    }
+
+    /// Job Declaration with a solo payout and no pool yet: devices are carved under an empty
+    /// prefix and mine the farm's templates solo until a pool's channel opens.
+    async fn local_prefix(&mut self) {
+        let c = &self.shared.config;
+        // What the aggregated channel asks of a pool (Hub::spec).
+        let size = (c.session.max_extranonce2_size + 4).min(32);
+        let Some(a) = self.aggregate.as_mut().filter(|a| a.allocator.is_none()) else { return };
+        tracing::warn!("translator: no pool yet; devices mine the farm's templates solo");
+        a.allocator = carving(&[], size, &self.shared);
+        a.prefix = Vec::new();
+        // No share but a block goes anywhere.
+        a.target = [0; 32];
+        if let Some((jd, _)) = &self.jd {
+            unblocked(jd.local_extranonce(size), &mut self.events, &mut self.deferred).await;
+        }
+        let ids: Vec<u64> = self.devices.keys().copied().collect();
+        for d in ids {
+            self.assign_aggregated(d);
         }
     }
 
@@ -197,7 +261,7 @@ impl Hub {
                     }
                 }
             }
-            ToHub::Share { device, worker, share } => {
+            ToHub::Share { device, worker, share, extranonce, block } => {
                 let worker_name = worker.clone();
                 let id = self.next_share;
                 self.next_share += 1;
@@ -218,6 +282,29 @@ impl Hub {
                 self.pending.insert(id, (device, index));
                 while self.pending.len() > MAX_PENDING {
                     self.pending.pop_first();
+                }
+                if let Some((jd, _)) = &self.jd {
+                    // The JDC takes blocks (its template provider, the JDS) and pool shares (on
+                    // the job's SetCustomMiningJob); below another prefix than the current
+                    // pool's, only the block counts.
+                    let prefix = self.aggregate.as_ref().map_or(&[][..], |a| &a.prefix[..]);
+                    let rolled = extranonce.strip_prefix(prefix).map(<[u8]>::to_vec);
+                    let UpstreamShare { job_id, nonce, ntime, version, .. } = share;
+                    let worker = worker_name;
+                    let s = JdShare {
+                        id,
+                        job_id,
+                        nonce,
+                        ntime,
+                        version,
+                        extranonce,
+                        rolled,
+                        block,
+                        for_pool: true,
+                        worker,
+                    };
+                    unblocked(jd.share(s), &mut self.events, &mut self.deferred).await;
+                    return;
                 }
                 // Shares of a worker other than the channel's identity (aggregated, or a device
                 // whose channel opened before it authorized) carry their worker where the pool
@@ -258,6 +345,10 @@ impl Hub {
     }
 
     async fn on_event(&mut self, e: UpstreamEvent) {
+        if let Some((jd, _)) = &self.jd {
+            // The JDC follows the active pool, the channel and the answers.
+            unblocked(jd.upstream_event(e.clone()), &mut self.events, &mut self.deferred).await;
+        }
         match e {
             UpstreamEvent::PoolConnected { index, address, flags } => {
                 tracing::info!("translator: mining on pool {index} ({address})");
@@ -283,6 +374,7 @@ impl Hub {
                 if let Some(a) = self.aggregate.as_mut().filter(|_| key == AGGREGATE_KEY) {
                     a.target = target;
                     a.allocator = carving(&extranonce_prefix, usize::from(extranonce_size), &self.shared);
+                    a.prefix = extranonce_prefix;
                     let ids: Vec<u64> = self.devices.keys().copied().collect();
                     for d in ids {
                         self.assign_aggregated(d);
@@ -314,6 +406,7 @@ impl Hub {
                 if let Some(a) = self.aggregate.as_mut().filter(|_| key == AGGREGATE_KEY) {
                     let size = a.allocator.as_ref().map_or(0, |c| c.prefix_len + c.extranonce2_size_total());
                     a.allocator = size.checked_sub(prefix.len()).and_then(|s| carving(&prefix, s, &self.shared));
+                    a.prefix = prefix;
                     let ids: Vec<u64> = self.devices.keys().copied().collect();
                     for d in ids {
                         self.assign_aggregated(d);

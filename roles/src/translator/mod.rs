@@ -18,6 +18,12 @@
 //! their new extranonce with `mining.set_extranonce` when they subscribed to it, else
 //! `client.reconnect`.
 //!
+//! With Job Declaration ([`TranslatorConfig::jd`], aggregated only) the devices mine the
+//! farm's own templates: a [`crate::jdc`] Job Declarator Client declares them to the pool's
+//! Job Declaration Server and sets them as custom jobs on the aggregated channel; its jobs
+//! take the pool's place in every device's `mining.notify`, and blocks and shares for the
+//! pool go to it (docs/TRANSLATOR.md).
+//!
 //! ```no_run
 //! # async fn f(pool_authority: sv2::noise::AuthorityPublicKey) -> Result<(), String> {
 //! use sv2_roles::translator::TranslatorConfig;
@@ -39,10 +45,11 @@ use std::time::{Duration, Instant};
 
 use sv2::sv1::session::SessionConfig;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use crate::farm_metrics::{DeviceStats, Metrics};
+use crate::jdc::{FoundBlock, JdConfig, JdcReports, JdcStats};
 use crate::net::AcceptCounters;
 use crate::upstream::{self, PoolEndpoint, UpstreamConfig, UpstreamMetrics};
 
@@ -78,6 +85,9 @@ pub struct TranslatorConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Keep every forwarded share and the pool's answer (for tests).
     pub record_shares: bool,
+    /// Job Declaration (needs [`Self::aggregate`]: SetCustomMiningJob names one extended
+    /// channel): the farm's templates, declared to each pool's JDS ([`crate::jdc`]).
+    pub jd: Option<JdConfig>,
 }
 
 impl TranslatorConfig {
@@ -98,6 +108,7 @@ impl TranslatorConfig {
             session: SessionConfig::default(),
             metrics_listen: None,
             record_shares: false,
+            jd: None,
         }
     }
 }
@@ -130,6 +141,8 @@ struct Shared {
     metrics: Arc<Metrics>,
     forwarded: Mutex<Vec<ForwardedShare>>,
     started: Instant,
+    /// The Job Declarator Client's counters and blocks (with [`TranslatorConfig::jd`]).
+    jd: Option<JdcReports>,
 }
 
 impl Shared {
@@ -155,6 +168,15 @@ pub async fn start(config: TranslatorConfig) -> Result<TranslatorHandle, String>
     if config.upstream.pools.is_empty() {
         return Err("no pool configured".into());
     }
+    if let Some(jd) = &config.jd {
+        if !config.aggregate {
+            // SetCustomMiningJob names an extended channel and spends one token.
+            return Err("Job Declaration needs the aggregated channel (aggregate)".into());
+        }
+        if jd.jds.len() != config.upstream.pools.len() {
+            return Err("Job Declaration: one JDS entry per upstream pool".into());
+        }
+    }
     let listener = TcpListener::bind(config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let metrics_listener = match config.metrics_listen {
@@ -166,13 +188,16 @@ pub async fn start(config: TranslatorConfig) -> Result<TranslatorHandle, String>
     // aggregated channel, and for devices whose channel opened before they authorized.
     let mut up_config = config.upstream.clone();
     up_config.worker_identity = true;
+    up_config.work_selection = config.jd.is_some();
     let (up, events) = upstream::start(up_config);
     let upstream_metrics = up.metrics().clone();
+    let jd = config.jd.as_ref().map(|_| JdcReports::default());
     let shared = Arc::new(Shared {
         config,
         metrics: Arc::new(Metrics::new("translator")),
         forwarded: Mutex::new(Vec::new()),
         started: Instant::now(),
+        jd,
     });
     shared.metrics.set_upstream(upstream_metrics.clone());
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -182,12 +207,24 @@ pub async fn start(config: TranslatorConfig) -> Result<TranslatorHandle, String>
         tokio::spawn(accept_loop(listener, shared.clone(), hub_tx, shutdown_rx.clone())),
     ];
     if let Some(l) = metrics_listener {
-        tasks.push(tokio::spawn(crate::farm_metrics::serve(l, shared.metrics.clone(), shutdown_rx)));
+        match shared.jd.as_ref().map(|r| r.stats.clone()) {
+            // With Job Declaration, /metrics carries the JDC's counters too.
+            Some(stats) => {
+                let m = shared.metrics.clone();
+                tasks.push(tokio::spawn(crate::net::serve_pages(l, shutdown_rx, move |path| match path {
+                    "/metrics" | "/" => Some(("text/plain; version=0.0.4", m.render() + &stats.render("translator"))),
+                    "/stats.json" => Some(("application/json", m.json())),
+                    _ => None,
+                })));
+            }
+            None => tasks.push(tokio::spawn(crate::farm_metrics::serve(l, shared.metrics.clone(), shutdown_rx))),
+        }
     }
     let c = &shared.config;
     tracing::info!(
-        "translator listening on {addr} for SV1 devices, {} to {}{}",
+        "translator listening on {addr} for SV1 devices, {}{} to {}{}",
         if c.aggregate { "one channel for all devices" } else { "one channel per device" },
+        if c.jd.is_some() { ", the farm's templates (Job Declaration)" } else { "" },
         c.upstream.pools.iter().map(|p| p.address.as_str()).collect::<Vec<_>>().join(", then "),
         metrics_addr.map(|a| format!(", metrics on http://{a}/metrics")).unwrap_or_default()
     );
@@ -229,6 +266,16 @@ impl TranslatorHandle {
     /// The upstream's counters (active pool, failovers).
     pub fn upstream_metrics(&self) -> &UpstreamMetrics {
         &self.upstream_metrics
+    }
+
+    /// The Job Declarator Client's counters (with [`TranslatorConfig::jd`]).
+    pub fn jd_stats(&self) -> Option<&JdcStats> {
+        self.shared.jd.as_ref().map(|r| &*r.stats)
+    }
+
+    /// Every block the farm finds from now on, serialized (with [`TranslatorConfig::jd`]).
+    pub fn jd_blocks(&self) -> Option<broadcast::Receiver<FoundBlock>> {
+        self.shared.jd.as_ref().map(|r| r.blocks.subscribe())
     }
 
     /// Every forwarded share with its answer (empty unless `record_shares`).
