@@ -391,6 +391,23 @@ fn our_initiator_refuses_expired_and_not_yet_valid_certificates() {
     }
 }
 
+/// A server that answers long after the handshake began signs its certificate when it answers:
+/// a client that moves its clock to the answer's arrival (`set_now`) accepts it.
+#[test]
+fn our_initiator_checks_the_certificate_when_the_answer_arrives() {
+    let authority = keypair(&AUTHORITY_SECRET);
+    let began = system_now() - 3600;
+    let mut client =
+        Session::initiator(ServerAuth::Authority(authority.public_key()), CLIENT_EPHEMERAL, began).unwrap();
+    let (act2, _) = reference_responder(&authority).step_1(client.take_output().try_into().unwrap()).unwrap();
+    client.set_now(system_now());
+    client.receive(act2.payload()).unwrap();
+    assert!(client.is_established());
+    // Once established, a later clock changes nothing.
+    client.set_now(0);
+    assert!(client.is_established());
+}
+
 /// The reference initiator refuses our certificates in the same cases, and both sides allow the
 /// same 10 s of clock difference at either end of the window.
 #[test]

@@ -151,6 +151,10 @@ impl Connection {
             if self.session.is_established() {
                 return Ok(());
             }
+            // A server may sign its certificate when it answers: check it against the time
+            // its answer comes, not the time the handshake began.
+            self.stream.readable().await?;
+            self.session.set_now(unix_now());
             self.read_some().await?;
         }
     }

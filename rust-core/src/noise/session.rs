@@ -102,6 +102,16 @@ impl Session {
         Ok(s)
     }
 
+    /// Moves the time the server's certificate is checked at to `now` (unix seconds): a
+    /// client calls it as the server's answer arrives, since a server may sign its
+    /// certificate when it answers, later than the handshake began. Nothing on a server
+    /// session or once the answer was read.
+    pub fn set_now(&mut self, now: u32) {
+        if let State::AwaitAct2(_, at) = &mut self.state {
+            *at = now;
+        }
+    }
+
     /// A server session waiting for the client's first handshake message.
     pub fn responder(credentials: &ServerCredentials, ephemeral_entropy: [u8; 32]) -> Result<Self, NoiseError> {
         Ok(Self::with_state(State::AwaitAct1(Box::new(Responder::new(credentials, ephemeral_entropy)?))))
