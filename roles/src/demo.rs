@@ -10,7 +10,9 @@
 //! transactions: the proxy's Job Declarator Client takes templates from the farm's own
 //! template provider (a second embedded node) and declares them to the pool's Job
 //! Declaration Server; 2 is the same for devices on standard channels (deployment 1's), which
-//! Job Declaration serves through one upstream extended channel too (docs/PROXY.md).
+//! Job Declaration serves through one upstream extended channel too (docs/PROXY.md); 6 is 5
+//! with the farm choosing its transactions: the translator's Job Declarator Client, its SV1
+//! devices aggregated into one upstream extended channel (docs/TRANSLATOR.md).
 //!
 //! The farm's node and the pool's node follow one chain: the farm's starts from a copy of the
 //! pool's chain, and every block the farm finds goes to both (SubmitSolution to the farm's
@@ -27,7 +29,7 @@ use clap::Args;
 
 use sv2::sv1::session::VardiffConfig;
 
-use crate::jdc::JdConfig;
+use crate::jdc::{FoundBlock, JdConfig};
 use crate::miner::sv1::Sv1MinerConfig;
 use crate::miner::{self, ChannelMode, MinerConfig, MinerHandle};
 use crate::pool::jds::{JdNode, JdServerConfig};
@@ -61,11 +63,11 @@ pub struct DemoArgs {
     /// What mines: 0, SV2 CPU miners straight to the pool; 1, SV2 miners on standard channels
     /// through `sv2 proxy` relaying each channel; 3, SV2 miners on every kind of channel
     /// through `sv2 proxy` aggregating them into one extended channel; 5, SV1 CPU miners (like
-    /// Bitaxe and like cgminer, in turn) through `sv2 translator`; 2 and 4, 1 and 3 with the
-    /// farm choosing its transactions (Job Declaration, from the farm's own node).
+    /// Bitaxe and like cgminer, in turn) through `sv2 translator`; 2, 4 and 6, 1, 3 and 5 with
+    /// the farm choosing its transactions (Job Declaration, from the farm's own node).
     #[arg(long, default_value_t = 0)]
     pub deployment: u8,
-    /// Deployments 2 and 4: declare in Coinbase-only mode instead of Full-Template.
+    /// Deployments 2, 4 and 6: declare in Coinbase-only mode instead of Full-Template.
     #[arg(long)]
     pub coinbase_only: bool,
 }
@@ -85,8 +87,8 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     if args.miners == 0 || args.miners > 64 {
         return Err("--miners must be between 1 and 64".into());
     }
-    if args.deployment > 5 {
-        return Err(format!("--deployment {}: this demo runs deployments 0 to 5", args.deployment));
+    if args.deployment > 6 {
+        return Err(format!("--deployment {}: this demo runs deployments 0 to 6", args.deployment));
     }
     let (dir, temporary) = match &args.data_dir {
         Some(d) => (d.clone(), false),
@@ -121,13 +123,18 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
             "libsv2 demo, deployment 5: template provider + pool + translator + {} SV1 miners in one process\n",
             args.miners
         ),
+        6 => println!(
+            "libsv2 demo, deployment 6: pool's node and template provider + pool with its Job Declaration Server\n\
+             + farm's node and template provider + translator with its Job Declarator Client + {} SV1 miners in one process\n",
+            args.miners
+        ),
         _ => println!("libsv2 demo: template provider + pool + {} miners in one process\n", args.miners),
     }
     print!("starting the embedded regtest node (libbitcoinkernel) ... ");
     let mut tp_config = TpConfig::embedded(dir.join("tp"));
     tp_config.fee_check_interval = Duration::from_millis(500);
     let tp = tp::start(tp_config.clone()).await?;
-    let jd = matches!(args.deployment, 2 | 4);
+    let jd = matches!(args.deployment, 2 | 4 | 6);
     let (tp, farm_tp) = match jd {
         true => two_nodes(tp, tp_config, dir).await.map(|(a, b)| (a, Some(b)))?,
         false => (tp, None),
@@ -168,8 +175,8 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     }
 
     let (miners, farm) = match args.deployment {
-        5 => {
-            let (m, t) = sv1_miners(args, &pool).await?;
+        5 | 6 => {
+            let (m, t) = sv1_miners(args, &pool, farm_tp.as_ref()).await?;
             (m, Some(Farm::Translator(t)))
         }
         1..=4 => {
@@ -183,9 +190,9 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
     // With Job Declaration the farm's template provider takes the blocks first.
     let mined = farm_tp.as_ref().unwrap_or(&tp);
     let found = FoundBlocks::default();
-    let relay = match &farm {
-        Some(Farm::Proxy(p)) if jd => Some(relay_blocks(p, &tp, found.clone())?),
-        _ => None,
+    let relay = match farm.as_ref().and_then(Farm::jd_blocks) {
+        Some(blocks) => Some(relay_blocks(blocks, &tp, found.clone())?),
+        None => None,
     };
     let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
     let watchers = watch_tip_latency(mined, &miners, latencies.clone());
@@ -295,8 +302,8 @@ async fn demo(args: &DemoArgs, dir: &std::path::Path) -> Result<(), String> {
         m.bytes_out.load(Ordering::Relaxed),
         m.bytes_in.load(Ordering::Relaxed),
     );
-    if let Some(Farm::Proxy(p)) = &farm {
-        if let Some(s) = p.jd_stats() {
+    if let Some(f) = &farm {
+        if let Some(s) = f.jd_stats() {
             let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
             println!(
                 "jdc: jobs declared {} (JDS accepted {}, refused {}), missing transactions sent {}, custom jobs accepted by the pool {}, solo jobs {}, blocks {} (PushSolution {}), fallbacks {}",
@@ -400,12 +407,11 @@ type FoundBlocks = Arc<Mutex<HashMap<[u8; 32], (bool, usize)>>>;
 /// Hands every block the farm finds to the pool's node too (the network's part between the
 /// two embedded nodes) and notes who it pays and whether it carries transactions.
 fn relay_blocks(
-    proxy: &ProxyHandle,
+    mut blocks: tokio::sync::broadcast::Receiver<FoundBlock>,
     pool_tp: &tp::TpHandle,
     found: FoundBlocks,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     use crate::tp::source::TemplateSource as _;
-    let mut blocks = proxy.jd_blocks().ok_or("the proxy runs no JDC")?;
     let node = pool_tp.embedded_node().ok_or("the pool's template provider runs no embedded node")?;
     Ok(tokio::spawn(async move {
         while let Ok(b) = blocks.recv().await {
@@ -438,6 +444,21 @@ impl Farm {
         match self {
             Farm::Translator(t) => t.metrics(),
             Farm::Proxy(p) => p.metrics(),
+        }
+    }
+
+    /// The blocks its Job Declarator Client finds (None: no Job Declaration).
+    fn jd_blocks(&self) -> Option<tokio::sync::broadcast::Receiver<FoundBlock>> {
+        match self {
+            Farm::Translator(t) => t.jd_blocks(),
+            Farm::Proxy(p) => p.jd_blocks(),
+        }
+    }
+
+    fn jd_stats(&self) -> Option<&crate::jdc::JdcStats> {
+        match self {
+            Farm::Translator(t) => t.jd_stats(),
+            Farm::Proxy(p) => p.jd_stats(),
         }
     }
 }
@@ -479,16 +500,7 @@ async fn proxied_miners(
     let mut c = ProxyConfig::new(dir.join("proxy"), listen, UpstreamConfig::new(pools));
     // Job Declaration needs one upstream extended channel: deployment 2 aggregates too.
     let aggregate = args.deployment != 1;
-    if let (Some(farm), Some(jds)) = (farm_tp, pool.jds_addr()) {
-        let mut jd =
-            JdConfig::new(vec![Some(PoolEndpoint::new(jds.to_string(), pool.authority()))], farm.addr().to_string());
-        jd.tp_authority = Some(farm.authority());
-        jd.full_template = !args.coinbase_only;
-        use bitcoin::hashes::Hash as _;
-        let solo = bitcoin::ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::from_byte_array([0xfa; 20]));
-        jd.solo_payout = Some(solo.to_bytes());
-        c.jd = Some(jd);
-    }
+    c.jd = farm_jd(args, pool, farm_tp);
     c.layout = if aggregate { Layout::Aggregate } else { Layout::PassThrough };
     c.user = "demo.proxy".into();
     c.nominal_hashrate = 1e6 * args.miners as f32;
@@ -502,24 +514,45 @@ async fn proxied_miners(
     if let Some(m) = p.metrics_addr() {
         println!("proxy metrics      http://{m}/metrics and http://{m}/stats.json");
     }
-    if let (Some(farm), Some(jds)) = (farm_tp, pool.jds_addr()) {
-        let mode = if args.coinbase_only { "coinbase-only" } else { "full-template" };
-        println!("jdc                {}  templates from the farm's node, declared to jds {jds}, {mode}", farm.addr());
-        println!("                   the pool's node gets every block the farm finds (PushSolution, the pool, and this demo's relay for the network)");
-        if args.deployment == 2 {
-            println!("                   deployment 2: SetCustomMiningJob needs an extended channel, so the standard device channels are aggregated into one");
-        }
+    if print_jdc(args, pool, farm_tp) && args.deployment == 2 {
+        println!("                   deployment 2: SetCustomMiningJob needs an extended channel, so the standard device channels are aggregated into one");
     }
     // Pass-through (and deployment 2's devices) on standard channels; aggregation takes every kind.
     let kinds = if matches!(args.deployment, 1 | 2) { &KINDS[..2] } else { &KINDS[..] };
     Ok((sv2_miners(args, p.addr().to_string(), p.authority(), kinds), p))
 }
 
-/// Deployment 5: `sv2 translator` in front of the pool, and SV1 CPU miners that speak to it
-/// like Bitaxe (version rolling, extranonce.subscribe) and like cgminer (neither), in turn.
+/// The Job Declarator Client of deployments 2, 4 and 6: templates from the farm's node,
+/// declared to the pool's JDS, solo to a made-up key while no JDS is usable.
+fn farm_jd(args: &DemoArgs, pool: &pool::PoolHandle, farm_tp: Option<&tp::TpHandle>) -> Option<JdConfig> {
+    let (farm, jds) = (farm_tp?, pool.jds_addr()?);
+    let mut jd =
+        JdConfig::new(vec![Some(PoolEndpoint::new(jds.to_string(), pool.authority()))], farm.addr().to_string());
+    jd.tp_authority = Some(farm.authority());
+    jd.full_template = !args.coinbase_only;
+    use bitcoin::hashes::Hash as _;
+    let solo = bitcoin::ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::from_byte_array([0xfa; 20]));
+    jd.solo_payout = Some(solo.to_bytes());
+    Some(jd)
+}
+
+/// The `jdc` lines, when the farm declares (returns whether it does).
+fn print_jdc(args: &DemoArgs, pool: &pool::PoolHandle, farm_tp: Option<&tp::TpHandle>) -> bool {
+    let (Some(farm), Some(jds)) = (farm_tp, pool.jds_addr()) else { return false };
+    let mode = if args.coinbase_only { "coinbase-only" } else { "full-template" };
+    println!("jdc                {}  templates from the farm's node, declared to jds {jds}, {mode}", farm.addr());
+    println!("                   the pool's node gets every block the farm finds (PushSolution, the pool, and this demo's relay for the network)");
+    true
+}
+
+/// Deployments 5 and 6: `sv2 translator` in front of the pool, and SV1 CPU miners that speak
+/// to it like Bitaxe (version rolling, extranonce.subscribe) and like cgminer (neither), in
+/// turn; 6 with Job Declaration from the farm's node `farm_tp` (the devices aggregated into
+/// one extended channel).
 async fn sv1_miners(
     args: &DemoArgs,
     pool: &pool::PoolHandle,
+    farm_tp: Option<&tp::TpHandle>,
 ) -> Result<(Vec<(String, MinerHandle)>, TranslatorHandle), String> {
     let pools = vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())];
     let mut c = TranslatorConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), pools);
@@ -529,10 +562,20 @@ async fn sv1_miners(
     c.session.initial_difficulty = 1e-5;
     c.session.vardiff = Some(VardiffConfig { shares_per_minute: args.shares_per_minute, window_secs: 20 });
     c.metrics_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    c.jd = farm_jd(args, pool, farm_tp);
+    // Job Declaration sets custom jobs on one extended channel: the devices are aggregated.
+    c.aggregate = c.jd.is_some();
+    if c.aggregate {
+        c.user = "demo.translator".into();
+    }
     let t = translator::start(c).await?;
-    println!("translator         {}  (Stratum V1, one channel per device)", t.addr());
+    let layout = if t.jd_stats().is_some() { "aggregated into one extended channel" } else { "one channel per device" };
+    println!("translator         {}  (Stratum V1, {layout})", t.addr());
     if let Some(m) = t.metrics_addr() {
         println!("translator metrics http://{m}/metrics and http://{m}/stats.json");
+    }
+    if print_jdc(args, pool, farm_tp) {
+        println!("                   deployment 6: SetCustomMiningJob needs an extended channel, so the SV1 devices share one");
     }
     let mut miners = Vec::new();
     for i in 0..args.miners {
