@@ -385,11 +385,12 @@ async fn a_dead_jds_moves_the_farm_to_the_next_pool_and_back() {
     // second pool instead, and mines for it.
     let (addr, to) = door.close().await;
     until("declaring to the second pool", || s.mode() == Mode::Declared(1)).await;
+    // A block right after the move may still be on a job declared to the first pool.
+    until("the second pool's JDS to take declarations", || {
+        second.jds_stats().unwrap().jobs_declared.load(Ordering::Relaxed) > 0
+    })
+    .await;
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
-    assert!(
-        second.jds_stats().unwrap().jobs_declared.load(Ordering::Relaxed) > 0,
-        "the second pool's JDS took declarations"
-    );
     assert_eq!(proxy.upstream_metrics().active(), Some(1));
 
     // Back: the upstream probes the preferred pool and the JDC finds its JDS again.

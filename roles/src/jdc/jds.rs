@@ -3,24 +3,12 @@
 
 use std::time::Duration;
 
-use sv2::endpoint::Outbox;
 use sv2::jd::client::{Event, JdcConfig, JobDeclarationClient};
 use sv2::noise::ServerAuth;
-use sv2::Message;
 use tokio::time::{timeout, Instant};
 
-use crate::net::{Connection, Limits, NetError};
+use crate::net::{Connection, Limits};
 use crate::upstream::PoolEndpoint;
-
-/// The connection as the JD client's outbox.
-pub(super) struct Out<'c>(pub &'c mut Connection);
-
-impl Outbox for Out<'_> {
-    type Error = NetError;
-    fn push(&mut self, msg: &Message<'_>) -> Result<(), NetError> {
-        self.0.queue(msg)
-    }
-}
 
 /// A set-up session with the JDS of pool `index`.
 pub(super) struct Session {
@@ -68,11 +56,11 @@ pub(super) async fn connect(
             .map_err(|e| format!("connect to {}: {e}", jds.address))?;
         let extranonce_len = config.extranonce_len;
         let mut client = JobDeclarationClient::new(config);
-        client.start(&mut Out(&mut conn)).map_err(|e| e.to_string())?;
+        client.start(&mut conn).map_err(|e| e.to_string())?;
         conn.flush().await.map_err(|e| e.to_string())?;
         let frame = conn.read_frame().await.map_err(|e| e.to_string())?;
         let (msg, _) = frame.message().map_err(|e| format!("bad message: {e}"))?;
-        match client.on_message(&msg, &mut Out(&mut conn)) {
+        match client.on_message(&msg, &mut conn) {
             Ok(Event::SetUp) => {
                 Ok(Session { index, conn, client, extranonce_len, outstanding: 0, waiting_since: None })
             }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::jds::{self, Out, Session};
+use super::jds::{self, Session};
 use super::tp::{self, TpCmd, TpEvent, TpLink};
 use super::work::{declared_job, MinedJob, Payout, Published, Template, Templates};
 use super::{FoundBlock, Input, JdConfig, JdShare, JdcReports, Mode};
@@ -306,7 +306,7 @@ impl Jdc {
         let txs = template.txs.clone().unwrap_or_default();
         let refs: Vec<&[u8]> = txs.iter().map(|t| &t[..]).collect();
         let index = s.index;
-        let declared = s.client.declare(&template.msg(), &tip, &refs, &mut Out(&mut s.conn));
+        let declared = s.client.declare(&template.msg(), &tip, &refs, &mut s.conn);
         let (declaration_id, req, ready) = match declared {
             Ok(Declared::Sent { request_id }) => {
                 s.asked();
@@ -358,7 +358,7 @@ impl Jdc {
     async fn ensure_tokens(&mut self, session: &mut Option<Box<Session>>) {
         let Some(s) = session.as_deref_mut() else { return };
         loop {
-            match s.client.request_token(&mut Out(&mut s.conn)) {
+            match s.client.request_token(&mut s.conn) {
                 Ok(_) => s.asked(),
                 Err(JdcError::TooManyTokens) => break,
                 Err(e) => {
@@ -388,7 +388,7 @@ impl Jdc {
             Ok((m, _)) => m,
             Err(e) => return self.fall_back(index, &format!("JDS sent a bad message: {e}"), session).await,
         };
-        let event = s.client.on_message(&msg, &mut Out(&mut s.conn));
+        let event = s.client.on_message(&msg, &mut s.conn);
         if let Err(e) = s.conn.flush().await {
             return self.fall_back(index, &format!("JDS: {e}"), session).await;
         }
@@ -717,7 +717,7 @@ impl Jdc {
                     share.nonce,
                     share.ntime,
                     share.version,
-                    &mut Out(&mut s.conn),
+                    &mut s.conn,
                 );
                 match pushed {
                     Ok(_) => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Layout, ProxyConfig};
-use crate::jdc::JdConfig;
+use crate::jdc::cli::JdArgs;
 use crate::upstream::{PoolEndpoint, UpstreamConfig};
 
 /// `sv2 proxy` flags.
@@ -47,62 +47,9 @@ pub struct ProxyArgs {
     /// Prometheus /metrics and /stats.json address ("" to turn it off).
     #[arg(long, default_value = "127.0.0.1:9186")]
     pub metrics_listen: String,
-    /// Job Declaration: the Job Declaration Server of each `--pool`, in the same order,
-    /// `host:port=AUTHORITY` (usually the pool's own key), or `none` for a pool without one.
-    /// Turns on Job Declaration (aggregation only; see docs/PROXY.md).
-    #[arg(long = "jd", value_name = "HOST:PORT=KEY|none")]
-    pub jds: Vec<String>,
-    /// The farm's own template provider for Job Declaration, `host:port` or
-    /// `host:port=AUTHORITY` (without a key any server key is accepted: loopback only).
-    #[arg(long, value_name = "HOST:PORT[=KEY]")]
-    pub jd_tp: Option<String>,
-    /// `full` (declare the transactions: Full-Template) or `coinbase-only`.
-    #[arg(long, default_value = "full")]
-    pub jd_mode: String,
-    /// scriptPubKey (hex) paid when no Job Declaration Server is usable: the farm mines its
-    /// own templates solo meanwhile.
-    #[arg(long, value_name = "SCRIPT_HEX")]
-    pub solo_payout: Option<String>,
-}
-
-/// The Job Declaration part of the flags (None: no `--jd`).
-fn jd_config(args: &ProxyArgs) -> Result<Option<JdConfig>, String> {
-    if args.jds.is_empty() {
-        if args.jd_tp.is_some() || args.solo_payout.is_some() {
-            return Err("--jd-tp and --solo-payout need --jd".into());
-        }
-        return Ok(None);
-    }
-    if args.jds.len() != args.pools.len() {
-        return Err(format!(
-            "{} --jd for {} --pool: give one per pool, in order (`none` for none)",
-            args.jds.len(),
-            args.pools.len()
-        ));
-    }
-    let jds = args
-        .jds
-        .iter()
-        .map(|j| if j == "none" { Ok(None) } else { PoolEndpoint::parse(j).map(Some) })
-        .collect::<Result<Vec<_>, _>>()?;
-    let tp = args.jd_tp.as_deref().ok_or("--jd needs --jd-tp (the farm's template provider)")?;
-    let (address, authority) = match tp.rsplit_once('=') {
-        Some((a, k)) => (a, Some(crate::net::load_authority_key(std::path::Path::new(k))?)),
-        None => (tp, None),
-    };
-    let mut c = JdConfig::new(jds, address);
-    c.tp_authority = authority;
-    c.full_template = match args.jd_mode.as_str() {
-        "full" => true,
-        "coinbase-only" => false,
-        other => return Err(format!("--jd-mode {other}: full or coinbase-only")),
-    };
-    c.solo_payout = match &args.solo_payout {
-        Some(h) => Some(hex::decode(h).map_err(|e| format!("--solo-payout: {e}"))?).filter(|s| !s.is_empty()),
-        None => None,
-    };
-    c.user = args.user.clone();
-    Ok(Some(c))
+    /// Job Declaration (aggregation only; see docs/PROXY.md).
+    #[command(flatten)]
+    pub jd: JdArgs,
 }
 
 /// Runs `sv2 proxy` until Ctrl-C or SIGTERM.
@@ -112,7 +59,7 @@ pub fn run(args: ProxyArgs) -> Result<(), String> {
     let data_dir = crate::paths::expand_home(&args.data_dir);
     let mut c = ProxyConfig::new(data_dir, args.listen, UpstreamConfig::new(pools));
     c.layout = if args.pass_through { Layout::PassThrough } else { Layout::Aggregate };
-    c.jd = jd_config(&args)?;
+    c.jd = args.jd.config(args.pools.len(), &args.user)?;
     c.user = args.user;
     let positive = |x: f64| x.is_finite() && x > 0.0;
     if !positive(f64::from(args.hashrate)) || !positive(args.shares_per_minute) || !positive(args.min_difficulty) {
