@@ -8,108 +8,25 @@
 //! nodes lack). A transaction only the farm's node holds shows that the blocks carry the
 //! farm's transactions, not the pool's.
 
+mod jd_common;
 mod pool_common;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bitcoin::consensus::deserialize;
 use bitcoin::hashes::Hash as _;
+use jd_common::*;
 use pool_common::*;
 use sv2_roles::jdc::{FoundBlock, JdConfig, JdcStats, Mode};
 use sv2_roles::miner::{ChannelMode, MinerConfig, MinerHandle};
 use sv2_roles::pool::jds::{JdNode, JdServerConfig};
 use sv2_roles::pool::{PoolConfig, PoolHandle};
 use sv2_roles::proxy::{ProxyConfig, ProxyHandle};
-use sv2_roles::tp::source::TemplateSource;
 use sv2_roles::tp::{BlockVerdict, SolutionOutcome, TpHandle};
 use sv2_roles::upstream::{PoolEndpoint, UpstreamConfig};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
-use tokio::task::JoinSet;
-
-/// What solo blocks pay (a P2WPKH to a made-up key, not the pool's).
-const SOLO: [u8; 22] = [
-    0x00, 0x14, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
-    0x22, 0x22, 0x22,
-];
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
-/// The pool's template provider (A) and the farm's (B), on copies of one chain.
-async fn two_nodes(dir: &Path) -> (TpHandle, TpHandle) {
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let first = start_tp(&dir.join("a"), any).await;
-    first.shutdown().await;
-    copy_dir(&dir.join("a").join("regtest"), &dir.join("b").join("regtest"));
-    let a = start_tp(&dir.join("a"), any).await;
-    let b = start_tp(&dir.join("b"), any).await;
-    assert_eq!(a.tip().hash, b.tip().hash, "one chain");
-    (a, b)
-}
-
-/// What the two nodes said of each block the farm found.
-#[derive(Default)]
-struct Verdicts {
-    /// The pool's node (A), from the relay.
-    pool: HashMap<[u8; 32], BlockVerdict>,
-    /// The farm's node (B), from its template provider's SubmitSolution reports.
-    farm: HashMap<[u8; 32], SolutionOutcome>,
-}
-
-type Shared = Arc<Mutex<Verdicts>>;
-
-/// Hands every block the farm finds to the pool's node too (the network's part), and keeps
-/// both nodes' verdicts.
-fn relay(proxy: &ProxyHandle, a: &TpHandle, b: &TpHandle) -> (broadcast::Receiver<FoundBlock>, Shared, JoinSet<()>) {
-    let mut blocks = proxy.jd_blocks().expect("JD runs");
-    let seen = proxy.jd_blocks().unwrap();
-    let node = a.embedded_node().expect("embedded node");
-    let verdicts = Shared::default();
-    let mut tasks = JoinSet::new();
-    let v = verdicts.clone();
-    tasks.spawn(async move {
-        while let Ok(b) = blocks.recv().await {
-            let verdict = node.submit_block(b.block).await.expect("the node answers");
-            v.lock().unwrap().pool.insert(b.hash, verdict);
-        }
-    });
-    let mut reports = b.solutions();
-    let v = verdicts.clone();
-    tasks.spawn(async move {
-        while let Ok(r) = reports.recv().await {
-            if let Some(h) = r.block_hash {
-                v.lock().unwrap().farm.insert(h, r.outcome);
-            }
-        }
-    });
-    (seen, verdicts, tasks)
-}
-
-async fn jds_pool(dir: &Path, tp: &TpHandle, listen: SocketAddr, jd_listen: SocketAddr) -> PoolHandle {
-    let node = JdNode::Embedded(tp.embedded_node().expect("embedded node"));
-    let jds = JdServerConfig::new(jd_listen, node);
-    start_pool(&dir.to_path_buf(), tp, |c: &mut PoolConfig| {
-        c.listen = listen;
-        c.jds = Some(jds);
-    })
-    .await
-}
 
 async fn start_proxy(dir: &Path, pool: &PoolHandle, jds: SocketAddr, farm_tp: &TpHandle, full: bool) -> ProxyHandle {
     let mut upstream = UpstreamConfig::new(vec![PoolEndpoint::new(pool.addr().to_string(), pool.authority())]);
@@ -157,59 +74,20 @@ fn start_devices(proxy: &ProxyHandle, devices: &[(&str, ChannelMode, bool)]) -> 
         .collect()
 }
 
-/// The next block the farm finds that `pick` wants, once both nodes (libbitcoinkernel)
-/// have taken it.
-async fn next_block(
-    blocks: &mut broadcast::Receiver<FoundBlock>,
-    verdicts: &Shared,
-    pick: impl Fn(&FoundBlock) -> bool,
-) -> bitcoin::Block {
-    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
-    loop {
-        let found = match tokio::time::timeout_at(deadline, blocks.recv()).await.expect("blocks keep coming") {
-            Ok(f) => f,
-            Err(broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(e) => panic!("{e}"),
-        };
-        if !pick(&found) {
-            continue;
-        }
-        let hash = found.hash;
-        until("both nodes judge the block", || {
-            let v = verdicts.lock().unwrap();
-            v.pool.contains_key(&hash) && v.farm.contains_key(&hash)
-        })
-        .await;
-        let v = verdicts.lock().unwrap();
-        // Valid for both kernels: the JDS (PushSolution) or the pool (the share) may have given
-        // it to node A first, and on regtest a second block on the same tip is often found
-        // before the devices hear of the first (valid, not the tip).
-        let valid = |v: &BlockVerdict| {
-            matches!(v, BlockVerdict::NewTip | BlockVerdict::Duplicate | BlockVerdict::AcceptedNotTip)
-        };
-        assert!(valid(&v.pool[&hash]), "pool's node: {:?}", v.pool[&hash]);
-        assert!(matches!(&v.farm[&hash], SolutionOutcome::Node(n) if valid(n)), "farm's node: {:?}", v.farm[&hash]);
-        return deserialize(&found.block).unwrap();
-    }
-}
-
 fn stats(proxy: &ProxyHandle) -> &JdcStats {
     proxy.jd_stats().expect("JD runs")
-}
-
-fn count(c: &std::sync::atomic::AtomicU64) -> u64 {
-    c.load(Ordering::Relaxed)
 }
 
 async fn farm_chooses_the_transactions(full: bool, devices: &[(&str, ChannelMode, bool)]) {
     let dir = temp_dir(&format!("jd-{full}-{}", devices[1].0));
     let (a, b) = two_nodes(&dir).await;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
+    let any = ANY;
+    let pool = jds_pool(&dir.join("pool"), &a, any, any, |_| {}).await;
     // A transaction only the farm's node has.
     let farm_tx = b.add_transactions(1).await.unwrap()[0];
     let proxy = start_proxy(&dir.join("proxy"), &pool, pool.jds_addr().unwrap(), &b, full).await;
-    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let mut blocks = proxy.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(proxy.jd_blocks().unwrap(), &a, &b);
     let miners = start_devices(&proxy, devices);
 
     // The first block carrying the transaction only the farm's node had (the first templates
@@ -273,47 +151,17 @@ async fn deployment_2_full_template_blocks_carry_the_farms_transactions() {
     farm_chooses_the_transactions(true, &DEPLOYMENT_2).await;
 }
 
-/// A TCP relay in front of the JDS that the test can take down and bring back on one port.
-struct Door {
-    addr: SocketAddr,
-    to: SocketAddr,
-    tasks: JoinSet<()>,
-}
-
-impl Door {
-    async fn open(addr: SocketAddr, to: SocketAddr) -> Door {
-        let listener = TcpListener::bind(addr).await.unwrap();
-        let mut tasks = JoinSet::new();
-        tasks.spawn(async move {
-            let mut pipes = JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                pipes.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(to).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-        Door { addr, to, tasks }
-    }
-
-    /// Closes the port and every connection through it.
-    async fn close(mut self) -> (SocketAddr, SocketAddr) {
-        self.tasks.shutdown().await;
-        (self.addr, self.to)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_jds_means_solo_mining_then_back_to_the_pool() {
     let dir = temp_dir("jd-fallback");
     let (a, b) = two_nodes(&dir).await;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
+    let any = ANY;
+    let pool = jds_pool(&dir.join("pool"), &a, any, any, |_| {}).await;
     let door_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let door = Door::open(door_addr, pool.jds_addr().unwrap()).await;
     let proxy = start_proxy(&dir.join("proxy"), &pool, door_addr, &b, true).await;
-    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let mut blocks = proxy.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(proxy.jd_blocks().unwrap(), &a, &b);
     let miners = start_miners(&proxy);
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
     let s = stats(&proxy);
@@ -350,9 +198,9 @@ async fn a_dead_jds_means_solo_mining_then_back_to_the_pool() {
 async fn a_dead_jds_moves_the_farm_to_the_next_pool_and_back() {
     let dir = temp_dir("jd-next-pool");
     let (a, b) = two_nodes(&dir).await;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let first = jds_pool(&dir.join("pool1"), &a, any, any).await;
-    let second = jds_pool(&dir.join("pool2"), &a, any, any).await;
+    let any = ANY;
+    let first = jds_pool(&dir.join("pool1"), &a, any, any, |_| {}).await;
+    let second = jds_pool(&dir.join("pool2"), &a, any, any, |_| {}).await;
     let door_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let door = Door::open(door_addr, first.jds_addr().unwrap()).await;
     let pools = [&first, &second].map(|p| PoolEndpoint::new(p.addr().to_string(), p.authority()));
@@ -375,7 +223,8 @@ async fn a_dead_jds_moves_the_farm_to_the_next_pool_and_back() {
     jd.retry_max = Duration::from_secs(1);
     c.jd = Some(jd);
     let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
-    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let mut blocks = proxy.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(proxy.jd_blocks().unwrap(), &a, &b);
     let miners = start_miners(&proxy);
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
     let s = stats(&proxy);
@@ -418,7 +267,7 @@ async fn a_dead_jds_moves_the_farm_to_the_next_pool_and_back() {
 async fn job_declaration_needs_the_aggregation_layout_and_a_jds_entry_per_pool() {
     let key = sv2::noise::AuthorityKeypair::generate().unwrap().public_key();
     let pool = PoolEndpoint::new("127.0.0.1:1", key);
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let any = ANY;
     let mut c = ProxyConfig::new(temp_dir("jd-config"), any, UpstreamConfig::new(vec![pool.clone()]));
     c.jd = Some(JdConfig::new(vec![Some(pool.clone())], "127.0.0.1:2"));
     c.layout = sv2_roles::proxy::Layout::PassThrough;
@@ -435,8 +284,8 @@ async fn sv2_proxy_process_declares_the_farms_templates() {
     use std::io::BufRead as _;
     let dir = temp_dir("jd-process");
     let (a, b) = two_nodes(&dir).await;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
+    let any = ANY;
+    let pool = jds_pool(&dir.join("pool"), &a, any, any, |_| {}).await;
     let proxy_dir = dir.join("proxy");
     let port = free_port();
     let args = |extra: &[&str]| {
@@ -480,8 +329,10 @@ async fn sv2_proxy_process_declares_the_farms_templates() {
     c.threads = 1;
     c.report_every = None;
     let mut miner = sv2_roles::miner::start(c);
+    // Generous: the proxy is a debug-build process of its own beside the test's other work.
+    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
     loop {
-        let r = tokio::time::timeout(PATIENCE, reports.recv()).await.expect("a block").unwrap();
+        let r = tokio::time::timeout_at(deadline, reports.recv()).await.expect("a block").unwrap();
         if r.outcome == SolutionOutcome::Node(BlockVerdict::NewTip) {
             break;
         }
@@ -500,7 +351,7 @@ async fn sv2_proxy_process_declares_the_farms_templates() {
 async fn a_jds_refusing_declarations_moves_the_farm_to_the_next_pool() {
     let dir = temp_dir("jd-refusing");
     let (a, b) = two_nodes(&dir).await;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let any = ANY;
     // The first pool's JDS cannot reach its node: it refuses every declaration
     // (`node-unavailable`), while its Mining port works.
     let unreachable = JdNode::Rpc {
@@ -510,7 +361,7 @@ async fn a_jds_refusing_declarations_moves_the_farm_to_the_next_pool() {
     let first =
         start_pool(&dir.join("pool1"), &a, |c: &mut PoolConfig| c.jds = Some(JdServerConfig::new(any, unreachable)))
             .await;
-    let second = jds_pool(&dir.join("pool2"), &a, any, any).await;
+    let second = jds_pool(&dir.join("pool2"), &a, any, any, |_| {}).await;
     let pools = [&first, &second].map(|p| PoolEndpoint::new(p.addr().to_string(), p.authority()));
     let mut upstream = UpstreamConfig::new(pools.to_vec());
     upstream.connect_timeout = Duration::from_secs(2);
@@ -524,7 +375,8 @@ async fn a_jds_refusing_declarations_moves_the_farm_to_the_next_pool() {
     jd.solo_payout = Some(SOLO.to_vec());
     c.jd = Some(jd);
     let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
-    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let mut blocks = proxy.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(proxy.jd_blocks().unwrap(), &a, &b);
     let miners = start_miners(&proxy);
     let s = stats(&proxy);
     until("declaring to the second pool", || s.mode() == Mode::Declared(1)).await;
@@ -568,7 +420,8 @@ async fn no_pool_at_start_means_solo_until_the_pool_is_up() {
     jd.retry_max = Duration::from_secs(1);
     c.jd = Some(jd);
     let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
-    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let mut blocks = proxy.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(proxy.jd_blocks().unwrap(), &a, &b);
     let miners = start_miners(&proxy);
     // No pool: the farm's templates, solo.
     let solo = next_block(&mut blocks, &verdicts, |f| f.solo).await;
@@ -576,7 +429,7 @@ async fn no_pool_at_start_means_solo_until_the_pool_is_up() {
     assert_eq!(stats(&proxy).mode(), Mode::Solo);
 
     // The pool comes up: the farm declares to it and mines for it.
-    let pool = jds_pool(&pool_dir, &a, listen, jd_listen).await;
+    let pool = jds_pool(&pool_dir, &a, listen, jd_listen, |_| {}).await;
     until("declaring to the pool", || stats(&proxy).mode() == Mode::Declared(0)).await;
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
     until("the pool credits shares", || pool.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
@@ -596,10 +449,11 @@ async fn no_pool_at_start_means_solo_until_the_pool_is_up() {
 async fn a_chain_tip_race_is_not_a_fallback() {
     let dir = temp_dir("jd-race");
     let (a, b) = two_nodes(&dir).await;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let pool = jds_pool(&dir.join("pool"), &a, any, any).await;
+    let any = ANY;
+    let pool = jds_pool(&dir.join("pool"), &a, any, any, |_| {}).await;
     let proxy = start_proxy(&dir.join("proxy"), &pool, pool.jds_addr().unwrap(), &b, true).await;
-    let (mut blocks, verdicts, relay) = relay(&proxy, &a, &b);
+    let mut blocks = proxy.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(proxy.jd_blocks().unwrap(), &a, &b);
     let miners = start_miners(&proxy);
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
     let s = stats(&proxy);

@@ -8,113 +8,26 @@
 //! of every block the JDC reports (standing in for the Bitcoin network). A transaction only
 //! the farm's node holds shows that the SV1 devices mined the farm's templates.
 
+mod jd_common;
 mod pool_common;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bitcoin::consensus::deserialize;
 use bitcoin::hashes::Hash as _;
+use jd_common::*;
 use pool_common::*;
 use sv2::noise::AuthorityPublicKey;
 use sv2::sv1::session::VardiffConfig;
 use sv2_roles::jdc::{FoundBlock, JdConfig, JdcStats, Mode};
 use sv2_roles::miner::sv1::Sv1MinerConfig;
 use sv2_roles::miner::MinerHandle;
-use sv2_roles::pool::jds::{JdNode, JdServerConfig};
-use sv2_roles::pool::{PoolConfig, PoolHandle};
-use sv2_roles::tp::source::TemplateSource;
-use sv2_roles::tp::{BlockVerdict, SolutionOutcome, TpHandle};
+use sv2_roles::pool::PoolHandle;
+use sv2_roles::tp::TpHandle;
 use sv2_roles::translator::{TranslatorConfig, TranslatorHandle};
 use sv2_roles::upstream::PoolEndpoint;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
-use tokio::task::JoinSet;
-
-/// What solo blocks pay (a P2WPKH to a made-up key, not the pool's).
-const SOLO: [u8; 22] = [
-    0x00, 0x14, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33,
-    0x33, 0x33, 0x33,
-];
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
-/// The pool's template provider (A) and the farm's (B), on copies of one chain.
-async fn two_nodes(dir: &Path) -> (TpHandle, TpHandle) {
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let first = start_tp(&dir.join("a"), any).await;
-    first.shutdown().await;
-    copy_dir(&dir.join("a").join("regtest"), &dir.join("b").join("regtest"));
-    let a = start_tp(&dir.join("a"), any).await;
-    let b = start_tp(&dir.join("b"), any).await;
-    assert_eq!(a.tip().hash, b.tip().hash, "one chain");
-    (a, b)
-}
-
-/// What the two nodes said of each block the farm found.
-#[derive(Default)]
-struct Verdicts {
-    pool: HashMap<[u8; 32], BlockVerdict>,
-    farm: HashMap<[u8; 32], SolutionOutcome>,
-}
-
-type Shared = Arc<Mutex<Verdicts>>;
-
-/// Hands every block the farm finds to the pool's node too, and keeps both nodes' verdicts.
-fn relay(t: &TranslatorHandle, a: &TpHandle, b: &TpHandle) -> (broadcast::Receiver<FoundBlock>, Shared, JoinSet<()>) {
-    let mut blocks = t.jd_blocks().expect("JD runs");
-    let seen = t.jd_blocks().unwrap();
-    let node = a.embedded_node().expect("embedded node");
-    let verdicts = Shared::default();
-    let mut tasks = JoinSet::new();
-    let v = verdicts.clone();
-    tasks.spawn(async move {
-        while let Ok(b) = blocks.recv().await {
-            let verdict = node.submit_block(b.block).await.expect("the node answers");
-            v.lock().unwrap().pool.insert(b.hash, verdict);
-        }
-    });
-    let mut reports = b.solutions();
-    let v = verdicts.clone();
-    tasks.spawn(async move {
-        while let Ok(r) = reports.recv().await {
-            if let Some(h) = r.block_hash {
-                v.lock().unwrap().farm.insert(h, r.outcome);
-            }
-        }
-    });
-    (seen, verdicts, tasks)
-}
-
-async fn jds_pool(dir: &Path, tp: &TpHandle) -> PoolHandle {
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    jds_pool_on(dir, tp, any, any).await
-}
-
-async fn jds_pool_on(dir: &Path, tp: &TpHandle, listen: SocketAddr, jd_listen: SocketAddr) -> PoolHandle {
-    let jds = JdServerConfig::new(jd_listen, JdNode::Embedded(tp.embedded_node().expect("embedded node")));
-    start_pool(&dir.to_path_buf(), tp, |c: &mut PoolConfig| {
-        c.listen = listen;
-        c.shares_per_minute = 240.0;
-        c.jds = Some(jds);
-    })
-    .await
-}
 
 fn translator_config(pool: &PoolHandle, jds: SocketAddr, farm_tp: &TpHandle, full: bool) -> TranslatorConfig {
     config_for(pool.addr(), pool.authority(), jds, farm_tp, full)
@@ -163,57 +76,19 @@ fn start_devices(t: &TranslatorHandle) -> Vec<MinerHandle> {
         .collect()
 }
 
-/// The next block the farm finds that `pick` wants, once both nodes (libbitcoinkernel) have
-/// judged it valid.
-async fn next_block(
-    blocks: &mut broadcast::Receiver<FoundBlock>,
-    verdicts: &Shared,
-    pick: impl Fn(&FoundBlock) -> bool,
-) -> bitcoin::Block {
-    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
-    loop {
-        let found = match tokio::time::timeout_at(deadline, blocks.recv()).await.expect("blocks keep coming") {
-            Ok(f) => f,
-            Err(broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(e) => panic!("{e}"),
-        };
-        if !pick(&found) {
-            continue;
-        }
-        let hash = found.hash;
-        until("both nodes judge the block", || {
-            let v = verdicts.lock().unwrap();
-            v.pool.contains_key(&hash) && v.farm.contains_key(&hash)
-        })
-        .await;
-        let v = verdicts.lock().unwrap();
-        // Valid for both kernels (on regtest a second block on one tip is often found before
-        // the devices hear of the first: valid, not the tip).
-        let valid = |v: &BlockVerdict| {
-            matches!(v, BlockVerdict::NewTip | BlockVerdict::Duplicate | BlockVerdict::AcceptedNotTip)
-        };
-        assert!(valid(&v.pool[&hash]), "pool's node: {:?}", v.pool[&hash]);
-        assert!(matches!(&v.farm[&hash], SolutionOutcome::Node(n) if valid(n)), "farm's node: {:?}", v.farm[&hash]);
-        return deserialize(&found.block).unwrap();
-    }
-}
-
 fn stats(t: &TranslatorHandle) -> &JdcStats {
     t.jd_stats().expect("JD runs")
-}
-
-fn count(c: &std::sync::atomic::AtomicU64) -> u64 {
-    c.load(Ordering::Relaxed)
 }
 
 async fn sv1_devices_mine_the_farms_transactions(full: bool) {
     let dir = temp_dir(&format!("t6-{full}"));
     let (a, b) = two_nodes(&dir).await;
-    let pool = jds_pool(&dir.join("pool"), &a).await;
+    let pool = jds_pool(&dir.join("pool"), &a, ANY, ANY, |c| c.shares_per_minute = 240.0).await;
     // A transaction only the farm's node has.
     let farm_tx = b.add_transactions(1).await.unwrap()[0];
     let t = sv2_roles::translator::start(translator_config(&pool, pool.jds_addr().unwrap(), &b, full)).await.unwrap();
-    let (mut blocks, verdicts, relay) = relay(&t, &a, &b);
+    let mut blocks = t.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(t.jd_blocks().unwrap(), &a, &b);
     let devices = start_devices(&t);
 
     let carries = |f: &FoundBlock| {
@@ -268,46 +143,16 @@ async fn deployment_6_coinbase_only_sv1_devices_mine_the_farms_transactions() {
     sv1_devices_mine_the_farms_transactions(false).await;
 }
 
-/// A TCP relay in front of the JDS that the test can take down and bring back on one port.
-struct Door {
-    addr: SocketAddr,
-    to: SocketAddr,
-    tasks: JoinSet<()>,
-}
-
-impl Door {
-    async fn open(addr: SocketAddr, to: SocketAddr) -> Door {
-        let listener = TcpListener::bind(addr).await.unwrap();
-        let mut tasks = JoinSet::new();
-        tasks.spawn(async move {
-            let mut pipes = JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                pipes.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(to).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-        Door { addr, to, tasks }
-    }
-
-    /// Closes the port and every connection through it.
-    async fn close(mut self) -> (SocketAddr, SocketAddr) {
-        self.tasks.shutdown().await;
-        (self.addr, self.to)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployment_6_a_dead_jds_means_solo_mining_then_back_to_the_pool() {
     let dir = temp_dir("t6-fallback");
     let (a, b) = two_nodes(&dir).await;
-    let pool = jds_pool(&dir.join("pool"), &a).await;
+    let pool = jds_pool(&dir.join("pool"), &a, ANY, ANY, |c| c.shares_per_minute = 240.0).await;
     let door_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let door = Door::open(door_addr, pool.jds_addr().unwrap()).await;
     let t = sv2_roles::translator::start(translator_config(&pool, door_addr, &b, true)).await.unwrap();
-    let (mut blocks, verdicts, relay) = relay(&t, &a, &b);
+    let mut blocks = t.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(t.jd_blocks().unwrap(), &a, &b);
     let devices = start_devices(&t);
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
     let s = stats(&t);
@@ -353,7 +198,8 @@ async fn deployment_6_no_pool_at_start_means_solo_until_the_pool_is_up() {
     // Devices are served solo halfway through it.
     c.setup_timeout = Duration::from_secs(2);
     let t = sv2_roles::translator::start(c).await.unwrap();
-    let (mut blocks, verdicts, relay) = relay(&t, &a, &b);
+    let mut blocks = t.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(t.jd_blocks().unwrap(), &a, &b);
     let devices = start_devices(&t);
     // No pool: the farm's templates, solo, under a local prefix.
     let solo = next_block(&mut blocks, &verdicts, |f| f.solo).await;
@@ -361,7 +207,7 @@ async fn deployment_6_no_pool_at_start_means_solo_until_the_pool_is_up() {
     assert_eq!(stats(&t).mode(), Mode::Solo);
 
     // The pool comes up: the devices move under its prefix, and the farm declares to it.
-    let pool = jds_pool_on(&pool_dir, &a, listen, jd_listen).await;
+    let pool = jds_pool(&pool_dir, &a, listen, jd_listen, |c| c.shares_per_minute = 240.0).await;
     until("declaring to the pool", || stats(&t).mode() == Mode::Declared(0)).await;
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
     until("the pool credits shares", || pool.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
