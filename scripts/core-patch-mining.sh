@@ -71,20 +71,23 @@ spk=00204ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260
 address=$(rpc decodescript "$spk" | field '["address"]')
 rpc generatetoaddress 101 "$address" >/dev/null
 
-if [ -z "$ref_pool" ]; then
-  # CPU mining: shares as easy as the demo's, so that regtest blocks come every few seconds.
-  SV2_POOL_MIN_DIFFICULTY=1e-9 SV2_POOL_SHARES_PER_MINUTE=60 "$sv2" pool --data-dir "$dir/pool" --listen "127.0.0.1:$pool_port" --metrics-listen "" \
-    --tp-address "127.0.0.1:$tp_port" --tp-authority "$dir/node/regtest/sv2_authority.pub" \
-    --payout-script-hex "$spk" > "$dir/pool.log" 2>&1 &
-  pids+=($!)
-  until_ok 30 test -s "$dir/pool/authority.pub"
-  pool_authority="$dir/pool/authority.pub"
-  echo "sv2 pool on 127.0.0.1:$pool_port"
-else
-  # The reference pool's own test authority (as in roles/tests/pool_interop.rs).
-  pool_authority=9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72
-  mkdir -p "$dir/ref-pool"
-  cat > "$dir/ref-pool/config.toml" <<EOF
+# The pool under test, in the background; pool_pid is its process.
+start_pool() {
+  if [ -z "$ref_pool" ]; then
+    # CPU mining: shares as easy as the demo's, so that regtest blocks come every few seconds.
+    SV2_POOL_MIN_DIFFICULTY=1e-9 SV2_POOL_SHARES_PER_MINUTE=60 "$sv2" pool --data-dir "$dir/pool" --listen "127.0.0.1:$pool_port" --metrics-listen "" \
+      --tp-address "127.0.0.1:$tp_port" --tp-authority "$dir/node/regtest/sv2_authority.pub" \
+      --payout-script-hex "$spk" > "$dir/pool.log" 2>&1 &
+    pool_pid=$!
+    pids+=("$pool_pid")
+    until_ok 30 test -s "$dir/pool/authority.pub"
+    pool_authority="$dir/pool/authority.pub"
+    echo "sv2 pool on 127.0.0.1:$pool_port"
+  else
+    # The reference pool's own test authority (as in roles/tests/pool_interop.rs).
+    pool_authority=9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72
+    mkdir -p "$dir/ref-pool"
+    cat > "$dir/ref-pool/config.toml" <<EOF
 authority_public_key = "$pool_authority"
 authority_secret_key = "mkDLTBBRxdBv998612qipDYoTK3YUrqLe8uWw7gu3iXbSrn2n"
 cert_validity_sec = 3600
@@ -98,11 +101,14 @@ share_batch_size = 1
 address = "127.0.0.1:$tp_port"
 public_key = "$authority"
 EOF
-  (cd "$dir/ref-pool" && exec "$ref_pool" -c config.toml) > "$dir/pool.log" 2>&1 &
-  pids+=($!)
-  until_ok 30 python3 -c "import socket; socket.create_connection(('127.0.0.1', $pool_port))"
-  echo "reference pool_sv2 on 127.0.0.1:$pool_port"
-fi
+    (cd "$dir/ref-pool" && exec "$ref_pool" -c config.toml) >> "$dir/pool.log" 2>&1 &
+    pool_pid=$!
+    pids+=("$pool_pid")
+    until_ok 30 python3 -c "import socket; socket.create_connection(('127.0.0.1', $pool_port))"
+    echo "reference pool_sv2 on 127.0.0.1:$pool_port"
+  fi
+}
+start_pool
 "$sv2" miner --pool "127.0.0.1:$pool_port" --authority "$pool_authority" --user core.rig1 --threads 1 \
   > "$dir/miner.log" 2>&1 &
 pids+=($!)
@@ -148,6 +154,12 @@ wait "$node_pid" || true
 start_node
 [ "$(sha256sum < "$dir/node/regtest/sv2_authority.key")" = "$key_before" ]
 [ "$(cat "$dir/node/regtest/sv2_authority.pub")" = "$authority" ]
+# The reference pool_sv2 shuts down when its template provider goes away (it does not
+# reconnect); ours reconnects. The miner reconnects to either.
+if [ -n "$ref_pool" ] && ! kill -0 "$pool_pid" 2>/dev/null; then
+  echo "the reference pool_sv2 exited with its template provider: started again"
+  start_pool
+fi
 h=$(height)
 until_ok 120 height_at_least $(( h + 2 ))
 echo "after a restart: same authority key, mining on to height $(height)"
