@@ -16,7 +16,7 @@ use bitcoin::secp256k1::{Message as SecpMessage, SecretKey, SECP256K1};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::{absolute::LockTime, transaction::Version, Amount, OutPoint, ScriptBuf, Sequence};
 use bitcoin::{CompressedPublicKey, Transaction, TxIn, TxOut, Witness};
-use pool_common::{setup_connection, start_pool, start_tp, temp_dir, until, PATIENCE};
+use pool_common::{http_get, setup_connection, start_pool, start_tp, temp_dir, until, PATIENCE};
 use sv2::channels::hash::{coinbase_merkle_path, header_bytes, merkle_root, sha256d};
 use sv2::channels::server::PrevHash;
 use sv2::channels::target::{hash_meets_target, target_from_nbits, MAX_TARGET};
@@ -153,7 +153,11 @@ async fn jds_pool(dir: &std::path::Path, tp: &TpHandle, change: impl FnOnce(&mut
     let node = JdNode::Embedded(tp.embedded_node().expect("embedded node"));
     let mut jds = JdServerConfig::new("127.0.0.1:0".parse().unwrap(), node);
     change(&mut jds);
-    start_pool(&dir.to_path_buf(), tp, |c: &mut PoolConfig| c.jds = Some(jds)).await
+    start_pool(&dir.to_path_buf(), tp, |c: &mut PoolConfig| {
+        c.jds = Some(jds);
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await
 }
 
 /// A Mining connection with REQUIRES_WORK_SELECTION and one extended channel.
@@ -363,6 +367,15 @@ async fn declared_jobs_are_mined_in_both_modes() {
     jdc.c.push_solution(request_id, &extranonce, nonce, req.min_ntime, req.version, &mut Q(&mut jdc.conn)).unwrap();
     jdc.conn.flush().await.unwrap();
     until("both blocks submitted", || stats.blocks_submitted.load(std::sync::atomic::Ordering::Relaxed) == 2).await;
+    // The JDS's counters are on the pool's /metrics.
+    let page = http_get(pool.metrics_addr().unwrap(), "/metrics").await;
+    for line in [
+        "sv2_pool_jd_blocks_submitted_total 2",
+        "sv2_pool_jd_missing_requests_total 1",
+        "sv2_pool_jd_jobs_declared_total 1",
+    ] {
+        assert!(page.contains(line), "{line} in {page}");
+    }
 
     // Coinbase-only on the new tip: no declaration, the token goes straight to the pool.
     let (t2, _, p2) = template(&mut client).await;

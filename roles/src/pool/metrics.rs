@@ -12,6 +12,8 @@ use sv2::channels::ShareError;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::jds::JdsStats;
+
 /// Counters shared by every task of the pool.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -227,10 +229,27 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
-/// Serves `GET /metrics` on `listener` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) {
+/// Appends one metric `sv2_pool_{name}` with a single sample to a Prometheus page.
+pub(crate) fn write_single(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP sv2_pool_{name} {help}\n# TYPE sv2_pool_{name} {kind}\nsv2_pool_{name} {value}");
+}
+
+/// Serves `GET /metrics` on `listener` until `shutdown` turns true: the pool's counters, and
+/// its Job Declaration Server's when it runs one.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    jds: Option<Arc<JdsStats>>,
+    shutdown: watch::Receiver<bool>,
+) {
     crate::net::serve_pages(listener, shutdown, move |path| match path {
-        "/metrics" | "/" => Some(("text/plain; version=0.0.4", metrics.render())),
+        "/metrics" | "/" => {
+            let mut page = metrics.render();
+            if let Some(j) = &jds {
+                j.render(&mut page);
+            }
+            Some(("text/plain; version=0.0.4", page))
+        }
         _ => None,
     })
     .await;

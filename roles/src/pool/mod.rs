@@ -140,7 +140,7 @@ pub async fn start(config: PoolConfig) -> Result<PoolHandle, String> {
         None => (None, None, None),
     };
     if let Some(l) = metrics_listener {
-        tasks.push(tokio::spawn(metrics::serve(l, metrics.clone(), shutdown_rx)));
+        tasks.push(tokio::spawn(metrics::serve(l, metrics.clone(), jds_stats.clone(), shutdown_rx)));
     }
     tracing::info!(
         "pool listening on {addr} (authority key {}), templates from {}, shares in {}{}",

@@ -11,7 +11,7 @@ pub mod node;
 pub mod proposal;
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -112,6 +112,28 @@ pub struct JdsStats {
     pub connections_closed_error: AtomicU64,
     /// Blocks handed to the node (PushSolution and shares on declared jobs).
     pub blocks_submitted: AtomicU64,
+}
+
+impl JdsStats {
+    /// Appends the counters to a Prometheus page as `sv2_pool_jd_*`.
+    pub fn render(&self, out: &mut String) {
+        let counters = [
+            ("jd_connections_total", "Job Declaration connections set up.", &self.connections),
+            ("jd_tokens_allocated_total", "Mining job tokens handed out.", &self.tokens_allocated),
+            ("jd_missing_requests_total", "ProvideMissingTransactions sent.", &self.missing_requests),
+            ("jd_jobs_declared_total", "Declarations accepted.", &self.jobs_declared),
+            ("jd_jobs_refused_total", "Declarations refused.", &self.jobs_refused),
+            (
+                "jd_connections_closed_error_total",
+                "JD connections closed for a protocol error.",
+                &self.connections_closed_error,
+            ),
+            ("jd_blocks_submitted_total", "Blocks from declared jobs handed to the node.", &self.blocks_submitted),
+        ];
+        for (name, help, c) in counters {
+            super::metrics::write_single(out, name, "counter", help, c.load(Ordering::Relaxed));
+        }
+    }
 }
 
 /// The parts of a running JDS the pool keeps.
