@@ -81,8 +81,7 @@ fn stats(proxy: &ProxyHandle) -> &JdcStats {
 async fn farm_chooses_the_transactions(full: bool, devices: &[(&str, ChannelMode, bool)]) {
     let dir = temp_dir(&format!("jd-{full}-{}", devices[1].0));
     let (a, b) = two_nodes(&dir).await;
-    let any = ANY;
-    let pool = jds_pool(&dir.join("pool"), &a, any, any, |_| {}).await;
+    let pool = jds_pool(&dir.join("pool"), &a, ANY, ANY, |_| {}).await;
     // A transaction only the farm's node has.
     let farm_tx = b.add_transactions(1).await.unwrap()[0];
     let proxy = start_proxy(&dir.join("proxy"), &pool, pool.jds_addr().unwrap(), &b, full).await;
@@ -155,8 +154,7 @@ async fn deployment_2_full_template_blocks_carry_the_farms_transactions() {
 async fn a_dead_jds_means_solo_mining_then_back_to_the_pool() {
     let dir = temp_dir("jd-fallback");
     let (a, b) = two_nodes(&dir).await;
-    let any = ANY;
-    let pool = jds_pool(&dir.join("pool"), &a, any, any, |_| {}).await;
+    let pool = jds_pool(&dir.join("pool"), &a, ANY, ANY, |_| {}).await;
     let door_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let door = Door::open(door_addr, pool.jds_addr().unwrap()).await;
     let proxy = start_proxy(&dir.join("proxy"), &pool, door_addr, &b, true).await;
@@ -166,18 +164,8 @@ async fn a_dead_jds_means_solo_mining_then_back_to_the_pool() {
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
     let s = stats(&proxy);
 
-    // The JDS goes away (the pool's Mining port stays): the devices mine the farm's templates
-    // solo, blocks paying the solo script, on the same connections.
-    let (addr, to) = door.close().await;
-    let solo = next_block(&mut blocks, &verdicts, |f| f.solo).await;
-    assert!(solo.txdata[0].output.iter().any(|o| o.script_pubkey.as_bytes() == SOLO), "solo blocks pay the farm");
-    assert!(count(&s.fallbacks) > 0);
-    assert_eq!(s.mode(), Mode::Solo);
-
-    // Back: the JDC finds the JDS again and the farm mines for the pool.
-    let door = Door::open(addr, to).await;
-    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
-    until("declared jobs again", || s.mode() == Mode::Declared(0)).await;
+    // Solo while the JDS is away, declared jobs again once it is back, on the same connections.
+    let door = jds_away_then_back(door, &mut blocks, &verdicts, s).await;
     for m in &miners {
         assert_eq!(m.stats().connections, 1, "devices kept their connections");
     }
@@ -198,9 +186,8 @@ async fn a_dead_jds_means_solo_mining_then_back_to_the_pool() {
 async fn a_dead_jds_moves_the_farm_to_the_next_pool_and_back() {
     let dir = temp_dir("jd-next-pool");
     let (a, b) = two_nodes(&dir).await;
-    let any = ANY;
-    let first = jds_pool(&dir.join("pool1"), &a, any, any, |_| {}).await;
-    let second = jds_pool(&dir.join("pool2"), &a, any, any, |_| {}).await;
+    let first = jds_pool(&dir.join("pool1"), &a, ANY, ANY, |_| {}).await;
+    let second = jds_pool(&dir.join("pool2"), &a, ANY, ANY, |_| {}).await;
     let door_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let door = Door::open(door_addr, first.jds_addr().unwrap()).await;
     let pools = [&first, &second].map(|p| PoolEndpoint::new(p.addr().to_string(), p.authority()));
@@ -208,7 +195,7 @@ async fn a_dead_jds_moves_the_farm_to_the_next_pool_and_back() {
     upstream.connect_timeout = Duration::from_secs(2);
     upstream.probe_interval = Duration::from_millis(200);
     upstream.probe_max = Duration::from_secs(2);
-    let mut c = ProxyConfig::new(dir.join("proxy"), any, upstream);
+    let mut c = ProxyConfig::new(dir.join("proxy"), ANY, upstream);
     c.nominal_hashrate = 2e5;
     c.server.min_difficulty = 1e-12;
     c.server.shares_per_minute = 120.0;
@@ -267,8 +254,7 @@ async fn a_dead_jds_moves_the_farm_to_the_next_pool_and_back() {
 async fn job_declaration_needs_the_aggregation_layout_and_a_jds_entry_per_pool() {
     let key = sv2::noise::AuthorityKeypair::generate().unwrap().public_key();
     let pool = PoolEndpoint::new("127.0.0.1:1", key);
-    let any = ANY;
-    let mut c = ProxyConfig::new(temp_dir("jd-config"), any, UpstreamConfig::new(vec![pool.clone()]));
+    let mut c = ProxyConfig::new(temp_dir("jd-config"), ANY, UpstreamConfig::new(vec![pool.clone()]));
     c.jd = Some(JdConfig::new(vec![Some(pool.clone())], "127.0.0.1:2"));
     c.layout = sv2_roles::proxy::Layout::PassThrough;
     let e = sv2_roles::proxy::start(c.clone()).await.err().expect("refused");
@@ -284,8 +270,7 @@ async fn sv2_proxy_process_declares_the_farms_templates() {
     use std::io::BufRead as _;
     let dir = temp_dir("jd-process");
     let (a, b) = two_nodes(&dir).await;
-    let any = ANY;
-    let pool = jds_pool(&dir.join("pool"), &a, any, any, |_| {}).await;
+    let pool = jds_pool(&dir.join("pool"), &a, ANY, ANY, |_| {}).await;
     let proxy_dir = dir.join("proxy");
     let port = free_port();
     let args = |extra: &[&str]| {
@@ -351,7 +336,6 @@ async fn sv2_proxy_process_declares_the_farms_templates() {
 async fn a_jds_refusing_declarations_moves_the_farm_to_the_next_pool() {
     let dir = temp_dir("jd-refusing");
     let (a, b) = two_nodes(&dir).await;
-    let any = ANY;
     // The first pool's JDS cannot reach its node: it refuses every declaration
     // (`node-unavailable`), while its Mining port works.
     let unreachable = JdNode::Rpc {
@@ -359,13 +343,13 @@ async fn a_jds_refusing_declarations_moves_the_farm_to_the_next_pool() {
         auth: sv2_roles::tp::RpcAuth::Cookie(dir.join("no-cookie")),
     };
     let first =
-        start_pool(&dir.join("pool1"), &a, |c: &mut PoolConfig| c.jds = Some(JdServerConfig::new(any, unreachable)))
+        start_pool(&dir.join("pool1"), &a, |c: &mut PoolConfig| c.jds = Some(JdServerConfig::new(ANY, unreachable)))
             .await;
-    let second = jds_pool(&dir.join("pool2"), &a, any, any, |_| {}).await;
+    let second = jds_pool(&dir.join("pool2"), &a, ANY, ANY, |_| {}).await;
     let pools = [&first, &second].map(|p| PoolEndpoint::new(p.addr().to_string(), p.authority()));
     let mut upstream = UpstreamConfig::new(pools.to_vec());
     upstream.connect_timeout = Duration::from_secs(2);
-    let mut c = ProxyConfig::new(dir.join("proxy"), any, upstream);
+    let mut c = ProxyConfig::new(dir.join("proxy"), ANY, upstream);
     c.nominal_hashrate = 2e5;
     c.server.min_difficulty = 1e-12;
     c.server.shares_per_minute = 120.0;
@@ -449,8 +433,7 @@ async fn no_pool_at_start_means_solo_until_the_pool_is_up() {
 async fn a_chain_tip_race_is_not_a_fallback() {
     let dir = temp_dir("jd-race");
     let (a, b) = two_nodes(&dir).await;
-    let any = ANY;
-    let pool = jds_pool(&dir.join("pool"), &a, any, any, |_| {}).await;
+    let pool = jds_pool(&dir.join("pool"), &a, ANY, ANY, |_| {}).await;
     let proxy = start_proxy(&dir.join("proxy"), &pool, pool.jds_addr().unwrap(), &b, true).await;
     let mut blocks = proxy.jd_blocks().expect("JD runs");
     let (verdicts, relay) = relay(proxy.jd_blocks().unwrap(), &a, &b);

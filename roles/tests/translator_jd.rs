@@ -157,18 +157,8 @@ async fn deployment_6_a_dead_jds_means_solo_mining_then_back_to_the_pool() {
     next_block(&mut blocks, &verdicts, |f| !f.solo).await;
     let s = stats(&t);
 
-    // The JDS goes away (the pool's Mining port stays): the SV1 devices mine the farm's
-    // templates solo, on the same connections.
-    let (addr, to) = door.close().await;
-    let solo = next_block(&mut blocks, &verdicts, |f| f.solo).await;
-    assert!(solo.txdata[0].output.iter().any(|o| o.script_pubkey.as_bytes() == SOLO), "solo blocks pay the farm");
-    assert!(count(&s.fallbacks) > 0);
-    assert_eq!(s.mode(), Mode::Solo);
-
-    // Back: the JDC finds the JDS again and the farm mines for the pool.
-    let door = Door::open(addr, to).await;
-    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
-    until("declared jobs again", || s.mode() == Mode::Declared(0)).await;
+    // Solo while the JDS is away, declared jobs again once it is back, on the same connections.
+    let door = jds_away_then_back(door, &mut blocks, &verdicts, s).await;
     for m in &devices {
         assert_eq!(m.stats().connections, 1, "devices kept their connections");
     }

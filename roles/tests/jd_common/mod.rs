@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bitcoin::consensus::deserialize;
-use sv2_roles::jdc::FoundBlock;
+use sv2_roles::jdc::{FoundBlock, JdcStats, Mode};
 use sv2_roles::pool::jds::{JdNode, JdServerConfig};
 use sv2_roles::pool::{PoolConfig, PoolHandle};
 use sv2_roles::tp::source::TemplateSource;
@@ -141,6 +141,27 @@ pub async fn next_block(
         assert!(matches!(&v.farm[&hash], SolutionOutcome::Node(n) if valid(n)), "farm's node: {:?}", v.farm[&hash]);
         return deserialize(&found.block).unwrap();
     }
+}
+
+/// The JDS behind `door` goes away (the pool's Mining port stays): the farm mines its own
+/// templates solo, blocks paying [`SOLO`]; then it comes back on the same port and the farm
+/// declares to it again. The door, open again.
+pub async fn jds_away_then_back(
+    door: Door,
+    blocks: &mut broadcast::Receiver<FoundBlock>,
+    verdicts: &Shared,
+    s: &JdcStats,
+) -> Door {
+    let (addr, to) = door.close().await;
+    let solo = next_block(blocks, verdicts, |f| f.solo).await;
+    assert!(solo.txdata[0].output.iter().any(|o| o.script_pubkey.as_bytes() == SOLO), "solo blocks pay the farm");
+    assert!(count(&s.fallbacks) > 0);
+    assert_eq!(s.mode(), Mode::Solo);
+
+    let door = Door::open(addr, to).await;
+    next_block(blocks, verdicts, |f| !f.solo).await;
+    until("declared jobs again", || s.mode() == Mode::Declared(0)).await;
+    door
 }
 
 /// A counter's value.
