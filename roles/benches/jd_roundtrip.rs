@@ -35,7 +35,6 @@ use bitcoin::{CompressedPublicKey, Transaction, TxIn, TxOut, Witness};
 use sv2::channels::hash::coinbase_merkle_path;
 use sv2::channels::server::PrevHash;
 use sv2::codec::{Bytes, FrameDecoder, Seq, Str0_255};
-use sv2::endpoint::Outbox;
 use sv2::jd::client::{CustomJobRequest, Declared, Event, JdcConfig, JobDeclarationClient};
 use sv2::jd::coinbase::{tx_ids, PoolOutputs};
 use sv2::jd::custom::{validate_custom_job, PoolView};
@@ -48,7 +47,7 @@ use sv2::messages::{
 };
 use sv2::noise::ServerAuth;
 use sv2::Message;
-use sv2_roles::net::{Connection, Limits, NetError};
+use sv2_roles::net::{Connection, Limits};
 use sv2_roles::pool::jds::mempool::TemplateMempool;
 use sv2_roles::pool::jds::{proposal, JdNode, JdServerConfig};
 use sv2_roles::pool::{PoolConfig, PoolHandle, EXTRANONCE_LEN};
@@ -422,16 +421,6 @@ fn jdc_config(port: u16) -> JdcConfig {
 // ---------------------------------------------------------------------------------------------
 // Over the wire
 
-/// The connection as a JDC's outbox.
-struct Q<'c>(&'c mut Connection);
-
-impl Outbox for Q<'_> {
-    type Error = NetError;
-    fn push(&mut self, msg: &Message<'_>) -> Result<(), NetError> {
-        self.0.queue(msg)
-    }
-}
-
 struct Jdc {
     conn: Connection,
     c: JobDeclarationClient,
@@ -443,7 +432,7 @@ impl Jdc {
         let limits = Limits { max_payload: 16 << 20, ..Limits::default() };
         let conn = Connection::connect(addr, ServerAuth::Authority(pool.authority()), limits).await.unwrap();
         let mut j = Jdc { conn, c: JobDeclarationClient::new(jdc_config(addr.port())) };
-        j.c.start(&mut Q(&mut j.conn)).unwrap();
+        j.c.start(&mut j.conn).unwrap();
         j.conn.flush().await.unwrap();
         assert_eq!(j.next().await.0, Event::SetUp);
         j
@@ -455,7 +444,7 @@ impl Jdc {
         let f = tokio::time::timeout(PATIENCE, self.conn.read_frame()).await.expect("JDS answers").expect("frame");
         let arrived = Instant::now();
         let cpu = thread_cpu();
-        let event = self.c.on_message(&f.message().unwrap().0, &mut Q(&mut self.conn)).unwrap();
+        let event = self.c.on_message(&f.message().unwrap().0, &mut self.conn).unwrap();
         let spent = thread_cpu() - cpu;
         self.conn.flush().await.unwrap();
         (event, arrived, spent)
@@ -537,14 +526,14 @@ async fn wire_round_trip(
 ) -> usize {
     let cpu0 = process_cpu();
     let t0 = Instant::now();
-    jdc.c.request_token(&mut Q(&mut jdc.conn)).unwrap();
+    jdc.c.request_token(&mut jdc.conn).unwrap();
     jdc.conn.flush().await.unwrap();
     let (e, token_at, _) = jdc.next().await;
     assert!(matches!(e, Event::TokenReady { .. }), "{e:?}");
     steps.add("token: AllocateMiningJobToken → Success", token_at - t0);
 
     let (b0, w0) = (thread_cpu(), Instant::now());
-    let Declared::Sent { request_id } = jdc.c.declare(&d.msg(), tip, &d.refs(), &mut Q(&mut jdc.conn)).unwrap() else {
+    let Declared::Sent { request_id } = jdc.c.declare(&d.msg(), tip, &d.refs(), &mut jdc.conn).unwrap() else {
         panic!("full template")
     };
     steps.add("JDC builds DeclareMiningJob (CPU)", thread_cpu() - b0);

@@ -21,28 +21,17 @@ use sv2::channels::hash::{coinbase_merkle_path, header_bytes, merkle_root, sha25
 use sv2::channels::server::PrevHash;
 use sv2::channels::target::{hash_meets_target, target_from_nbits, MAX_TARGET};
 use sv2::codec::{Bytes, Seq, Str0_255};
-use sv2::endpoint::Outbox;
 use sv2::jd::client::{CustomJobRequest, Declared, Event, JdcConfig, JobDeclarationClient};
 use sv2::messages::mining_flags::REQUIRES_WORK_SELECTION;
 use sv2::messages::{AllocateMiningJobToken, NewTemplate, OpenExtendedMiningChannel, SubmitSharesExtended};
 use sv2::noise::{AuthorityPublicKey, ServerAuth};
 use sv2::Message;
-use sv2_roles::net::{Connection, Limits, NetError};
+use sv2_roles::net::{Connection, Limits};
 use sv2_roles::pool::jds::{JdNode, JdServerConfig};
 use sv2_roles::pool::{PoolConfig, PoolHandle, EXTRANONCE_LEN};
 use sv2_roles::tp::template::witness_commitment_script;
 use sv2_roles::tp::TpHandle;
 use tp_client::{Client, Template};
-
-/// The connection as a JDC's outbox.
-struct Q<'c>(&'c mut Connection);
-
-impl Outbox for Q<'_> {
-    type Error = NetError;
-    fn push(&mut self, msg: &Message<'_>) -> Result<(), NetError> {
-        self.0.queue(msg)
-    }
-}
 
 /// A JD client on the pool's JDS.
 struct Jdc {
@@ -70,7 +59,7 @@ impl Jdc {
             max_declarations: 4,
         });
         let mut j = Jdc { conn, c };
-        j.c.start(&mut Q(&mut j.conn)).unwrap();
+        j.c.start(&mut j.conn).unwrap();
         j.conn.flush().await.unwrap();
         assert_eq!(j.next().await, Event::SetUp);
         j
@@ -79,20 +68,20 @@ impl Jdc {
     /// The next event (answers the JDS wants are sent).
     async fn next(&mut self) -> Event {
         let f = tokio::time::timeout(PATIENCE, self.conn.read_frame()).await.expect("JDS answers").expect("frame");
-        let event = self.c.on_message(&f.message().unwrap().0, &mut Q(&mut self.conn)).unwrap();
+        let event = self.c.on_message(&f.message().unwrap().0, &mut self.conn).unwrap();
         self.conn.flush().await.unwrap();
         event
     }
 
     async fn token(&mut self) {
-        self.c.request_token(&mut Q(&mut self.conn)).unwrap();
+        self.c.request_token(&mut self.conn).unwrap();
         self.conn.flush().await.unwrap();
         assert!(matches!(self.next().await, Event::TokenReady { .. }));
     }
 
     async fn declare(&mut self, t: &NewTemplate<'_>, tip: &PrevHash, txs: &[Vec<u8>]) -> Declared {
         let refs: Vec<&[u8]> = txs.iter().map(|t| &t[..]).collect();
-        let d = self.c.declare(t, tip, &refs, &mut Q(&mut self.conn)).unwrap();
+        let d = self.c.declare(t, tip, &refs, &mut self.conn).unwrap();
         self.conn.flush().await.unwrap();
         d
     }
@@ -364,7 +353,7 @@ async fn declared_jobs_are_mined_in_both_modes() {
     assert_eq!(new_tip.hash, sha256d(&header), "the farm's block, with its own transaction, is the tip");
 
     // PushSolution of the same block: the JDS rebuilds and submits it too (a duplicate now).
-    jdc.c.push_solution(request_id, &extranonce, nonce, req.min_ntime, req.version, &mut Q(&mut jdc.conn)).unwrap();
+    jdc.c.push_solution(request_id, &extranonce, nonce, req.min_ntime, req.version, &mut jdc.conn).unwrap();
     jdc.conn.flush().await.unwrap();
     until("both blocks submitted", || stats.blocks_submitted.load(std::sync::atomic::Ordering::Relaxed) == 2).await;
     // The JDS's counters are on the pool's /metrics.
