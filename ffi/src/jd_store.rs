@@ -55,12 +55,7 @@ pub(crate) unsafe fn ctx(now: u64, entropy: *const u8) -> Result<Ctx, sv2_result
 /// `msg` is valid, its views during the call.
 pub(crate) unsafe fn tip(msg: *const sv2_message) -> Result<PrevHash, sv2_result> {
     match message_to_rust(msg)? {
-        Message::SetNewPrevHashTdp(p) => Ok(PrevHash {
-            prev_hash: p.prev_hash,
-            nbits: p.nbits,
-            min_ntime: p.header_timestamp,
-            block_target: p.target,
-        }),
+        Message::SetNewPrevHashTdp(p) => Ok(PrevHash::from(&p)),
         _ => Err(sv2_result::InvalidArgument),
     }
 }

@@ -229,13 +229,7 @@ impl Td {
                     (!t.future_template && tip.is_some()).then_some(id)
                 }
                 Message::SetNewPrevHashTdp(p) => {
-                    let prev = PrevHash {
-                        prev_hash: p.prev_hash,
-                        nbits: p.nbits,
-                        min_ntime: p.header_timestamp,
-                        block_target: p.target,
-                    };
-                    tip = Some((p.template_id, prev));
+                    tip = Some((p.template_id, PrevHash::from(&p)));
                     Some(p.template_id)
                 }
                 Message::RequestTransactionDataSuccess(s) => {

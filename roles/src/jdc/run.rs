@@ -223,13 +223,7 @@ impl Jdc {
                 }
             }
             TpEvent::Tip(p) => {
-                let tip = PrevHash {
-                    prev_hash: p.prev_hash,
-                    nbits: p.nbits,
-                    min_ntime: p.header_timestamp,
-                    block_target: p.target,
-                };
-                if self.templates.on_tip(p.template_id, tip) {
+                if self.templates.on_tip(p.template_id, PrevHash::from(&p)) {
                     let _ = self.tp.send(TpCmd::Transactions(p.template_id)).await;
                 } else {
                     tracing::warn!("jdc: tip for unknown template {}", p.template_id);

@@ -176,8 +176,7 @@ impl JobFactory {
         let pos = self.future.iter().position(|(id, _)| *id == p.template_id).ok_or(ChannelError::UnknownJob)?;
         let (_, made) = self.future.remove(pos).ok_or(ChannelError::UnknownJob)?;
         self.future.clear();
-        let prev =
-            PrevHash { prev_hash: p.prev_hash, nbits: p.nbits, min_ntime: p.header_timestamp, block_target: p.target };
+        let prev = PrevHash::from(p);
         let tip = TipJob { job_id: made.job_id, job: made.job.clone(), prev };
         self.latest = Some(TemplateJob { active_ntime: Some(prev.min_ntime), ..made });
         self.current = Some(tip.clone());

@@ -12,7 +12,7 @@ use super::{ChannelError, ShareError, MAX_NTIME_AHEAD_SECS, VERSION_ROLLING_MASK
 use crate::codec::{Bytes, Seq};
 use crate::messages::{
     NewExtendedMiningJob, NewMiningJob, OpenExtendedMiningChannelSuccess, OpenStandardMiningChannelSuccess,
-    SetNewPrevHash, SetTarget, SubmitSharesSuccess, SubmitSolution, UpdateChannel,
+    SetNewPrevHash, SetNewPrevHashTdp, SetTarget, SubmitSharesSuccess, SubmitSolution, UpdateChannel,
 };
 use crate::Message;
 
@@ -45,6 +45,13 @@ pub struct PrevHash {
     pub min_ntime: u32,
     /// Target a block must meet (the template provider's, which may be below nbits').
     pub block_target: TargetLe,
+}
+
+impl From<&SetNewPrevHashTdp> for PrevHash {
+    /// The tip a template provider announces.
+    fn from(p: &SetNewPrevHashTdp) -> Self {
+        PrevHash { prev_hash: p.prev_hash, nbits: p.nbits, min_ntime: p.header_timestamp, block_target: p.target }
+    }
 }
 
 /// A share as either kind of SubmitShares carries it.
