@@ -39,7 +39,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use load_common::{cpu_ms, find_share, reference_binary, rss_kib, sv2_miner, MinerId, Reaped, Run, Tally};
+use load_common::{
+    cpu_ms, find_share, print_log_tail, reference_binary, rss_kib, start_reference, sv2_miner, MinerId, Reaped, Run,
+    Tally,
+};
 use sv2::channels::client::{ClientChannel, Work};
 use sv2::channels::target::{target_for_difficulty, MAX_TARGET};
 use sv2::codec::{Bytes, Seq};
@@ -448,15 +451,6 @@ fn reference_translator_config(sv1_port: u16, pool: SocketAddr, authority: &Auth
     )
 }
 
-/// The last lines of a log, before the scenario's directory is removed.
-fn print_log_tail(path: &std::path::Path) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    for line in &lines[lines.len().saturating_sub(20)..] {
-        println!("  | {line}");
-    }
-}
-
 /// Starts the reference translator in front of the pool, its config and log in `dir`; returns
 /// it once its SV1 port accepts connections.
 async fn start_reference_translator(
@@ -468,33 +462,10 @@ async fn start_reference_translator(
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-    let config = dir.join("config.toml");
-    std::fs::write(&config, reference_translator_config(port, pool, authority)).map_err(|e| e.to_string())?;
-    let log_path = dir.join("translator_sv2.log");
-    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
-    let child = Command::new(bin)
-        .arg("-c")
-        .arg(&config)
-        .current_dir(dir)
-        // The same log level as the roles in this process.
-        .env("RUST_LOG", "warn")
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let mut child = Reaped::kill_on_drop(child);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    for _ in 0..400 {
-        if let Ok(Some(status)) = child.child.try_wait() {
-            return Err(format!("it exited ({status})"));
-        }
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok((child, addr));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err("it did not listen within 20 s".into())
+    let config = reference_translator_config(port, pool, authority);
+    let child = start_reference(bin, dir, &config, "translator_sv2.log", addr).await?;
+    Ok((child, addr))
 }
 
 /// One scenario in this process: template provider, pool, the role under test, and the

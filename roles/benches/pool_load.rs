@@ -32,7 +32,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use load_common::{cpu_ms, load_average, reference_binary, rss_kib, sv2_miner, MinerId, Reaped, Run};
+use load_common::{
+    cpu_ms, load_average, print_log_tail, reference_binary, rss_kib, start_reference, sv2_miner, MinerId, Reaped, Run,
+};
 use sv2::noise::AuthorityPublicKey;
 use sv2_roles::net::load_authority_key;
 
@@ -140,48 +142,17 @@ fn reference_config(port: u16, tp_addr: SocketAddr, tp_authority: &str) -> Strin
 
 /// Starts the reference `pool_sv2` with its config and log in `dir`; returns it once it
 /// listens.
-async fn start_reference(
+async fn start_reference_pool(
     bin: &Path,
     dir: &Path,
     port: u16,
     tp_addr: SocketAddr,
     tp_authority: &str,
 ) -> Result<(Reaped, AuthorityPublicKey), String> {
-    let config = dir.join("config.toml");
-    std::fs::write(&config, reference_config(port, tp_addr, tp_authority)).map_err(|e| e.to_string())?;
-    let log = std::fs::File::create(dir.join("pool_sv2.log")).map_err(|e| e.to_string())?;
-    let child = Command::new(bin)
-        .arg("-c")
-        .arg(&config)
-        .current_dir(dir)
-        // The same log level as ours.
-        .env("RUST_LOG", "warn")
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let mut pool = Reaped::kill_on_drop(child);
+    let config = reference_config(port, tp_addr, tp_authority);
+    let pool = start_reference(bin, dir, &config, "pool_sv2.log", SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let authority = AuthorityPublicKey::from_base58check(REF_AUTHORITY_PUBLIC).map_err(|e| format!("{e:?}"))?;
-    for _ in 0..400 {
-        if let Ok(Some(status)) = pool.child.try_wait() {
-            return Err(format!("it exited ({status})"));
-        }
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok((pool, authority));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err("it did not listen within 20 s".into())
-}
-
-/// The last lines of a log, before the run's directory is removed.
-fn print_log_tail(path: &Path) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    for line in &lines[lines.len().saturating_sub(20)..] {
-        println!("  | {line}");
-    }
+    Ok((pool, authority))
 }
 
 /// N miners at `rate_each` shares/s against `pool`; prints one line and returns what it
@@ -196,7 +167,7 @@ async fn run(which: Pool, n: usize, rate_each: f64, tp_addr: SocketAddr, tp_auth
         Pool::Ours => Ok(start_ours(&dir, port, tp_addr, tp_authority).await),
         Pool::Reference => {
             let bin = reference_binary("pool_sv2").expect("checked before");
-            start_reference(&bin, &dir, port, tp_addr, tp_authority).await
+            start_reference_pool(&bin, &dir, port, tp_addr, tp_authority).await
         }
     };
     let (mut pool, authority) = match started {

@@ -7,8 +7,8 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -266,6 +266,51 @@ pub fn reference_binary(name: &str) -> Result<PathBuf, PathBuf> {
         Ok(path)
     } else {
         Err(path)
+    }
+}
+
+/// Starts the reference binary `bin` in `dir` with `config` (TOML) and its output in
+/// `dir/<log>`; returns it once `addr` accepts connections (at most 20 s).
+pub async fn start_reference(
+    bin: &Path,
+    dir: &Path,
+    config: &str,
+    log: &str,
+    addr: SocketAddr,
+) -> Result<Reaped, String> {
+    let config_path = dir.join("config.toml");
+    std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(dir.join(log)).map_err(|e| e.to_string())?;
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&config_path)
+        .current_dir(dir)
+        // The same log level as the roles in the bench.
+        .env("RUST_LOG", "warn")
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut child = Reaped::kill_on_drop(child);
+    for _ in 0..400 {
+        if let Ok(Some(status)) = child.child.try_wait() {
+            return Err(format!("it exited ({status})"));
+        }
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(child);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("it did not listen within 20 s".into())
+}
+
+/// The last lines of a log, before the run's directory is removed.
+pub fn print_log_tail(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in &lines[lines.len().saturating_sub(20)..] {
+        println!("  | {line}");
     }
 }
 
