@@ -3,12 +3,14 @@
 
 mod accept;
 mod connection;
+mod end;
 mod fd_limit;
 mod http;
 mod identity;
 
 pub use accept::{accept_loop, AcceptCounters};
 pub use connection::{Connection, Limits, NetError, OwnedFrame};
+pub use end::ConnectionEnd;
 pub use fd_limit::raise_open_files_limit;
 pub use http::serve_pages;
 pub use identity::{load_authority_key, ServerIdentity};

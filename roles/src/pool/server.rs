@@ -22,7 +22,9 @@ use super::metrics::Metrics;
 use super::store::{BlockRecord, Rejections, ShareRecord, StoreWriter};
 use super::templates::Published;
 use super::PoolConfig;
-use crate::net::{frame_wire_len as wire_len, sleep_until_some, stopped, AcceptCounters, Connection, NetError};
+use crate::net::{
+    frame_wire_len as wire_len, sleep_until_some, stopped, AcceptCounters, Connection, ConnectionEnd as End, NetError,
+};
 
 /// Everything the connection tasks share.
 pub(super) struct Shared {
@@ -105,38 +107,6 @@ async fn next_wake(
         },
     };
     (wake, jobs, shutdown)
-}
-
-/// Why a connection ended.
-#[derive(Debug)]
-enum End {
-    Net(NetError),
-    /// A protocol problem; the string says what.
-    Protocol(String),
-}
-
-impl std::fmt::Display for End {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            End::Net(e) => e.fmt(f),
-            End::Protocol(s) => f.write_str(s),
-        }
-    }
-}
-
-impl From<NetError> for End {
-    fn from(e: NetError) -> Self {
-        End::Net(e)
-    }
-}
-
-impl From<EndpointError<NetError>> for End {
-    fn from(e: EndpointError<NetError>) -> Self {
-        match e {
-            EndpointError::Outbox(e) => End::Net(e),
-            other => End::Protocol(other.to_string()),
-        }
-    }
 }
 
 /// Accepted shares on their way to the database, and the answers that wait for the commit.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use sv2::codec::CodecError;
-use sv2::jd::server::{Event, JdError, JdsConfig, JobDeclarator};
+use sv2::jd::server::{Event, JdsConfig, JobDeclarator};
 use sv2::jd::store::TokenStore;
 use sv2::jd::{Ctx, Token};
 use sv2::noise::{random_bytes, ServerCredentials};
@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::mempool::SharedMempool;
 use super::node::Node;
 use super::{proposal, BlockSink, JdServerConfig, JdsStats};
-use crate::net::{stopped, AcceptCounters, Connection, Limits, NetError};
+use crate::net::{stopped, AcceptCounters, Connection, ConnectionEnd as End, Limits, NetError};
 use crate::pool::templates::Published;
 
 /// What every JD connection shares.
@@ -74,37 +74,6 @@ async fn handle(stream: TcpStream, id: u64, shared: Arc<Shared>, shutdown: watch
         Err(e) => {
             shared.stats.connections_closed_error.fetch_add(1, Ordering::Relaxed);
             tracing::debug!("jd connection {id} ({peer}): {e}");
-        }
-    }
-}
-
-/// Why a connection ended.
-#[derive(Debug)]
-enum End {
-    Net(NetError),
-    Protocol(String),
-}
-
-impl std::fmt::Display for End {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            End::Net(e) => e.fmt(f),
-            End::Protocol(s) => f.write_str(s),
-        }
-    }
-}
-
-impl From<NetError> for End {
-    fn from(e: NetError) -> Self {
-        End::Net(e)
-    }
-}
-
-impl From<JdError<NetError>> for End {
-    fn from(e: JdError<NetError>) -> Self {
-        match e {
-            JdError::Outbox(e) => End::Net(e),
-            other => End::Protocol(other.to_string()),
         }
     }
 }
