@@ -155,7 +155,7 @@ impl Connection {
             // its answer comes, not the time the handshake began.
             self.stream.readable().await?;
             self.session.set_now(unix_now());
-            self.read_some().await?;
+            self.try_read_some()?;
         }
     }
 
