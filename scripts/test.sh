@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export CARGO_TERM_COLOR=never
+# A clean machine builds once: incremental caches only cost disk.
+export CARGO_INCREMENTAL=0
+# The tests' data directories (chains, share databases) live in one place, emptied per run.
+export TMPDIR="$PWD/target/test-tmp"
+rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
+df -h . | sed 's/^/disk: /'
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -33,6 +39,8 @@ bash scripts/fuzz-smoke.sh
 
 step "tests"
 cargo test --workspace
+du -sh "$TMPDIR" target | sed 's/^/disk used: /'
+rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 
 step "C and C++ sources formatted as .clang-format says"
 bash scripts/format-c.sh
@@ -47,4 +55,6 @@ step "coverage of rust-core, the C ABI and the C++ API by the Rust, C and C++ te
 bash scripts/coverage.sh
 
 step "libsv2.a, libsv2.so and the sv2 binary bit-identical when rebuilt elsewhere (reprotest, diffoscope)"
-bash scripts/reproducible.sh
+rm -rf "$TMPDIR"
+# The varied build runs as another user, who cannot enter the project's tree.
+TMPDIR=/tmp bash scripts/reproducible.sh

@@ -216,3 +216,17 @@ async fn blocks_from_elsewhere_reach_every_client_and_old_templates_go_stale() {
     tp.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_node_on_the_same_directory_is_refused_with_the_kernels_reason() {
+    let dir = temp_dir("twice");
+    let _tp = start_tp(&dir).await;
+    let mut config = sv2_roles::tp::TpConfig::embedded(&dir);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let err = match sv2_roles::tp::start(config).await {
+        Ok(_) => panic!("two nodes opened one chain"),
+        Err(e) => e,
+    };
+    // LevelDB's lock on the block index, as the kernel logged it.
+    assert!(err.contains("opening the chain") && err.contains("lock"), "{err}");
+}

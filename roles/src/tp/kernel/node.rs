@@ -141,10 +141,17 @@ impl KernelNode {
             );
         }
         let path = |p: &Path| p.to_str().map(str::to_owned).ok_or_else(|| format!("{}: not UTF-8", p.display()));
-        let chainman = ChainstateManager::builder(&context, &path(&dir.join("chainstate"))?, &path(&blocks)?)
-            .and_then(|b| b.wipe_db(unclean, unclean))
-            .and_then(|b| b.build())
-            .map_err(kernel_err("opening the chain"))?;
+        let (chain_dir, blocks_dir) = (path(&dir.join("chainstate"))?, path(&blocks)?);
+        // The kernel says why it cannot open a chain (a lock, a full disk) only in its log.
+        let (chainman, lines) = log::capture(|| {
+            ChainstateManager::builder(&context, &chain_dir, &blocks_dir)
+                .and_then(|b| b.wipe_db(unclean, unclean))
+                .and_then(|b| b.build())
+        });
+        let chainman = chainman.map_err(|e| {
+            let why = lines.iter().rev().take(2).rev().cloned().collect::<Vec<_>>().join("; ");
+            format!("libbitcoinkernel: opening the chain: {e} ({why})")
+        })?;
         chainman.import_blocks().map_err(kernel_err("loading blocks"))?;
         let wallet = Wallet::load_or_create(dir)?;
         let placeholder = TipInfo { height: 0, hash: [0; 32], seen: Instant::now() };
