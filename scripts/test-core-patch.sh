@@ -9,7 +9,7 @@
 #   (-DWITH_SV2=ON, find_package(sv2 CONFIG));
 # - roles/tests/core_patch.rs against that bitcoind: handshake, templates, fee rise,
 #   RequestTransactionData, SubmitSolution advancing the tip, restart; tip latency next to
-#   the standalone `sv2 tp` over RPC;
+#   the standalone `sv2 tp` over RPC; the pool's JDS taking bitcoind's verdicts over RPC;
 # - `sv2 pool` and `sv2 miner` mining through the patched bitcoind -regtest: blocks accepted,
 #   a fee bump gives a new template (and its transaction is mined), a restart keeps the
 #   authority key and mining goes on.

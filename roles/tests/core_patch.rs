@@ -8,6 +8,8 @@
 //! Runs against the bitcoind named by $SV2_CORE_BITCOIND (scripts/test-core-patch.sh builds
 //! it and sets it); without it the test says it is skipped.
 
+mod jds_client;
+mod pool_common;
 mod tp_client;
 
 use std::path::{Path, PathBuf};
@@ -18,8 +20,15 @@ use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::hashes::Hash as _;
 use bitcoin::{absolute::LockTime, transaction::Version, Address, Amount, BlockHash, OutPoint, ScriptBuf, Sequence};
 use bitcoin::{Transaction, TxIn, TxOut, Txid, Witness};
+use jds_client::{spending_nothing, tip, Declaration, Jdc, Miner};
+use pool_common::PAYOUT;
 use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use sv2::channels::hash::{header_bytes, merkle_root, sha256d};
+use sv2::jd::client::Event as JdEvent;
 use sv2::noise::AuthorityPublicKey;
+use sv2_roles::pool::jds::{JdNode, JdServerConfig};
+use sv2_roles::pool::PoolConfig;
 use sv2_roles::tp::rpc::http::RpcClient;
 use sv2_roles::tp::{Network, RpcAuth, RpcConfig, SourceConfig, TpConfig};
 use tp_client::{solve, temp_dir, Client, Event, PrevHash, PATIENCE};
@@ -128,6 +137,28 @@ fn anyone_can_spend() -> ScriptBuf {
     ScriptBuf::from_bytes(vec![0x51])
 }
 
+/// A transaction spending the anyone-can-spend coinbase of block `height` (mature from 101
+/// blocks on) to the same script, paying 10 000 sat of fees.
+async fn spend_coinbase(node: &Node, height: u32) -> Transaction {
+    let hash = node.call("getblockhash", json!([height])).await;
+    let block = node.call("getblock", json!([hash, 2])).await;
+    let coinbase_txid: Txid = block["tx"][0]["txid"].as_str().unwrap().parse().unwrap();
+    Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint { txid: coinbase_txid, vout: 0 },
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::MAX,
+            witness: Witness::from_slice(&[anyone_can_spend().into_bytes()]),
+        }],
+        output: vec![TxOut {
+            value: Amount::from_sat(50 * 100_000_000 - 10_000),
+            script_pubkey: ScriptBuf::new_p2wsh(&anyone_can_spend().wscript_hash()),
+        }],
+    }
+}
+
 fn patched_bitcoind() -> Option<PathBuf> {
     let exe = std::env::var_os("SV2_CORE_BITCOIND").map(PathBuf::from);
     if exe.is_none() {
@@ -175,23 +206,7 @@ async fn bitcoind_template_provider_serves_templates_and_takes_blocks() {
     assert!(t2.id > t.id);
 
     // A transaction in the mempool raises the fees: a template for the same tip carries it.
-    let first = node.call("getblockhash", json!([1])).await;
-    let block1 = node.call("getblock", json!([first, 2])).await;
-    let coinbase_txid: Txid = block1["tx"][0]["txid"].as_str().unwrap().parse().unwrap();
-    let spend = Transaction {
-        version: Version::TWO,
-        lock_time: LockTime::ZERO,
-        input: vec![TxIn {
-            previous_output: OutPoint { txid: coinbase_txid, vout: 0 },
-            script_sig: ScriptBuf::new(),
-            sequence: Sequence::MAX,
-            witness: Witness::from_slice(&[anyone_can_spend().into_bytes()]),
-        }],
-        output: vec![TxOut {
-            value: Amount::from_sat(50 * 100_000_000 - 10_000),
-            script_pubkey: address.script_pubkey(),
-        }],
-    };
+    let spend = spend_coinbase(&node, 1).await;
     node.call("sendrawtransaction", json!([hex::encode(serialize(&spend))])).await;
     let t3 = client.next_template().await;
     assert!(!t3.future && t3.id > t2.id, "{t3:?}");
@@ -284,5 +299,78 @@ async fn tip_latency_inside_bitcoind_and_over_rpc() {
         median_ms(b)
     );
     standalone.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pools_jds_takes_bitcoin_cores_verdict_over_rpc() {
+    let Some(exe) = patched_bitcoind() else { return };
+    sv2_roles::logging::init("error");
+    let node = Node::start(&exe, "core-patch-jds").await;
+    let (_, authority) = node.authority();
+    let address = Address::p2wsh(&anyone_can_spend(), bitcoin::Network::Regtest).to_string();
+    node.call("generatetoaddress", json!([101, address])).await;
+    let spend = spend_coinbase(&node, 1).await;
+    node.call("sendrawtransaction", json!([hex::encode(serialize(&spend))])).await;
+
+    // The pool on the patched bitcoind's Template Provider, its JDS asking bitcoind over RPC.
+    let dir = temp_dir("core-patch-jds-pool");
+    let mut config = PoolConfig::new(&dir, node.sv2_addr().to_string(), PAYOUT.to_vec());
+    config.tp_authority = Some(authority);
+    config.min_difficulty = 1e-12;
+    let rpc = JdNode::Rpc {
+        url: format!("127.0.0.1:{}", node.rpc_port),
+        auth: RpcAuth::Cookie(node.dir.join("regtest/.cookie")),
+    };
+    config.jds = Some(JdServerConfig::new("127.0.0.1:0".parse().unwrap(), rpc));
+    let pool = sv2_roles::pool::start(config).await.expect("pool starts");
+
+    // The farm's template: the node's, with the spend in it.
+    let mut client = Client::connect_to(node.sv2_addr(), authority, 100, 4).await;
+    let (mut t, p) = client.next_tip().await;
+    while t.path.is_empty() {
+        t = client.next_template().await;
+    }
+    let txs = client.tx_data(t.id).await.unwrap();
+    let mut jdc = Jdc::connect(&pool, true).await;
+
+    // A coin that does not exist: refused with bitcoind's own reason.
+    let bogus = vec![spending_nothing(0)];
+    jdc.token().await;
+    jdc.declare(&Declaration::new(&t, &bogus).msg(), &tip(&p), &bogus).await;
+    let refusal = loop {
+        match jdc.next().await {
+            JdEvent::JobRefused { code, .. } => break code,
+            JdEvent::MissingTransactionsSent { .. } => {}
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    assert_eq!(refusal, "bad-txns-inputs-missingorspent");
+
+    // The template's own transactions: accepted, mined as a custom job, and the block (with the
+    // spend) becomes bitcoind's tip.
+    jdc.token().await;
+    let decl = Declaration::new(&t, &txs);
+    jdc.declare(&decl.msg(), &tip(&p), &txs).await;
+    let mut req = loop {
+        match jdc.next().await {
+            JdEvent::JobDeclared(req) => break req,
+            JdEvent::MissingTransactionsSent { .. } => {}
+            other => panic!("expected the declaration accepted, got {other:?}"),
+        }
+    };
+    let mut miner = Miner::connect(&pool).await;
+    let job_id = miner.set_custom(&mut req).await.expect("SetCustomMiningJob accepted");
+    let (extranonce, nonce) = miner.share(&req, job_id).await;
+    let root = merkle_root(&req.coinbase.parts().unwrap().stripped(&extranonce), &req.merkle_path);
+    let header = header_bytes(req.version, &req.prev_hash, &root, req.min_ntime, req.nbits, nonce);
+    let hash = sha256d(&header);
+    node.wait_tip(hash).await;
+    let mined = node.call("getblock", json!([BlockHash::from_byte_array(hash).to_string(), 1])).await;
+    assert_eq!(mined["tx"][1].as_str().unwrap(), spend.compute_txid().to_string());
+    let stats = pool.jds_stats().unwrap();
+    assert!(stats.jobs_refused.load(Ordering::Relaxed) >= 1 && stats.jobs_declared.load(Ordering::Relaxed) >= 1);
+
+    pool.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
