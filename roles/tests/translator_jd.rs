@@ -176,6 +176,48 @@ async fn deployment_6_a_dead_jds_means_solo_mining_then_back_to_the_pool() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_6_a_pool_refusing_shares_on_custom_jobs_is_given_up() {
+    let dir = temp_dir("t6-shares-refused");
+    let (a, b) = two_nodes(&dir).await;
+    // The faulty pool's declarations go to a working JDS; its Mining port refuses every share.
+    let declarations = jds_pool(&dir.join("pool1"), &a, ANY, ANY, |_| {}).await;
+    let (faulty, refused, faulty_task) = pool_refusing_every_share(&dir.join("faulty")).await;
+    let second = jds_pool(&dir.join("pool2"), &a, ANY, ANY, |c| c.shares_per_minute = 240.0).await;
+    let mut c = translator_config(&declarations, declarations.jds_addr().unwrap(), &b, true);
+    c.upstream.pools = vec![faulty, PoolEndpoint::new(second.addr().to_string(), second.authority())];
+    // The faulty pool still takes connections: probed again later than this test lasts.
+    c.upstream.probe_interval = Duration::from_secs(60);
+    let jd = c.jd.as_mut().unwrap();
+    jd.jds.push(Some(PoolEndpoint::new(second.jds_addr().unwrap().to_string(), second.authority())));
+    let max_rejected = u64::from(jd.max_rejected_shares);
+    let t = sv2_roles::translator::start(c).await.unwrap();
+    let mut blocks = t.jd_blocks().expect("JD runs");
+    let (verdicts, relay) = relay(t.jd_blocks().unwrap(), &a, &b);
+    let devices = start_devices(&t);
+    let s = stats(&t);
+    until("declaring to the second pool", || s.mode() == Mode::Declared(1)).await;
+    assert!(count(&s.custom_jobs_accepted) > 0, "the faulty pool took custom jobs first");
+    assert!(refused.load(Ordering::Relaxed) >= max_rejected, "moved only after {max_rejected} refused shares");
+    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
+    until("the second pool credits shares", || second.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
+    // The device that takes mining.set_extranonce keeps its connection; the other one is sent
+    // client.reconnect for the new pool's extranonce.
+    assert_eq!(devices[0].stats().connections, 1, "the Bitaxe kept its connection");
+
+    for mut m in devices {
+        m.stop().await;
+    }
+    drop(relay);
+    faulty_task.abort();
+    t.shutdown().await;
+    declarations.shutdown().await;
+    second.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployment_6_no_pool_at_start_means_solo_until_the_pool_is_up() {
     let dir = temp_dir("t6-no-pool");
     let (a, b) = two_nodes(&dir).await;

@@ -19,6 +19,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 
+use sv2::channels::extranonce::ExtranonceAllocator;
+use sv2::codec::Bytes;
+use sv2::endpoint::server::{JobState, Now, ServerConfig, ServerEndpoint};
+use sv2::messages::{SetCustomMiningJobSuccess, SubmitSharesError};
+use sv2::Message;
+use sv2_roles::net::{Connection, Limits, ServerIdentity};
+use sv2_roles::pool::{EXTRANONCE_LEN, EXTRANONCE_PREFIX_LEN};
+use sv2_roles::upstream::PoolEndpoint;
+
 use crate::pool_common::{start_pool, start_tp, until, PATIENCE};
 
 /// Any free port on loopback.
@@ -199,4 +208,63 @@ impl Door {
         self.tasks.shutdown().await;
         (self.addr, self.to)
     }
+}
+
+/// A faulty pool: rust-core's Mining endpoint sets connections up and opens channels, every
+/// SetCustomMiningJob is answered Success, and every share is refused. Counts the refusals.
+pub async fn pool_refusing_every_share(dir: &Path) -> (PoolEndpoint, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
+    let identity = ServerIdentity::load_or_create(dir).unwrap();
+    let listener = tokio::net::TcpListener::bind(ANY).await.unwrap();
+    let endpoint = PoolEndpoint::new(listener.local_addr().unwrap().to_string(), identity.authority);
+    let refused = Arc::new(AtomicU64::new(0));
+    let counter = refused.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (credentials, refused) = (identity.credentials.clone(), counter.clone());
+            tokio::spawn(async move {
+                let Ok(mut conn) = Connection::accept(stream, &credentials, Limits::default()).await else { return };
+                let config = ServerConfig {
+                    work_selection: true,
+                    min_difficulty: 1e-12,
+                    shares_per_minute: 600.0,
+                    ..ServerConfig::default()
+                };
+                let prefixes = ExtranonceAllocator::new(&[], EXTRANONCE_PREFIX_LEN, EXTRANONCE_LEN).unwrap();
+                let mut endpoint = ServerEndpoint::new(config, prefixes);
+                let (jobs, mut next_job) = (JobState::default(), 1);
+                while let Ok(frame) = conn.read_frame().await {
+                    let Ok((msg, _)) = frame.message() else { return };
+                    let answered = match msg {
+                        Message::SetCustomMiningJob(m) => {
+                            next_job += 1;
+                            let ok = SetCustomMiningJobSuccess {
+                                channel_id: m.channel_id,
+                                request_id: m.request_id,
+                                job_id: next_job,
+                            };
+                            conn.queue(&ok.into()).is_ok()
+                        }
+                        Message::SubmitSharesExtended(m) => {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                            let error_code = Bytes::from_str("invalid-job-id").unwrap();
+                            let no = SubmitSharesError {
+                                channel_id: m.channel_id,
+                                sequence_number: m.sequence_number,
+                                error_code,
+                            };
+                            conn.queue(&no.into()).is_ok()
+                        }
+                        other => {
+                            let now = Now { mono_secs: 0, unix_secs: sv2_roles::keygen::unix_now() };
+                            endpoint.on_message(&other, &jobs, now, &mut conn).is_ok()
+                        }
+                    };
+                    if !answered || conn.flush().await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (endpoint, refused, task)
 }
