@@ -368,3 +368,58 @@ fn closed_channels_give_their_prefixes_back() {
     let again: Vec<Vec<u8>> = (0..3).map(|_| alloc.next_extended().unwrap()[..4].to_vec()).collect();
     assert!(again.contains(&held), "the dropped endpoint's prefix {held:?} is handed out again: {again:?}");
 }
+
+/// Counts the heap bytes each thread holds, so that a test can weigh what it builds.
+struct Weighing;
+
+thread_local! {
+    static HELD: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
+fn held(delta: isize) {
+    // try_with: the allocator also runs while thread-locals are torn down.
+    let _ = HELD.try_with(|h| h.set(h.get() + delta));
+}
+
+unsafe impl std::alloc::GlobalAlloc for Weighing {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        held(l.size() as isize);
+        std::alloc::System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        held(-(l.size() as isize));
+        std::alloc::System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, size: usize) -> *mut u8 {
+        held(size as isize - l.size() as isize);
+        std::alloc::System.realloc(p, l, size)
+    }
+}
+
+#[global_allocator]
+static WEIGHING: Weighing = Weighing;
+
+fn heap_held() -> isize {
+    HELD.with(|h| h.get())
+}
+
+#[test]
+fn a_connection_with_one_channel_stays_small() {
+    // A pool holds tens of thousands of these: the endpoint and a client's channel set with
+    // one channel each must not carry room for a dozen (a B-tree node's inline capacity).
+    let shared = allocator();
+    let state = jobs(1, 1, 9);
+    let mut out = Vec::with_capacity(4096);
+    let start = heap_held();
+    let mut e = ServerEndpoint::new(config(), shared.clone());
+    e.on_message(&setup(REQUIRES_STANDARD_JOBS).into(), &state, NOW, &mut out).unwrap();
+    e.on_message(&open_standard(1, "load.m1", 0.0).into(), &state, NOW, &mut out).unwrap();
+    let server = heap_held() - start;
+    let mut client = ClientChannels::new();
+    let before = heap_held();
+    drain(&mut out, &mut client);
+    let channels = heap_held() - before;
+    assert!(server < 1536, "the endpoint with one standard channel holds {server} heap bytes");
+    assert!(channels < 1536, "a client with one channel holds {channels} heap bytes");
+    drop(e);
+}

@@ -315,7 +315,8 @@ impl ClientChannel {
 /// to a group id reaches every member.
 #[derive(Debug, Clone, Default)]
 pub struct ClientChannels {
-    channels: BTreeMap<u32, ClientChannel>,
+    /// Boxed: a B-tree node holds eleven entries inline, and most clients have one channel.
+    channels: BTreeMap<u32, Box<ClientChannel>>,
     groups: HashMap<u32, BTreeSet<u32>>,
 }
 
@@ -328,7 +329,7 @@ impl ClientChannels {
     /// Adds an opened channel in group `group_channel_id` (from the Open*.Success).
     pub fn insert(&mut self, channel: ClientChannel, group_channel_id: u32) {
         let id = channel.channel_id();
-        self.channels.insert(id, channel);
+        self.channels.insert(id, Box::new(channel));
         self.join(id, group_channel_id);
     }
 
@@ -348,17 +349,17 @@ impl ClientChannels {
     /// Removes a channel.
     pub fn remove(&mut self, channel_id: u32) -> Option<ClientChannel> {
         self.join(channel_id, channel_id);
-        self.channels.remove(&channel_id)
+        self.channels.remove(&channel_id).map(|c| *c)
     }
 
     /// A channel.
     pub fn get(&self, channel_id: u32) -> Option<&ClientChannel> {
-        self.channels.get(&channel_id)
+        self.channels.get(&channel_id).map(|c| &**c)
     }
 
     /// Every channel, by id.
     pub fn iter(&self) -> impl Iterator<Item = &ClientChannel> {
-        self.channels.values()
+        self.channels.values().map(|c| &**c)
     }
 
     /// Number of channels.

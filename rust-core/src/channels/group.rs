@@ -21,7 +21,9 @@ use crate::Message;
 pub struct GroupChannel {
     id: u32,
     standard_jobs: bool,
-    channels: BTreeMap<u32, ServerChannel>,
+    /// Boxed: a B-tree node holds eleven entries inline, so one channel per connection (the
+    /// common case) would otherwise cost eleven channels' memory.
+    channels: BTreeMap<u32, Box<ServerChannel>>,
 }
 
 impl GroupChannel {
@@ -43,32 +45,32 @@ impl GroupChannel {
         if id == self.id || self.channels.contains_key(&id) {
             return Err(ChannelError::UnknownChannel);
         }
-        Ok(self.channels.entry(id).or_insert(channel))
+        Ok(self.channels.entry(id).or_insert(Box::new(channel)))
     }
 
     /// Removes a member (CloseChannel).
     pub fn remove(&mut self, channel_id: u32) -> Option<ServerChannel> {
-        self.channels.remove(&channel_id)
+        self.channels.remove(&channel_id).map(|c| *c)
     }
 
     /// A member.
     pub fn get(&self, channel_id: u32) -> Option<&ServerChannel> {
-        self.channels.get(&channel_id)
+        self.channels.get(&channel_id).map(|c| &**c)
     }
 
     /// A member, mutably.
     pub fn get_mut(&mut self, channel_id: u32) -> Option<&mut ServerChannel> {
-        self.channels.get_mut(&channel_id)
+        self.channels.get_mut(&channel_id).map(|c| &mut **c)
     }
 
     /// Every member, by id.
     pub fn channels(&self) -> impl Iterator<Item = &ServerChannel> {
-        self.channels.values()
+        self.channels.values().map(|c| &**c)
     }
 
     /// Every member, mutably.
     pub fn channels_mut(&mut self) -> impl Iterator<Item = &mut ServerChannel> {
-        self.channels.values_mut()
+        self.channels.values_mut().map(|c| &mut **c)
     }
 
     /// Number of members.
