@@ -403,19 +403,15 @@ async fn a_pool_refusing_shares_on_custom_jobs_moves_the_farm_to_the_next_pool()
     let mut jd = JdConfig::new(jds.to_vec(), b.addr().to_string());
     jd.tp_authority = Some(b.authority());
     jd.solo_payout = Some(SOLO.to_vec());
-    let max_rejected = u64::from(jd.max_rejected_shares);
+    let max_rejected = jd.max_rejected_shares;
     c.jd = Some(jd);
     let proxy = sv2_roles::proxy::start(c).await.expect("proxy starts");
     let mut blocks = proxy.jd_blocks().expect("JD runs");
     let (verdicts, relay) = relay(proxy.jd_blocks().unwrap(), &a, &b);
     let miners = start_miners(&proxy);
     let s = stats(&proxy);
-    until("declaring to the second pool", || s.mode() == Mode::Declared(1)).await;
-    assert!(count(&s.custom_jobs_accepted) > 0, "the faulty pool took custom jobs first");
-    assert!(refused.load(Ordering::Relaxed) >= max_rejected, "moved only after {max_rejected} refused shares");
+    leaves_the_pool_refusing_shares(s, &refused, max_rejected, &mut blocks, &verdicts, &second).await;
     assert!(count(&s.fallbacks) > 0);
-    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
-    until("the second pool credits shares", || second.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
     for m in &miners {
         assert_eq!(m.stats().connections, 1, "devices kept their connections");
     }

@@ -189,17 +189,13 @@ async fn deployment_6_a_pool_refusing_shares_on_custom_jobs_is_given_up() {
     c.upstream.probe_interval = Duration::from_secs(60);
     let jd = c.jd.as_mut().unwrap();
     jd.jds.push(Some(PoolEndpoint::new(second.jds_addr().unwrap().to_string(), second.authority())));
-    let max_rejected = u64::from(jd.max_rejected_shares);
+    let max_rejected = jd.max_rejected_shares;
     let t = sv2_roles::translator::start(c).await.unwrap();
     let mut blocks = t.jd_blocks().expect("JD runs");
     let (verdicts, relay) = relay(t.jd_blocks().unwrap(), &a, &b);
     let devices = start_devices(&t);
     let s = stats(&t);
-    until("declaring to the second pool", || s.mode() == Mode::Declared(1)).await;
-    assert!(count(&s.custom_jobs_accepted) > 0, "the faulty pool took custom jobs first");
-    assert!(refused.load(Ordering::Relaxed) >= max_rejected, "moved only after {max_rejected} refused shares");
-    next_block(&mut blocks, &verdicts, |f| !f.solo).await;
-    until("the second pool credits shares", || second.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
+    leaves_the_pool_refusing_shares(s, &refused, max_rejected, &mut blocks, &verdicts, &second).await;
     // The device that takes mining.set_extranonce keeps its connection; the other one is sent
     // client.reconnect for the new pool's extranonce.
     assert_eq!(devices[0].stats().connections, 1, "the Bitaxe kept its connection");

@@ -1,7 +1,8 @@
 //! What the Job Declaration end-to-end tests (proxy_jd.rs, translator_jd.rs) share: two
 //! embedded regtest nodes on one chain (the pool's, A, and the farm's, B), a pool with its JDS,
 //! the relay that hands every block the farm finds to A (standing in for the network) and keeps
-//! both nodes' verdicts, and a door in front of a JDS the tests can close and reopen.
+//! both nodes' verdicts, a door in front of a JDS the tests can close and reopen, and a faulty
+//! pool that takes custom jobs and refuses every share.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -10,23 +11,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bitcoin::consensus::deserialize;
-use sv2_roles::jdc::{FoundBlock, JdcStats, Mode};
-use sv2_roles::pool::jds::{JdNode, JdServerConfig};
-use sv2_roles::pool::{PoolConfig, PoolHandle};
-use sv2_roles::tp::source::TemplateSource;
-use sv2_roles::tp::{BlockVerdict, SolutionOutcome, TpHandle};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
-use tokio::task::JoinSet;
-
 use sv2::channels::extranonce::ExtranonceAllocator;
 use sv2::codec::Bytes;
 use sv2::endpoint::server::{JobState, Now, ServerConfig, ServerEndpoint};
 use sv2::messages::{SetCustomMiningJobSuccess, SubmitSharesError};
 use sv2::Message;
+use sv2_roles::jdc::{FoundBlock, JdcStats, Mode};
 use sv2_roles::net::{Connection, Limits, ServerIdentity};
-use sv2_roles::pool::{EXTRANONCE_LEN, EXTRANONCE_PREFIX_LEN};
+use sv2_roles::pool::jds::{JdNode, JdServerConfig};
+use sv2_roles::pool::{PoolConfig, PoolHandle, EXTRANONCE_LEN, EXTRANONCE_PREFIX_LEN};
+use sv2_roles::tp::source::TemplateSource;
+use sv2_roles::tp::{BlockVerdict, SolutionOutcome, TpHandle};
 use sv2_roles::upstream::PoolEndpoint;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
 
 use crate::pool_common::{start_pool, start_tp, until, PATIENCE};
 
@@ -208,6 +207,27 @@ impl Door {
         self.tasks.shutdown().await;
         (self.addr, self.to)
     }
+}
+
+/// The farm gives up pool 0, which refuses its shares on custom jobs (`refused` counts them),
+/// once `max_rejected` are refused in a row, then declares to pool 1 (`second`), which credits
+/// its shares, and finds a block there.
+pub async fn leaves_the_pool_refusing_shares(
+    s: &JdcStats,
+    refused: &AtomicU64,
+    max_rejected: u32,
+    blocks: &mut broadcast::Receiver<FoundBlock>,
+    verdicts: &Shared,
+    second: &PoolHandle,
+) {
+    until("declaring to the second pool", || s.mode() == Mode::Declared(1)).await;
+    assert!(count(&s.custom_jobs_accepted) > 0, "the faulty pool took custom jobs first");
+    assert!(
+        refused.load(Ordering::Relaxed) >= u64::from(max_rejected),
+        "moved only after {max_rejected} refused shares"
+    );
+    next_block(blocks, verdicts, |f| !f.solo).await;
+    until("the second pool credits shares", || second.metrics().shares_accepted.load(Ordering::Relaxed) > 0).await;
 }
 
 /// A faulty pool: rust-core's Mining endpoint sets connections up and opens channels, every
