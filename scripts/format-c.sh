@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || { echo "clang-format not found (bash scripts/setup.sh)" >&2; exit 1; }
 mapfile -t files < <(git ls-files 'examples-c/*.c' 'examples-c/*.h' 'examples-c/*.cpp' \
-  'examples-cpp/*.cpp' 'examples-cpp/*.hpp' 'cpp/*.cpp' 'cpp/*.hpp' 'cpp/*.h' 'docs/*.cpp')
+  'examples-cpp/*.cpp' 'examples-cpp/*.hpp' 'cpp/*.cpp' 'cpp/*.hpp' 'cpp/*.h' 'docs/*.cpp' 'scripts/*.c')
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i "${files[@]}"
 else

@@ -2,8 +2,9 @@
 # libsv2.a, libsv2.so and the sv2 binary are bit-identical across builds: reprotest (Debian's)
 # builds the offline source (guix/make-source.sh) twice with guix/build-offline.sh, the second
 # time at another path, as another user, under another locale, time zone, umask, home, PATH
-# and environment (not time: see below); diffoscope compares what was built. Needs root (a build
-# user is created) and apt (reprotest, diffoscope-minimal, faketime, sudo).
+# and environment; then a third time 217 days later (the clock shifted by scripts/time-shift.c,
+# see below); diffoscope compares what was built. Needs root (a build user is created), a C
+# compiler and apt (reprotest, diffoscope-minimal, sudo).
 #   bash scripts/reproducible.sh [WORK_DIR]
 #   SV2_OFFLINE_LIBS_ONLY=1 bash scripts/reproducible.sh    libsv2.a and libsv2.so only
 set -euo pipefail
@@ -11,7 +12,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-${TMPDIR:-/tmp}/libsv2-reproducible}"
 
 need=()
-for tool in reprotest:reprotest diffoscope:diffoscope-minimal faketime:faketime sudo:sudo; do
+for tool in reprotest:reprotest diffoscope:diffoscope-minimal sudo:sudo; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -50,10 +51,10 @@ if [ "$libs_only" != 1 ]; then
   artifacts="$artifacts stage/usr/bin/sv2"
   binaries="$binaries stage/usr/bin/sv2"
 fi
-# Not varied: time. reprotest varies it with faketime, and rustc 1.95 never returns under
-# Debian 12's libfaketime (0.9.10), FAKETIME_DONT_FAKE_MONOTONIC or not:
+# Time is varied after reprotest, by a third build: reprotest varies it with faketime, and
+# rustc never returns under Debian 12's libfaketime (0.9.10; its jemalloc asks the time while
+# it initialises and libfaketime then allocates: a deadlock):
 #   timeout 20 faketime +217days rustc --crate-type staticlib -o x.a - </dev/null  -> 124
-# SOURCE_DATE_EPOCH=0 and ZERO_AR_DATE=1 keep dates out; the two builds run minutes apart.
 start=$(date +%s)
 # PATH is set inside the command: the varied build's exec_path and user must still find the
 # same rustc, cargo, cmake and cc.
@@ -71,3 +72,22 @@ for f in $binaries; do
   diffoscope --no-progress "$a" "$b" >/dev/null
   echo "identical: ${a#"$work"/store/control/source-root/stage/usr/} $(sha256sum < "$a" | cut -c1-16)"
 done
+
+# Time: the same build 217 days later, by the wall clock every process of it reads
+# (scripts/time-shift.c preloaded), at yet another path, compared with the control build.
+cc -shared -fPIC -O2 -o "$work/time-shift.so" "$repo/scripts/time-shift.c"
+later=$((217 * 86400))
+shifted=$(LD_PRELOAD="$work/time-shift.so" SV2_TIME_SHIFT_SECS=$later date -u +%F)
+[ "$shifted" = "$(date -u -d "@$(( $(date +%s) + later ))" +%F)" ] || { echo "the clock did not move: $shifted" >&2; exit 1; }
+rm -rf "$work/later"
+cp -a "$work/src" "$work/later"
+start=$(date +%s)
+(cd "$work/later" && LD_PRELOAD="$work/time-shift.so" SV2_TIME_SHIFT_SECS=$later \
+  PATH="$toolchain/bin:/usr/local/bin:/usr/bin:/bin" SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh >/dev/null)
+for f in $binaries; do
+  a=$(ls "$work"/store/control/source-root/$f | grep -v '\.so\.[0-9]*\.[0-9]*$' | head -1)
+  b="$work/later/${a#"$work"/store/control/source-root/}"
+  diffoscope --no-progress "$a" "$b" >/dev/null
+  echo "identical when built on $shifted: ${a#"$work"/store/control/source-root/stage/usr/}"
+done
+echo "time: the build $((later / 86400)) days later identical in $(( $(date +%s) - start )) s"

@@ -430,7 +430,8 @@ ExtranonceAllocator::ExtranonceAllocator(detail::ByteView upstream, std::size_t 
 
 std::size_t ExtranonceAllocator::rollable() const noexcept {
     std::size_t n = 0;
-    (void)sv2_extranonce_allocator_rollable(impl_.get(), &n); // only fails for NULL
+    // Only fails for NULL, and then n stays 0 (GCC does not let a (void) cast drop the result).
+    if (sv2_extranonce_allocator_rollable(impl_.get(), &n) != SV2_RESULT_OK) n = 0;
     return n;
 }
 
@@ -713,7 +714,8 @@ bool ServerEndpoint::set_up() const noexcept { return set_up_; }
 
 std::size_t ServerEndpoint::channel_count() const noexcept {
     std::size_t n = 0;
-    (void)sv2_server_endpoint_channel_count(impl_.get(), &n); // only fails for NULL
+    // Only fails for NULL, and then n stays 0 (GCC does not let a (void) cast drop the result).
+    if (sv2_server_endpoint_channel_count(impl_.get(), &n) != SV2_RESULT_OK) n = 0;
     return n;
 }
 
