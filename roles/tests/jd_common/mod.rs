@@ -240,7 +240,7 @@ pub async fn pool_refusing_every_share(dir: &Path) -> (PoolEndpoint, Arc<AtomicU
     let counter = refused.clone();
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let (credentials, refused) = (identity.credentials.clone(), counter.clone());
+            let (credentials, refused) = (identity.credentials, counter.clone());
             tokio::spawn(async move {
                 let Ok(mut conn) = Connection::accept(stream, &credentials, Limits::default()).await else { return };
                 let config = ServerConfig {
