@@ -34,7 +34,7 @@ use bitcoin::{absolute::LockTime, transaction::Version, Amount, OutPoint, Script
 use bitcoin::{CompressedPublicKey, Transaction, TxIn, TxOut, Witness};
 use sv2::channels::hash::coinbase_merkle_path;
 use sv2::channels::server::PrevHash;
-use sv2::codec::{Bytes, FrameDecoder, Seq, Str0_255};
+use sv2::codec::{Bytes, FrameDecoder, Str0_255};
 use sv2::jd::client::{CustomJobRequest, Declared, Event, JdcConfig, JobDeclarationClient};
 use sv2::jd::coinbase::{tx_ids, PoolOutputs};
 use sv2::jd::custom::{validate_custom_job, PoolView};
@@ -43,7 +43,8 @@ use sv2::jd::store::TokenStore;
 use sv2::jd::Ctx;
 use sv2::messages::mining_flags::REQUIRES_WORK_SELECTION;
 use sv2::messages::{
-    CoinbaseOutputConstraints, NewTemplate, OpenExtendedMiningChannel, RequestTransactionData, SetupConnection,
+    CoinbaseOutputConstraints, NewTemplate, OpenExtendedMiningChannel, OwnedTemplate as Template,
+    RequestTransactionData, SetupConnection,
 };
 use sv2::noise::ServerAuth;
 use sv2::Message;
@@ -161,18 +162,6 @@ fn fmt_us(us: f64) -> String {
 // The pool's template, as the farm's template provider would give it (a Template
 // Distribution client on the same template provider).
 
-#[derive(Clone)]
-struct Template {
-    id: u64,
-    version: u32,
-    coinbase_version: u32,
-    prefix: Vec<u8>,
-    sequence: u32,
-    outputs_count: u32,
-    outputs: Vec<u8>,
-    locktime: u32,
-}
-
 struct Td {
     conn: Connection,
 }
@@ -213,19 +202,7 @@ impl Td {
             let ask = match f.message().unwrap().0 {
                 Message::NewTemplate(t) => {
                     let id = t.template_id;
-                    templates.insert(
-                        id,
-                        Template {
-                            id,
-                            version: t.version,
-                            coinbase_version: t.coinbase_tx_version,
-                            prefix: t.coinbase_prefix.as_bytes().to_vec(),
-                            sequence: t.coinbase_tx_input_sequence,
-                            outputs_count: t.coinbase_tx_outputs_count,
-                            outputs: t.coinbase_tx_outputs.as_bytes().to_vec(),
-                            locktime: t.coinbase_tx_locktime,
-                        },
-                    );
+                    templates.insert(id, Template::from(&t));
                     (!t.future_template && tip.is_some()).then_some(id)
                 }
                 Message::SetNewPrevHashTdp(p) => {
@@ -353,9 +330,6 @@ fn root_coin(candidates: &HashMap<OutPoint, TxOut>, known: &[Vec<u8>], keys: &Ke
 /// path recomputed, the coinbase claiming `value`.
 struct Declaration {
     template: Template,
-    outputs: Vec<u8>,
-    path: Vec<[u8; 32]>,
-    value: u64,
     txs: Vec<Vec<u8>>,
 }
 
@@ -373,24 +347,13 @@ impl Declaration {
             }
             outputs.extend(serialize(&o));
         }
-        Declaration { template: template.clone(), outputs, path: coinbase_merkle_path(&leaves), value, txs }
+        let path = coinbase_merkle_path(&leaves);
+        let template = Template { future: false, value, outputs, path, ..template.clone() };
+        Declaration { template, txs }
     }
 
     fn msg(&self) -> NewTemplate<'_> {
-        let t = &self.template;
-        NewTemplate {
-            template_id: t.id,
-            future_template: false,
-            version: t.version,
-            coinbase_tx_version: t.coinbase_version,
-            coinbase_prefix: Bytes::new(&t.prefix).unwrap(),
-            coinbase_tx_input_sequence: t.sequence,
-            coinbase_tx_value_remaining: self.value,
-            coinbase_tx_outputs_count: t.outputs_count,
-            coinbase_tx_outputs: Bytes::new(&self.outputs).unwrap(),
-            coinbase_tx_locktime: t.locktime,
-            merkle_path: Seq::new(&self.path).unwrap(),
-        }
+        self.template.message().unwrap()
     }
 
     fn refs(&self) -> Vec<&[u8]> {

@@ -20,7 +20,7 @@ use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::hashes::Hash as _;
 use bitcoin::{absolute::LockTime, transaction::Version, Address, Amount, BlockHash, OutPoint, ScriptBuf, Sequence};
 use bitcoin::{Transaction, TxIn, TxOut, Txid, Witness};
-use jds_client::{spending_nothing, tip, Declaration, Jdc, Miner};
+use jds_client::{declaration, spending_nothing, tip, Jdc, Miner};
 use pool_common::PAYOUT;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -337,7 +337,7 @@ async fn the_pools_jds_takes_bitcoin_cores_verdict_over_rpc() {
     // A coin that does not exist: refused with bitcoind's own reason.
     let bogus = vec![spending_nothing(0)];
     jdc.token().await;
-    jdc.declare(&Declaration::new(&t, &bogus).msg(), &tip(&p), &bogus).await;
+    jdc.declare(&declaration(&t, &bogus), &tip(&p), &bogus).await;
     let refusal = loop {
         match jdc.next().await {
             JdEvent::JobRefused { code, .. } => break code,
@@ -350,8 +350,8 @@ async fn the_pools_jds_takes_bitcoin_cores_verdict_over_rpc() {
     // The template's own transactions: accepted, mined as a custom job, and the block (with the
     // spend) becomes bitcoind's tip.
     jdc.token().await;
-    let decl = Declaration::new(&t, &txs);
-    jdc.declare(&decl.msg(), &tip(&p), &txs).await;
+    let decl = declaration(&t, &txs);
+    jdc.declare(&decl, &tip(&p), &txs).await;
     let mut req = loop {
         match jdc.next().await {
             JdEvent::JobDeclared(req) => break req,

@@ -17,7 +17,7 @@ use bitcoin::secp256k1::{Message as SecpMessage, SecretKey, SECP256K1};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::{absolute::LockTime, transaction::Version, Amount, OutPoint, ScriptBuf, Sequence};
 use bitcoin::{CompressedPublicKey, Transaction, TxIn, TxOut, Witness};
-use jds_client::{spending_nothing, tip, Declaration, Jdc, Miner};
+use jds_client::{declaration, spending_nothing, tip, Jdc, Miner};
 use pool_common::{http_get, start_pool, start_tp, temp_dir, until, PATIENCE};
 use sv2::channels::hash::{header_bytes, merkle_root, sha256d};
 use sv2::codec::Str0_255;
@@ -91,11 +91,11 @@ async fn declared_jobs_are_mined_in_both_modes() {
     // the last template transaction, whose outputs no other one spends).
     let child = child_of(txs.last().unwrap(), &wallet_key(&dir.join("tp")));
     txs.push(child.clone());
-    let decl = Declaration::new(&t, &txs);
+    let decl = declaration(&t, &txs);
 
     let mut jdc = Jdc::connect(&pool, true).await;
     jdc.token().await;
-    let Declared::Sent { request_id } = jdc.declare(&decl.msg(), &tip(&p), &txs).await else { panic!("full template") };
+    let Declared::Sent { request_id } = jdc.declare(&decl, &tip(&p), &txs).await else { panic!("full template") };
     assert_eq!(jdc.next().await, Event::MissingTransactionsSent { request_id, count: 1 });
     let mut req = match jdc.next().await {
         Event::JobDeclared(req) => req,
@@ -134,8 +134,9 @@ async fn declared_jobs_are_mined_in_both_modes() {
     assert_eq!(p2.prev, new_tip.hash);
     let mut cb_only = Jdc::connect(&pool, false).await;
     cb_only.token().await;
-    let plain = Declaration { outputs: t2.outputs.clone(), path: t2.path.clone(), template: t2 };
-    let Declared::Ready(mut req2) = cb_only.declare(&plain.msg(), &tip(&p2), &[]).await else { panic!("ready") };
+    let Declared::Ready(mut req2) = cb_only.declare(&Template { future: false, ..t2 }, &tip(&p2), &[]).await else {
+        panic!("ready")
+    };
     while miner.min_ntime < p2.time {
         miner.read().await;
     }
@@ -157,10 +158,10 @@ async fn missing_coins_and_stale_tokens_are_refused() {
     let mut client = Client::connect(&tp, 0, 0).await;
     let (t, _, p) = template(&mut client).await;
     let bogus = vec![spending_nothing(0)];
-    let decl = Declaration::new(&t, &bogus);
+    let decl = declaration(&t, &bogus);
     let mut jdc = Jdc::connect(&pool, true).await;
     jdc.token().await;
-    jdc.declare(&decl.msg(), &tip(&p), &bogus).await;
+    jdc.declare(&decl, &tip(&p), &bogus).await;
     assert!(matches!(jdc.next().await, Event::MissingTransactionsSent { count: 1, .. }));
     match jdc.next().await {
         Event::JobRefused { code, .. } => assert_eq!(code, "bad-txns-inputs-missingorspent"),
@@ -169,8 +170,8 @@ async fn missing_coins_and_stale_tokens_are_refused() {
     // A token past its lifetime (1 s here) is refused.
     jdc.token().await;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let empty = Declaration::new(&t, &[]);
-    jdc.declare(&empty.msg(), &tip(&p), &[]).await;
+    let empty = declaration(&t, &[]);
+    jdc.declare(&empty, &tip(&p), &[]).await;
     match jdc.next().await {
         Event::JobRefused { code, .. } => assert_eq!(code, "invalid-mining-job-token"),
         other => panic!("expected a refusal, got {other:?}"),
@@ -207,10 +208,10 @@ async fn bad_input_at_the_jd_port_leaves_honest_clients_served() {
     let mut client = Client::connect(&tp, 0, 0).await;
     let (t, txs, p) = template(&mut client).await;
     let many: Vec<Vec<u8>> = (0..65_535).map(spending_nothing).collect();
-    let decl = Declaration::new(&t, &many);
+    let decl = declaration(&t, &many);
     let mut big = Jdc::connect(&pool, true).await;
     big.token().await;
-    big.declare(&decl.msg(), &tip(&p), &many).await;
+    big.declare(&decl, &tip(&p), &many).await;
     match big.next().await {
         Event::JobRefused { code, .. } => assert_eq!(code, "too-many-missing-txs"),
         other => panic!("expected a refusal, got {other:?}"),
@@ -230,8 +231,8 @@ async fn bad_input_at_the_jd_port_leaves_honest_clients_served() {
     // An honest client is still served: a token and an accepted declaration.
     let mut honest = Jdc::connect(&pool, true).await;
     honest.token().await;
-    let decl = Declaration::new(&t, &txs);
-    honest.declare(&decl.msg(), &tip(&p), &txs).await;
+    let decl = declaration(&t, &txs);
+    honest.declare(&decl, &tip(&p), &txs).await;
     let mut event = honest.next().await;
     if let Event::MissingTransactionsSent { .. } = event {
         event = honest.next().await;
@@ -272,13 +273,13 @@ async fn sv2_pool_process_serves_jd_and_refuses_when_its_node_is_unreachable() {
     let mut client = Client::connect(&tp, 0, 0).await;
     let (t, txs, p) = template(&mut client).await;
     let mut jdc = Jdc::connect_to(SocketAddr::from(([127, 0, 0, 1], jd_port)), authority, true).await;
-    let decl = Declaration::new(&t, &txs);
+    let decl = declaration(&t, &txs);
     // Until the pool process has its first template it answers stale-chain-tip (a tip race,
     // as for any JDC): declare again then.
     let mut code = String::new();
     for _ in 0..50 {
         jdc.token().await;
-        jdc.declare(&decl.msg(), &tip(&p), &txs).await;
+        jdc.declare(&decl, &tip(&p), &txs).await;
         let mut event = jdc.next().await;
         if let Event::MissingTransactionsSent { .. } = event {
             event = jdc.next().await;

@@ -217,7 +217,7 @@ impl Jdc {
         match ev {
             TpEvent::Connected => self.templates.reset(),
             TpEvent::Template(t) => {
-                let id = t.id;
+                let id = t.msg.id;
                 if self.templates.on_template(t) {
                     let _ = self.tp.send(TpCmd::Transactions(id)).await;
                 }
@@ -265,12 +265,12 @@ impl Jdc {
         let job = match template.solo_job(payout, &self.config.tag, extranonce_len) {
             Ok(j) => j,
             Err(e) => {
-                tracing::error!("jdc: solo job for template {}: {e}", template.id);
+                tracing::error!("jdc: solo job for template {}: {e}", template.msg.id);
                 return;
             }
         };
         let txs = template.txs.clone().unwrap_or_default();
-        let job = MinedJob { template_id: template.id, job: Arc::new(job), prev: tip, txs, payout: Payout::Solo };
+        let job = MinedJob { template_id: template.msg.id, job: Arc::new(job), prev: tip, txs, payout: Payout::Solo };
         self.publish(job);
         self.reports.stats.solo_jobs.fetch_add(1, Ordering::Relaxed);
         self.reports.stats.set_mode(Mode::Solo);
@@ -300,7 +300,12 @@ impl Jdc {
         let txs = template.txs.clone().unwrap_or_default();
         let refs: Vec<&[u8]> = txs.iter().map(|t| &t[..]).collect();
         let index = s.index;
-        let declared = s.client.declare(&template.msg(), &tip, &refs, &mut s.conn);
+        // Cannot fail: the fields came from a NewTemplate.
+        let msg = match template.msg.message() {
+            Ok(msg) => msg,
+            Err(e) => return tracing::error!("jdc: template {}: {e}", template.msg.id),
+        };
+        let declared = s.client.declare(&msg, &tip, &refs, &mut s.conn);
         let (declaration_id, req, ready) = match declared {
             Ok(Declared::Sent { request_id }) => {
                 s.asked();
@@ -312,7 +317,7 @@ impl Jdc {
             Ok(Declared::Ready(req)) => (req.declaration_id, *req, true),
             Err(JdcError::Outbox(e)) => return self.fall_back(index, &format!("JDS: {e}"), session).await,
             Err(e) => {
-                tracing::warn!("jdc: template {} not declared: {e}; mining it solo", template.id);
+                tracing::warn!("jdc: template {} not declared: {e}; mining it solo", template.msg.id);
                 if let Some(len) = self.extranonce_len {
                     self.solo(template, tip, len);
                 }
@@ -322,7 +327,7 @@ impl Jdc {
         let Some(job) = declared_job(&req) else { return };
         self.last_declared = Some((tip.prev_hash, Instant::now()));
         let payout = Payout::Declared { index, declaration_id, pool_job: None, refused: false };
-        let mined = MinedJob { template_id: template.id, job: Arc::new(job), prev: tip, txs, payout };
+        let mined = MinedJob { template_id: template.msg.id, job: Arc::new(job), prev: tip, txs, payout };
         let id = self.publish(mined);
         self.reports.stats.declared.fetch_add(1, Ordering::Relaxed);
         self.reports.stats.set_mode(Mode::Declared(index));

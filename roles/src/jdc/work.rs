@@ -10,11 +10,10 @@ use sv2::channels::hash::{header_bytes, merkle_root};
 use sv2::channels::job::{TemplateJob, TipJob, MAX_FUTURE_TEMPLATES};
 use sv2::channels::server::{Job, PrevHash};
 use sv2::channels::ChannelError;
-use sv2::codec::{Bytes, Seq};
 use sv2::endpoint::server::JobState;
 use sv2::jd::client::CustomJobRequest;
 use sv2::jd::server::JdBlock;
-use sv2::messages::NewTemplate;
+use sv2::messages::{NewTemplate, OwnedTemplate};
 
 /// Jobs kept for the shares found on them (each with its template's transactions, up to a
 /// block's worth); older ones, and every job of an earlier tip, are forgotten.
@@ -23,78 +22,38 @@ const KEPT_JOBS: usize = 16;
 /// A NewTemplate kept past its frame, with its transactions once asked for.
 #[derive(Debug, Clone)]
 pub(super) struct Template {
-    pub id: u64,
-    pub future: bool,
-    pub version: u32,
-    pub coinbase_version: u32,
-    pub prefix: Vec<u8>,
-    pub sequence: u32,
-    pub value: u64,
-    pub outputs_count: u32,
-    pub outputs: Vec<u8>,
-    pub locktime: u32,
-    pub path: Vec<[u8; 32]>,
+    pub msg: OwnedTemplate,
     /// The template's transactions in block order (RequestTransactionData).
     pub txs: Option<Arc<Vec<Vec<u8>>>>,
 }
 
 impl Template {
     pub fn from_msg(t: &NewTemplate<'_>) -> Self {
-        Template {
-            id: t.template_id,
-            future: t.future_template,
-            version: t.version,
-            coinbase_version: t.coinbase_tx_version,
-            prefix: t.coinbase_prefix.as_bytes().to_vec(),
-            sequence: t.coinbase_tx_input_sequence,
-            value: t.coinbase_tx_value_remaining,
-            outputs_count: t.coinbase_tx_outputs_count,
-            outputs: t.coinbase_tx_outputs.as_bytes().to_vec(),
-            locktime: t.coinbase_tx_locktime,
-            path: t.merkle_path.to_vec(),
-            txs: None,
-        }
-    }
-
-    /// The message again (the fields came from one, so they fit its bounds).
-    pub fn msg(&self) -> NewTemplate<'_> {
-        NewTemplate {
-            template_id: self.id,
-            future_template: self.future,
-            version: self.version,
-            coinbase_tx_version: self.coinbase_version,
-            coinbase_prefix: Bytes::new(&self.prefix).unwrap_or_default(),
-            coinbase_tx_input_sequence: self.sequence,
-            coinbase_tx_value_remaining: self.value,
-            coinbase_tx_outputs_count: self.outputs_count,
-            coinbase_tx_outputs: Bytes::new(&self.outputs).unwrap_or_default(),
-            coinbase_tx_locktime: self.locktime,
-            merkle_path: Seq::new(&self.path).unwrap_or_default(),
-        }
+        Template { msg: OwnedTemplate::from(t), txs: None }
     }
 
     /// The job paying everything to `payout` (solo mining), with the farm's `tag`.
     pub fn solo_job(&self, payout: &[u8], tag: &[u8], extranonce_len: usize) -> Result<Job, ChannelError> {
-        let output = serialize_output(self.value, payout);
+        let output = serialize_output(self.msg.value, payout);
         let coinbase = CoinbaseSpec {
-            version: self.coinbase_version,
-            script_prefix: &self.prefix,
+            version: self.msg.coinbase_version,
+            script_prefix: &self.msg.prefix,
             tag,
-            sequence: self.sequence,
+            sequence: self.msg.sequence,
             pool_outputs: &output,
             pool_outputs_count: 1,
-            template_outputs: &self.outputs,
-            template_outputs_count: self.outputs_count,
-            locktime: self.locktime,
+            template_outputs: &self.msg.outputs,
+            template_outputs_count: self.msg.outputs_count,
+            locktime: self.msg.locktime,
             extranonce_len,
         }
         .build()?;
         Ok(Job {
-            template_id: Some(self.id),
-            version: self.version,
+            template_id: Some(self.msg.id),
+            version: self.msg.version,
             version_rolling_allowed: true,
             coinbase,
-            merkle_path: self.path.clone(),
+            merkle_path: self.msg.path.clone(),
         })
     }
 }
@@ -128,8 +87,8 @@ impl Templates {
     /// A NewTemplate: future ones wait for their tip; others replace the current template
     /// (true: it needs its transactions).
     pub fn on_template(&mut self, t: Template) -> bool {
-        if t.future {
-            self.future.retain(|f| f.id != t.id);
+        if t.msg.future {
+            self.future.retain(|f| f.msg.id != t.msg.id);
             self.future.push_back(t);
             if self.future.len() > MAX_FUTURE_TEMPLATES {
                 self.future.pop_front();
@@ -145,10 +104,10 @@ impl Templates {
 
     /// A SetNewPrevHash naming a future template: it becomes current (false: unknown).
     pub fn on_tip(&mut self, template_id: u64, tip: PrevHash) -> bool {
-        let Some(pos) = self.future.iter().position(|f| f.id == template_id) else { return false };
+        let Some(pos) = self.future.iter().position(|f| f.msg.id == template_id) else { return false };
         let mut t = self.future.remove(pos).expect("position is in range");
         self.future.clear();
-        t.future = false;
+        t.msg.future = false;
         self.current = Some(t);
         self.tip = Some(tip);
         true
@@ -157,7 +116,7 @@ impl Templates {
     /// The transactions of a template arrived (kept when it is still the current one).
     pub fn on_transactions(&mut self, template_id: u64, txs: Vec<Vec<u8>>) -> bool {
         match &mut self.current {
-            Some(t) if t.id == template_id => {
+            Some(t) if t.msg.id == template_id => {
                 t.txs = Some(Arc::new(txs));
                 true
             }
@@ -268,7 +227,7 @@ mod tests {
     use super::*;
 
     fn template(id: u64, future: bool) -> Template {
-        Template {
+        let msg = OwnedTemplate {
             id,
             future,
             version: 0x2000_0000,
@@ -280,8 +239,8 @@ mod tests {
             outputs: Vec::new(),
             locktime: 0,
             path: Vec::new(),
-            txs: None,
-        }
+        };
+        Template { msg, txs: None }
     }
 
     fn tip(byte: u8) -> PrevHash {
@@ -299,7 +258,7 @@ mod tests {
         assert!(!t.on_transactions(1, Vec::new()), "not the current template");
         assert!(t.on_transactions(2, vec![vec![1, 2]]));
         let (current, prev) = t.ready().unwrap();
-        assert_eq!((current.id, current.future, prev.prev_hash), (2, false, [1; 32]));
+        assert_eq!((current.msg.id, current.msg.future, prev.prev_hash), (2, false, [1; 32]));
         assert!(t.on_template(template(3, false)), "a later template on the tip");
         assert!(t.ready().is_none());
     }

@@ -14,10 +14,10 @@ use bitcoin::{Transaction, TxIn, TxOut, Witness};
 use sv2::channels::hash::{coinbase_merkle_path, header_bytes, merkle_root, sha256d};
 use sv2::channels::server::PrevHash;
 use sv2::channels::target::{hash_meets_target, target_from_nbits, MAX_TARGET};
-use sv2::codec::{Bytes, Seq, Str0_255};
+use sv2::codec::{Bytes, Str0_255};
 use sv2::jd::client::{CustomJobRequest, Declared, Event, JdcConfig, JobDeclarationClient};
 use sv2::messages::mining_flags::REQUIRES_WORK_SELECTION;
-use sv2::messages::{NewTemplate, OpenExtendedMiningChannel, SubmitSharesExtended};
+use sv2::messages::{OpenExtendedMiningChannel, SubmitSharesExtended};
 use sv2::noise::{AuthorityPublicKey, ServerAuth};
 use sv2::Message;
 use sv2_roles::net::{Connection, Limits};
@@ -73,58 +73,33 @@ impl Jdc {
         assert!(matches!(self.next().await, Event::TokenReady { .. }));
     }
 
-    pub async fn declare(&mut self, t: &NewTemplate<'_>, tip: &PrevHash, txs: &[Vec<u8>]) -> Declared {
+    pub async fn declare(&mut self, t: &Template, tip: &PrevHash, txs: &[Vec<u8>]) -> Declared {
         let refs: Vec<&[u8]> = txs.iter().map(|t| &t[..]).collect();
-        let d = self.c.declare(t, tip, &refs, &mut self.conn).unwrap();
+        let d = self.c.declare(&t.message().unwrap(), tip, &refs, &mut self.conn).unwrap();
         self.conn.flush().await.unwrap();
         d
     }
 }
 
-/// A template as the JDC declares it: `t` with its transactions replaced by `txs` (merkle
-/// path and witness commitment recomputed).
-pub struct Declaration {
-    pub template: Template,
-    pub outputs: Vec<u8>,
-    pub path: Vec<[u8; 32]>,
-}
-
-impl Declaration {
-    pub fn new(template: &Template, txs: &[Vec<u8>]) -> Self {
-        let ids: Vec<([u8; 32], [u8; 32])> = txs.iter().map(|t| sv2::jd::coinbase::tx_ids(t).unwrap()).collect();
-        let leaves: Vec<[u8; 32]> = std::iter::once([0; 32]).chain(ids.iter().map(|i| i.0)).collect();
-        let mut rest = &template.outputs[..];
-        let mut outputs = Vec::new();
-        let mut committed = false;
-        for _ in 0..template.outputs_count {
-            let (mut o, n): (TxOut, usize) = deserialize_partial(rest).unwrap();
-            rest = &rest[n..];
-            if o.script_pubkey.as_bytes().starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]) {
-                o.script_pubkey = ScriptBuf::from_bytes(witness_commitment_script(ids.iter().map(|i| &i.1)));
-                committed = true;
-            }
-            outputs.extend(serialize(&o));
+/// A template as the JDC declares it: `template` with its transactions replaced by `txs`
+/// (merkle path and witness commitment recomputed).
+pub fn declaration(template: &Template, txs: &[Vec<u8>]) -> Template {
+    let ids: Vec<([u8; 32], [u8; 32])> = txs.iter().map(|t| sv2::jd::coinbase::tx_ids(t).unwrap()).collect();
+    let leaves: Vec<[u8; 32]> = std::iter::once([0; 32]).chain(ids.iter().map(|i| i.0)).collect();
+    let mut rest = &template.outputs[..];
+    let mut outputs = Vec::new();
+    let mut committed = false;
+    for _ in 0..template.outputs_count {
+        let (mut o, n): (TxOut, usize) = deserialize_partial(rest).unwrap();
+        rest = &rest[n..];
+        if o.script_pubkey.as_bytes().starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]) {
+            o.script_pubkey = ScriptBuf::from_bytes(witness_commitment_script(ids.iter().map(|i| &i.1)));
+            committed = true;
         }
-        assert!(committed, "templates carry a witness commitment");
-        Declaration { template: template.clone(), outputs, path: coinbase_merkle_path(&leaves) }
+        outputs.extend(serialize(&o));
     }
-
-    pub fn msg(&self) -> NewTemplate<'_> {
-        let t = &self.template;
-        NewTemplate {
-            template_id: t.id,
-            future_template: false,
-            version: t.version,
-            coinbase_tx_version: t.coinbase_version,
-            coinbase_prefix: Bytes::new(&t.prefix).unwrap(),
-            coinbase_tx_input_sequence: t.sequence,
-            coinbase_tx_value_remaining: t.value,
-            coinbase_tx_outputs_count: t.outputs_count,
-            coinbase_tx_outputs: Bytes::new(&self.outputs).unwrap(),
-            coinbase_tx_locktime: t.locktime,
-            merkle_path: Seq::new(&self.path).unwrap(),
-        }
-    }
+    assert!(committed, "templates carry a witness commitment");
+    Template { future: false, outputs, path: coinbase_merkle_path(&leaves), ..template.clone() }
 }
 
 pub fn tip(p: &tp_client::PrevHash) -> PrevHash {

@@ -43,21 +43,7 @@ pub async fn start_tp_with(dir: &PathBuf, change: impl FnOnce(&mut TpConfig)) ->
     sv2_roles::tp::start(config).await.expect("template provider starts")
 }
 
-/// NewTemplate, owned.
-#[derive(Debug, Clone)]
-pub struct Template {
-    pub id: u64,
-    pub future: bool,
-    pub version: u32,
-    pub coinbase_version: u32,
-    pub prefix: Vec<u8>,
-    pub sequence: u32,
-    pub value: u64,
-    pub outputs_count: u32,
-    pub outputs: Vec<u8>,
-    pub locktime: u32,
-    pub path: Vec<[u8; 32]>,
-}
+pub use sv2::messages::OwnedTemplate as Template;
 
 /// SetNewPrevHash (TDP), owned.
 #[derive(Debug, Clone, Copy)]
@@ -131,19 +117,7 @@ impl Client {
     pub async fn next(&mut self) -> Event {
         let f = tokio::time::timeout(PATIENCE, self.conn.read_frame()).await.expect("TP answers").expect("frame");
         match f.message().expect("valid message").0 {
-            Message::NewTemplate(t) => Event::Template(Template {
-                id: t.template_id,
-                future: t.future_template,
-                version: t.version,
-                coinbase_version: t.coinbase_tx_version,
-                prefix: t.coinbase_prefix.as_bytes().to_vec(),
-                sequence: t.coinbase_tx_input_sequence,
-                value: t.coinbase_tx_value_remaining,
-                outputs_count: t.coinbase_tx_outputs_count,
-                outputs: t.coinbase_tx_outputs.as_bytes().to_vec(),
-                locktime: t.coinbase_tx_locktime,
-                path: t.merkle_path.iter().collect(),
-            }),
+            Message::NewTemplate(t) => Event::Template(Template::from(&t)),
             Message::SetNewPrevHashTdp(p) => Event::PrevHash(PrevHash {
                 id: p.template_id,
                 prev: p.prev_hash,

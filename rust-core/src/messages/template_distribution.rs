@@ -1,7 +1,9 @@
 //! Template Distribution Protocol messages (extension_type 0x0000, ids 0x70–0x76, never
 //! channel messages).
 
-use crate::codec::{Seq0_255, Seq0_64K, Str0_255, B0_16M, B0_255, B0_64K, U256};
+use alloc::vec::Vec;
+
+use crate::codec::{CodecError, Seq0_255, Seq0_64K, Str0_255, B0_16M, B0_255, B0_64K, U256};
 
 sv2_struct! {
     /// How much room the client needs in the coinbase for its own outputs.
@@ -38,6 +40,73 @@ sv2_struct! {
         coinbase_tx_locktime: u32,
         /// Merkle path, leaf level first.
         merkle_path: Seq0_255<'a, U256>,
+    }
+}
+
+/// A [`NewTemplate`] that owns its bytes, to keep past the frame it arrived in (a Job
+/// Declaration client's templates, a test's); [`OwnedTemplate::message`] lends it back as the
+/// message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedTemplate {
+    /// `template_id`.
+    pub id: u64,
+    /// `future_template`.
+    pub future: bool,
+    /// `version`.
+    pub version: u32,
+    /// `coinbase_tx_version`.
+    pub coinbase_version: u32,
+    /// `coinbase_prefix`.
+    pub prefix: Vec<u8>,
+    /// `coinbase_tx_input_sequence`.
+    pub sequence: u32,
+    /// `coinbase_tx_value_remaining`.
+    pub value: u64,
+    /// `coinbase_tx_outputs_count`.
+    pub outputs_count: u32,
+    /// `coinbase_tx_outputs`.
+    pub outputs: Vec<u8>,
+    /// `coinbase_tx_locktime`.
+    pub locktime: u32,
+    /// `merkle_path`.
+    pub path: Vec<U256>,
+}
+
+impl From<&NewTemplate<'_>> for OwnedTemplate {
+    fn from(t: &NewTemplate<'_>) -> Self {
+        OwnedTemplate {
+            id: t.template_id,
+            future: t.future_template,
+            version: t.version,
+            coinbase_version: t.coinbase_tx_version,
+            prefix: t.coinbase_prefix.as_bytes().to_vec(),
+            sequence: t.coinbase_tx_input_sequence,
+            value: t.coinbase_tx_value_remaining,
+            outputs_count: t.coinbase_tx_outputs_count,
+            outputs: t.coinbase_tx_outputs.as_bytes().to_vec(),
+            locktime: t.coinbase_tx_locktime,
+            path: t.merkle_path.to_vec(),
+        }
+    }
+}
+
+impl OwnedTemplate {
+    /// The message over these bytes; fails when a field was made longer than NewTemplate
+    /// allows (one taken from a message always fits).
+    pub fn message(&self) -> Result<NewTemplate<'_>, CodecError> {
+        Ok(NewTemplate {
+            template_id: self.id,
+            future_template: self.future,
+            version: self.version,
+            coinbase_tx_version: self.coinbase_version,
+            coinbase_prefix: B0_255::new(&self.prefix)?,
+            coinbase_tx_input_sequence: self.sequence,
+            coinbase_tx_value_remaining: self.value,
+            coinbase_tx_outputs_count: self.outputs_count,
+            coinbase_tx_outputs: B0_64K::new(&self.outputs)?,
+            coinbase_tx_locktime: self.locktime,
+            merkle_path: Seq0_255::new(&self.path)?,
+        })
     }
 }
 
@@ -100,5 +169,33 @@ sv2_struct! {
         header_nonce: u32,
         /// Full serialized coinbase, witness included.
         coinbase_tx: B0_64K<'a>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owned_template_lends_back_the_message_it_came_from() {
+        let path = [[7u8; 32], [8; 32]];
+        let m = NewTemplate {
+            template_id: 9,
+            future_template: true,
+            version: 0x2000_0000,
+            coinbase_tx_version: 2,
+            coinbase_prefix: B0_255::new(&[0x01, 0x65]).unwrap(),
+            coinbase_tx_input_sequence: u32::MAX,
+            coinbase_tx_value_remaining: 5_000_000_000,
+            coinbase_tx_outputs_count: 1,
+            coinbase_tx_outputs: B0_64K::new(&[0; 43]).unwrap(),
+            coinbase_tx_locktime: 7,
+            merkle_path: Seq0_255::new(&path).unwrap(),
+        };
+        let owned = OwnedTemplate::from(&m);
+        assert_eq!(owned.message().unwrap(), m);
+        // Fields set by hand past the message's bounds are refused, not cut.
+        let long = OwnedTemplate { prefix: vec![0; 256], ..owned };
+        assert!(long.message().is_err());
     }
 }
