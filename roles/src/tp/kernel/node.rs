@@ -149,7 +149,7 @@ impl KernelNode {
                 .and_then(|b| b.build())
         });
         let chainman = chainman.map_err(|e| {
-            let why = lines.iter().rev().take(2).rev().cloned().collect::<Vec<_>>().join("; ");
+            let why = lines[lines.len().saturating_sub(2)..].join("; ");
             format!("libbitcoinkernel: opening the chain: {e} ({why})")
         })?;
         chainman.import_blocks().map_err(kernel_err("loading blocks"))?;
