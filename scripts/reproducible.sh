@@ -58,20 +58,24 @@ fi
 start=$(date +%s)
 # PATH is set inside the command: the varied build's exec_path and user must still find the
 # same rustc, cargo, cmake and cc.
+build_path="$toolchain/bin:/usr/local/bin:/usr/bin:/bin"
 (cd "$work" && PATH="$work/shim:$PATH" reprotest --min-cpus="$(nproc)" \
   --vary=-all,+build_path,+user_group,+locales,+umask,+home,+timezone,+environment,+exec_path \
   --vary=user_group.available+="$builder:$builder" \
   --store-dir "$work/store" \
-  -c "PATH=$toolchain/bin:/usr/local/bin:/usr/bin:/bin SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh" src "$artifacts")
+  -c "PATH=$build_path SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh" src "$artifacts")
 echo "reprotest: two builds identical in $(( $(date +%s) - start )) s"
 
-# Named, per file: the same bytes in the control build and the varied one.
-for f in $binaries; do
-  a=$(ls "$work"/store/control/source-root/$f | grep -v '\.so\.[0-9]*\.[0-9]*$' | head -1)
-  b="$work/store/experiment-1/${a#"$work"/store/control/}"
-  diffoscope --no-progress "$a" "$b" >/dev/null
-  echo "identical: ${a#"$work"/store/control/source-root/stage/usr/} $(sha256sum < "$a" | cut -c1-16)"
-done
+# Named, per file: the same bytes in the control build and another one (its tree in $1).
+same_as_control() {
+  local control="$work/store/control/source-root" a f
+  for f in $binaries; do
+    a=$(ls "$control"/$f | grep -v '\.so\.[0-9]*\.[0-9]*$' | head -1)
+    diffoscope --no-progress "$a" "$1/${a#"$control"/}" >/dev/null
+    echo "identical$2: ${a#"$control"/stage/usr/} $(sha256sum < "$a" | cut -c1-16)"
+  done
+}
+same_as_control "$work/store/experiment-1/source-root" ""
 
 # Time: the same build 217 days later, by the wall clock every process of it reads
 # (scripts/time-shift.c preloaded), at yet another path, compared with the control build.
@@ -83,11 +87,6 @@ rm -rf "$work/later"
 cp -a "$work/src" "$work/later"
 start=$(date +%s)
 (cd "$work/later" && LD_PRELOAD="$work/time-shift.so" SV2_TIME_SHIFT_SECS=$later \
-  PATH="$toolchain/bin:/usr/local/bin:/usr/bin:/bin" SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh >/dev/null)
-for f in $binaries; do
-  a=$(ls "$work"/store/control/source-root/$f | grep -v '\.so\.[0-9]*\.[0-9]*$' | head -1)
-  b="$work/later/${a#"$work"/store/control/source-root/}"
-  diffoscope --no-progress "$a" "$b" >/dev/null
-  echo "identical when built on $shifted: ${a#"$work"/store/control/source-root/stage/usr/}"
-done
+  PATH="$build_path" SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh >/dev/null)
+same_as_control "$work/later" " when built on $shifted"
 echo "time: the build $((later / 86400)) days later identical in $(( $(date +%s) - start )) s"
