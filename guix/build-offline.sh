@@ -15,8 +15,16 @@ cmake -S . -B build-offline -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/u
 cmake --build build-offline
 DESTDIR="$src/stage" cmake --install build-offline
 
+# SV2_OFFLINE_TIDY=1: the build trees are removed once their output is staged (a checker that
+# keeps several trees side by side, as scripts/reproducible.sh does, then needs a fraction of
+# the disk).
+tidy() {
+  [ "${SV2_OFFLINE_TIDY:-}" = 1 ] && rm -rf build-offline "$target" "$CARGO_HOME"
+  return 0
+}
+
 # SV2_OFFLINE_LIBS_ONLY=1 stops here (the libraries alone build in a fraction of the time).
-[ "${SV2_OFFLINE_LIBS_ONLY:-}" = 1 ] && exit 0
+if [ "${SV2_OFFLINE_LIBS_ONLY:-}" = 1 ]; then tidy; exit 0; fi
 
 # The sv2 binary, with the path remapping CMakeLists.txt applies to libsv2 (the embedded
 # node's C++ in libbitcoinkernel-sys and SQLite's C included).
@@ -28,3 +36,4 @@ done
 RUSTFLAGS="$rustflags" CFLAGS="$cflags" CXXFLAGS="$cflags" SOURCE_DATE_EPOCH=0 ZERO_AR_DATE=1 \
   cargo build --offline --locked --profile dist -p sv2-roles --bin sv2 --target-dir "$target"
 install -D -m 755 "$target/dist/sv2" "$src/stage/usr/bin/sv2"
+tidy

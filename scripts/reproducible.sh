@@ -5,7 +5,7 @@
 # and environment; then a third time 217 days later (the clock shifted by scripts/time-shift.c,
 # see below); diffoscope compares what was built. Needs root (a build user is created), a C
 # compiler and apt (reprotest, diffoscope-minimal, sudo).
-#   bash scripts/reproducible.sh [WORK_DIR]
+#   bash scripts/reproducible.sh [WORK_DIR]          WORK_DIR is kept afterwards
 #   SV2_OFFLINE_LIBS_ONLY=1 bash scripts/reproducible.sh    libsv2.a and libsv2.so only
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,7 +63,7 @@ build_path="$toolchain/bin:/usr/local/bin:/usr/bin:/bin"
   --vary=-all,+build_path,+user_group,+locales,+umask,+home,+timezone,+environment,+exec_path \
   --vary=user_group.available+="$builder:$builder" \
   --store-dir "$work/store" \
-  -c "PATH=$build_path SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh" src "$artifacts")
+  -c "PATH=$build_path SV2_OFFLINE_LIBS_ONLY=$libs_only SV2_OFFLINE_TIDY=1 sh guix/build-offline.sh" src "$artifacts")
 echo "reprotest: two builds identical in $(( $(date +%s) - start )) s"
 
 # Named, per file: the same bytes in the control build and another one (its tree in $1).
@@ -87,6 +87,8 @@ rm -rf "$work/later"
 cp -a "$work/src" "$work/later"
 start=$(date +%s)
 (cd "$work/later" && LD_PRELOAD="$work/time-shift.so" SV2_TIME_SHIFT_SECS=$later \
-  PATH="$build_path" SV2_OFFLINE_LIBS_ONLY=$libs_only sh guix/build-offline.sh >/dev/null)
+  PATH="$build_path" SV2_OFFLINE_LIBS_ONLY=$libs_only SV2_OFFLINE_TIDY=1 sh guix/build-offline.sh >/dev/null)
 same_as_control "$work/later" " when built on $shifted"
 echo "time: the build $((later / 86400)) days later identical in $(( $(date +%s) - start )) s"
+# The builds' trees are gone (SV2_OFFLINE_TIDY); what is left goes too unless it was asked for.
+[ -n "${1:-}" ] || rm -rf "$work"

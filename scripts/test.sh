@@ -56,5 +56,10 @@ bash scripts/coverage.sh
 
 step "libsv2.a, libsv2.so and the sv2 binary bit-identical when rebuilt elsewhere (reprotest, diffoscope)"
 rm -rf "$TMPDIR"
+# The instrumented build (3 GB) serves only the coverage step, and the rebuilds below need
+# the disk; SV2_KEEP_COVERAGE_BUILD=1 keeps it for the next run.
+[ "${SV2_KEEP_COVERAGE_BUILD:-}" = 1 ] || rm -rf target/coverage/debug
+du -sh target | sed 's/^/disk used: /'
+df -h /tmp | sed 's/^/disk: /'
 # The varied build runs as another user, who cannot enter the project's tree.
 TMPDIR=/tmp bash scripts/reproducible.sh
