@@ -90,7 +90,13 @@ impl Metrics {
             return;
         }
         let key = if per_user.len() < MAX_USER_LABELS { user } else { "other" };
-        *per_user.entry(key.to_string()).or_default() += 1;
+        // Past the cap every further user lands on "other": found without a new String.
+        match per_user.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                per_user.insert(key.to_string(), 1);
+            }
+        }
     }
 
     /// Records one tip-to-job latency.
@@ -258,4 +264,24 @@ pub async fn serve(
 /// Binds the metrics endpoint.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(addr).await.map_err(|e| format!("metrics_listen {addr}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_past_the_label_cap_are_summed_under_other() {
+        let m = Metrics::default();
+        for u in 0..MAX_USER_LABELS + 3 {
+            m.accepted(&format!("user{u}"), 1.0);
+        }
+        m.accepted("user0", 1.0);
+        let per_user = m.per_user.lock().unwrap();
+        assert_eq!(per_user.len(), MAX_USER_LABELS + 1);
+        assert_eq!(per_user["other"], 3);
+        assert_eq!(per_user["user0"], 2);
+        drop(per_user);
+        assert!(m.render().contains("user_shares_accepted_total{user=\"other\"} 3"));
+    }
 }
