@@ -4,8 +4,8 @@
 //! process's resident memory per connection and its CPU.
 //!
 //! `cargo bench -p sv2-roles --bench pool_load -- [MINERS[:SHARES_PER_SEC_EACH]]... [POOL...]`
-//! (default `1000:1 10000:0.5`, both pools). The pools, run one after the other for each load
-//! with the same miners and the same template provider:
+//! (default `1000:1 10000:0.5`, all three servers). The servers, run one after the other for
+//! each load with the same miners (the pools on the same template provider):
 //!
 //! - **ours**: `sv2 pool` as its own process (so its memory is its own), fed by a template
 //!   provider on the embedded regtest node in this process. Every share is a real one: a
@@ -20,11 +20,17 @@
 //!   hashrate its vardiff (every 60 s, not configurable) settles on still gives the easiest
 //!   target (a harder one from its vardiff during a run would have the miners hash for each
 //!   share, as it never does at ours).
+//! - **transport-floor**: not a pool; the pool's transport alone answering every share unread
+//!   (`transport_floor.rs`), this binary again as its own process. Ours over it is what the
+//!   pool's own work costs; its own figures are the most this machine gives any pool built on
+//!   that transport with this load generator beside it.
 //!
 //! The miners send only headers above regtest's block target, so that no share is a block and
 //! the tip stays put for the whole run.
 
 mod load_common;
+#[path = "pool_load/transport_floor.rs"]
+mod transport_floor;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -54,15 +60,18 @@ const REGTEST_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
 enum Pool {
     Ours,
     Reference,
+    /// Not a pool: the transport alone answering every share (see `transport_floor`).
+    Floor,
 }
 
 impl Pool {
-    const ALL: [Pool; 2] = [Pool::Ours, Pool::Reference];
+    const ALL: [Pool; 3] = [Pool::Ours, Pool::Reference, Pool::Floor];
 
     fn name(self) -> &'static str {
         match self {
             Pool::Ours => "ours",
             Pool::Reference => "reference-pool",
+            Pool::Floor => "transport-floor",
         }
     }
 }
@@ -110,15 +119,31 @@ async fn start_ours(dir: &Path, port: u16, tp_addr: SocketAddr, tp_authority: &s
         .expect("sv2 pool starts");
     // SIGTERM first so the pool closes its database cleanly.
     let pool = Reaped::terminate_on_drop(child);
-    let authority = loop {
+    (pool, listening(dir, port).await)
+}
+
+/// The authority a server made in `dir`, once it listens on `port`.
+async fn listening(dir: &Path, port: u16) -> AuthorityPublicKey {
+    loop {
         if let Ok(k) = load_authority_key(&dir.join("authority.pub")) {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break k;
+                return k;
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    (pool, authority)
+    }
+}
+
+/// Starts the transport floor (this binary again, as its own process) with its identity in
+/// `dir`; returns it and its authority once it listens.
+async fn start_floor(dir: &Path, port: u16) -> (Reaped, AuthorityPublicKey) {
+    let child = Command::new(std::env::current_exe().expect("this binary"))
+        .env(transport_floor::SERVE_ENV, format!("{port}:{}", dir.display()))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the transport floor starts");
+    let floor = Reaped::kill_on_drop(child);
+    (floor, listening(dir, port).await)
 }
 
 /// The reference pool's configuration: listening on `port`, templates from our template
@@ -165,6 +190,7 @@ async fn run(which: Pool, n: usize, rate_each: f64, tp_addr: SocketAddr, tp_auth
     let port = free_port();
     let started = match which {
         Pool::Ours => Ok(start_ours(&dir, port, tp_addr, tp_authority).await),
+        Pool::Floor => Ok(start_floor(&dir, port).await),
         Pool::Reference => {
             let bin = reference_binary("pool_sv2").expect("checked before");
             start_reference_pool(&bin, &dir, port, tp_addr, tp_authority).await
@@ -273,6 +299,10 @@ async fn run(which: Pool, n: usize, rate_each: f64, tp_addr: SocketAddr, tp_auth
 }
 
 fn main() {
+    if let Ok(spec) = std::env::var(transport_floor::SERVE_ENV) {
+        transport_floor::serve(&spec);
+        return;
+    }
     // `[MINERS[:RATE]]... [POOL...]`; cargo adds `--bench`.
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let (specs, names): (Vec<&String>, Vec<&String>) =
@@ -334,33 +364,42 @@ fn main() {
                 results.push((p, run(p, n, rate, tp.addr(), &authority).await));
             }
             let get = |p: Pool| results.iter().find(|(x, _)| *x == p).and_then(|(_, m)| m.as_ref());
-            if let (Some(o), Some(r)) = (get(Pool::Ours), get(Pool::Reference)) {
-                println!(
-                    "{n} miners x {rate}/s, ours / reference: answered {:.2}x ({:.0}/s vs {:.0}/s), p50 {:.2}x ({:.2} vs {:.2} ms), \
-                     p99 {:.2}x ({:.2} vs {:.2} ms), max {:.2}x, RSS per connection {:.2}x ({:.1} vs {:.1} KiB), \
-                     CPU per answered share {:.2}x ({:.1} vs {:.1} us; {:.2} vs {:.2} cores)",
-                    o.answered_per_sec / r.answered_per_sec.max(1e-9),
-                    o.answered_per_sec,
-                    r.answered_per_sec,
-                    o.p50_ms / r.p50_ms.max(1e-9),
-                    o.p50_ms,
-                    r.p50_ms,
-                    o.p99_ms / r.p99_ms.max(1e-9),
-                    o.p99_ms,
-                    r.p99_ms,
-                    o.max_ms / r.max_ms.max(1e-9),
-                    o.kib_per_connection / r.kib_per_connection.max(1e-9),
-                    o.kib_per_connection,
-                    r.kib_per_connection,
-                    o.cpu_us_per_share / r.cpu_us_per_share.max(1e-9),
-                    o.cpu_us_per_share,
-                    r.cpu_us_per_share,
-                    o.cpu_cores,
-                    r.cpu_cores,
-                );
+            for other in [Pool::Reference, Pool::Floor] {
+                if let (Some(o), Some(r)) = (get(Pool::Ours), get(other)) {
+                    print_ratios(n, rate, other, o, r);
+                }
             }
         }
         tp.shutdown().await;
         let _ = std::fs::remove_dir_all(&tp_dir);
     });
+}
+
+/// One line: ours over `other` for each measure of a load.
+fn print_ratios(n: usize, rate: f64, other: Pool, o: &Measured, r: &Measured) {
+    let ratio = |a: f64, b: f64| a / b.max(1e-9);
+    println!(
+        "{n} miners x {rate}/s, ours / {}: answered {:.2}x ({:.0}/s vs {:.0}/s), p50 {:.2}x ({:.2} vs {:.2} ms), \
+         p99 {:.2}x ({:.2} vs {:.2} ms), max {:.2}x, RSS per connection {:.2}x ({:.1} vs {:.1} KiB), \
+         CPU per answered share {:.2}x ({:.1} vs {:.1} us; {:.2} vs {:.2} cores)",
+        other.name(),
+        ratio(o.answered_per_sec, r.answered_per_sec),
+        o.answered_per_sec,
+        r.answered_per_sec,
+        ratio(o.p50_ms, r.p50_ms),
+        o.p50_ms,
+        r.p50_ms,
+        ratio(o.p99_ms, r.p99_ms),
+        o.p99_ms,
+        r.p99_ms,
+        ratio(o.max_ms, r.max_ms),
+        ratio(o.kib_per_connection, r.kib_per_connection),
+        o.kib_per_connection,
+        r.kib_per_connection,
+        ratio(o.cpu_us_per_share, r.cpu_us_per_share),
+        o.cpu_us_per_share,
+        r.cpu_us_per_share,
+        o.cpu_cores,
+        r.cpu_cores,
+    );
 }
