@@ -377,28 +377,20 @@ fn main() {
 
 /// One line: ours over `other` for each measure of a load.
 fn print_ratios(n: usize, rate: f64, other: Pool, o: &Measured, r: &Measured) {
-    let ratio = |a: f64, b: f64| a / b.max(1e-9);
+    // "RATIOx (OURS vs OTHER UNIT)"
+    let cmp = |a: f64, b: f64, digits: usize, unit: &str| {
+        format!("{:.2}x ({a:.digits$} vs {b:.digits$}{unit})", a / b.max(1e-9))
+    };
     println!(
-        "{n} miners x {rate}/s, ours / {}: answered {:.2}x ({:.0}/s vs {:.0}/s), p50 {:.2}x ({:.2} vs {:.2} ms), \
-         p99 {:.2}x ({:.2} vs {:.2} ms), max {:.2}x, RSS per connection {:.2}x ({:.1} vs {:.1} KiB), \
-         CPU per answered share {:.2}x ({:.1} vs {:.1} us; {:.2} vs {:.2} cores)",
+        "{n} miners x {rate}/s, ours / {}: answered {}, p50 {}, p99 {}, max {:.2}x, RSS per connection {}, \
+         CPU per answered share {} ({:.2} vs {:.2} cores)",
         other.name(),
-        ratio(o.answered_per_sec, r.answered_per_sec),
-        o.answered_per_sec,
-        r.answered_per_sec,
-        ratio(o.p50_ms, r.p50_ms),
-        o.p50_ms,
-        r.p50_ms,
-        ratio(o.p99_ms, r.p99_ms),
-        o.p99_ms,
-        r.p99_ms,
-        ratio(o.max_ms, r.max_ms),
-        ratio(o.kib_per_connection, r.kib_per_connection),
-        o.kib_per_connection,
-        r.kib_per_connection,
-        ratio(o.cpu_us_per_share, r.cpu_us_per_share),
-        o.cpu_us_per_share,
-        r.cpu_us_per_share,
+        cmp(o.answered_per_sec, r.answered_per_sec, 0, "/s"),
+        cmp(o.p50_ms, r.p50_ms, 2, " ms"),
+        cmp(o.p99_ms, r.p99_ms, 2, " ms"),
+        o.max_ms / r.max_ms.max(1e-9),
+        cmp(o.kib_per_connection, r.kib_per_connection, 1, " KiB"),
+        cmp(o.cpu_us_per_share, r.cpu_us_per_share, 1, " us"),
         o.cpu_cores,
         r.cpu_cores,
     );
