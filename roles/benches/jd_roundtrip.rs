@@ -26,17 +26,16 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bitcoin::consensus::{deserialize, deserialize_partial, serialize};
+use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::hashes::Hash as _;
 use bitcoin::secp256k1::{Message as SecpMessage, SecretKey, SECP256K1};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::{absolute::LockTime, transaction::Version, Amount, OutPoint, ScriptBuf, Sequence};
 use bitcoin::{CompressedPublicKey, Transaction, TxIn, TxOut, Witness};
-use sv2::channels::hash::coinbase_merkle_path;
 use sv2::channels::server::PrevHash;
 use sv2::codec::{Bytes, FrameDecoder, Str0_255};
 use sv2::jd::client::{CustomJobRequest, Declared, Event, JdcConfig, JobDeclarationClient};
-use sv2::jd::coinbase::{tx_ids, PoolOutputs};
+use sv2::jd::coinbase::PoolOutputs;
 use sv2::jd::custom::{validate_custom_job, PoolView};
 use sv2::jd::server::{self, JdsConfig, JobDeclarator};
 use sv2::jd::store::TokenStore;
@@ -54,7 +53,7 @@ use sv2_roles::pool::jds::{proposal, JdNode, JdServerConfig};
 use sv2_roles::pool::{PoolConfig, PoolHandle, EXTRANONCE_LEN};
 use sv2_roles::tp::kernel::node::REGTEST_HALVING_INTERVAL;
 use sv2_roles::tp::kernel::KernelSource;
-use sv2_roles::tp::template::{block_subsidy, witness_commitment_script};
+use sv2_roles::tp::template::{block_subsidy, with_transactions};
 use sv2_roles::tp::{SourceConfig, TpConfig, TpHandle};
 
 /// Transactions the pool's node keeps in its mempool (the largest template's).
@@ -335,20 +334,7 @@ struct Declaration {
 
 impl Declaration {
     fn new(template: &Template, txs: Vec<Vec<u8>>, value: u64) -> Self {
-        let ids: Vec<([u8; 32], [u8; 32])> = txs.iter().map(|t| tx_ids(t).unwrap()).collect();
-        let leaves: Vec<[u8; 32]> = std::iter::once([0; 32]).chain(ids.iter().map(|i| i.0)).collect();
-        let mut rest = &template.outputs[..];
-        let mut outputs = Vec::new();
-        for _ in 0..template.outputs_count {
-            let (mut o, n): (TxOut, usize) = deserialize_partial(rest).unwrap();
-            rest = &rest[n..];
-            if o.script_pubkey.as_bytes().starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]) {
-                o.script_pubkey = ScriptBuf::from_bytes(witness_commitment_script(ids.iter().map(|i| &i.1)));
-            }
-            outputs.extend(serialize(&o));
-        }
-        let path = coinbase_merkle_path(&leaves);
-        let template = Template { future: false, value, outputs, path, ..template.clone() };
+        let template = Template { value, ..with_transactions(template, &txs).unwrap() };
         Declaration { template, txs }
     }
 

@@ -5,13 +5,16 @@
 
 use std::sync::Arc;
 
+use bitcoin::consensus::{deserialize_partial, serialize};
 use bitcoin::hashes::{sha256d, Hash as _};
 use bitcoin::script::Builder;
+use bitcoin::{ScriptBuf, TxOut};
 use sv2::channels::coinbase::serialize_output;
 use sv2::channels::hash::{coinbase_merkle_path, sha256d as sha256d_bytes};
 use sv2::channels::target::target_from_nbits;
 use sv2::codec::{Bytes, Seq};
-use sv2::messages::{NewTemplate, SetNewPrevHashTdp};
+use sv2::jd::coinbase::tx_ids;
+use sv2::messages::{NewTemplate, OwnedTemplate, SetNewPrevHashTdp};
 
 /// Consensus limit on block weight.
 pub const MAX_BLOCK_WEIGHT: u64 = 4_000_000;
@@ -116,6 +119,35 @@ pub fn block_subsidy(height: u32, halving_interval: u32) -> u64 {
         return 0;
     }
     (50 * 100_000_000u64) >> halvings
+}
+
+/// `template` as declared for the current tip with `txs` (serialized, in block order) in place
+/// of its own transactions: its witness commitment output and coinbase merkle path recomputed
+/// over `txs`. Fails when a transaction or the template's outputs do not parse, or when the
+/// template has no witness commitment output.
+pub fn with_transactions(template: &OwnedTemplate, txs: &[Vec<u8>]) -> Result<OwnedTemplate, String> {
+    let ids = txs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| tx_ids(t).ok_or_else(|| format!("transaction {i} does not parse")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let leaves: Vec<[u8; 32]> = std::iter::once([0; 32]).chain(ids.iter().map(|i| i.0)).collect();
+    let mut rest = &template.outputs[..];
+    let mut outputs = Vec::with_capacity(template.outputs.len());
+    let mut committed = false;
+    for _ in 0..template.outputs_count {
+        let (mut o, n): (TxOut, usize) = deserialize_partial(rest).map_err(|e| format!("template outputs: {e}"))?;
+        rest = &rest[n..];
+        if o.script_pubkey.as_bytes().starts_with(&WITNESS_COMMITMENT_HEADER) {
+            o.script_pubkey = ScriptBuf::from_bytes(witness_commitment_script(ids.iter().map(|i| &i.1)));
+            committed = true;
+        }
+        outputs.extend(serialize(&o));
+    }
+    if !committed {
+        return Err("the template has no witness commitment output".into());
+    }
+    Ok(OwnedTemplate { future: false, outputs, path: coinbase_merkle_path(&leaves), ..template.clone() })
 }
 
 /// The BIP34 height push that opens the coinbase scriptSig (OP_1..OP_16 for small heights,
@@ -286,6 +318,47 @@ mod tests {
         assert_eq!(bip34_prefix(17), vec![0x01, 0x11]);
         assert_eq!(bip34_prefix(128), vec![0x02, 0x80, 0x00]);
         assert_eq!(bip34_prefix(840_000), vec![0x03, 0x40, 0xd1, 0x0c]);
+    }
+
+    /// A real (parseable) transaction with its ids, spending a made-up coin `i`.
+    fn real_tx(i: u8) -> TemplateTx {
+        let t = Transaction {
+            version: bitcoin::transaction::Version::TWO,
+            lock_time: bitcoin::absolute::LockTime::ZERO,
+            input: vec![bitcoin::TxIn {
+                previous_output: bitcoin::OutPoint { txid: bitcoin::Txid::from_byte_array([i; 32]), vout: 0 },
+                witness: bitcoin::Witness::from_slice(&[[i; 8]]),
+                ..Default::default()
+            }],
+            output: vec![TxOut { value: bitcoin::Amount::from_sat(1_000), script_pubkey: ScriptBuf::new() }],
+        };
+        TemplateTx {
+            data: serialize(&t),
+            txid: t.compute_txid().to_byte_array(),
+            wtxid: t.compute_wtxid().to_byte_array(),
+            fee: 0,
+            weight: t.weight().to_wu(),
+            sigops_cost: 0,
+        }
+    }
+
+    #[test]
+    fn a_template_redeclared_with_transactions_is_the_one_served_with_them() {
+        let b = base(vec![real_tx(1), real_tx(2)]);
+        let empty = ServedTemplate::build(4, b.clone(), 0);
+        let full = ServedTemplate::build(4, b.clone(), 2);
+        let txs: Vec<Vec<u8>> = b.txs.iter().map(|t| t.data.clone()).collect();
+        let declared = with_transactions(&OwnedTemplate::from(&empty.new_template(true)), &txs).unwrap();
+        assert_eq!(declared, OwnedTemplate::from(&full.new_template(false)));
+        // And back: no transactions gives the empty template's commitment and path.
+        let none = with_transactions(&declared, &[]).unwrap();
+        assert_eq!(none, OwnedTemplate::from(&empty.new_template(false)));
+
+        assert!(with_transactions(&declared, &[vec![0xff; 10]]).unwrap_err().contains("transaction 0"));
+        let uncommitted = OwnedTemplate { outputs_count: 0, outputs: Vec::new(), ..declared.clone() };
+        assert!(with_transactions(&uncommitted, &txs).unwrap_err().contains("no witness commitment"));
+        let cut = OwnedTemplate { outputs: declared.outputs[..5].to_vec(), ..declared };
+        assert!(with_transactions(&cut, &txs).unwrap_err().contains("template outputs"));
     }
 
     #[test]

@@ -7,11 +7,11 @@
 
 use std::net::SocketAddr;
 
-use bitcoin::consensus::{deserialize_partial, serialize};
+use bitcoin::consensus::serialize;
 use bitcoin::hashes::Hash as _;
 use bitcoin::{absolute::LockTime, transaction::Version, Amount, OutPoint, ScriptBuf, Sequence};
 use bitcoin::{Transaction, TxIn, TxOut, Witness};
-use sv2::channels::hash::{coinbase_merkle_path, header_bytes, merkle_root, sha256d};
+use sv2::channels::hash::{header_bytes, merkle_root, sha256d};
 use sv2::channels::server::PrevHash;
 use sv2::channels::target::{hash_meets_target, target_from_nbits, MAX_TARGET};
 use sv2::codec::{Bytes, Str0_255};
@@ -22,7 +22,7 @@ use sv2::noise::{AuthorityPublicKey, ServerAuth};
 use sv2::Message;
 use sv2_roles::net::{Connection, Limits};
 use sv2_roles::pool::{PoolHandle, EXTRANONCE_LEN};
-use sv2_roles::tp::template::witness_commitment_script;
+use sv2_roles::tp::template::with_transactions;
 
 use crate::pool_common::setup_connection;
 use crate::tp_client::{self, Template, PATIENCE};
@@ -81,25 +81,9 @@ impl Jdc {
     }
 }
 
-/// A template as the JDC declares it: `template` with its transactions replaced by `txs`
-/// (merkle path and witness commitment recomputed).
+/// A template as the JDC declares it: `template` with its transactions replaced by `txs`.
 pub fn declaration(template: &Template, txs: &[Vec<u8>]) -> Template {
-    let ids: Vec<([u8; 32], [u8; 32])> = txs.iter().map(|t| sv2::jd::coinbase::tx_ids(t).unwrap()).collect();
-    let leaves: Vec<[u8; 32]> = std::iter::once([0; 32]).chain(ids.iter().map(|i| i.0)).collect();
-    let mut rest = &template.outputs[..];
-    let mut outputs = Vec::new();
-    let mut committed = false;
-    for _ in 0..template.outputs_count {
-        let (mut o, n): (TxOut, usize) = deserialize_partial(rest).unwrap();
-        rest = &rest[n..];
-        if o.script_pubkey.as_bytes().starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]) {
-            o.script_pubkey = ScriptBuf::from_bytes(witness_commitment_script(ids.iter().map(|i| &i.1)));
-            committed = true;
-        }
-        outputs.extend(serialize(&o));
-    }
-    assert!(committed, "templates carry a witness commitment");
-    Template { future: false, outputs, path: coinbase_merkle_path(&leaves), ..template.clone() }
+    with_transactions(template, txs).unwrap()
 }
 
 pub fn tip(p: &tp_client::PrevHash) -> PrevHash {
